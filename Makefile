@@ -1,0 +1,52 @@
+# Footing: `make run` starts everything on the embedded default (SQLite + Huey
+# on SQLite); `make test` runs the whole suite. Both set themselves up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+export FOOTING_ENV ?= development
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+catalogs: install
+	$(FLASK) translate compile
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) seed-demo
+
+# The web app and the Huey worker together; Ctrl-C stops both.
+run: catalogs demo
+	@echo "Footing on http://$(HOST):$(PORT)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/huey_consumer webapp.tasks.huey --workers 2 --quiet & \
+	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+worker: install
+	$(BIN)/huey_consumer webapp.tasks.huey --workers 2
+
+test: catalogs
+	FOOTING_ENV=testing $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-browser: catalogs
+	FOOTING_ENV=testing $(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+translations-check: install
+	$(FLASK) translate check
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,149 @@
+"""Footing: the app factory."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from whitenoise import WhiteNoise
+
+from . import access, i18n
+from .config import config_from_env, default_sqlite_url
+from .db import db_session
+from .errors import register_error_pages
+from .extensions import babel, csrf, db, htmx, limiter, login_manager
+from .security import apply_security_headers
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(config: object | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config or config_from_env())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
+    _validate(app)
+    app.config["ASSET_VERSION"] = _asset_version()
+
+    logging.basicConfig(level=logging.INFO)
+    db.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "i18n"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
+    _init_login(app)
+
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .people import bp as people_bp
+
+    for bp in (main_bp, auth_bp, people_bp):
+        app.register_blueprint(bp)
+
+    app.before_request(access.enforce)
+    app.after_request(_commit_at_edge)
+    app.after_request(_refresh_idle_clock)
+    app.after_request(apply_security_headers)
+    register_error_pages(app)
+    app.context_processor(_template_globals)
+
+    from .cli import register_cli
+
+    register_cli(app)
+
+    # Static files: compressed, long-lived, served before Flask sees the request.
+    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(STATIC), prefix="static/",  # type: ignore[method-assign]
+                              max_age=31536000 if not app.debug else 0)
+    return app
+
+
+def _validate(app: Flask) -> None:
+    from .config import Config
+
+    Config.validate(app.config)
+
+
+def _asset_version() -> str:
+    """Changes whenever a shell file changes: names the service worker's cache."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _init_login(app: Flask) -> None:
+    from .auth import service as auth_service
+
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # our own server-side sessions
+    login_manager.login_view = "auth.signin"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        auth = auth_service.load_session(db_session(), token)
+        if auth is None:
+            return None
+        seen = session.get("seen", 0)
+        if time.time() - seen > auth_service.idle_limit(auth.user).total_seconds():
+            auth_service.end_session(db_session(), token, "idle")
+            g.keep_changes = True
+            session.clear()
+            return None
+        return auth.user
+
+
+def _commit_at_edge(response):
+    """One commit per request: changes stay only when the answer is a success
+    (or a route asked to keep them, e.g. a counted wrong PIN)."""
+    session_ = g.pop("db_session", None)
+    if session_ is None:
+        return response
+    try:
+        if response.status_code < 400 or g.get("keep_changes"):
+            session_.commit()
+        else:
+            session_.rollback()
+    finally:
+        session_.close()
+    return response
+
+
+IDLE_CLOCK_STEP = 60
+
+
+def _refresh_idle_clock(response):
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        now = int(time.time())
+        if now - session.get("seen", 0) >= IDLE_CLOCK_STEP:
+            session["seen"] = now
+    return response
+
+
+def icon(name: str) -> Markup:
+    """An icon from the inline sprite; decorative, the word beside it speaks."""
+    return Markup('<svg class="icon" aria-hidden="true" focusable="false">'
+                  '<use href="#i-{}"></use></svg>').format(name)
+
+
+def _template_globals() -> dict:
+    code = str(get_locale() or "en")
+    return {
+        "locale_tag": i18n.locale_tag(code),
+        "text_direction": i18n.text_direction(code),
+        "language_choices": i18n.language_choices,
+        "current_locale": code,
+        "csrf_header": generate_csrf,
+        "icon": icon,
+    }

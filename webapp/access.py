@@ -1,0 +1,154 @@
+"""The access policy: who may reach each endpoint, declared in one place.
+
+Every endpoint in `app.url_map` must have an entry in `POLICY` (a test enforces
+it); an endpoint without one answers 404 for everybody. A rule names the roles
+that may call the endpoint and, where the URL names a person, the scope the
+person must be in for the caller. Anything outside the caller's scope answers
+404, exactly as if it did not exist.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import db_session
+from .models import AccessLedgerEntry, CaseworkerAssignment, Role, User
+
+log = logging.getLogger(__name__)
+
+RETURNEE = Role.RETURNEE
+FACILITATOR = Role.FACILITATOR
+CASEWORKER = Role.CASEWORKER
+COORDINATOR = Role.COORDINATOR
+STAFF = frozenset({FACILITATOR, CASEWORKER, COORDINATOR})
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`roles` None means public (no sign-in needed)."""
+
+    roles: frozenset[Role] | None
+    scope: str | None = None  # key of SCOPES, applied to the view argument `arg`
+    arg: str = "user_id"
+    ledger: str | None = None  # a staff view is written to the access ledger as this
+
+
+def public() -> Rule:
+    return Rule(roles=None)
+
+
+def signed_in(*roles: Role | frozenset[Role], scope: str | None = None,
+              arg: str = "user_id", ledger: str | None = None) -> Rule:
+    flat: set[Role] = set()
+    for r in roles or (EVERYONE,):
+        flat |= set(r) if isinstance(r, frozenset) else {r}
+    return Rule(roles=frozenset(flat), scope=scope, arg=arg, ledger=ledger)
+
+
+POLICY: dict[str, Rule] = {
+    # Infrastructure and public pages
+    "static": public(),
+    "main.healthz": public(),
+    "main.manifest": public(),
+    "main.service_worker": public(),
+    "main.offline": public(),
+    "main.language": public(),
+    "main.set_language": public(),
+    "main.quick_exit": public(),
+    "main.index": public(),
+    # Sign-in and activation
+    "auth.signin": public(),
+    "auth.staff_signin": public(),
+    "auth.staff_totp": public(),
+    "auth.pin_signin": public(),
+    "auth.activate": public(),
+    "auth.activate_returnee": public(),
+    "auth.activate_staff": public(),
+    "auth.signout": signed_in(),
+    # Everyone signed in
+    "main.home": signed_in(),
+    "main.my_ledger": signed_in(RETURNEE),
+    # People management
+    "people.index": signed_in(CASEWORKER, COORDINATOR),
+    "people.new_returnee": signed_in(CASEWORKER, COORDINATOR),
+    "people.new_staff": signed_in(COORDINATOR),
+    "people.show": signed_in(CASEWORKER, COORDINATOR, scope="person", ledger="profile"),
+    "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
+    "people.assign": signed_in(COORDINATOR, scope="person"),
+    "people.disable": signed_in(COORDINATOR, scope="person"),
+}
+
+
+# --- Scopes -----------------------------------------------------------------
+
+def current_caseworker_id(session: Session, returnee_id: int) -> int | None:
+    return session.scalar(
+        select(CaseworkerAssignment.caseworker_id).where(
+            CaseworkerAssignment.returnee_id == returnee_id,
+            CaseworkerAssignment.ended_at.is_(None),
+        )
+    )
+
+
+def visible_person(session: Session, viewer: User, user_id: int) -> User | None:
+    """A person the viewer may manage: a coordinator any account of the
+    organisation, a caseworker only returnees assigned to them."""
+    person = session.get(User, user_id)
+    if person is None or person.organisation_id != viewer.organisation_id:
+        return None
+    role = viewer.role_enum
+    if role is COORDINATOR:
+        return person
+    if role is CASEWORKER and person.role == RETURNEE.value:
+        if current_caseworker_id(session, person.id) == viewer.id:
+            return person
+    return None
+
+
+SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
+    "person": visible_person,
+}
+
+
+def record_view(session: Session, viewer: User, subject: User, what: str) -> None:
+    if viewer.is_staff and subject.role == RETURNEE.value:
+        session.add(AccessLedgerEntry(
+            organisation_id=viewer.organisation_id,
+            viewer_id=viewer.id, subject_id=subject.id, what=what,
+        ))
+
+
+def enforce() -> object | None:
+    """before_request hook: apply the endpoint's rule."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: the 404 handler answers
+        return None
+    rule = POLICY.get(endpoint)
+    if rule is None:
+        log.error("endpoint %s has no access policy; denied", endpoint)
+        abort(404)
+    if rule.roles is None:
+        return None
+    if not current_user.is_authenticated:
+        if request.method in ("GET", "HEAD") and not request.htmx:
+            return redirect(url_for("auth.signin"))
+        abort(401)
+    viewer: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    if viewer.role_enum not in rule.roles:
+        abort(404)
+    if rule.scope is not None:
+        raw = (request.view_args or {}).get(rule.arg)
+        target = SCOPES[rule.scope](db_session(), viewer, int(raw)) if raw is not None else None
+        if target is None:
+            abort(404)
+        g.scoped = target
+        if rule.ledger and isinstance(target, User) and request.method == "GET":
+            record_view(db_session(), viewer, target, rule.ledger)
+    return None

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import Email
+
+from ..forms import max_len, required
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Activation code"), validators=[required(), max_len(20)])
+
+
+class PinForm(FlaskForm):
+    pin = PasswordField(_l("Your PIN (6 digits)"), validators=[required(), max_len(6)])
+
+
+class ReturneeActivationForm(FlaskForm):
+    share_with_group = BooleanField(_l("My peer group may see the check-ins I choose to share"))
+    caseworker_may_edit_plan = BooleanField(_l("My caseworker may change my plan with me"))
+    push_reminders = BooleanField(_l("Send me reminders on this phone"))
+    agree = BooleanField(_l("I have read this and I agree"), validators=[
+        required()])
+    pin = PasswordField(_l("Choose a PIN (6 digits)"), validators=[required(), max_len(6)])
+    pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
+
+
+class StaffActivationForm(FlaskForm):
+    password = PasswordField(_l("New password (at least 12 characters)"),
+                             validators=[required(), max_len(200)])
+    password_repeat = PasswordField(_l("The same password again"),
+                                    validators=[required(), max_len(200)])
+    totp = StringField(_l("6-digit code from your authenticator app"),
+                       validators=[required(), max_len(10)])
+
+
+class StaffSigninForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[
+        required(), max_len(254), Email(message=_l("Please enter an e-mail address."))])
+    password = PasswordField(_l("Password"), validators=[required(), max_len(200)])
+
+
+class TotpForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"),
+                       validators=[required(), max_len(10)])

@@ -1,0 +1,264 @@
+"""Sign-in, activation and sign-out. URL map:
+
+    /signin                   choose: PIN on a bound phone, code, or staff
+    /signin/pin               returnee PIN (bound browser only)
+    /signin/staff             staff e-mail + password, then
+    /signin/staff/code        staff TOTP
+    /activate                 enter an activation code, then
+    /activate/returnee        consent + PIN, binds this browser
+    /activate/staff           password + authenticator enrolment
+    /signout                  POST
+"""
+from __future__ import annotations
+
+import time
+
+import segno
+from flask import (
+    current_app, flash, g, redirect, render_template, request, session, url_for,
+)
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
+
+from ..db import db_session
+from ..errors import DomainError
+from ..extensions import limiter
+from . import bp, service
+from .forms import (
+    CodeForm, PinForm, ReturneeActivationForm, StaffActivationForm, StaffSigninForm, TotpForm,
+)
+
+DEVICE_COOKIE = "footing_device"
+PENDING_STAFF_SECONDS = 300
+
+
+def _signin_limit() -> str:
+    return current_app.config["RATELIMIT_SIGNIN"]
+
+
+def keep_changes() -> None:
+    """Commit this request's changes even though it answers 4xx (e.g. a wrong
+    PIN must count)."""
+    g.keep_changes = True
+
+
+def _sign_in(user, binding=None):
+    """Start a new session: fresh token, fresh cookie contents, fresh CSRF."""
+    token = service.start_session(db_session(), user, binding)
+    session.clear()
+    login_user(user, remember=False)
+    session["seen"] = int(time.time())
+    return token
+
+
+def _device_binding():
+    return service.binding_from_cookie(db_session(), request.cookies.get(DEVICE_COOKIE))
+
+
+def _form_error(form, err: DomainError) -> None:
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+@bp.get("/signin")
+def signin():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    if _device_binding() is not None:
+        return redirect(url_for("auth.pin_signin"))
+    return render_template("auth/signin.html")
+
+
+@bp.route("/signin/pin", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def pin_signin():
+    binding = _device_binding()
+    form = PinForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = service.check_pin(db_session(), binding, form.pin.data or "")
+            except service.SigninError as err:
+                keep_changes()  # the failed attempt must count
+                _form_error(form, err)
+                status = err.status
+            else:
+                _sign_in(user, binding)
+                return redirect(url_for("main.home"))
+        else:
+            status = 400
+    return render_template("auth/pin.html", form=form, bound=binding is not None,
+                           locked=binding is not None and binding.locked_at is not None), status
+
+
+@bp.route("/signin/staff", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def staff_signin():
+    form = StaffSigninForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = service.check_staff_password(db_session(), form.email.data,
+                                                    form.password.data)
+            except service.SigninError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                session.clear()
+                session["pending_staff"] = [user.id, int(time.time())]
+                return redirect(url_for("auth.staff_totp"))
+        else:
+            status = 400
+    return render_template("auth/staff_signin.html", form=form), status
+
+
+@bp.route("/signin/staff/code", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def staff_totp():
+    pending = session.get("pending_staff")
+    if not pending or time.time() - pending[1] > PENDING_STAFF_SECONDS:
+        session.pop("pending_staff", None)
+        flash(_l("Please sign in again."), "error")
+        return redirect(url_for("auth.staff_signin"))
+    from ..models import User
+
+    user = db_session().get(User, pending[0])
+    form = TotpForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit() and user is not None:
+            try:
+                service.check_staff_totp(db_session(), user, form.code.data)
+            except service.SigninError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                _sign_in(user)
+                return redirect(url_for("main.home"))
+        else:
+            status = 400
+    return render_template("auth/staff_totp.html", form=form), status
+
+
+@bp.post("/signout")
+def signout():
+    service.end_session(db_session(), session.get("_user_id"), "signout")
+    logout_user()
+    session.clear()
+    flash(_l("You are signed out."), "info")
+    return redirect(url_for("auth.signin"))
+
+
+# --- Activation ---------------------------------------------------------------
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def activate():
+    form = CodeForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                activation = service.find_activation(db_session(), form.code.data)
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                if current_user.is_authenticated:
+                    service.end_session(db_session(), session.get("_user_id"), "activation")
+                    logout_user()
+                session.clear()
+                session["activation"] = activation.id
+                target = ("auth.activate_returnee" if activation.user.role == "returnee"
+                          else "auth.activate_staff")
+                return redirect(url_for(target))
+        else:
+            status = 400
+    return render_template("auth/activate.html", form=form), status
+
+
+def _pending_activation():
+    try:
+        return service.open_activation(db_session(), session.get("activation"))
+    except DomainError as err:
+        session.pop("activation", None)
+        flash(err.message, "error")
+        return None
+
+
+@bp.route("/activate/returnee", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def activate_returnee():
+    activation = _pending_activation()
+    if activation is None or activation.user.role != "returnee":
+        return redirect(url_for("auth.activate"))
+    form = ReturneeActivationForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user, binding, cookie = service.activate_returnee(
+                    db_session(), activation, pin=form.pin.data, pin_repeat=form.pin_repeat.data,
+                    choices={k: getattr(form, k).data for k in service.CONSENT_CHOICES},
+                    locale=str(get_locale()),
+                    device_label=request.user_agent.platform or "",
+                )
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                _sign_in(user, binding)
+                response = redirect(url_for("main.home"))
+                cfg = current_app.config
+                response.set_cookie(
+                    DEVICE_COOKIE, cookie, max_age=cfg["DEVICE_COOKIE_DAYS"] * 86400,
+                    httponly=True, secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax")
+                flash(_l("Welcome. Your phone is set up."), "info")
+                return response
+        else:
+            status = 400
+    return render_template("auth/activate_returnee.html", form=form,
+                           name=activation.user.display_name,
+                           organisation=activation.user.organisation), status
+
+
+@bp.route("/activate/staff", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def activate_staff():
+    activation = _pending_activation()
+    if activation is None or activation.user.role == "returnee":
+        return redirect(url_for("auth.activate"))
+    # The secret stays the same across a failed try, so the person does not
+    # have to scan again.
+    secret = session.get("totp_secret") or service.new_totp_secret()
+    session["totp_secret"] = secret
+    form = StaffActivationForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = service.activate_staff(
+                    db_session(), activation, password=form.password.data,
+                    password_repeat=form.password_repeat.data, totp_secret=secret,
+                    totp_code=form.totp.data)
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                _sign_in(user)
+                flash(_l("Your account is ready."), "info")
+                return redirect(url_for("main.home"))
+        else:
+            status = 400
+    uri = service.totp_uri(activation.user, secret)
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True,
+                                                       title=str(_l("QR code for your authenticator app"))))
+    return render_template("auth/activate_staff.html", form=form, qr=qr, secret=secret,
+                           user=activation.user), status

@@ -1,0 +1,429 @@
+"""Accounts, activation, sign-in and sessions.
+
+Functions take the SQLAlchemy session, flush, and raise `DomainError` with a
+message a person can read. They never commit and never touch the HTTP layer.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pyotp
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..errors import DomainError
+from ..models import (
+    ActivationCode,
+    AuditEvent,
+    AuthSession,
+    CaseworkerAssignment,
+    ConsentRecord,
+    DeviceBinding,
+    Household,
+    Organisation,
+    Role,
+    User,
+    utcnow,
+)
+from ..passwords import hash_secret, new_token, token_digest, verify_secret
+
+# No 0/O, 1/I/L: codes are read aloud, printed and typed on small keyboards.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+SELECTOR_LEN = 4
+VERIFIER_LEN = 8
+
+# The consent text lives in templates/auth/_consent_text.html; a change to its
+# meaning must change this version so records say which text was agreed to.
+CONSENT_VERSION = "2026-11"
+CONSENT_CHOICES = ("share_with_group", "caseworker_may_edit_plan", "push_reminders")
+
+
+class ActivationError(DomainError):
+    pass
+
+
+class SigninError(DomainError):
+    status = 401
+
+
+@dataclass
+class IssuedCode:
+    user: User
+    code: str  # shown once; only its hash is stored
+    expires_at: datetime
+
+
+# --- Accounts -----------------------------------------------------------------
+
+def audit(session: Session, actor: User | None, action: str, subject: User | None,
+          organisation_id: int) -> None:
+    session.add(AuditEvent(
+        organisation_id=organisation_id,
+        actor_id=actor.id if actor else None,
+        action=action,
+        subject_id=subject.id if subject else None,
+    ))
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_code(raw: str) -> str:
+    return "".join(ch for ch in raw.upper() if ch.isascii() and ch.isalnum())
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def issue_activation_code(session: Session, user: User, issued_by: User | None) -> IssuedCode:
+    """A new single-use code; any earlier unused code of the person stops working."""
+    now = utcnow()
+    session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.user_id == user.id, ActivationCode.used_at.is_(None),
+               ActivationCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    selector = _random_code(SELECTOR_LEN)
+    verifier = _random_code(VERIFIER_LEN)
+    expires = now + timedelta(hours=current_app.config["ACTIVATION_HOURS"])
+    session.add(ActivationCode(
+        user_id=user.id, selector=selector, verifier_hash=hash_secret(verifier),
+        created_by_id=issued_by.id if issued_by else None, expires_at=expires,
+    ))
+    audit(session, issued_by, "activation.issue", user, user.organisation_id)
+    session.flush()
+    return IssuedCode(user=user, code=format_code(selector + verifier), expires_at=expires)
+
+
+def create_returnee(session: Session, *, organisation: Organisation, created_by: User | None,
+                    display_name: str, locale: str | None, caseworker: User | None,
+                    household: Household | None = None,
+                    return_date: date | None = None) -> IssuedCode:
+    user = User(organisation_id=organisation.id, role=Role.RETURNEE.value,
+                display_name=display_name.strip(), locale=locale,
+                household_id=household.id if household else None, return_date=return_date)
+    session.add(user)
+    session.flush()
+    if caseworker is not None:
+        assign_caseworker(session, user, caseworker, created_by)
+    audit(session, created_by, "account.create", user, organisation.id)
+    return issue_activation_code(session, user, created_by)
+
+
+def create_staff(session: Session, *, organisation: Organisation, created_by: User | None,
+                 display_name: str, email: str, role: Role,
+                 locale: str | None = None) -> IssuedCode:
+    if role is Role.RETURNEE:
+        raise DomainError(_l("Choose a staff role."), field="role")
+    email = email.strip().lower()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError(_l("This e-mail address is already in use."), field="email")
+    user = User(organisation_id=organisation.id, role=role.value,
+                display_name=display_name.strip(), email=email, locale=locale)
+    session.add(user)
+    session.flush()
+    audit(session, created_by, "account.create", user, organisation.id)
+    return issue_activation_code(session, user, created_by)
+
+
+def assign_caseworker(session: Session, returnee: User, caseworker: User,
+                      assigned_by: User | None) -> None:
+    if (caseworker.role != Role.CASEWORKER.value
+            or caseworker.organisation_id != returnee.organisation_id
+            or caseworker.is_disabled):
+        raise DomainError(_l("Choose a caseworker of your organisation."), field="caseworker")
+    if returnee.role != Role.RETURNEE.value:
+        raise DomainError(_l("Only returnees have a caseworker."))
+    current = session.scalar(select(CaseworkerAssignment).where(
+        CaseworkerAssignment.returnee_id == returnee.id,
+        CaseworkerAssignment.ended_at.is_(None)))
+    if current is not None:
+        if current.caseworker_id == caseworker.id:
+            return
+        current.ended_at = utcnow()
+        session.flush()
+    session.add(CaseworkerAssignment(
+        organisation_id=returnee.organisation_id, returnee_id=returnee.id,
+        caseworker_id=caseworker.id, assigned_by_id=assigned_by.id if assigned_by else None))
+    audit(session, assigned_by, "caseworker.assign", returnee, returnee.organisation_id)
+    session.flush()
+
+
+def end_all_sessions(session: Session, user: User, reason: str) -> None:
+    """Every session of the person ends now, on every device."""
+    user.session_epoch += 1
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def disable_user(session: Session, user: User, disabled_by: User) -> None:
+    if user.id == disabled_by.id:
+        raise DomainError(_l("You cannot disable your own account."))
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    end_all_sessions(session, user, "disabled")
+    now = utcnow()
+    session.execute(update(DeviceBinding).where(
+        DeviceBinding.user_id == user.id, DeviceBinding.revoked_at.is_(None)
+    ).values(revoked_at=now))
+    session.execute(update(ActivationCode).where(
+        ActivationCode.user_id == user.id, ActivationCode.used_at.is_(None),
+        ActivationCode.revoked_at.is_(None)).values(revoked_at=now))
+    audit(session, disabled_by, "account.disable", user, user.organisation_id)
+    session.flush()
+
+
+# --- Activation ---------------------------------------------------------------
+
+def find_activation(session: Session, raw_code: str) -> ActivationCode:
+    """The open activation for a code, or ActivationError. One message for every
+    failure, so the answer does not tell a guesser which part was right."""
+    code = normalise_code(raw_code)
+    invalid = ActivationError(
+        _l("This code does not work. It may be wrong, used or too old. "
+           "Ask your caseworker for a new code."), field="code")
+    if len(code) != SELECTOR_LEN + VERIFIER_LEN:
+        raise invalid
+    selector, verifier = code[:SELECTOR_LEN], code[SELECTOR_LEN:]
+    now = utcnow()
+    candidates = session.scalars(select(ActivationCode).where(
+        ActivationCode.selector == selector)).all()
+    for activation in candidates:
+        if verify_secret(activation.verifier_hash, verifier):
+            if (activation.used_at or activation.revoked_at or activation.expires_at <= now
+                    or activation.user.is_disabled):
+                raise invalid
+            return activation
+    if not candidates:
+        verify_secret(None, verifier)  # same work as a real check
+    raise invalid
+
+
+def open_activation(session: Session, activation_id: int | None) -> ActivationCode:
+    """Re-check an activation held in the browser session between steps."""
+    activation = session.get(ActivationCode, activation_id) if activation_id else None
+    if (activation is None or activation.used_at or activation.revoked_at
+            or activation.expires_at <= utcnow() or activation.user.is_disabled):
+        raise ActivationError(_l("This activation has ended. Please enter your code again."))
+    return activation
+
+
+def validate_pin(pin: str, repeat: str) -> None:
+    if not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
+        raise DomainError(_l("The PIN must be exactly 6 digits."), field="pin")
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise DomainError(_l("This PIN is too easy to guess. Choose another."), field="pin")
+    if pin != repeat:
+        raise DomainError(_l("The two PINs are not the same."), field="pin_repeat")
+
+
+def activate_returnee(session: Session, activation: ActivationCode, *, pin: str,
+                      pin_repeat: str, choices: dict[str, bool], locale: str,
+                      device_label: str) -> tuple[User, DeviceBinding, str]:
+    """Record consent, set the PIN and bind this browser. Returns the device
+    secret, which only the browser's cookie keeps."""
+    user = activation.user
+    if user.role != Role.RETURNEE.value:
+        raise ActivationError(_l("This code is for a staff account."))
+    validate_pin(pin, pin_repeat)
+    now = utcnow()
+    activation.used_at = now
+    session.add(ConsentRecord(
+        user_id=user.id, version=CONSENT_VERSION, locale=locale,
+        choices={key: bool(choices.get(key)) for key in CONSENT_CHOICES}))
+    # A new phone replaces the old one: an earlier binding stops working.
+    session.execute(update(DeviceBinding).where(
+        DeviceBinding.user_id == user.id, DeviceBinding.revoked_at.is_(None)
+    ).values(revoked_at=now))
+    user.pin_hash = hash_secret(pin)
+    user.locale = locale
+    end_all_sessions(session, user, "reactivated")
+    secret = new_token(32)
+    binding = DeviceBinding(user_id=user.id, secret_hash=token_digest(secret),
+                            label=device_label[:100])
+    session.add(binding)
+    audit(session, None, "account.activate", user, user.organisation_id)
+    session.flush()
+    return user, binding, f"{binding.id}.{secret}"
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email or str(user.id),
+                                               issuer_name="Footing")
+
+
+def _accept_totp(user: User, secret: str, code: str) -> bool:
+    """Accept the current code (±1 step) once: a code seen before is refused."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return False
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for offset in (0, -1, 1):
+        at = now + timedelta(seconds=30 * offset)
+        counter = totp.timecode(at)
+        if counter > user.totp_last_counter and secrets.compare_digest(totp.at(at), code):
+            user.totp_last_counter = counter
+            return True
+    return False
+
+
+def validate_password(password: str, repeat: str) -> None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise DomainError(_l("The password must have at least %(n)d characters.", n=minimum),
+                          field="password")
+    if len(password) > 200:
+        raise DomainError(_l("The password is too long."), field="password")
+    if password != repeat:
+        raise DomainError(_l("The two passwords are not the same."), field="password_repeat")
+
+
+def activate_staff(session: Session, activation: ActivationCode, *, password: str,
+                   password_repeat: str, totp_secret: str, totp_code: str) -> User:
+    user = activation.user
+    if user.role == Role.RETURNEE.value:
+        raise ActivationError(_l("This code is for a returnee account."))
+    validate_password(password, password_repeat)
+    if not _accept_totp(user, totp_secret, totp_code):
+        raise DomainError(_l("The 6-digit code from your app is not right. Try the newest one."),
+                          field="totp")
+    activation.used_at = utcnow()
+    user.password_hash = hash_secret(password)
+    user.totp_secret = totp_secret
+    end_all_sessions(session, user, "reactivated")
+    audit(session, None, "account.activate", user, user.organisation_id)
+    session.flush()
+    return user
+
+
+# --- Sign-in ------------------------------------------------------------------
+
+WRONG_STAFF = _l("The e-mail address or password is not right.")
+
+
+def check_staff_password(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = verify_secret(user.password_hash if user else None, password)
+    if not ok or user is None or user.is_disabled or not user.is_staff or not user.is_activated:
+        raise SigninError(WRONG_STAFF)
+    return user
+
+
+def check_staff_totp(session: Session, user: User, code: str) -> None:
+    if user.is_disabled or not user.totp_secret or not _accept_totp(user, user.totp_secret, code):
+        raise SigninError(_l("The 6-digit code is not right. Try the newest one."), field="code")
+    session.flush()
+
+
+def binding_from_cookie(session: Session, cookie: str | None) -> DeviceBinding | None:
+    """The binding this browser holds, if the cookie is genuine (locked or not)."""
+    if not cookie or "." not in cookie:
+        return None
+    raw_id, secret = cookie.split(".", 1)
+    if not raw_id.isdigit():
+        return None
+    binding = session.get(DeviceBinding, int(raw_id))
+    if binding is None or binding.revoked_at is not None:
+        return None
+    if not secrets.compare_digest(binding.secret_hash, token_digest(secret)):
+        return None
+    return binding
+
+
+class PinLocked(SigninError):
+    status = 403
+
+
+def check_pin(session: Session, binding: DeviceBinding | None, pin: str) -> User:
+    """PIN sign-in: only on a bound, unlocked browser; 5 wrong PINs lock it."""
+    if binding is None:
+        raise SigninError(_l("This phone is not set up for your account. "
+                             "Ask your caseworker for an activation code."))
+    user = binding.user
+    if binding.locked_at is not None or user.is_disabled:
+        raise PinLocked(_l("Sign-in on this phone is locked. "
+                           "Ask your caseworker to set it up again."))
+    if verify_secret(user.pin_hash, pin):
+        binding.failed_pins = 0
+        binding.last_signin_at = utcnow()
+        session.flush()
+        return user
+    binding.failed_pins += 1
+    limit = current_app.config["MAX_WRONG_PINS"]
+    if binding.failed_pins >= limit:
+        binding.locked_at = utcnow()
+        session.flush()
+        raise PinLocked(_l("Too many wrong PINs. Sign-in on this phone is locked. "
+                           "Ask your caseworker to set it up again."))
+    session.flush()
+    left = limit - binding.failed_pins
+    raise SigninError(_l("Wrong PIN. You can try %(n)d more times.", n=left), field="pin")
+
+
+def change_pin(session: Session, user: User, current: str, pin: str, repeat: str) -> None:
+    if not verify_secret(user.pin_hash, current):
+        raise DomainError(_l("Your current PIN is not right."), field="current")
+    validate_pin(pin, repeat)
+    user.pin_hash = hash_secret(pin)
+    end_all_sessions(session, user, "pin_changed")
+    session.flush()
+
+
+# --- Sessions -----------------------------------------------------------------
+
+def start_session(session: Session, user: User, binding: DeviceBinding | None = None) -> str:
+    """A new server-side session with a fresh token: the identifier changes at
+    every sign-in."""
+    token = new_token(32)
+    session.add(AuthSession(token_hash=token_digest(token), user_id=user.id,
+                            device_binding_id=binding.id if binding else None,
+                            epoch=user.session_epoch))
+    session.flush()
+    user.session_token = token  # read by Flask-Login's get_id()
+    return token
+
+
+def end_session(session: Session, token: str | None, reason: str) -> None:
+    if not token:
+        return
+    session.execute(update(AuthSession).where(
+        AuthSession.token_hash == token_digest(token), AuthSession.ended_at.is_(None)
+    ).values(ended_at=utcnow(), end_reason=reason))
+
+
+def load_session(session: Session, token: str) -> AuthSession | None:
+    """The live session for a cookie token, with its user, in one query."""
+    auth = session.scalar(select(AuthSession).where(
+        AuthSession.token_hash == token_digest(token), AuthSession.ended_at.is_(None)))
+    if auth is None:
+        return None
+    user = auth.user
+    too_old = auth.created_at < utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    if user.is_disabled or auth.epoch != user.session_epoch or too_old:
+        return None
+    if auth.device_binding_id is not None:
+        binding = session.get(DeviceBinding, auth.device_binding_id)
+        if binding is None or not binding.usable:
+            return None
+    user.session_token = token
+    return auth
+
+
+def idle_limit(user: User) -> timedelta:
+    key = "STAFF_IDLE_MINUTES" if user.is_staff else "RETURNEE_IDLE_MINUTES"
+    return timedelta(minutes=current_app.config[key])

@@ -1,0 +1,166 @@
+"""Command-line tools: `flask db …`, `flask seed-demo`, `flask translate …`."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from babel.messages.pofile import read_po
+from flask import Flask, current_app
+
+ROOT = Path(__file__).resolve().parent.parent
+I18N = Path(__file__).resolve().parent / "i18n"
+POT = I18N / "messages.pot"
+BABEL_CFG = ROOT / "babel.cfg"
+
+
+def alembic_config():
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group() -> None:
+        """Database migrations (Alembic)."""
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def upgrade(revision: str) -> None:
+        from alembic import command
+
+        command.upgrade(alembic_config(), revision)
+
+    @db_group.command("downgrade")
+    @click.argument("revision", default="-1")
+    def downgrade(revision: str) -> None:
+        from alembic import command
+
+        command.downgrade(alembic_config(), revision)
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True)
+    def revision(message: str) -> None:
+        """Write a new migration from the difference between models and database."""
+        from alembic import command
+
+        command.revision(alembic_config(), message=message, autogenerate=True)
+
+    @app.cli.command("seed-demo")
+    @click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+    def seed_demo_command(as_json: bool) -> None:
+        """Create a demo organisation with an account in each role and print them."""
+        if current_app.config.get("ENV_NAME") == "production":
+            raise click.ClickException("seed-demo refuses to run with the production configuration.")
+        from .db import db_session
+        from .demo import seed_demo
+
+        session = db_session()
+        data = seed_demo(session)
+        session.commit()
+        if as_json:
+            click.echo(json.dumps(data.as_dict(), indent=2))
+            return
+        click.echo(f"Demo organisation: {data.organisation}")
+        for a in data.accounts:
+            if a.email:
+                click.echo(f"  {a.role:<12} {a.name:<18} {a.email}  password: {a.password}"
+                           f"  TOTP secret: {a.totp_secret}")
+            else:
+                code = a.activation_code or "(already activated)"
+                click.echo(f"  {a.role:<12} {a.name:<18} activation code: {code}")
+        click.echo("Staff: sign in at /signin/staff; the TOTP secret goes into an authenticator app "
+                   "(or: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
+        click.echo("Returnees: open /activate on a phone and enter the code.")
+
+    @app.cli.group("translate")
+    def translate() -> None:
+        """Message catalogs in webapp/i18n (Babel)."""
+
+    @translate.command("extract")
+    def extract() -> None:
+        """Write messages.pot from the code and templates."""
+        _extract(POT)
+
+    @translate.command("update")
+    def update() -> None:
+        """Merge messages.pot into every catalog."""
+        _run(["pybabel", "update", "-i", str(POT), "-d", str(I18N), "--no-fuzzy-matching",
+              "--ignore-obsolete"])
+
+    @translate.command("init")
+    @click.argument("locale")
+    def init(locale: str) -> None:
+        _run(["pybabel", "init", "-i", str(POT), "-d", str(I18N), "-l", locale])
+
+    @translate.command("compile")
+    def compile_() -> None:
+        _run(["pybabel", "compile", "-d", str(I18N)])
+
+    @translate.command("check")
+    def check() -> None:
+        """Fail when messages.pot is stale or a catalog is incomplete."""
+        problems = catalog_problems(current_app.config["LANGUAGES"])
+        for line in problems:
+            click.echo(line, err=True)
+        if problems:
+            raise click.ClickException(f"{len(problems)} translation problem(s)")
+        click.echo("catalogs complete")
+
+
+def _run(cmd: list[str], quiet: bool = False) -> None:
+    exe = Path(sys.executable).parent / cmd[0]
+    subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], check=True, cwd=ROOT,
+                   capture_output=quiet)
+
+
+def _extract(target: Path, quiet: bool = False) -> None:
+    # Run from the project root with a relative input, so the locations in the
+    # catalogs are the same on every machine.
+    _run(["pybabel", "-q", "extract", "-F", str(BABEL_CFG), "-k", "_l", "-k", "lazy_gettext",
+          "--add-comments=Translators:", "--sort-by-file", "--omit-header",
+          "-o", str(target), "webapp"], quiet=quiet)
+
+
+def _msgids(path: Path) -> set:
+    with path.open("rb") as fh:
+        return {m.id for m in read_po(fh) if m.id}
+
+
+def catalog_problems(languages: list[str]) -> list[str]:
+    """What `translate check` and the test report: a stale template, or a
+    catalog with missing, fuzzy or untranslated entries."""
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "messages.pot"
+        _extract(fresh, quiet=True)
+        if _msgids(fresh) != _msgids(POT):
+            problems.append("messages.pot is stale: run `flask translate extract` and `update`")
+        wanted = _msgids(fresh)
+    for lang in languages:
+        if lang == "en":
+            continue
+        po = I18N / lang / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            problems.append(f"{lang}: no catalog")
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        have = {m.id: m for m in catalog if m.id}
+        for msgid in sorted(wanted, key=str):
+            m = have.get(msgid)
+            text = msgid if isinstance(msgid, str) else msgid[0]
+            if m is None:
+                problems.append(f"{lang}: missing {text!r}")
+            elif m.fuzzy:
+                problems.append(f"{lang}: fuzzy {text!r}")
+            elif not (all(m.string) if isinstance(m.string, tuple) else m.string):
+                problems.append(f"{lang}: untranslated {text!r}")
+    return problems

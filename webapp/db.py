@@ -1,0 +1,101 @@
+"""Database engine and the per-request session.
+
+One session per app context; the request edge commits it once (see
+`webapp.__init__._commit_at_edge`). Services take the session, flush, and never
+commit themselves.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE.
+
+    pysqlite opens transactions lazily and DEFERRED: a request that reads and then
+    writes would fail with "database is locked" at once (the busy timeout does not
+    apply to a lock upgrade). Taking the write lock when the transaction begins
+    makes concurrent writers wait their turn instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {}).update(
+            {"check_same_thread": False, "timeout": 10}
+        )
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+class Database:
+    """Holds the engine for one app; hands out the app-context session."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        # Tests bind sessions to an open connection to roll everything back.
+        self.bind_override: Any = None
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["footing_db"] = self
+        app.teardown_appcontext(self._remove)
+
+    def new_session(self) -> Session:
+        if self.bind_override is not None:
+            return Session(
+                bind=self.bind_override,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint",
+            )
+        return Session(bind=self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def _remove(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def get_db() -> Database:
+    return current_app.extensions["footing_db"]
+
+
+def db_session() -> Session:
+    """The session of the current app context (one per request or task)."""
+    if "db_session" not in g:
+        g.db_session = get_db().new_session()
+    return g.db_session

@@ -1,0 +1,111 @@
+"""Demo data: a partner organisation in Freetown with one account in each role.
+
+Used by `flask seed-demo` and the browser tests. Refuses production.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .auth import service as auth_service
+from .models import Household, Organisation, Role, User
+from .passwords import hash_secret
+
+DEMO_ORG = "Footing demo partner, Freetown"
+
+
+@dataclass
+class DemoAccount:
+    role: str
+    name: str
+    email: str | None = None
+    password: str | None = None
+    totp_secret: str | None = None
+    activation_code: str | None = None
+    user_id: int = 0
+
+
+@dataclass
+class DemoData:
+    organisation: str
+    accounts: list[DemoAccount] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"organisation": self.organisation,
+                "accounts": [asdict(a) for a in self.accounts]}
+
+
+def _staff(session: Session, org: Organisation, role: Role, name: str, email: str,
+           password: str) -> DemoAccount:
+    secret = pyotp.random_base32()
+    user = User(organisation_id=org.id, role=role.value, display_name=name, email=email,
+                password_hash=hash_secret(password), totp_secret=secret, locale="en")
+    session.add(user)
+    session.flush()
+    return DemoAccount(role=role.value, name=name, email=email, password=password,
+                       totp_secret=secret, user_id=user.id)
+
+
+def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoData:
+    """Create the demo organisation, or, when it exists, list its accounts again
+    with fresh activation codes for returnees who have not activated yet."""
+    existing = session.scalar(select(Organisation).where(Organisation.name == DEMO_ORG))
+    if existing is not None:
+        return _describe(session, existing, password)
+    org = Organisation(name=DEMO_ORG, country="SL", timezone="Africa/Freetown",
+                       emergency_phone="+232 76 000 000", languages=["en", "nl", "sr_Latn", "fa_AF"],
+                       currency="SLE")
+    session.add(org)
+    session.flush()
+    data = DemoData(organisation=org.name)
+    coordinator = _staff(session, org, Role.COORDINATOR, "Aminata Kamara",
+                         "coordinator@demo.footing.test", password)
+    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay", "caseworker1@demo.footing.test",
+                 password)
+    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh", "caseworker2@demo.footing.test",
+                 password)
+    fac = _staff(session, org, Role.FACILITATOR, "Ibrahim Bangura",
+                 "facilitator@demo.footing.test", password)
+    data.accounts += [coordinator, cw1, cw2, fac]
+    coord_user = session.get(User, coordinator.user_id)
+    household = Household(organisation_id=org.id, label="Koroma family")
+    session.add(household)
+    session.flush()
+    returnees = [
+        ("Abdul", cw1, household, "en", 40),
+        ("Mariama", cw1, household, "en", 40),
+        ("Sahr", cw1, None, "nl", 120),
+        ("Hawa", cw2, None, "en", 200),
+        ("Farid", cw2, None, "fa_AF", 20),
+    ]
+    for name, cw, hh, locale, days_ago in returnees:
+        issued = auth_service.create_returnee(
+            session, organisation=org, created_by=coord_user, display_name=name, locale=locale,
+            caseworker=session.get(User, cw.user_id), household=hh,
+            return_date=date.today() - timedelta(days=days_ago))
+        data.accounts.append(DemoAccount(role="returnee", name=name,
+                                         activation_code=issued.code, user_id=issued.user.id))
+    session.flush()
+    return data
+
+
+def _describe(session: Session, org: Organisation, password: str) -> DemoData:
+    data = DemoData(organisation=org.name)
+    users = session.scalars(select(User).where(User.organisation_id == org.id)
+                            .order_by(User.id)).all()
+    for user in users:
+        if user.is_staff:
+            data.accounts.append(DemoAccount(role=user.role, name=user.display_name,
+                                             email=user.email, password=password,
+                                             totp_secret=user.totp_secret, user_id=user.id))
+        else:
+            code = None
+            if not user.is_activated and not user.is_disabled:
+                code = auth_service.issue_activation_code(session, user, None).code
+            data.accounts.append(DemoAccount(role=user.role, name=user.display_name,
+                                             activation_code=code, user_id=user.id))
+    return data

@@ -1,0 +1,57 @@
+"""Locale choice, language names and text direction.
+
+Order: the signed-in person's profile, then the `lang` cookie, then the
+browser's Accept-Language, then English.
+"""
+from __future__ import annotations
+
+from babel import Locale
+from flask import current_app, request
+from flask_login import current_user
+
+LANG_COOKIE = "lang"
+
+
+def supported() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    langs = supported()
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in langs:
+        return cookie
+    # Accept-Language uses tags like fa-AF or sr-Latn; match on the tag form.
+    tags = {code.replace("_", "-"): code for code in langs}
+    best = request.accept_languages.best_match(list(tags) + [c.split("_")[0] for c in langs])
+    if best in tags:
+        return tags[best]
+    if best:
+        for code in langs:
+            if code.split("_")[0] == best:
+                return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# Where CLDR's own name is not what speakers call their language.
+NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)"}
+
+
+def language_choices() -> list[tuple[str, str, str]]:
+    """(code, name in its own language, BCP 47 tag) for the switcher: no flags."""
+    out = []
+    for code in supported():
+        loc = Locale.parse(code)
+        name = NATIVE_NAMES.get(code) or loc.get_display_name(loc) or code
+        out.append((code, name[:1].upper() + name[1:], code.replace("_", "-")))
+    return out
+
+
+def locale_tag(code: str) -> str:
+    return code.replace("_", "-")
+
+
+def text_direction(code: str) -> str:
+    return Locale.parse(code).text_direction

@@ -1,0 +1,146 @@
+"""Home pages, language, quick exit, health and the PWA shell."""
+from __future__ import annotations
+
+import json
+
+from flask import (
+    current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from sqlalchemy import select, text
+
+from ..db import db_session
+from ..extensions import csrf
+from ..i18n import LANG_COOKIE, supported
+from ..models import AccessLedgerEntry, User
+from ..auth import service as auth_service
+from . import bp
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return redirect(url_for("auth.signin"))
+
+
+@bp.get("/home")
+def home():
+    user: User = current_user
+    if user.role == "returnee":
+        return render_template("main/home_returnee.html",
+                               organisation=user.organisation)
+    return render_template("main/home_staff.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db_session().execute(text("SELECT 1"))
+    except Exception:  # the database is the one thing this checks
+        current_app.logger.exception("health check: database unreachable")
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/language")
+def language():
+    return render_template("main/language.html")
+
+
+@bp.post("/language")
+def set_language():
+    code = request.form.get("lang", "")
+    if code not in supported():
+        return render_template("main/language.html",
+                               error=_l("Please choose a language from the list.")), 400
+    if current_user.is_authenticated:
+        current_user.locale = code
+    response = redirect(url_for("main.home" if current_user.is_authenticated else "auth.signin"))
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    return response
+
+
+@bp.post("/exit")
+@csrf.exempt
+def quick_exit():
+    """Leave at once to a neutral page, ending the session.
+
+    Exempt from CSRF on purpose: a stale token (a page left open on a shared
+    phone) must never stop someone from leaving. A cross-site form cannot abuse
+    it: the session cookie is SameSite=Lax, so it is not sent with such a POST,
+    and the only effect is signing the sender out."""
+    auth_service.end_session(db_session(), session.get("_user_id"), "quick_exit")
+    logout_user()
+    session.clear()
+    response = redirect(current_app.config["QUICK_EXIT_URL"], code=303)
+    # Drop cached copies of pages; not "storage", which would also wipe the
+    # offline queue of unsent reports.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.get("/me/ledger")
+def my_ledger():
+    entries = db_session().scalars(
+        select(AccessLedgerEntry)
+        .where(AccessLedgerEntry.subject_id == current_user.id)
+        .order_by(AccessLedgerEntry.at.desc())
+        .limit(100)
+    ).all()
+    viewers = {u.id: u for u in db_session().scalars(
+        select(User).where(User.id.in_({e.viewer_id for e in entries})))}
+    return render_template("main/ledger.html", entries=entries, viewers=viewers)
+
+
+# --- PWA shell ----------------------------------------------------------------
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    data = {
+        "name": "Footing",
+        "short_name": "Footing",
+        "start_url": "/home",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#1f5f5b",
+        "icons": [
+            {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
+             "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/maskable-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "maskable"},
+        ],
+    }
+    response = make_response(json.dumps(data))
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+SHELL_FILES = ("css/app.css", "js/app.js", "vendor/htmx-2.0.11.min.js",
+               "icons/icon-192.png")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    shell = [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("main.offline")]
+    body = render_template("sw.js", shell=json.dumps(shell),
+                           version=current_app.config["ASSET_VERSION"],
+                           offline_url=url_for("main.offline"))
+    response = make_response(body)
+    response.mimetype = "text/javascript"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    response = make_response(render_template("offline.html"))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

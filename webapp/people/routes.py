@@ -1,0 +1,178 @@
+"""Accounts of an organisation. URL map:
+
+    /people/                        list (coordinator: all; caseworker: assigned)
+    /people/new/returnee            create a returnee + activation code
+    /people/new/staff               create a staff account + activation code
+    /people/<id>                    one person
+    /people/<id>/activation         POST: a new code (the old one stops working)
+    /people/<id>/assign             POST: set the caseworker
+    /people/<id>/disable            POST: disable the account
+"""
+from __future__ import annotations
+
+import segno
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..access import current_caseworker_id
+from ..auth import service as auth_service
+from ..db import db_session
+from ..errors import DomainError
+from ..i18n import language_choices
+from ..models import CaseworkerAssignment, Household, Role, User
+from . import bp
+from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
+
+ROLE_LABELS = {
+    "returnee": _l("Returnee"),
+    "facilitator": _l("Facilitator"),
+    "caseworker": _l("Caseworker"),
+    "coordinator": _l("Coordinator"),
+}
+
+
+def _caseworkers() -> list[User]:
+    return list(db_session().scalars(select(User).where(
+        User.organisation_id == current_user.organisation_id,
+        User.role == Role.CASEWORKER.value, User.disabled_at.is_(None),
+    ).order_by(User.display_name)))
+
+
+def _activation_sheet(issued: auth_service.IssuedCode):
+    """The printable code and QR, as the answer to the POST that made it.
+
+    The code is shown this once and never stored in clear: not in a URL, a
+    cookie or a log. The QR holds the code in the URL fragment, which browsers
+    do not send to the server."""
+    activate_url = url_for("auth.activate", _external=True) + "#code=" + issued.code
+    qr = Markup(segno.make(activate_url, error="m").svg_inline(
+        scale=4, omitsize=True, title=str(_l("QR code to activate Footing"))))
+    return render_template("people/activation_sheet.html", person=issued.user,
+                           code=issued.code, expires_at=issued.expires_at, qr=qr)
+
+
+def _show(person: User, status: int = 200):
+    cw_id = current_caseworker_id(db_session(), person.id)
+    caseworker = db_session().get(User, cw_id) if cw_id else None
+    assign = AssignForm()
+    assign.caseworker.choices = [(c.id, c.display_name) for c in _caseworkers()]
+    if cw_id:
+        assign.caseworker.data = cw_id
+    return render_template("people/show.html", person=person, caseworker=caseworker,
+                           assign=assign, confirm=ConfirmForm(),
+                           role_labels=ROLE_LABELS), status
+
+
+@bp.get("/")
+def index():
+    me: User = current_user
+    query = select(User).where(User.organisation_id == me.organisation_id)
+    if me.role == Role.CASEWORKER.value:
+        query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
+            CaseworkerAssignment.caseworker_id == me.id, CaseworkerAssignment.ended_at.is_(None))
+    people = db_session().scalars(query.order_by(User.role, User.display_name).limit(500)).all()
+    return render_template("people/index.html", people=people, role_labels=ROLE_LABELS)
+
+
+@bp.route("/new/returnee", methods=["GET", "POST"])
+def new_returnee():
+    me: User = current_user
+    form = NewReturneeForm()
+    form.locale.choices = [(c, name) for c, name, _tag in language_choices()]
+    caseworkers = _caseworkers() if me.role == Role.COORDINATOR.value else [me]
+    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
+    households = db_session().scalars(select(Household).where(
+        Household.organisation_id == me.organisation_id).order_by(Household.label)).all()
+    form.household.choices = ([(0, _l("No household")), (-1, _l("A new household"))]
+                              + [(h.id, h.label) for h in households])
+    if request.method == "POST" and not form.validate_on_submit():
+        return render_template("people/new_returnee.html", form=form), 400
+    if request.method == "POST":
+        caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
+        household = None
+        if form.household.data == -1:
+            household = Household(organisation_id=me.organisation_id,
+                                  label=form.display_name.data.strip()[:100])
+            db_session().add(household)
+            db_session().flush()
+        elif form.household.data:
+            household = next(h for h in households if h.id == form.household.data)
+        issued = auth_service.create_returnee(
+            db_session(), organisation=me.organisation, created_by=me,
+            display_name=form.display_name.data, locale=form.locale.data,
+            caseworker=caseworker, household=household, return_date=form.return_date.data)
+        return _activation_sheet(issued)
+    return render_template("people/new_returnee.html", form=form)
+
+
+@bp.route("/new/staff", methods=["GET", "POST"])
+def new_staff():
+    me: User = current_user
+    form = NewStaffForm()
+    form.role.choices = [(r, ROLE_LABELS[r]) for r in ("caseworker", "facilitator", "coordinator")]
+    form.locale.choices = [(c, name) for c, name, _tag in language_choices()]
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("people/new_staff.html", form=form), 400
+        try:
+            issued = auth_service.create_staff(
+                db_session(), organisation=me.organisation, created_by=me,
+                display_name=form.display_name.data, email=form.email.data,
+                role=Role(form.role.data), locale=form.locale.data)
+        except DomainError as err:
+            form.email.errors = list(form.email.errors) + [err.message]
+            return render_template("people/new_staff.html", form=form), 400
+        return _activation_sheet(issued)
+    return render_template("people/new_staff.html", form=form)
+
+
+@bp.get("/<int:user_id>")
+def show(user_id: int):
+    return _show(g.scoped)
+
+
+@bp.post("/<int:user_id>/activation")
+def reissue(user_id: int):
+    person: User = g.scoped
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if person.is_disabled:
+        flash(_l("This account is disabled."), "error")
+        return _show(person, 400)
+    return _activation_sheet(auth_service.issue_activation_code(db_session(), person, current_user))
+
+
+@bp.post("/<int:user_id>/assign")
+def assign(user_id: int):
+    person: User = g.scoped
+    form = AssignForm()
+    caseworkers = _caseworkers()
+    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
+    if not form.validate_on_submit():
+        flash(_l("Please choose a caseworker from the list."), "error")
+        return _show(person, 400)
+    caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
+    try:
+        auth_service.assign_caseworker(db_session(), person, caseworker, current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return _show(person, 400)
+    flash(_l("Caseworker changed."), "info")
+    return redirect(url_for("people.show", user_id=person.id))
+
+
+@bp.post("/<int:user_id>/disable")
+def disable(user_id: int):
+    person: User = g.scoped
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        auth_service.disable_user(db_session(), person, current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return _show(person, 400)
+    flash(_l("The account is disabled. All its sessions have ended."), "info")
+    return redirect(url_for("people.show", user_id=person.id))
