@@ -17,7 +17,8 @@ from . import access, i18n
 from .config import config_from_env, default_sqlite_url
 from .db import db_session
 from .errors import register_error_pages
-from .extensions import babel, csrf, db, htmx, limiter, login_manager
+from .db import Database
+from .extensions import babel, csrf, htmx, limiter, login_manager
 from .security import apply_security_headers
 
 STATIC = Path(__file__).parent / "static"
@@ -33,7 +34,7 @@ def create_app(config: object | None = None) -> Flask:
     app.config["ASSET_VERSION"] = _asset_version()
 
     logging.basicConfig(level=logging.INFO)
-    db.init_app(app)
+    Database(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
                    default_translation_directories=str(Path(__file__).parent / "i18n"))
     csrf.init_app(app)

@@ -62,15 +62,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """Holds the engine for one app; hands out the app-context session."""
+    """The engine of one app (one per app: tests build several apps)."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
+    def __init__(self, app: Flask) -> None:
+        self.engine: Engine = make_engine(app.config["DATABASE_URL"])
         # Tests bind sessions to an open connection to roll everything back.
         self.bind_override: Any = None
-
-    def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["footing_db"] = self
         app.teardown_appcontext(self._remove)
 

@@ -63,13 +63,13 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     session.flush()
     data = DemoData(organisation=org.name)
     coordinator = _staff(session, org, Role.COORDINATOR, "Aminata Kamara",
-                         "coordinator@demo.footing.test", password)
-    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay", "caseworker1@demo.footing.test",
+                         "coordinator@footing-demo.example.org", password)
+    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay", "caseworker1@footing-demo.example.org",
                  password)
-    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh", "caseworker2@demo.footing.test",
+    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh", "caseworker2@footing-demo.example.org",
                  password)
     fac = _staff(session, org, Role.FACILITATOR, "Ibrahim Bangura",
-                 "facilitator@demo.footing.test", password)
+                 "facilitator@footing-demo.example.org", password)
     data.accounts += [coordinator, cw1, cw2, fac]
     coord_user = session.get(User, coordinator.user_id)
     household = Household(organisation_id=org.id, label="Koroma family")

@@ -17,7 +17,7 @@ class DomainError(Exception):
     status = 400
 
     def __init__(self, message: object, *, field: str | None = None) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
         self.field = field
 

@@ -1,7 +1,6 @@
 """Extension instances, created once and bound in `create_app`."""
 from __future__ import annotations
 
-from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,15 +8,9 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from .db import Database
-
-db = Database()
 babel = Babel()
 csrf = CSRFProtect()
 htmx = Htmx()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
-
-def client_ip() -> str:
-    return request.remote_addr or "unknown"

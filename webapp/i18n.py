@@ -6,10 +6,11 @@ browser's Accept-Language, then English.
 from __future__ import annotations
 
 from babel import Locale
-from flask import current_app, request
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
+ACTIVATION_LOCALE = "activation_locale"
 
 
 def supported() -> list[str]:
@@ -18,8 +19,14 @@ def supported() -> list[str]:
 
 def select_locale() -> str:
     langs = supported()
+    if not has_request_context():  # CLI, worker: callers use force_locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
+    # During activation the profile is the one of the person activating.
+    pending = session.get(ACTIVATION_LOCALE)
+    if pending in langs:
+        return pending
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in langs:
         return cookie

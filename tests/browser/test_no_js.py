@@ -1,0 +1,69 @@
+"""Every form works without JavaScript (DESIGN.md §4): a returnee activates and
+uses the app, and a coordinator creates an account, with scripts switched off."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import activate_returnee, sign_in_staff, switch_language
+
+pytestmark = pytest.mark.browser
+
+
+def _no_js_context(new_context):
+    context = new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/signin")
+    # A script that would run leaves no trace in the page; check that one doesn't.
+    page.add_init_script("document.documentElement.dataset.js = 'on'")
+    return context, page
+
+
+def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, live_server):
+    returnee = live_server.returnee("Sahr")
+    context, page = _no_js_context(new_context)
+    activate_returnee(page, returnee)
+    assert page.locator("html").get_attribute("data-js") is None, "JavaScript ran"
+    assert page.get_by_text("Welcome. Your phone is set up.").is_visible()
+
+    page.get_by_role("link", name="Who looked at my information").click()
+    page.wait_for_url("**/me/ledger")
+    assert page.get_by_role("heading", name="Who looked at my information").is_visible()
+
+    switch_language(page, "fa_AF")
+    assert urlsplit(page.url).path == "/home"
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert returnee.name in heading and "Hello" not in heading, heading
+    switch_language(page, "en")
+    assert page.get_by_role("heading", name=f"Hello, {returnee.name}").is_visible()
+
+    # Sign out (a form) and back in with the PIN on this now-bound phone.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/signin(/pin)?$"))
+    assert page.get_by_text("You are signed out.").is_visible()
+    page.goto("/home")
+    assert urlsplit(page.url).path == "/signin/pin"
+    page.get_by_label("Your PIN (6 digits)").fill("246810")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/home")
+    assert page.get_by_role("heading", name=f"Hello, {returnee.name}").is_visible()
+
+
+def test_a_coordinator_creates_a_returnee_without_javascript(new_context, live_server):
+    context, page = _no_js_context(new_context)
+    sign_in_staff(page, live_server, live_server.staff("coordinator"))
+    page.get_by_role("link", name="People").click()
+    page.wait_for_url("**/people/")
+    page.get_by_role("link", name="New returnee").click()
+    page.wait_for_url("**/people/new/returnee")
+    page.get_by_label("Name the person wants to be called").fill("Kadiatu")
+    page.get_by_label("Caseworker").select_option(label="Mohamed Sesay")
+    page.get_by_role("button", name="Create and make a code").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="Activation code for Kadiatu").is_visible(), \
+        page.inner_text("main")
+    assert re.search(r"\w{6,}", page.locator(".code-big").inner_text())
+    assert page.locator("html").get_attribute("data-js") is None, "JavaScript ran"

@@ -1,0 +1,64 @@
+"""The PWA shell in a real profile: Chromium finds the app installable, and with
+the service worker in control a page that cannot load shows the offline page."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import PHONE, launch_options
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def pwa_page(playwright_instance, live_server, tmp_path_factory):
+    """A persistent profile (service workers and installability need one), on
+    /signin with the service worker active and controlling the page."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(profile), **launch_options(), **PHONE, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.pages[0] if context.pages else context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto("/signin")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)") is True
+    page.reload()  # the first load is not controlled; from now on it is
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    yield page, errors
+    context.close()
+
+
+def test_the_app_is_installable(pwa_page):
+    pwa_page, errors = pwa_page
+    cdp = pwa_page.context.new_cdp_session(pwa_page)
+    try:
+        result = cdp.send("Page.getInstallabilityErrors")
+        manifest = cdp.send("Page.getAppManifest")
+    finally:
+        cdp.detach()
+    assert result["installabilityErrors"] == [], (
+        f"Chromium says the app is not installable: {result['installabilityErrors']}\n"
+        f"manifest at {manifest.get('url')}: errors {manifest.get('errors')}")
+    assert manifest.get("errors") == [], manifest.get("errors")
+    scope = pwa_page.evaluate("navigator.serviceWorker.controller.scriptURL")
+    assert scope.endswith("/sw.js")
+    assert not errors, errors
+
+
+def test_offline_shows_the_offline_page(pwa_page):
+    pwa_page, _errors = pwa_page
+    context = pwa_page.context
+    context.set_offline(True)
+    try:
+        pwa_page.goto("/home")
+        heading = pwa_page.get_by_role("heading", level=1)
+        assert heading.inner_text() == "You are offline", pwa_page.content()[:2000]
+        # Its styles came from the precache too: the page is not unstyled.
+        assert pwa_page.evaluate(
+            "getComputedStyle(document.querySelector('.bar')).display") == "flex"
+        pwa_page.reload()
+        assert pwa_page.get_by_role("heading", name="You are offline").is_visible()
+    finally:
+        context.set_offline(False)
+    pwa_page.goto("/signin")
+    assert pwa_page.get_by_role("heading", level=1).inner_text() == "Welcome to Footing"

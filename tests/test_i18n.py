@@ -1,0 +1,87 @@
+"""Languages: locale choice, the switcher, direction, complete catalogs."""
+from __future__ import annotations
+
+import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+
+from webapp.cli import catalog_problems
+
+
+def test_accept_language_picks_a_supported_locale(client):
+    assert '<html lang="nl" dir="ltr">' in client.get(
+        "/signin", headers={"Accept-Language": "nl-SR,nl;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="fa-AF" dir="rtl">' in client.get(
+        "/signin", headers={"Accept-Language": "fa-AF"}).get_data(as_text=True)
+    assert '<html lang="sr-Latn" dir="ltr">' in client.get(
+        "/signin", headers={"Accept-Language": "sr-Latn"}).get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in client.get(
+        "/signin", headers={"Accept-Language": "de"}).get_data(as_text=True)
+
+
+def test_cookie_beats_accept_language_and_profile_beats_cookie(web, returnee_web, session):
+    r = web.post("/language", {"lang": "fa_AF"})
+    assert r.status_code == 302
+    page = web.client.get("/signin/staff", headers={"Accept-Language": "nl"}).get_data(as_text=True)
+    assert 'dir="rtl"' in page
+    user = returnee_web(locale="nl")  # the profile says Dutch
+    page = web.get("/home").get_data(as_text=True)
+    assert 'lang="nl"' in page
+    # Switching while signed in stores the choice in the profile.
+    web.post("/language", {"lang": "sr_Latn"})
+    session.expire_all()
+    from webapp.models import User
+
+    assert session.get(User, user.id).locale == "sr_Latn"
+
+
+def test_switcher_names_each_language_in_itself(client):
+    page = client.get("/language").get_data(as_text=True)
+    for name, tag in [("English", "en"), ("Nederlands", "nl"), ("Srpski (latinica)", "sr-Latn"),
+                      ("دری", "fa-AF")]:
+        assert f'lang="{tag}"' in page and name in page
+    assert "flag" not in page.lower()
+
+
+def test_unknown_language_is_refused(web):
+    r = web.post("/language", {"lang": "xx"})
+    assert r.status_code == 400
+    assert web.client.get_cookie("lang") is None
+
+
+def translated(app, lang: str, english: str) -> str:
+    with app.test_request_context(), force_locale(lang):
+        text = str(gettext(english))
+    assert text != english, f"{english!r} has no {lang} translation"
+    return str(escape(text))
+
+
+@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "fa_AF"])
+def test_pages_are_translated(app, client, lang):
+    client.set_cookie("lang", lang)
+    page = client.get("/signin").get_data(as_text=True)
+    for english in ("Quick exit", "Welcome to Footing", "I have a code"):
+        assert translated(app, lang, english) in page
+        assert english not in page
+
+
+@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "fa_AF"])
+@pytest.mark.parametrize("status,url,title", [
+    (404, "/nowhere", "Page not found"), (405, "/healthz", "Not allowed"),
+    (413, "/activate", "Too much text"),
+])
+def test_error_pages_are_translated(app, client, lang, status, url, title):
+    client.set_cookie("lang", lang)
+    if status == 413:
+        r = client.post(url, data={"code": "x" * 300_000})
+    else:
+        r = client.get(url) if status == 404 else client.post(url)
+    assert r.status_code == status
+    page = r.get_data(as_text=True)
+    assert translated(app, lang, title) in page and title not in page
+
+
+def test_catalogs_are_complete_and_the_template_is_fresh(app):
+    with app.app_context():
+        problems = catalog_problems(app.config["LANGUAGES"])
+    assert problems == [], "\n".join(problems[:30])

@@ -1,0 +1,93 @@
+"""Pages every person sees: home per role, quick exit, errors, PWA shell."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from webapp.models import Role
+
+
+def fetch(client, url, **kw):
+    """GET and close: static files stream from disk."""
+    r = client.get(url, **kw)
+    r.get_data()
+    r.close()
+    return r
+
+
+def test_returnee_home_has_the_four_big_actions_and_the_emergency_line(web, returnee_web):
+    returnee_web()
+    page = web.get("/home").get_data(as_text=True)
+    for word in ("My plan", "Check in", "Ask for help", "Report a problem"):
+        assert word in page
+    assert 'href="tel:+23276123456"' in page
+    assert len(re.findall(r'class="tile[ "]', page)) == 4
+
+
+@pytest.mark.parametrize("role,expected", [
+    (Role.CASEWORKER, ["Inbox", "People"]), (Role.COORDINATOR, ["Inbox", "People"]),
+    (Role.FACILITATOR, ["My groups"]),
+])
+def test_staff_home_per_role(web, staff_web, role, expected):
+    staff_web(role)
+    page = web.get("/home").get_data(as_text=True)
+    for word in expected:
+        assert word in page
+    if role is Role.FACILITATOR:
+        assert "People" not in page
+
+
+@pytest.mark.parametrize("url", ["/signin", "/activate", "/signin/staff", "/language", "/nowhere",
+                                 "/offline"])
+def test_quick_exit_is_on_every_page_and_needs_no_javascript(client, url):
+    page = client.get(url).get_data(as_text=True)
+    assert re.search(r'<form class="quick-exit" method="post" action="/exit"', page)
+
+
+def test_quick_exit_on_signed_in_pages(web, returnee_web):
+    returnee_web()
+    assert 'action="/exit"' in web.get("/home").get_data(as_text=True)
+
+
+def test_manifest_makes_the_app_installable(client):
+    r = client.get("/manifest.webmanifest")
+    assert r.mimetype == "application/manifest+json"
+    data = json.loads(r.data)
+    assert data["name"] == "Footing" and data["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in data["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in data["icons"]:
+        assert fetch(client, icon["src"]).status_code == 200
+
+
+def test_service_worker_is_served_at_the_root_and_precaches_the_shell(client):
+    r = client.get("/sw.js")
+    assert r.status_code == 200 and r.mimetype == "text/javascript"
+    assert r.headers["Service-Worker-Allowed"] == "/"
+    body = r.get_data(as_text=True)
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    assert "/offline" in shell
+    for url in shell:
+        assert fetch(client, url).status_code == 200, url
+
+
+def test_offline_page_holds_nothing_personal(web, returnee_web):
+    returnee_web()
+    page = web.get("/offline").get_data(as_text=True)
+    assert "csrf" not in page.lower() and "Hello" not in page
+    assert "You are offline" in page
+
+
+def test_static_files_are_long_lived(client):
+    r = fetch(client, "/static/css/app.css")
+    assert r.status_code == 200
+    assert "max-age=31536000" in r.headers["Cache-Control"]
+
+
+def test_htmx_is_vendored_and_pinned(client):
+    page = client.get("/signin").get_data(as_text=True)
+    assert '/static/vendor/htmx-2.0.11.min.js' in page
+    js = fetch(client, "/static/vendor/htmx-2.0.11.min.js").get_data(as_text=True)
+    assert 'version:"2.0.11"' in js.replace(" ", "")

@@ -1,0 +1,106 @@
+"""Creating accounts and handing over activation codes."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from webapp.access import current_caseworker_id
+from webapp.models import ActivationCode, AuditEvent, Household, Role, User
+
+from .conftest import Web, activate_returnee
+
+CODE_RE = re.compile(r'class="code-big" dir="ltr">([A-Z0-9-]+)<')
+
+
+def test_caseworker_creates_a_returnee_who_can_activate(app, web, session, staff_web):
+    me = staff_web(Role.CASEWORKER)
+    r = web.post("/people/new/returnee", {"display_name": "Sahr", "locale": "nl",
+                                          "caseworker": me.id, "household": 0,
+                                          "return_date": "2026-10-01"})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    code = CODE_RE.search(page).group(1)
+    assert "<svg" in page and "shown only now" in page
+    # The code is never stored in clear, nor put in a URL or cookie.
+    assert code.replace("-", "") not in str(session.scalars(select(ActivationCode.verifier_hash)).all())
+    assert code not in r.headers.get("Set-Cookie", "")
+    sahr = session.scalars(select(User).where(User.display_name == "Sahr")).one()
+    assert current_caseworker_id(session, sahr.id) == me.id
+    phone = Web(app.test_client())
+    activate_returnee(phone, code)
+    # The person's language comes from the profile.
+    assert 'lang="nl"' in phone.get("/home").get_data(as_text=True)
+
+
+def test_new_returnee_form_errors_change_nothing(web, session, staff_web):
+    staff_web(Role.CASEWORKER)
+    before = session.scalar(select(func.count()).select_from(User))
+    for data in [{"display_name": "", "locale": "en"},
+                 {"display_name": "x" * 101, "locale": "en"},
+                 {"display_name": "Ok", "locale": "xx"},
+                 {"display_name": "Ok", "locale": "en", "return_date": "1900-01-01"}]:
+        data.setdefault("household", 0)
+        r = web.post("/people/new/returnee", data)
+        assert r.status_code == 400, data
+        assert 'class="errors"' in r.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_caseworker_cannot_assign_to_someone_else(web, session, staff_web, make_staff):
+    staff_web(Role.CASEWORKER)
+    other = make_staff(Role.CASEWORKER)
+    r = web.post("/people/new/returnee", {"display_name": "X", "locale": "en",
+                                          "caseworker": other.id, "household": 0})
+    assert r.status_code == 400
+    assert session.scalar(select(func.count()).select_from(User).where(
+        User.display_name == "X")) == 0
+
+
+def test_coordinator_creates_household_members(web, session, staff_web, make_staff):
+    staff_web(Role.COORDINATOR)
+    cw = make_staff(Role.CASEWORKER)
+    web.post("/people/new/returnee", {"display_name": "Abdul", "locale": "en",
+                                      "caseworker": cw.id, "household": -1})
+    household = session.scalars(select(Household)).one()
+    web.post("/people/new/returnee", {"display_name": "Mariama", "locale": "en",
+                                      "caseworker": cw.id, "household": household.id})
+    members = session.scalars(select(User.display_name).where(
+        User.household_id == household.id)).all()
+    assert sorted(members) == ["Abdul", "Mariama"]
+
+
+def test_duplicate_staff_email_is_refused(web, session, staff_web, make_staff):
+    staff_web(Role.COORDINATOR)
+    existing = make_staff()
+    r = web.post("/people/new/staff", {"display_name": "Dup", "email": existing.email.upper(),
+                                       "role": "caseworker", "locale": "en"})
+    assert r.status_code == 400 and "already in use" in r.get_data(as_text=True)
+    r = web.post("/people/new/staff", {"display_name": "Bad", "email": "x@example.org",
+                                       "role": "returnee", "locale": "en"})
+    assert r.status_code == 400
+
+
+def test_reissue_makes_the_old_code_stop_working(app, web, session, staff_web, make_returnee):
+    me = staff_web(Role.CASEWORKER)
+    person, old_code = make_returnee(caseworker=me)
+    r = web.post(f"/people/{person.id}/activation", form_page=f"/people/{person.id}")
+    new_code = CODE_RE.search(r.get_data(as_text=True)).group(1)
+    phone = Web(app.test_client())
+    assert phone.post("/activate", {"code": old_code}).status_code == 400
+    activate_returnee(phone, new_code)
+    actions = session.scalars(select(AuditEvent.action).where(
+        AuditEvent.subject_id == person.id)).all()
+    assert actions.count("activation.issue") == 2
+
+
+def test_people_list_queries_do_not_grow_with_people(web, staff_web, make_returnee, count_queries):
+    me = staff_web(Role.COORDINATOR)
+    make_returnee(name="One")
+    with count_queries() as few:
+        web.get("/people/")
+    for i in range(15):
+        make_returnee(name=f"Person {i}")
+    with count_queries() as many:
+        assert web.get("/people/").status_code == 200
+    assert many() == few()

@@ -1,0 +1,206 @@
+"""Returnee activation and PIN sign-in (DESIGN.md §4, issue #2 item 4)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from webapp.auth.routes import DEVICE_COOKIE
+from webapp.models import ActivationCode, AuthSession, ConsentRecord, DeviceBinding, User, utcnow
+
+from .conftest import PIN, activate_returnee
+
+
+def count(session, model, **where):
+    q = select(func.count()).select_from(model)
+    for k, v in where.items():
+        q = q.where(getattr(model, k) == v)
+    return session.scalar(q)
+
+
+def test_activation_records_consent_binds_browser_and_signs_in(web, session, make_returnee):
+    user, code = make_returnee(name="Mariama")
+    activate_returnee(web, code, share_with_group=True)
+
+    home = web.get("/home")
+    assert home.status_code == 200
+    assert "Hello, Mariama" in home.get_data(as_text=True)
+    consent = session.scalars(select(ConsentRecord).where(ConsentRecord.user_id == user.id)).one()
+    assert consent.choices == {"share_with_group": True, "caseworker_may_edit_plan": False,
+                               "push_reminders": False}
+    assert consent.version and consent.locale == "en"
+    binding = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == user.id)).one()
+    cookie = web.client.get_cookie(DEVICE_COOKIE)
+    assert cookie is not None and cookie.http_only
+    assert cookie.value.startswith(f"{binding.id}.") and len(cookie.value) > 40
+    # Only a hash of the device secret and of the PIN is stored.
+    assert cookie.value.split(".", 1)[1] not in binding.secret_hash
+    session.refresh(user)
+    assert user.pin_hash.startswith("$argon2id$")
+
+
+def test_code_is_single_use(web, client, app, make_returnee):
+    _user, code = make_returnee()
+    activate_returnee(web, code)
+    other = type(web)(app.test_client())
+    r = other.post("/activate", {"code": code})
+    assert r.status_code == 400
+    assert "This code does not work" in r.get_data(as_text=True)
+
+
+def test_wrong_and_expired_codes_are_refused_with_one_message(web, session, make_returnee):
+    user, code = make_returnee()
+    for bad in ("AAAA-BBBB-CCCC", "x", code[:-1] + ("A" if code[-1] != "A" else "B")):
+        r = web.post("/activate", {"code": bad})
+        assert r.status_code == 400
+        assert "This code does not work" in r.get_data(as_text=True)
+    activation = session.scalars(select(ActivationCode).where(ActivationCode.user_id == user.id)).one()
+    activation.expires_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    r = web.post("/activate", {"code": code})
+    assert r.status_code == 400
+    assert count(session, DeviceBinding, user_id=user.id) == 0
+
+
+def test_code_is_forgiving_about_case_and_spacing(web, make_returnee):
+    _user, code = make_returnee()
+    r = web.post("/activate", {"code": " " + code.lower().replace("-", " ") + " "})
+    assert r.status_code == 302
+
+
+def test_bad_pin_at_activation_changes_nothing(web, session, make_returnee):
+    user, code = make_returnee()
+    web.post("/activate", {"code": code})
+    for pin, repeat, message in [("12345", "12345", "exactly 6 digits"),
+                                 ("111111", "111111", "too easy"),
+                                 ("123456", "123456", "too easy"),
+                                 ("٢٤٦٨١٣", "٢٤٦٨١٣", "exactly 6 digits"),
+                                 ("246813", "246814", "not the same")]:
+        r = web.post("/activate/returnee", {"pin": pin, "pin_repeat": repeat, "agree": "y"})
+        assert r.status_code == 400, pin
+        assert message in r.get_data(as_text=True)
+    r = web.post("/activate/returnee", {"pin": PIN, "pin_repeat": PIN})  # consent not ticked
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.get(User, user.id).pin_hash is None
+    assert count(session, ConsentRecord, user_id=user.id) == 0
+    assert count(session, DeviceBinding, user_id=user.id) == 0
+
+
+def test_pin_signin_on_bound_browser(web, returnee_web):
+    user = returnee_web()
+    web.post("/signout", form_page="/home")
+    assert web.get("/home").status_code == 302
+    assert web.get("/signin").headers["Location"].endswith("/signin/pin")
+    r = web.post("/signin/pin", {"pin": PIN})
+    assert r.status_code == 302
+    assert f"Hello, {user.display_name}" in web.get("/home").get_data(as_text=True)
+
+
+def test_pin_never_works_from_an_unbound_browser(app, returnee_web, connection):
+    returnee_web()
+    stranger = type(returnee_web)  # noqa: F841 (keeps fixture order explicit)
+    from .conftest import Web
+
+    other = Web(app.test_client())
+    r = other.post("/signin/pin", {"pin": PIN})
+    assert r.status_code == 401
+    assert "not set up for your account" in r.get_data(as_text=True)
+    assert other.get("/home").status_code == 302
+
+
+def test_forged_device_cookie_is_refused(app, web, returnee_web):
+    returnee_web()
+    binding_id = web.client.get_cookie(DEVICE_COOKIE).value.split(".")[0]
+    from .conftest import Web
+
+    other = Web(app.test_client())
+    other.client.set_cookie(DEVICE_COOKIE, f"{binding_id}.not-the-secret")
+    r = other.post("/signin/pin", {"pin": PIN})
+    assert r.status_code == 401
+
+
+def test_five_wrong_pins_lock_the_binding_until_reactivation(web, session, returnee_web, ctx):
+    user = returnee_web()
+    web.post("/signout", form_page="/home")
+    for attempt in range(1, 5):
+        r = web.post("/signin/pin", {"pin": "975310"})
+        assert r.status_code == 401
+        assert f"You can try {5 - attempt} more times" in r.get_data(as_text=True)
+    r = web.post("/signin/pin", {"pin": "975310"})
+    assert r.status_code == 403
+    assert "locked" in r.get_data(as_text=True)
+    # Even the right PIN does not open a locked binding.
+    r = web.client.post("/signin/pin", data={"pin": PIN, "csrf_token": web.token("/signin/staff")})
+    assert r.status_code == 403
+    binding = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == user.id)).one()
+    session.refresh(binding)
+    assert binding.locked_at is not None and binding.failed_pins == 5
+    # The caseworker issues a new code; activating again binds afresh.
+    from webapp.auth import service
+
+    with ctx():
+        issued = service.issue_activation_code(session, session.get(User, user.id), None)
+    session.commit()
+    activate_returnee(web, issued.code, pin="135792")
+    assert web.get("/home").status_code == 200
+
+
+def test_signout_ends_the_session_for_every_copy_of_the_cookie(app, web, returnee_web, session):
+    returnee_web()
+    stolen = web.client.get_cookie("footing_session").value
+    web.post("/signout", form_page="/home")
+    thief = app.test_client()
+    thief.set_cookie("footing_session", stolen)
+    assert thief.get("/home").status_code == 302
+    assert session.scalar(select(func.count()).select_from(AuthSession).where(
+        AuthSession.ended_at.is_(None))) == 0
+
+
+def test_session_identifier_changes_at_signin(app, web, returnee_web, session):
+    web.get("/signin")
+    before = web.client.get_cookie("footing_session")
+    returnee_web()
+    after = web.client.get_cookie("footing_session").value
+    assert before is None or before.value != after
+    tokens = session.scalars(select(AuthSession.token_hash)).all()
+    assert len(tokens) == 1
+
+
+def test_returnee_session_ends_after_30_idle_minutes(web, returnee_web, monkeypatch):
+    returnee_web()
+    assert web.get("/home").status_code == 200
+    import time as time_module
+
+    real = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real() + 29 * 60)
+    assert web.get("/home").status_code == 200  # activity keeps it alive
+    monkeypatch.setattr(time_module, "time", lambda: real() + 29 * 60 + 31 * 60)
+    r = web.get("/home")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/signin")
+
+
+def test_pin_change_and_disable_end_sessions(web, session, returnee_web, make_staff, ctx):
+    from webapp.auth import service
+
+    user = returnee_web()
+    session.expire_all()  # the app changed the row in its own session
+    u = session.get(User, user.id)
+    with ctx():
+        service.change_pin(session, u, PIN, "864209", "864209")
+    session.commit()
+    assert web.get("/home").status_code == 302
+    web.post("/signin/pin", {"pin": "864209"})
+    assert web.get("/home").status_code == 200
+    admin = make_staff()
+    with ctx():
+        service.disable_user(session, session.get(User, user.id), admin)
+    session.commit()
+    assert web.get("/home").status_code == 302
+    r = web.post("/signin/pin", {"pin": "864209"})
+    assert r.status_code == 401
+
+
+def test_no_remember_cookie_is_ever_set(web, returnee_web):
+    returnee_web()
+    assert web.client.get_cookie("remember_token") is None

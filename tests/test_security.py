@@ -1,0 +1,138 @@
+"""Security baseline: headers, cookies, CSRF, limits, logs."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from webapp.models import Role, User
+
+from .conftest import PIN, Web, activate_returnee
+
+
+def test_security_headers_on_every_page(client):
+    r = client.get("/signin")
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "same-origin"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in r.headers  # plain HTTP in tests
+    https = client.get("/signin", base_url="https://footing.example")
+    assert "max-age" in https.headers["Strict-Transport-Security"]
+
+
+def test_pages_have_no_inline_script_or_style(client):
+    body = client.get("/signin").get_data(as_text=True)
+    assert "<script>" not in body and " style=" not in body and "<style" not in body
+
+
+def test_signed_in_pages_are_not_stored(web, returnee_web):
+    returnee_web()
+    r = web.get("/home")
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in r.headers.get_all("Vary")
+
+
+def test_session_cookie_flags(app, web, returnee_web):
+    returnee_web()
+    cookie = web.client.get_cookie("footing_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+    from webapp.config import Config
+
+    assert Config.SESSION_COOKIE_SECURE is True  # outside development
+
+
+def test_missing_or_foreign_csrf_token_is_refused(app, web, session, staff_web, make_returnee):
+    staff_web(Role.COORDINATOR)
+    person, _ = make_returnee()
+    r = web.client.post(f"/people/{person.id}/disable")
+    assert r.status_code == 400 and "This form has expired" in r.get_data(as_text=True)
+    stranger = Web(app.test_client())
+    foreign = stranger.token("/signin/staff")
+    r = web.client.post(f"/people/{person.id}/disable", data={"csrf_token": foreign})
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.get(User, person.id).disabled_at is None
+
+
+def test_htmx_sends_the_token_in_a_header(web, session, staff_web, make_returnee):
+    staff_web(Role.COORDINATOR)
+    person, _ = make_returnee()
+    token = web.token(f"/people/{person.id}")
+    r = web.client.post(f"/people/{person.id}/disable",
+                        headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert r.status_code == 302
+    session.expire_all()
+    assert session.get(User, person.id).disabled_at is not None
+
+
+def test_oversized_body_is_refused_and_changes_nothing(web, session, make_returnee):
+    person, code = make_returnee()
+    r = web.client.post("/activate", data={"code": code, "padding": "x" * 300_000})
+    assert r.status_code == 413
+    assert "Too much text" in r.get_data(as_text=True)
+    assert web.client.get_cookie("footing_session") is None or web.get("/activate/returnee").status_code == 302
+
+
+def test_too_long_field_is_a_form_error(web):
+    r = web.post("/activate", {"code": "A" * 500})
+    assert r.status_code == 400
+    assert "at most 20 characters" in r.get_data(as_text=True)
+
+
+def test_signin_is_rate_limited(web, make_staff):
+    user = make_staff()
+    statuses = [web.post("/signin/staff", {"email": user.email, "password": "wrong-wrong-wrong"})
+                .status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[-1] == 429
+
+
+def test_logs_hold_no_pins_codes_or_names(app, web, make_returnee, caplog):
+    caplog.set_level(logging.DEBUG)
+    person, code = make_returnee(name="Secretname")
+    activate_returnee(web, code)
+    web.post("/signout", form_page="/home")
+    web.post("/signin/pin", {"pin": "975310"})
+    web.post("/signin/pin", {"pin": PIN})
+    text = caplog.text
+    for secret in (PIN, "975310", code, code.replace("-", ""), "Secretname"):
+        assert secret not in text
+
+
+def test_quick_exit_ends_the_session_and_leaves(app, web, returnee_web, session):
+    returnee_web()
+    r = web.client.post("/exit")  # works without a token: nothing must stop leaving
+    assert r.status_code == 303
+    assert r.headers["Location"] == app.config["QUICK_EXIT_URL"]
+    assert r.headers["Clear-Site-Data"] == '"cache"'
+    assert web.get("/home").status_code == 302
+
+
+def test_production_config_refuses_a_missing_or_weak_secret(monkeypatch):
+    import pytest
+
+    from webapp import create_app
+    from webapp.config import INSECURE_SECRET, Config
+
+    for secret in ("", "short", INSECURE_SECRET):
+        class Prod(Config):
+            SECRET_KEY = secret
+            DATABASE_URL = "sqlite://"
+
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            create_app(Prod)
+
+
+def test_development_defaults_to_sqlite_in_the_instance_folder(monkeypatch, tmp_path):
+    from webapp import create_app
+    from webapp.config import DevelopmentConfig
+
+    class Dev(DevelopmentConfig):
+        DATABASE_URL = ""
+
+    app = create_app(Dev)
+    assert app.config["DATABASE_URL"].startswith("sqlite:///")
+    assert app.config["DATABASE_URL"].endswith("instance/footing.db")
