@@ -204,3 +204,20 @@ def test_pin_change_and_disable_end_sessions(web, session, returnee_web, make_st
 def test_no_remember_cookie_is_ever_set(web, returnee_web):
     returnee_web()
     assert web.client.get_cookie("remember_token") is None
+
+
+def test_changing_the_pin_ends_other_sessions_and_keeps_this_one(app, web, returnee_web):
+    returnee_web()
+    copy = app.test_client()
+    copy.set_cookie("footing_session", web.client.get_cookie("footing_session").value)
+    assert copy.get("/home").status_code == 200
+    bad = web.post("/me/pin", {"current": "000000", "pin": "864209", "pin_repeat": "864209"})
+    assert bad.status_code == 400 and "current PIN is not right" in bad.get_data(as_text=True)
+    assert copy.get("/home").status_code == 200  # nothing changed
+    r = web.post("/me/pin", {"current": PIN, "pin": "864209", "pin_repeat": "864209"})
+    assert r.status_code == 302
+    assert web.get("/home").status_code == 200
+    assert copy.get("/home").status_code == 302
+    web.post("/signout", form_page="/home")
+    assert web.post("/signin/pin", {"pin": PIN}).status_code == 401
+    assert web.post("/signin/pin", {"pin": "864209"}).status_code == 302

@@ -88,3 +88,18 @@ def test_staff_session_idle_limit_comes_from_config(app, web, make_staff, monkey
     minutes = app.config["STAFF_IDLE_MINUTES"]
     monkeypatch.setattr(time_module, "time", lambda: real() + (minutes + 1) * 60)
     assert web.get("/home").status_code == 302
+
+
+def test_changing_the_password_ends_other_sessions(app, web, make_staff):
+    user = make_staff()
+    sign_in_staff(web, user)
+    other = Web(app.test_client())
+    sign_in_staff(other, user, step=1)
+    r = web.post("/me/password", {"current": STAFF_PASSWORD, "password": "short",
+                                  "password_repeat": "short"})
+    assert r.status_code == 400 and other.get("/home").status_code == 200
+    r = web.post("/me/password", {"current": STAFF_PASSWORD, "password": "a brand new passphrase",
+                                  "password_repeat": "a brand new passphrase"})
+    assert r.status_code == 302
+    assert web.get("/home").status_code == 200
+    assert other.get("/home").status_code == 302

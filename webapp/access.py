@@ -72,6 +72,8 @@ POLICY: dict[str, Rule] = {
     "auth.activate_returnee": public(),
     "auth.activate_staff": public(),
     "auth.signout": signed_in(),
+    "auth.change_pin": signed_in(RETURNEE),
+    "auth.change_password": signed_in(STAFF),
     # Everyone signed in
     "main.home": signed_in(),
     "main.my_ledger": signed_in(RETURNEE),

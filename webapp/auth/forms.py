@@ -44,3 +44,17 @@ class StaffSigninForm(FlaskForm):
 class TotpForm(FlaskForm):
     code = StringField(_l("6-digit code from your authenticator app"),
                        validators=[required(), max_len(10)])
+
+
+class ChangePinForm(FlaskForm):
+    current = PasswordField(_l("Your PIN now"), validators=[required(), max_len(6)])
+    pin = PasswordField(_l("New PIN (6 digits)"), validators=[required(), max_len(6)])
+    pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Your password now"), validators=[required(), max_len(200)])
+    password = PasswordField(_l("New password (at least 12 characters)"),
+                             validators=[required(), max_len(200)])
+    password_repeat = PasswordField(_l("The same password again"),
+                                    validators=[required(), max_len(200)])

@@ -8,6 +8,8 @@
     /activate/returnee        consent + PIN, binds this browser
     /activate/staff           password + authenticator enrolment
     /signout                  POST
+    /me/pin                   returnee: change the PIN
+    /me/password              staff: change the password
 """
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ from markupsafe import Markup
 
 from ..db import db_session
 from ..errors import DomainError
+from ..models import DeviceBinding, User
 from ..extensions import limiter
 from ..i18n import ACTIVATION_LOCALE
 from . import bp, service
 from .forms import (
-    CodeForm, PinForm, ReturneeActivationForm, StaffActivationForm, StaffSigninForm, TotpForm,
+    ChangePasswordForm, ChangePinForm, CodeForm, PinForm, ReturneeActivationForm,
+    StaffActivationForm, StaffSigninForm, TotpForm,
 )
 
 DEVICE_COOKIE = "footing_device"
@@ -128,8 +132,6 @@ def staff_totp():
         session.pop("pending_staff", None)
         flash(_l("Please sign in again."), "error")
         return redirect(url_for("auth.staff_signin"))
-    from ..models import User
-
     user = db_session().get(User, pending[0])
     form = TotpForm()
     status = 200
@@ -265,3 +267,48 @@ def activate_staff():
                                                        title=str(_l("QR code for your authenticator app"))))
     return render_template("auth/activate_staff.html", form=form, qr=qr, secret=secret,
                            user=activation.user), status
+
+
+# --- Changing a secret ----------------------------------------------------------
+
+def _change_secret(form, change, template: str):
+    """Both changes end every session of the person, on every device; this
+    browser gets a fresh one so the person stays signed in here."""
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            user = current_user._get_current_object()
+            binding = None
+            auth = service.load_session(db_session(), session.get("_user_id", ""))
+            if auth is not None and auth.device_binding_id:
+                binding = db_session().get(DeviceBinding, auth.device_binding_id)
+            try:
+                change(user, form)
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                _sign_in(user, binding)
+                flash(_l("Saved. You are signed out on every other device."), "info")
+                return redirect(url_for("main.home"))
+        else:
+            status = 400
+    return render_template(template, form=form), status
+
+
+@bp.route("/me/pin", methods=["GET", "POST"])
+def change_pin():
+    return _change_secret(
+        ChangePinForm(),
+        lambda user, f: service.change_pin(db_session(), user, f.current.data, f.pin.data,
+                                           f.pin_repeat.data),
+        "auth/change_pin.html")
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+def change_password():
+    return _change_secret(
+        ChangePasswordForm(),
+        lambda user, f: service.change_password(db_session(), user, f.current.data,
+                                                f.password.data, f.password_repeat.data),
+        "auth/change_password.html")

@@ -376,11 +376,22 @@ def check_pin(session: Session, binding: DeviceBinding | None, pin: str) -> User
 
 
 def change_pin(session: Session, user: User, current: str, pin: str, repeat: str) -> None:
+    """New PIN; every session of the person ends (the caller may start a new one)."""
     if not verify_secret(user.pin_hash, current):
         raise DomainError(_l("Your current PIN is not right."), field="current")
     validate_pin(pin, repeat)
     user.pin_hash = hash_secret(pin)
     end_all_sessions(session, user, "pin_changed")
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, password: str,
+                    repeat: str) -> None:
+    if not verify_secret(user.password_hash, current):
+        raise DomainError(_l("Your current password is not right."), field="current")
+    validate_password(password, repeat)
+    user.password_hash = hash_secret(password)
+    end_all_sessions(session, user, "password_changed")
     session.flush()
 
 
