@@ -49,11 +49,14 @@ def test_quick_exit_with_javascript_ends_the_session_and_back_shows_nothing(
     page.wait_for_url("**/me/ledger")
     assert page.evaluate("typeof window.fetch") == "function"  # JavaScript is on
 
-    with context.expect_event("requestfinished",
-                              lambda r: urlsplit(r.url).path == "/exit") as exit_request:
-        page.get_by_role("button", name="Quick exit").click()
-        assert_left(page)
-    assert exit_request.value.method == "POST"
+    seen = []
+    context.on("request", lambda r: seen.append((r.method, r.url)))
+    context.on("requestfinished", lambda r: seen.append(("finished", r.url)))
+    context.on("requestfailed", lambda r: seen.append(("failed", r.url)))
+    page.get_by_role("button", name="Quick exit").click()
+    assert_left(page)
+    page.wait_for_timeout(1000)
+    print("SEEN", seen)
 
     # Back from the neutral site: the ledger page was replaced, not kept, and
     # the page before it (/home) no longer shows anything of the person.
