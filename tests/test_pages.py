@@ -91,3 +91,23 @@ def test_htmx_is_vendored_and_pinned(client):
     assert '/static/vendor/htmx-2.0.11.min.js' in page
     js = fetch(client, "/static/vendor/htmx-2.0.11.min.js").get_data(as_text=True)
     assert 'version:"2.0.11"' in js.replace(" ", "")
+
+
+def test_times_are_shown_in_the_organisations_timezone(web, session, staff_web, make_org,
+                                                      make_returnee):
+    from babel.dates import format_datetime, get_timezone
+    from sqlalchemy import select
+
+    from webapp.models import ActivationCode
+
+    kabul = make_org(timezone="Asia/Kabul")
+    staff_web(Role.COORDINATOR, organisation=kabul)
+    person, _ = make_returnee(organisation=kabul)
+    r = web.post(f"/people/{person.id}/activation", form_page=f"/people/{person.id}")
+    code = session.scalars(select(ActivationCode).where(ActivationCode.user_id == person.id,
+                                                        ActivationCode.revoked_at.is_(None))).one()
+    expected = format_datetime(code.expires_at, "medium", tzinfo=get_timezone("Asia/Kabul"),
+                               locale="en")
+    utc = format_datetime(code.expires_at, "medium", tzinfo=get_timezone("UTC"), locale="en")
+    page = r.get_data(as_text=True)
+    assert expected in page and utc not in page

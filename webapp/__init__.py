@@ -36,6 +36,7 @@ def create_app(config: object | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
     Database(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone,
                    default_translation_directories=str(Path(__file__).parent / "i18n"))
     csrf.init_app(app)
     htmx.init_app(app)

@@ -62,3 +62,10 @@ def locale_tag(code: str) -> str:
 
 def text_direction(code: str) -> str:
     return Locale.parse(code).text_direction
+
+
+def select_timezone() -> str | None:
+    """Times are shown in the organisation's timezone."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.organisation.timezone
+    return None

@@ -118,6 +118,22 @@ class LiveServer:
         self._totp_steps[account.email or ""] = step
         return pyotp.TOTP(account.totp_secret).at(step * 30)
 
+    def requests_logged(self, method: str, path: str) -> int:
+        """How many `method path` requests the server has logged so far."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return 0
+        return text.count(f"{method} {path} HTTP/")
+
+    def wait_for_request(self, method: str, path: str, before: int, seconds: float = 5) -> None:
+        """Wait until the server logged one more `method path` than `before`."""
+        deadline = time.monotonic() + seconds
+        while self.requests_logged(method, path) <= before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server never got {method} {path}:\n{self.tail_log(20)}")
+            time.sleep(0.05)
+
     def tail_log(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -175,13 +191,6 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
                         password=a.get("password"), totp_secret=a.get("totp_secret"),
                         activation_code=a.get("activation_code"))
                 for a in data["accounts"]]
-    # TEMPORARY-VERIFY-ONLY
-    import sqlite3
-    with sqlite3.connect(f"{tmp}/browser.db") as db:
-        db.execute("UPDATE users SET email=replace(email, '.footing.test', '.footing.example.org')")
-    for a in accounts:
-        if a.email:
-            a.email = a.email.replace(".footing.test", ".footing.example.org")
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
