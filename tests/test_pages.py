@@ -111,3 +111,32 @@ def test_times_are_shown_in_the_organisations_timezone(web, session, staff_web, 
     utc = format_datetime(code.expires_at, "medium", tzinfo=get_timezone("UTC"), locale="en")
     page = r.get_data(as_text=True)
     assert expected in page and utc not in page
+
+
+@pytest.mark.parametrize("status", [403, 429, 500])
+def test_error_pages_are_friendly_and_translated(app, tmp_path, monkeypatch, status):
+    """A fresh app with one extra route that fails the way we want."""
+    from werkzeug.exceptions import Forbidden, TooManyRequests
+
+    from webapp import create_app
+    from webapp.access import POLICY, public
+    from webapp.config import TestConfig
+
+    class Config(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(tmp_path / "errors.db")
+
+    fresh = create_app(Config)
+    failures = {403: Forbidden(), 429: TooManyRequests(), 500: RuntimeError("boom")}
+
+    def fail():
+        raise failures[status]
+
+    fresh.add_url_rule("/fail", "fail", fail)
+    monkeypatch.setitem(POLICY, "fail", public())
+    client = fresh.test_client()
+    client.set_cookie("lang", "nl")
+    r = client.get("/fail")
+    assert r.status_code == status
+    page = r.get_data(as_text=True)
+    assert 'lang="nl"' in page and "Quick exit" not in page  # the whole page is Dutch
+    assert "boom" not in page and "Traceback" not in page

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import segno
@@ -34,6 +35,8 @@ from .forms import (
     ChangePasswordForm, ChangePinForm, CodeForm, PinForm, ReturneeActivationForm,
     StaffActivationForm, StaffSigninForm, TotpForm,
 )
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "footing_device"
 PENDING_STAFF_SECONDS = 300
@@ -91,10 +94,13 @@ def pin_signin():
                 user = service.check_pin(db_session(), binding, form.pin.data or "")
             except service.SigninError as err:
                 keep_changes()  # the failed attempt must count
+                log.info("pin refused binding=%s status=%s", binding.id if binding else None,
+                         err.status)
                 _form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user, binding)
+                log.info("signin user=%s binding=%s", user.id, binding.id)
                 return redirect(url_for("main.home"))
         else:
             status = 400
@@ -144,6 +150,7 @@ def staff_totp():
                 status = err.status
             else:
                 _sign_in(user)
+                log.info("signin user=%s", user.id)
                 return redirect(url_for("main.home"))
         else:
             status = 400
