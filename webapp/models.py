@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -279,3 +280,40 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(48))
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClientSubmission(Base):
+    """A form a returnee's device sent with its own UUID (offline queue, double
+    taps, retries): stored once; a repeat answers as the first did."""
+
+    __tablename__ = "client_submissions"
+    __table_args__ = (UniqueConstraint("user_id", "client_uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    # Where the first answer pointed (e.g. the "received" page of the report).
+    result_url: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Signal(Base):
+    """Something a caseworker should know, written in the same transaction as
+    its cause; the alerts area routes it (severity, recipients, push).
+
+    Holds ids and a kind, never the person's words."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_unrouted", "routed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str | None] = mapped_column(String(32))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,61 @@
+"""Exactly-once submissions and signals: the shared pieces the check-in,
+concern and support forms build on."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp import signals, submissions
+from webapp.errors import DomainError
+from webapp.models import ClientSubmission, Signal
+
+
+def test_first_claim_is_new_and_a_repeat_answers_as_the_first(session, make_returnee):
+    user, _ = make_returnee()
+    key = str(uuid.uuid4())
+    first = submissions.claim(session, user, key, "concern", {"kind": "safety", "urgency": "now"})
+    assert not first.repeat
+    first.done("/reports/1/received")
+    session.commit()
+    again = submissions.claim(session, user, key.upper(), "concern",
+                              {"urgency": "now", "kind": "safety"})
+    assert again.repeat and again.result_url == "/reports/1/received"
+    assert session.scalar(select(func.count()).select_from(ClientSubmission)) == 1
+
+
+def test_same_uuid_with_a_different_body_is_refused(session, make_returnee):
+    user, _ = make_returnee()
+    key = str(uuid.uuid4())
+    submissions.claim(session, user, key, "checkin", {"mood": 3})
+    with pytest.raises(submissions.SubmissionConflict):
+        submissions.claim(session, user, key, "checkin", {"mood": 4})
+    with pytest.raises(submissions.SubmissionConflict):
+        submissions.claim(session, user, key, "concern", {"mood": 3})
+
+
+def test_uuids_belong_to_one_person(session, make_returnee):
+    a, _ = make_returnee(name="A")
+    b, _ = make_returnee(name="B")
+    key = str(uuid.uuid4())
+    submissions.claim(session, a, key, "checkin", {"mood": 3})
+    assert not submissions.claim(session, b, key, "checkin", {"mood": 3}).repeat
+
+
+@pytest.mark.parametrize("bad", ["", "not-a-uuid", None, "x" * 500])
+def test_a_missing_or_broken_uuid_is_a_form_error(session, make_returnee, bad):
+    user, _ = make_returnee()
+    with pytest.raises(DomainError):
+        submissions.claim(session, user, bad, "checkin", {"mood": 3})
+    assert session.scalar(select(func.count()).select_from(ClientSubmission)) == 0
+
+
+def test_signals_hold_ids_and_a_known_kind(session, make_returnee):
+    user, _ = make_returnee()
+    s = signals.emit(session, returnee=user, kind="concern.safety_now", source_type="concern",
+                     source_id=7)
+    assert s.organisation_id == user.organisation_id and s.routed_at is None
+    with pytest.raises(ValueError):
+        signals.emit(session, returnee=user, kind="made.up")
+    assert session.scalar(select(func.count()).select_from(Signal)) == 1

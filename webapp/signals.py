@@ -1,0 +1,34 @@
+"""Signals: facts a caseworker must hear about, written in the same transaction
+as their cause. The alerts area turns each into an alert with a severity, a
+time limit and recipients (its routing table maps these kinds)."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from .models import Signal, User
+
+# Every kind any area may emit; the alerts routing table must cover each one.
+KINDS = {
+    "concern.urgent": "an 'I need help now' concern",
+    "concern.serious": "a concern that should be seen soon",
+    "concern.safety_now": "'I need help now' about safety: the most urgent thing there is",
+    "support.new": "a new support request",
+    "checkin.unsafe": "a check-in answered 'not feeling safe'",
+    "checkin.no_medicine": "a check-in answered 'no medicine'",
+    "checkin.low_mood": "low mood in two check-ins in a row",
+    "checkin.no_contact": "two check-in periods missed",
+    "group.raised": "a facilitator raised a member with the caseworker",
+    "followup.overdue": "a follow-up not done in time",
+}
+
+
+def emit(session: Session, *, returnee: User, kind: str, source_type: str | None = None,
+         source_id: int | None = None, raised_by: User | None = None) -> Signal:
+    if kind not in KINDS:
+        raise ValueError(f"unknown signal kind {kind!r}")
+    signal = Signal(organisation_id=returnee.organisation_id, returnee_id=returnee.id, kind=kind,
+                    source_type=source_type, source_id=source_id,
+                    raised_by_id=raised_by.id if raised_by else None)
+    session.add(signal)
+    session.flush()
+    return signal

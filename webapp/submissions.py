@@ -1,0 +1,92 @@
+"""Exactly-once submissions from a returnee's device.
+
+Every check-in, concern and support request form carries a UUID the device
+made (a hidden field `client_uuid`; the offline queue keeps it with the item).
+The first request with that UUID is stored; a repeat stores nothing new and
+answers as the first did; the same UUID with a different body is refused.
+
+    claim = submissions.claim(session, user, form.client_uuid.data, "concern", body)
+    if claim.repeat:
+        return redirect(claim.result_url)
+    report = create_concern(...)
+    claim.done(url_for("support.received", concern_id=report.id))
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .errors import DomainError
+from .models import ClientSubmission, User
+
+
+class SubmissionConflict(DomainError):
+    status = 409
+
+
+def normalise_uuid(raw: str | None) -> str:
+    try:
+        return str(uuid.UUID(str(raw or "").strip()))
+    except ValueError:
+        raise DomainError(_l("This form is damaged. Please reload the page and try again."),
+                          field="client_uuid") from None
+
+
+def body_digest(kind: str, body: dict[str, Any]) -> str:
+    canonical = json.dumps({"kind": kind, "body": body}, sort_keys=True, default=str,
+                           ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Claim:
+    submission: ClientSubmission
+    repeat: bool
+
+    @property
+    def result_url(self) -> str | None:
+        return self.submission.result_url
+
+    def done(self, result_url: str) -> None:
+        self.submission.result_url = result_url
+
+
+def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
+          body: dict[str, Any]) -> Claim:
+    """Claim the UUID for this body, or find the earlier identical submission.
+
+    The row is inserted first, in a savepoint: of two concurrent requests with
+    the same UUID one inserts, the other waits on the unique index and then
+    reads the winner's row."""
+    client_uuid = normalise_uuid(raw_uuid)
+    digest = body_digest(kind, body)
+    existing = _find(session, user, client_uuid)
+    if existing is None:
+        row = ClientSubmission(user_id=user.id, client_uuid=client_uuid, kind=kind,
+                               body_digest=digest)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return Claim(row, repeat=False)
+        except IntegrityError:
+            existing = _find(session, user, client_uuid)
+            if existing is None:
+                raise
+    if existing.kind != kind or existing.body_digest != digest:
+        raise SubmissionConflict(_l("This was already sent with different content. "
+                                    "Please start a new form."), field="client_uuid")
+    return Claim(existing, repeat=True)
+
+
+def _find(session: Session, user: User, client_uuid: str) -> ClientSubmission | None:
+    return session.scalar(select(ClientSubmission).where(
+        ClientSubmission.user_id == user.id, ClientSubmission.client_uuid == client_uuid))
