@@ -104,3 +104,15 @@ def test_people_list_queries_do_not_grow_with_people(web, staff_web, make_return
     with count_queries() as many:
         assert web.get("/people/").status_code == 200
     assert many() == few()
+
+
+def test_choice_and_date_errors_are_in_our_words(web, staff_web):
+    staff_web(Role.COORDINATOR)
+    web.client.set_cookie("lang", "sr_Latn")
+    r = web.post("/people/new/returnee", {"display_name": "Ok", "locale": "en",
+                                          "caseworker": "abc", "household": "0",
+                                          "return_date": "not a date"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "Not a valid" not in page  # WTForms' English fallback never shows
+    assert 'class="errors"' in page

@@ -137,3 +137,18 @@ def test_development_defaults_to_sqlite_in_the_instance_folder(monkeypatch, tmp_
     app = create_app(Dev)
     assert app.config["DATABASE_URL"].startswith("sqlite:///")
     assert app.config["DATABASE_URL"].endswith("instance/footing.db")
+
+
+def test_staff_signin_is_limited_per_account_across_addresses(app, make_staff):
+    user = make_staff()
+    statuses = []
+    for i in range(21):
+        web = Web(app.test_client())
+        r = web.post("/signin/staff", {"email": user.email, "password": "wrong-wrong-wrong"},
+                     environ_base={"REMOTE_ADDR": f"10.0.{i}.1"})
+        statuses.append(r.status_code)
+    assert statuses[:20] == [401] * 20 and statuses[20] == 429
+    other = make_staff()
+    r = Web(app.test_client()).post("/signin/staff", {"email": other.email,
+                                                      "password": "wrong-wrong-wrong"})
+    assert r.status_code == 401  # another account is not affected

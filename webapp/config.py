@@ -60,7 +60,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     MAX_CONTENT_LENGTH = 256 * 1024
-    RATELIMIT_SIGNIN = "10 per minute;60 per hour"
+    RATELIMIT_SIGNIN = "10 per minute;60 per hour"  # per client address
+    RATELIMIT_ACCOUNT = "20 per hour"  # per account, from any address
     RATELIMIT_HEADERS_ENABLED = True
 
     # argon2id parameters (RFC 9106 second recommended option is heavier; this is

@@ -1,8 +1,13 @@
-"""Shared form pieces: every message is translated, every field has a length cap."""
+"""Shared form pieces: every message is translated, every field has a length cap.
+
+WTForms' own messages ("Not a valid choice.") come from its catalogs, which do
+not cover all our languages; the fields here say it in our words instead.
+"""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, SelectField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 
 def required() -> DataRequired:
@@ -11,3 +16,27 @@ def required() -> DataRequired:
 
 def max_len(n: int) -> Length:
     return Length(max=n, message=_l("Please use at most %(max)d characters.", max=n))
+
+
+class ChoiceField(SelectField):
+    def pre_validate(self, form) -> None:
+        if self.validate_choice and self.choices is not None:
+            values = {str(value) for value, *_rest in self.choices}
+            if str(self.data) not in values:
+                raise ValidationError(_l("Please choose one from the list."))
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            try:
+                self.data = self.coerce(valuelist[0])
+            except (ValueError, TypeError):
+                self.data = None
+                raise ValueError(_l("Please choose one from the list.")) from None
+
+
+class DayField(DateField):
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Please enter a date like 2026-12-31.")) from None

@@ -46,6 +46,20 @@ def _signin_limit() -> str:
     return current_app.config["RATELIMIT_SIGNIN"]
 
 
+def _account_limit() -> str:
+    return current_app.config["RATELIMIT_ACCOUNT"]
+
+
+def _email_key() -> str:
+    """Per account, whichever address the tries come from."""
+    return "account:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _pending_staff_key() -> str:
+    pending = session.get("pending_staff") or [None]
+    return f"totp:{pending[0]}"
+
+
 def keep_changes() -> None:
     """Commit this request's changes even though it answers 4xx (e.g. a wrong
     PIN must count)."""
@@ -110,6 +124,7 @@ def pin_signin():
 
 @bp.route("/signin/staff", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_email_key)
 def staff_signin():
     form = StaffSigninForm()
     status = 200
@@ -132,6 +147,7 @@ def staff_signin():
 
 @bp.route("/signin/staff/code", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_pending_staff_key)
 def staff_totp():
     pending = session.get("pending_staff")
     if not pending or time.time() - pending[1] > PENDING_STAFF_SECONDS:

@@ -4,19 +4,19 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField
+from wtforms import EmailField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 
-from ..forms import max_len, required
+from ..forms import ChoiceField, DayField, max_len, required
 
 
 class NewReturneeForm(FlaskForm):
     display_name = StringField(_l("Name the person wants to be called"),
                                validators=[required(), max_len(100)])
-    locale = SelectField(_l("Language"), choices=[])
-    caseworker = SelectField(_l("Caseworker"), coerce=int, choices=[])
-    household = SelectField(_l("Household"), coerce=int, choices=[])
-    return_date = DateField(_l("Date of return"), validators=[Optional()])
+    locale = ChoiceField(_l("Language"), choices=[])
+    caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
+    household = ChoiceField(_l("Household"), coerce=int, choices=[])
+    return_date = DayField(_l("Date of return"), validators=[Optional()])
 
     def validate_return_date(self, field):
         if field.data and not (date.today() - timedelta(days=365 * 20) <= field.data
@@ -28,12 +28,12 @@ class NewStaffForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[required(), max_len(100)])
     email = EmailField(_l("E-mail address"), validators=[
         required(), max_len(254), Email(message=_l("Please enter an e-mail address."))])
-    role = SelectField(_l("Role"), choices=[])
-    locale = SelectField(_l("Language"), choices=[])
+    role = ChoiceField(_l("Role"), choices=[])
+    locale = ChoiceField(_l("Language"), choices=[])
 
 
 class AssignForm(FlaskForm):
-    caseworker = SelectField(_l("Caseworker"), coerce=int, choices=[])
+    caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
 
 
 class ConfirmForm(FlaskForm):
