@@ -126,7 +126,9 @@ def test_five_wrong_pins_lock_the_binding_until_reactivation(web, session, retur
     for attempt in range(1, 5):
         r = web.post("/signin/pin", {"pin": "975310"})
         assert r.status_code == 401
-        assert f"You can try {5 - attempt} more times" in r.get_data(as_text=True)
+        left = 5 - attempt
+        expected = f"You can try {left} more time{'s' if left > 1 else ''}."
+        assert expected in r.get_data(as_text=True)
     r = web.post("/signin/pin", {"pin": "975310"})
     assert r.status_code == 403
     assert "locked" in r.get_data(as_text=True)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import pyotp
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -372,7 +373,9 @@ def check_pin(session: Session, binding: DeviceBinding | None, pin: str) -> User
                            "Ask your caseworker to set it up again."))
     session.flush()
     left = limit - binding.failed_pins
-    raise SigninError(_l("Wrong PIN. You can try %(n)d more times.", n=left), field="pin")
+    raise SigninError(lazy_ngettext("Wrong PIN. You can try %(num)d more time.",
+                                    "Wrong PIN. You can try %(num)d more times.", left),
+                      field="pin")
 
 
 def change_pin(session: Session, user: User, current: str, pin: str, repeat: str) -> None:
