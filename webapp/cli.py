@@ -124,7 +124,7 @@ def _run(cmd: list[str], quiet: bool = False) -> None:
 def _extract(target: Path, quiet: bool = False) -> None:
     # Run from the project root with a relative input, so the locations in the
     # catalogs are the same on every machine.
-    _run(["pybabel", "-q", "extract", "-F", str(BABEL_CFG), "-k", "_l", "-k", "lazy_gettext",
+    _run(["pybabel", "-q", "extract", "-F", str(BABEL_CFG), "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2",
           "--add-comments=Translators:", "--sort-by-file", "--omit-header",
           "-o", str(target), "webapp"], quiet=quiet)
 
