@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from webapp import import_all_models
 from webapp.db import Base, make_engine
-from webapp import models  # noqa: F401  (registers the tables)
+
+import_all_models()
 
 config = context.config
 target_metadata = Base.metadata

@@ -121,3 +121,22 @@ def test_coordinator_cannot_disable_themselves(web, session, staff_web):
     assert r.status_code == 400
     session.expire_all()
     assert session.get(User, me.id).disabled_at is None
+
+
+def test_returnee_scope(session, make_returnee, make_staff, make_org, ctx):
+    from webapp.access import visible_returnee
+
+    cw = make_staff(Role.CASEWORKER)
+    coordinator = make_staff(Role.COORDINATOR)
+    facilitator = make_staff(Role.FACILITATOR)
+    person, _ = make_returnee(caseworker=cw)
+    other, _ = make_returnee()
+    foreign_coordinator = make_staff(Role.COORDINATOR, organisation=make_org())
+    assert visible_returnee(session, person, person.id) is person
+    assert visible_returnee(session, person, other.id) is None
+    assert visible_returnee(session, cw, person.id) is person
+    assert visible_returnee(session, cw, other.id) is None
+    assert visible_returnee(session, coordinator, other.id) is other
+    assert visible_returnee(session, coordinator, cw.id) is None  # staff are not returnees
+    assert visible_returnee(session, facilitator, person.id) is None
+    assert visible_returnee(session, foreign_coordinator, person.id) is None

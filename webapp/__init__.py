@@ -23,6 +23,21 @@ from .security import apply_security_headers
 
 STATIC = Path(__file__).parent / "static"
 
+# One package per area, each with a blueprint `bp` (and models in
+# `<area>/models.py` when it has tables). Registered in this order.
+AREAS = ("main", "auth", "people")
+
+
+def import_all_models() -> None:
+    """Load every table definition (for Alembic and the schema test)."""
+    import importlib
+    import importlib.util
+
+    importlib.import_module("webapp.models")
+    for area in AREAS:
+        if importlib.util.find_spec(f"webapp.{area}.models") is not None:
+            importlib.import_module(f"webapp.{area}.models")
+
 
 def create_app(config: object | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
@@ -44,12 +59,11 @@ def create_app(config: object | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
 
-    from .auth import bp as auth_bp
-    from .main import bp as main_bp
-    from .people import bp as people_bp
+    import importlib
 
-    for bp in (main_bp, auth_bp, people_bp):
-        app.register_blueprint(bp)
+    import_all_models()
+    for area in AREAS:
+        app.register_blueprint(importlib.import_module(f"webapp.{area}").bp)
 
     app.before_request(access.enforce)
     app.after_request(_commit_at_edge)

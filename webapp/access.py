@@ -114,8 +114,18 @@ def visible_person(session: Session, viewer: User, user_id: int) -> User | None:
     return None
 
 
+def visible_returnee(session: Session, viewer: User, user_id: int) -> User | None:
+    """A returnee whose records the viewer may read: themself, their current
+    caseworker, or a coordinator of the same organisation. Facilitators never."""
+    if viewer.id == user_id:
+        return viewer if viewer.role == RETURNEE.value else None
+    person = visible_person(session, viewer, user_id)
+    return person if person is not None and person.role == RETURNEE.value else None
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
+    "returnee": visible_returnee,
 }
 
 
