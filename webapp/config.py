@@ -60,7 +60,7 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     MAX_CONTENT_LENGTH = 256 * 1024
-    RATELIMIT_SIGNIN = "10 per minute;60 per hour"  # per client address
+    RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")  # per address
     RATELIMIT_ACCOUNT = "20 per hour"  # per account, from any address
     RATELIMIT_HEADERS_ENABLED = True
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import activate_returnee, sign_in_staff, switch_language
+from .conftest import PIN, activate_returnee, sign_in_staff, switch_language
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def _no_js_context(new_context):
 
 
 def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, live_server):
-    returnee = live_server.returnee("Sahr")
+    returnee = live_server.returnee("Hawa")
     context, page = _no_js_context(new_context)
     activate_returnee(page, returnee)
     assert page.locator("html").get_attribute("data-js") is None, "JavaScript ran"
@@ -46,7 +46,7 @@ def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, l
     assert page.get_by_text("You are signed out.").is_visible()
     page.goto("/home")
     assert urlsplit(page.url).path == "/signin/pin"
-    page.get_by_label("Your PIN (6 digits)").fill("246810")
+    page.get_by_label("Your PIN (6 digits)").fill(PIN)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/home")
     assert page.get_by_role("heading", name=f"Hello, {returnee.name}").is_visible()
@@ -55,6 +55,7 @@ def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, l
 def test_a_coordinator_creates_a_returnee_without_javascript(new_context, live_server):
     context, page = _no_js_context(new_context)
     sign_in_staff(page, live_server, live_server.staff("coordinator"))
+    switch_language(page, "en")  # the profile's language; another test may have changed it
     page.get_by_role("link", name="People").click()
     page.wait_for_url("**/people/")
     page.get_by_role("link", name="New returnee").click()

@@ -1,14 +1,17 @@
 """Every page, every role, English and Dari, on a 360 px phone (DESIGN.md §5):
 axe (WCAG 2.2 AA) finds nothing, nothing scrolls sideways at 360 or 320 px,
 Dari is right-to-left, and the browser logs no error (a CSP violation shows
-up there)."""
+up there). Pages reached only by a form (activation sheets, sign-in steps,
+forms sent back with errors) are checked the same way."""
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from .conftest import (
-    PHONE, axe_violations, format_violations, horizontal_overflow, switch_language,
-    activate_returnee, sign_in_staff,
+    PHONE, activate_returnee, axe_violations, flask_command, format_violations,
+    horizontal_overflow, sign_in_staff, switch_language,
 )
 
 pytestmark = pytest.mark.browser
@@ -19,14 +22,19 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 # link on /people/.
 PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
-                  "/no-such-page"],
-    "returnee": ["/home", "/me/ledger", "/language"],
-    "facilitator": ["/home", "/language"],
-    "caseworker": ["/home", "/language", "/people/", "/people/new/returnee", "person"],
-    "coordinator": ["/home", "/language", "/people/", "/people/new/returnee",
+                  "/language", "/no-such-page"],
+    "returnee": ["/home", "/me/ledger", "/me/pin", "/language"],
+    "facilitator": ["/home", "/me/password", "/language"],
+    "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
+                   "person"],
+    "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person"],
 }
 STATUS = {"/no-such-page": 404}
+# Pages reached through a form, checked by test_sign_in_and_activation_steps.
+FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code"}
+# GET routes that are not pages.
+NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 
@@ -48,7 +56,8 @@ class Console:
 
 @pytest.fixture(scope="module")
 def signed_in(new_context, live_server):
-    """One signed-in phone per role, reused by the English and Dari tests."""
+    """One phone per role (anonymous: not signed in), reused by the English
+    and Dari tests."""
     sessions: dict[str, tuple] = {}
 
     def get(role: str):
@@ -56,13 +65,10 @@ def signed_in(new_context, live_server):
             context = new_context()
             page = context.new_page()
             console = Console(page)
-            if role == "anonymous":
-                pass
-            elif role == "returnee":
+            if role == "returnee":
                 activate_returnee(page, live_server.returnee("Abdul"))
-            else:
-                account = live_server.staff(role, STAFF_ACCOUNTS[role])
-                sign_in_staff(page, live_server, account)
+            elif role != "anonymous":
+                sign_in_staff(page, live_server, live_server.staff(role, STAFF_ACCOUNTS[role]))
             console.take()
             sessions[role] = (page, console)
         return sessions[role]
@@ -70,33 +76,18 @@ def signed_in(new_context, live_server):
     return get
 
 
-def _person_page(page, live_server) -> str:
-    """The URL of a returnee's page, from a link on /people/."""
-    page.goto("/people/")
-    for returnee in live_server.returnees():
-        link = page.locator(f'main a[href$="/people/{returnee.user_id}"]')
-        if link.count():
-            return link.first.get_attribute("href")
-    raise AssertionError("no link to a returnee on /people/:\n" + page.inner_text("main"))
-
-
-def check_page(page, console: Console, url: str, lang: str, problems: list[str]) -> None:
-    """Load `url` and add every problem found to `problems` (so one run shows them all)."""
-    label = f"{lang} {url}"
-    response = page.goto(url)
-    page.wait_for_load_state("load")
-    want_status = STATUS.get(url, 200)
-    if response is None or response.status != want_status:
-        problems.append(f"{label}: HTTP {response and response.status}, expected {want_status} "
-                        f"(now at {page.url})")
+def audit(page, console: Console, label: str, lang: str, problems: list[str], *,
+          allowed_errors: tuple[str, ...] = ()) -> None:
+    """Check the page as it is now; add every problem found to `problems` (so
+    one run shows them all)."""
     html = page.locator("html")
     want_dir, want_lang = ("rtl", "fa-AF") if lang == "fa_AF" else ("ltr", "en")
-    if (html.get_attribute("dir"), html.get_attribute("lang")) != (want_dir, want_lang):
-        problems.append(f"{label}: <html dir={html.get_attribute('dir')!r} "
-                        f"lang={html.get_attribute('lang')!r}>, expected dir={want_dir!r} "
-                        f"lang={want_lang!r}")
+    got_dir, got_lang = html.get_attribute("dir"), html.get_attribute("lang")
+    if (got_dir, got_lang) != (want_dir, want_lang):
+        problems.append(f"{label}: <html dir={got_dir!r} lang={got_lang!r}>, expected "
+                        f"dir={want_dir!r} lang={want_lang!r}")
     if lang == "fa_AF" and page.evaluate("getComputedStyle(document.body).direction") != "rtl":
-        problems.append(f"{label}: body's computed direction is not rtl")
+        problems.append(f"{label}: the body's computed direction is not rtl")
 
     violations = axe_violations(page, label)
     if violations:
@@ -110,11 +101,32 @@ def check_page(page, console: Console, url: str, lang: str, problems: list[str])
             problems.append(f"{label}: scrolls sideways at {width} px: {overflow}")
     page.set_viewport_size(PHONE["viewport"])
 
-    errors = console.take()
-    if url in STATUS:  # the 404 itself is logged as a failed load
-        errors = [e for e in errors if "status of 404" not in e]
+    errors = [e for e in console.take() if not any(a in e for a in allowed_errors)]
     if errors:
         problems.append(f"{label}: browser errors:\n  " + "\n  ".join(errors))
+
+
+def visit(page, console: Console, url: str, lang: str, problems: list[str]) -> None:
+    label = f"{lang} {url}"
+    response = page.goto(url)
+    page.wait_for_load_state("load")
+    want_status = STATUS.get(url, 200)
+    if response is None or response.status != want_status:
+        problems.append(f"{label}: HTTP {response and response.status}, expected {want_status} "
+                        f"(now at {page.url})")
+    # A 404 is also logged by the browser as a failed load.
+    allowed = ("status of 404",) if want_status == 404 else ()
+    audit(page, console, label, lang, problems, allowed_errors=allowed)
+
+
+def _person_page(page, live_server) -> str:
+    """The URL of a returnee's page, from a link on /people/."""
+    page.goto("/people/")
+    for returnee in live_server.returnees():
+        link = page.locator(f'main a[href$="/people/{returnee.user_id}"]')
+        if link.count():
+            return link.first.get_attribute("href")
+    raise AssertionError("no link to a returnee on /people/:\n" + page.inner_text("main"))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -129,39 +141,110 @@ def test_every_page_is_accessible_fits_the_phone_and_follows_the_language(
         if url == "person":
             url = _person_page(page, live_server)
             console.take()
-        check_page(page, console, url, lang, problems)
+        visit(page, console, url, lang, problems)
     assert not problems, "\n\n".join(problems)
     if role != "anonymous":
         # The pages were seen signed in, not as redirects to the sign-in page.
         page.goto("/home")
-        assert page.url.endswith("/home")
+        assert page.url.endswith("/home"), page.url
+
+
+def _submit_empty(page) -> None:
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state("load")
+    assert page.locator("main [aria-invalid=true], main [role=alert]").count() >= 1, (
+        f"an empty form at {page.url} came back without an error:\n{page.inner_text('main')}")
+
+
+def _activation_sheet(page, console, lang, problems, label) -> str:
+    """On an activation sheet: check it, return the code."""
+    page.wait_for_load_state("load")
+    code = page.locator("main .code-big").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4})+", code), (code, page.inner_text("main"))
+    audit(page, console, f"{lang} {label}", lang, problems)
+    return code
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_form_errors_are_accessible(lang, new_context):
-    """A form sent back with errors (aria-invalid, messages tied to the field)
-    passes axe too."""
-    page = new_context().new_page()
-    console = Console(page)
-    switch_language(page, lang)
+def test_sign_in_and_activation_steps(lang, signed_in, new_context, live_server):
+    """The pages between the start and being signed in, and forms sent back
+    with errors (aria-invalid, messages tied to their fields)."""
     problems: list[str] = []
-    for url in ("/activate", "/signin/staff"):
-        page.goto(url)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_load_state("load")
-        invalid = page.locator("[aria-invalid=true]")
-        assert invalid.count() >= 1, f"{lang} {url}: an empty form came back without errors"
-        violations = axe_violations(page, f"{lang} {url} (errors)")
-        if violations:
-            problems.append(f"{lang} {url} with errors: axe found:\n"
-                            + format_violations(violations))
-        overflow = horizontal_overflow(page)
-        if overflow:
-            problems.append(f"{lang} {url} with errors: scrolls sideways: {overflow}")
-        errors = [e for e in console.take() if "status of 400" not in e]
-        if errors:
-            problems.append(f"{lang} {url}: browser errors: {errors}")
+    bad_request = ("status of 400",)
+
+    # A coordinator makes a returnee and a staff member who speak `lang`.
+    page, console = signed_in("coordinator")
+    switch_language(page, lang)
+    page.goto("/people/new/returnee")
+    page.locator("#display_name").fill(f"Test returnee {lang}")
+    page.locator("#locale").select_option(lang)
+    page.locator("main form button[type=submit]").click()
+    returnee_code = _activation_sheet(page, console, lang, problems, "activation sheet (returnee)")
+    page.goto("/people/new/staff")
+    page.locator("#display_name").fill(f"Test staff {lang}")
+    page.locator("#email").fill(f"test-staff-{lang.lower().replace('_', '-')}@example.org")
+    page.locator("#locale").select_option(lang)
+    page.locator("main form button[type=submit]").click()
+    staff_code = _activation_sheet(page, console, lang, problems, "activation sheet (staff)")
+
+    # A new phone in `lang` goes through the steps.
+    phone = new_context().new_page()
+    phone_console = Console(phone)
+    switch_language(phone, lang)
+    phone_console.take()
+    phone.goto("/activate")
+    _submit_empty(phone)
+    audit(phone, phone_console, f"{lang} /activate (errors)", lang, problems,
+          allowed_errors=bad_request)
+
+    phone.goto("/activate")
+    phone.locator("#code").fill(returnee_code)
+    phone.locator("main form button[type=submit]").click()
+    phone.wait_for_url("**/activate/returnee")
+    audit(phone, phone_console, f"{lang} /activate/returnee", lang, problems)
+    _submit_empty(phone)
+    audit(phone, phone_console, f"{lang} /activate/returnee (errors)", lang, problems,
+          allowed_errors=bad_request)
+
+    phone.goto("/activate")
+    phone.locator("#code").fill(staff_code)
+    phone.locator("main form button[type=submit]").click()
+    phone.wait_for_url("**/activate/staff")
+    audit(phone, phone_console, f"{lang} /activate/staff", lang, problems)
+    _submit_empty(phone)
+    audit(phone, phone_console, f"{lang} /activate/staff (errors)", lang, problems,
+          allowed_errors=bad_request)
+
+    staff = live_server.staff("coordinator")
+    phone.goto("/signin/staff")
+    _submit_empty(phone)
+    audit(phone, phone_console, f"{lang} /signin/staff (errors)", lang, problems,
+          allowed_errors=bad_request)
+    phone.locator("#email").fill(staff.email)
+    phone.locator("#password").fill(staff.password)
+    phone.locator("main form button[type=submit]").click()
+    phone.wait_for_url("**/signin/staff/code")
+    audit(phone, phone_console, f"{lang} /signin/staff/code", lang, problems)
+    _submit_empty(phone)
+    audit(phone, phone_console, f"{lang} /signin/staff/code (errors)", lang, problems,
+          allowed_errors=bad_request)
+
     assert not problems, "\n\n".join(problems)
+
+
+def test_every_page_of_the_app_is_checked(live_server):
+    """A new page fails this until it is added to PAGES above."""
+    routes = flask_command(live_server.env, "routes").stdout.splitlines()
+    get_rules = set()
+    for line in routes[2:]:
+        parts = line.split()
+        if len(parts) >= 3 and "GET" in line:
+            get_rules.add(parts[-1])
+    assert "/home" in get_rules, routes
+    covered = {u for urls in PAGES.values() for u in urls} | FLOW_PAGES
+    covered = {"/people/<int:user_id>" if u == "person" else u for u in covered}
+    missing = sorted(get_rules - covered - NOT_PAGES)
+    assert not missing, f"pages without browser checks (add them to PAGES): {missing}"
 
 
 def test_the_checks_catch_what_they_look_for(new_context):

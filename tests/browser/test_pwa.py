@@ -21,7 +21,12 @@ def pwa_page(playwright_instance, live_server, tmp_path_factory):
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto("/signin")
-    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)") is True
+    ready = page.evaluate("""() => Promise.race([
+        navigator.serviceWorker.ready.then(() => true),
+        new Promise((resolve) => setTimeout(() => resolve(false), 10000)),
+    ])""")
+    assert ready is True, "the service worker did not become active within 10 s " \
+        f"(install failed? a precached file missing?); console: {errors}"
     page.reload()  # the first load is not controlled; from now on it is
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     yield page, errors

@@ -14,11 +14,16 @@ EXIT_URL = "https://www.google.com/search?q=weather"  # Config.QUICK_EXIT_URL's 
 EXIT_HOST = "https://www.google.com"
 
 
-def neutral_site(context) -> None:
-    """No network in tests: the neutral site answers from here."""
+def neutral_site(context) -> list[str]:
+    """No network in tests: the neutral site answers from here. Returns the
+    resource types of the requests to /exit, as they happen."""
     context.route(f"{EXIT_HOST}/**", lambda route: route.fulfill(
         status=200, body="<!doctype html><title>Weather</title><p>neutral</p>",
         content_type="text/html"))
+    exits: list[str] = []
+    context.on("request", lambda r: exits.append(r.resource_type)
+               if urlsplit(r.url).path == "/exit" else None)
+    return exits
 
 
 def assert_left(page) -> None:
@@ -29,25 +34,25 @@ def assert_left(page) -> None:
 
 def test_quick_exit_without_javascript(new_context):
     context = new_context(java_script_enabled=False)
-    neutral_site(context)
+    exits = neutral_site(context)
     page = context.new_page()
     page.goto("/signin")
     page.get_by_role("button", name="Quick exit").click()
     assert_left(page)
     assert page.url == EXIT_URL
+    assert exits == ["document"]  # the form itself was sent
 
 
 def test_quick_exit_with_javascript_ends_the_session_and_back_shows_nothing(
         new_context, live_server):
     returnee = live_server.returnee("Mariama")
     context = new_context()
-    neutral_site(context)
+    exit_requests = neutral_site(context)
     page = context.new_page()
     activate_returnee(page, returnee)
     greeting = page.get_by_text(f"Hello, {returnee.name}")
     page.get_by_role("link", name="Who looked at my information").click()
     page.wait_for_url("**/me/ledger")
-    assert page.evaluate("typeof window.fetch") == "function"  # JavaScript is on
 
     exits = live_server.requests_logged("POST", "/exit")
     page.get_by_role("button", name="Quick exit").click()
@@ -55,6 +60,7 @@ def test_quick_exit_with_javascript_ends_the_session_and_back_shows_nothing(
     # The script signs out with a keepalive POST while it leaves; the page is
     # gone before the answer, so wait for the server to have had it.
     live_server.wait_for_request("POST", "/exit", before=exits)
+    assert exit_requests == ["fetch"], exit_requests  # app.js's handler, not the bare form
 
     # Back from the neutral site: the ledger page was replaced, not kept, and
     # the page before it (/home) no longer shows anything of the person.
