@@ -9,7 +9,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+import uuid
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
 
 from webapp.cli import alembic_config
 from webapp.db import Base, make_engine
@@ -17,11 +20,34 @@ from webapp.db import Base, make_engine
 
 @pytest.fixture()
 def scratch_url(app, tmp_path):
-    """A database of its own: on PostgreSQL a schema, elsewhere a new file."""
-    url = app.config["DATABASE_URL"]
-    if url.startswith("postgresql"):
-        pytest.skip("covered by test_models_equal_migrations on the shared database")
-    return "sqlite:///" + str(tmp_path / "scratch.db")
+    """An empty database of its own, on the backend the suite runs on."""
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() != "postgresql":
+        yield "sqlite:///" + str(tmp_path / "scratch.db")
+        return
+    name = f"footing_scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture()
+def sqlite_url(tmp_path):
+    return "sqlite:///" + str(tmp_path / "sqlite.db")
+
+
+def user_tables(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        return [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    finally:
+        engine.dispose()
 
 
 def test_models_equal_upgrade_head(app):
@@ -43,20 +69,15 @@ def test_every_migration_goes_up_and_down(app, scratch_url):
                 command.upgrade(cfg, rev.revision)
                 command.downgrade(cfg, rev.down_revision or "base")
                 command.upgrade(cfg, rev.revision)
+            assert sorted(user_tables(scratch_url)) == sorted(Base.metadata.tables)
             command.downgrade(cfg, "base")
-            engine = make_engine(scratch_url)
-            with engine.connect() as conn:
-                tables = conn.execute(text(
-                    "SELECT name FROM sqlite_master WHERE type='table' AND name != 'alembic_version'"
-                )).scalars().all()
-            engine.dispose()
-            assert tables == []
+            assert user_tables(scratch_url) == []
     finally:
         app.config["DATABASE_URL"] = original
 
 
-def test_sqlite_pragmas(app, scratch_url):
-    engine = make_engine(scratch_url)
+def test_sqlite_pragmas(sqlite_url):
+    engine = make_engine(sqlite_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -64,10 +85,10 @@ def test_sqlite_pragmas(app, scratch_url):
     engine.dispose()
 
 
-def test_concurrent_read_then_write_transactions_wait_instead_of_failing(scratch_url):
+def test_concurrent_read_then_write_transactions_wait_instead_of_failing(sqlite_url):
     """Without BEGIN IMMEDIATE the second writer fails at once with "database is
     locked" when its read lock cannot be upgraded."""
-    engine = make_engine(scratch_url)
+    engine = make_engine(sqlite_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
         conn.exec_driver_sql("INSERT INTO counter VALUES (0)")

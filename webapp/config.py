@@ -109,6 +109,7 @@ class TestConfig(DevelopmentConfig):
     ARGON2_MEMORY_COST = 8
     HUEY_IMMEDIATE = True
     RATELIMIT_ENABLED = True
+    RATELIMIT_SIGNIN = "10 per minute;60 per hour"
 
 
 CONFIGS = {
