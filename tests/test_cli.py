@@ -44,3 +44,18 @@ def test_seed_demo_refuses_production(tmp_path):
     result = create_app(Prod).test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "refuses" in result.output
+
+
+def test_demo_returnee_adds_one_more_person_with_a_working_code(app, connection):
+    from .conftest import Web, activate_returnee
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo-returnee", "Nobody"]).exit_code != 0  # no demo org yet
+    runner.invoke(args=["seed-demo", "--json"])
+    result = runner.invoke(args=["demo-returnee", "Kadiatu", "--locale", "nl"])
+    assert result.exit_code == 0, result.output
+    account = json.loads(result.output)
+    assert account["role"] == "returnee" and account["name"] == "Kadiatu"
+    web = Web(app.test_client())
+    activate_returnee(web, account["activation_code"])
+    assert 'lang="nl"' in web.get("/home").get_data(as_text=True)

@@ -80,6 +80,28 @@ def register_cli(app: Flask) -> None:
                    "(or: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
         click.echo("Returnees: open /activate on a phone and enter the code.")
 
+    @app.cli.command("demo-returnee")
+    @click.argument("name")
+    @click.option("--caseworker", "caseworker_email", help="E-mail of the demo caseworker.")
+    @click.option("--locale", default="en")
+    def demo_returnee_command(name: str, caseworker_email: str | None, locale: str) -> None:
+        """Add a returnee to the demo organisation and print it as JSON."""
+        if current_app.config.get("ENV_NAME") == "production":
+            raise click.ClickException("demo-returnee refuses to run with the production configuration.")
+        from dataclasses import asdict
+
+        from .db import db_session
+        from .demo import add_demo_returnee
+
+        session = db_session()
+        try:
+            account = add_demo_returnee(session, name, caseworker_email=caseworker_email,
+                                        locale=locale)
+        except RuntimeError as err:
+            raise click.ClickException(str(err)) from None
+        session.commit()
+        click.echo(json.dumps(asdict(account)))
+
     @app.cli.group("translate")
     def translate() -> None:
         """Message catalogs in webapp/i18n (Babel)."""

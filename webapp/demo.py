@@ -109,3 +109,25 @@ def _describe(session: Session, org: Organisation, password: str) -> DemoData:
             data.accounts.append(DemoAccount(role=user.role, name=user.display_name,
                                              activation_code=code, user_id=user.id))
     return data
+
+
+def add_demo_returnee(session: Session, name: str, *, caseworker_email: str | None = None,
+                      locale: str = "en") -> DemoAccount:
+    """One more returnee in the demo organisation, with a fresh activation code
+    (tests and demos that need more people than the seed has)."""
+    org = session.scalar(select(Organisation).where(Organisation.name == DEMO_ORG))
+    if org is None:
+        raise RuntimeError("no demo organisation: run seed-demo first")
+    query = select(User).where(User.organisation_id == org.id,
+                               User.role == Role.CASEWORKER.value).order_by(User.id)
+    if caseworker_email:
+        query = query.where(User.email == caseworker_email)
+    caseworker = session.scalars(query).first()
+    if caseworker is None:
+        raise RuntimeError("no such caseworker in the demo organisation")
+    issued = auth_service.create_returnee(session, organisation=org, created_by=None,
+                                          display_name=name, locale=locale,
+                                          caseworker=caseworker,
+                                          return_date=date.today() - timedelta(days=30))
+    return DemoAccount(role="returnee", name=name, activation_code=issued.code,
+                       user_id=issued.user.id)

@@ -122,6 +122,20 @@ class LiveServer:
                 return a
         raise LookupError(f"no unused demo returnee {name or ''} (taken: {self._returnees_taken})")
 
+    def new_returnee(self, name: str, caseworker_email: str | None = None,
+                     locale: str = "en") -> Account:
+        """A returnee made for one test (`flask demo-returnee`), with its own code:
+        for tests that need more people than the five the demo seeds."""
+        args = ["demo-returnee", name, "--locale", locale]
+        if caseworker_email:
+            args += ["--caseworker", caseworker_email]
+        out = flask_command(self.env, *args).stdout
+        data = json.loads(out[out.index("{"):])
+        self._returnees_taken.add(name)
+        account = Account(**{k: data.get(k) for k in Account.__dataclass_fields__})
+        self.accounts.append(account)
+        return account
+
     def returnees(self) -> list[Account]:
         return [a for a in self.accounts if a.role == "returnee"]
 
