@@ -140,3 +140,19 @@ def test_error_pages_are_friendly_and_translated(app, tmp_path, monkeypatch, sta
     page = r.get_data(as_text=True)
     assert 'lang="nl"' in page and "Quick exit" not in page  # the whole page is Dutch
     assert "boom" not in page and "Traceback" not in page
+
+
+def test_only_the_returnees_own_pages_are_offered_for_offline_reading(web, returnee_web):
+    assert "X-Offline-Copy" not in web.get("/signin").headers
+    returnee_web()
+    r = web.get("/home")
+    assert r.headers["X-Offline-Copy"] == "1" and r.headers["Cache-Control"] == "no-store"
+    assert "X-Offline-Copy" not in web.get("/me/ledger").headers
+    sw = web.get("/sw.js").get_data(as_text=True)
+    for path in ("/signout", "/exit", "/signin/pin"):
+        assert f'"{path}"' in sw  # the kept copies are deleted when these are posted
+
+
+def test_staff_pages_are_never_kept_offline(web, staff_web):
+    staff_web(Role.CASEWORKER)
+    assert "X-Offline-Copy" not in web.get("/home").headers

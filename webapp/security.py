@@ -3,9 +3,27 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_login import current_user
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
+OFFLINE_COPY_HEADER = "X-Offline-Copy"
+
+
+def offline_copy(view):
+    """Mark a returnee's own page as readable offline: the service worker keeps
+    the last copy it fetched (network first) and deletes every such copy at
+    sign-in, sign-out and quick exit, so the next person on a shared phone
+    never sees it."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        g.offline_copy = current_user.is_authenticated and current_user.role == "returnee"
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def content_security_policy() -> str:
@@ -40,6 +58,8 @@ def apply_security_headers(response):
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     # Pages and fragments are personal or carry a CSRF token: never stored in a
     # shared cache or the browser's disk cache (shared phones).
+    if g.get("offline_copy") and response.status_code == 200:
+        headers[OFFLINE_COPY_HEADER] = "1"
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         headers.add("Vary", "Cookie")

@@ -67,3 +67,41 @@ def test_offline_shows_the_offline_page(pwa_page):
         context.set_offline(False)
     pwa_page.goto("/signin")
     assert pwa_page.get_by_role("heading", level=1).inner_text() == "Welcome to Footing"
+
+
+def test_own_page_readable_offline_and_gone_after_signout(pwa_page, live_server):
+    """The home page last seen stays readable offline; after sign-out nothing
+    personal is left in the caches, online or off."""
+    from .conftest import activate_returnee
+
+    page, _errors = pwa_page
+    context = page.context
+    account = live_server.new_returnee("Offline Reader")
+    activate_returnee(page, account)
+    page.goto("/home")
+    assert page.get_by_text("Offline Reader").first.is_visible()
+    context.set_offline(True)
+    try:
+        page.goto("/home")
+        assert page.get_by_text("Offline Reader").first.is_visible(), page.content()[:1500]
+    finally:
+        context.set_offline(False)
+    page.goto("/home")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/signin**")
+    cached = page.evaluate("""async () => {
+        const names = await caches.keys();
+        const out = [];
+        for (const name of names) {
+            for (const req of await (await caches.open(name)).keys()) out.push(req.url);
+        }
+        return out;
+    }""")
+    assert not [u for u in cached if u.endswith("/home")], cached
+    context.set_offline(True)
+    try:
+        page.goto("/home")
+        assert "Offline Reader" not in page.content()
+        assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
+    finally:
+        context.set_offline(False)

@@ -15,6 +15,7 @@ from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import AccessLedgerEntry, User
 from ..auth import service as auth_service
+from ..security import offline_copy
 from . import bp
 
 
@@ -26,6 +27,7 @@ def index():
 
 
 @bp.get("/home")
+@offline_copy
 def home():
     user: User = current_user
     if user.role == "returnee":

@@ -3,6 +3,11 @@
 "use strict";
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "footing-shell-" + VERSION;
+// The returnee's own pages marked by the server (X-Offline-Copy), kept so they
+// can be read offline. Personal: deleted whenever someone signs in or out.
+const PAGES_CACHE = "footing-pages";
+const FORGET_ON = ["/signout", "/exit", "/signin/pin", "/signin/staff/code", "/activate/returnee",
+                   "/activate/staff"];
 const SHELL = {{ shell|safe }};
 const OFFLINE_URL = "{{ offline_url }}";
 
@@ -17,18 +22,42 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("footing-") && k !== SHELL_CACHE)
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("footing-shell-") && k !== SHELL_CACHE)
         .map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
   );
 });
 
+function forgetPages() {
+  return caches.delete(PAGES_CACHE);
+}
+
+async function networkFirst(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
+      const copy = response.clone();
+      caches.open(PAGES_CACHE).then((cache) => cache.put(request.url, copy));
+    }
+    return response;
+  } catch (err) {
+    const kept = await caches.match(request.url, { cacheName: PAGES_CACHE });
+    return kept || caches.match(OFFLINE_URL);
+  }
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && FORGET_ON.includes(url.pathname)) {
+    // Someone signs in or out: no page of the last person may stay behind.
+    event.respondWith(forgetPages().then(() => fetch(request)));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.mode === "navigate") {
-    // Pages are personal and never cached here: network, else the offline page.
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL)));
+    event.respondWith(networkFirst(request));
     return;
   }
   event.respondWith(
