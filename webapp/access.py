@@ -85,6 +85,21 @@ POLICY: dict[str, Rule] = {
     "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     "people.assign": signed_in(COORDINATOR, scope="person"),
     "people.disable": signed_in(COORDINATOR, scope="person"),
+    # The future plan (issue #3). The returnee's own plan needs no scope; staff
+    # reach a plan through the returnee scope, goals and steps through their own.
+    "plan.mine": signed_in(RETURNEE),
+    "plan.print_mine": signed_in(RETURNEE),
+    "plan.new_goal": signed_in(RETURNEE),
+    "plan.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="plan"),
+    "plan.print_of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="plan"),
+    "plan.suggest": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
+    "plan.goal": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id"),
+    "plan.edit_goal": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
+    "plan.set_status": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
+    "plan.add_step": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
+    "plan.comment": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id"),
+    "plan.answer": signed_in(RETURNEE, scope="goal", arg="goal_id"),
+    "plan.tick_step": signed_in(RETURNEE, CASEWORKER, scope="step", arg="step_id"),
 }
 
 
@@ -123,9 +138,31 @@ def visible_returnee(session: Session, viewer: User, user_id: int) -> User | Non
     return person if person is not None and person.role == RETURNEE.value else None
 
 
+def visible_goal(session: Session, viewer: User, goal_id: int):
+    """A goal of a plan the viewer may read (issue #3)."""
+    from .plan.models import Goal
+
+    goal = session.get(Goal, goal_id)
+    if goal is None or goal.organisation_id != viewer.organisation_id:
+        return None
+    return goal if visible_returnee(session, viewer, goal.returnee_id) is not None else None
+
+
+def visible_step(session: Session, viewer: User, step_id: int):
+    """A step of a goal the viewer may read (issue #3)."""
+    from .plan.models import Step
+
+    step = session.get(Step, step_id)
+    if step is None or step.organisation_id != viewer.organisation_id:
+        return None
+    return step if visible_goal(session, viewer, step.goal_id) is not None else None
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
+    "goal": visible_goal,
+    "step": visible_step,
 }
 
 

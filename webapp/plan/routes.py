@@ -1,0 +1,295 @@
+"""The future plan (issue #3). URL map:
+
+    /plan/                           my plan (returnee; readable offline)
+    /plan/print                      my plan on paper
+    /plan/goals/new                  pick a starter goal or write one (returnee)
+    /plan/goals/<id>                 one goal: status, steps, budget, thread
+    /plan/goals/<id>/edit            details, support needed, budget
+    /plan/goals/<id>/status          POST (htmx: the status block)
+    /plan/goals/<id>/steps           POST add a step (htmx: the steps)
+    /plan/goals/<id>/comments        POST a message in the goal's thread
+    /plan/goals/<id>/answer          POST accept or decline a suggestion (returnee)
+    /plan/steps/<id>/tick            POST done / not done (htmx: the steps)
+    /plan/of/<user_id>               a returnee's plan (caseworker, coordinator)
+    /plan/of/<user_id>/print         the same on paper
+    /plan/of/<user_id>/suggest       suggest a goal (caseworker, coordinator)
+
+An htmx request to a POST route gets the partial it replaces; without
+JavaScript the same route redirects to the full page. An htmx request with bad
+input gets the message flashed and a full-page reload (htmx does not swap 4xx).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..access import record_view
+from ..db import db_session
+from ..errors import DomainError, render_error
+from ..models import User
+from ..security import offline_copy
+from . import bp, service
+from .catalog import AREAS, STATUSES, starters_of
+from .forms import (
+    AnswerForm, CommentForm, GoalForm, NewGoalForm, StatusForm, StepForm, TickForm,
+    suggest_form,
+)
+from .models import Goal, Step
+
+
+def _plan_url(owner: User) -> str:
+    if current_user.id == owner.id:
+        return url_for("plan.mine")
+    return url_for("plan.of", user_id=owner.id)
+
+
+def _render_plan(owner: User, template: str):
+    plan = service.load_plan(db_session(), owner)
+    today = datetime.now(ZoneInfo(owner.organisation.timezone)).date()
+    return render_template(template, plan=plan, owner=owner, areas=AREAS, statuses=STATUSES,
+                           now_date=today, is_owner=current_user.id == owner.id,
+                           can_edit=service.may_edit(db_session(), current_user, owner),
+                           plan_url=_plan_url(owner), answer=AnswerForm())
+
+
+@bp.get("/")
+@offline_copy
+def mine():
+    return _render_plan(current_user, "plan/plan.html")
+
+
+@bp.get("/print")
+@offline_copy
+def print_mine():
+    return _render_plan(current_user, "plan/print.html")
+
+
+@bp.get("/of/<int:user_id>")
+def of(user_id: int):
+    return _render_plan(g.scoped, "plan/plan.html")
+
+
+@bp.get("/of/<int:user_id>/print")
+def print_of(user_id: int):
+    return _render_plan(g.scoped, "plan/print.html")
+
+
+# --- Adding goals ---------------------------------------------------------------------
+
+@bp.route("/goals/new", methods=["GET", "POST"])
+def new_goal():
+    form = NewGoalForm(area=request.args.get("area"))
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                goal = service.add_goal(db_session(), current_user, current_user,
+                                        area=form.area.data, starter_key=form.starter.data or None,
+                                        title=form.title.data)
+            except DomainError as err:
+                _field_error(form, err)
+            else:
+                flash(_l("Goal added. Now add the first steps."), "info")
+                return redirect(url_for("plan.goal", goal_id=goal.id))
+        return _new_goal_page(form, 400)
+    return _new_goal_page(form)
+
+
+def _new_goal_page(form: NewGoalForm, status: int = 200):
+    area = form.area.data if form.area.data in AREAS else None
+    return render_template("plan/new_goal.html", form=form, area=area, areas=AREAS,
+                           starters=starters_of(area) if area else []), status
+
+
+@bp.route("/of/<int:user_id>/suggest", methods=["GET", "POST"])
+def suggest(user_id: int):
+    owner: User = g.scoped
+    form = suggest_form()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                service.suggest_goal(db_session(), current_user, owner, area=form.area.data,
+                                     starter_key=form.starter.data or None,
+                                     title=form.title.data, why=form.why.data or "")
+            except DomainError as err:
+                _field_error(form, err)
+            else:
+                flash(_l("Your suggestion was sent. The person decides."), "info")
+                return redirect(url_for("plan.of", user_id=owner.id))
+        return render_template("plan/suggest.html", form=form, owner=owner), 400
+    return render_template("plan/suggest.html", form=form, owner=owner)
+
+
+@bp.post("/goals/<int:goal_id>/answer")
+def answer(goal_id: int):
+    goal: Goal = g.scoped
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.answer_suggestion(db_session(), current_user, goal,
+                                  accept=form.answer.data == "accept")
+    except DomainError as err:
+        return _domain_error(err, url_for("plan.mine"))
+    if form.answer.data == "accept":
+        flash(_l("The goal is now in your plan."), "info")
+        return redirect(url_for("plan.goal", goal_id=goal.id))
+    flash(_l("You said no to this suggestion."), "info")
+    return redirect(url_for("plan.mine"))
+
+
+# --- One goal --------------------------------------------------------------------------
+
+def _goal_context(goal: Goal, **forms) -> dict:
+    session = db_session()
+    owner = goal.returnee
+    can_edit = service.may_edit(session, current_user, owner)
+    context = dict(goal=goal, owner=owner, title=service.goal_title(goal), statuses=STATUSES,
+                   areas=AREAS, can_edit=can_edit and goal.state == "active",
+                   is_owner=current_user.id == owner.id, plan_url=_plan_url(owner),
+                   step_form=StepForm(formdata=None), comment_form=CommentForm(formdata=None))
+    context.update(forms)
+    return context
+
+
+def _goal_page(goal: Goal, status: int = 200, **forms):
+    context = _goal_context(goal, **forms)
+    context["comments"] = service.comments_of(db_session(), goal)
+    return render_template("plan/goal.html", **context), status
+
+
+@bp.get("/goals/<int:goal_id>")
+@offline_copy
+def goal(goal_id: int):
+    goal_: Goal = g.scoped
+    record_view(db_session(), current_user, goal_.returnee, "plan")
+    return _goal_page(goal_)
+
+
+@bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])
+def edit_goal(goal_id: int):
+    goal_: Goal = g.scoped
+    if not service.may_edit(db_session(), current_user, goal_.returnee) or goal_.state != "active":
+        abort(403)
+    form = GoalForm(obj=goal_) if request.method == "GET" else GoalForm()
+    if request.method == "GET":
+        form.title.data = service.goal_title(goal_)
+    business = goal_.area == "business"
+    if request.method == "POST" and form.validate_on_submit():
+        budget = {name: getattr(form, name).data for name in service.BUDGET_FIELDS} if business else None
+        try:
+            service.update_goal(db_session(), current_user, goal_, title=form.title.data,
+                                why=form.why.data or "", target_date=form.target_date.data,
+                                support_needed=form.support_needed.data, budget=budget)
+        except DomainError as err:
+            _field_error(form, err)
+        else:
+            flash(_l("Saved."), "info")
+            return redirect(url_for("plan.goal", goal_id=goal_.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("plan/edit_goal.html", form=form, goal=goal_, business=business,
+                           title=service.goal_title(goal_)), status
+
+
+@bp.post("/goals/<int:goal_id>/status")
+def set_status(goal_id: int):
+    goal_: Goal = g.scoped
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            service.set_status(db_session(), current_user, goal_, form.status.data)
+        except DomainError as err:
+            return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
+        if request.htmx:
+            return render_template("plan/_status.html", **_goal_context(goal_))
+        return redirect(url_for("plan.goal", goal_id=goal_.id))
+    return _invalid(goal_, form)
+
+
+@bp.post("/goals/<int:goal_id>/steps")
+def add_step(goal_id: int):
+    goal_: Goal = g.scoped
+    form = StepForm()
+    if form.validate_on_submit():
+        try:
+            service.add_step(db_session(), current_user, goal_, text=form.text.data,
+                             target_date=form.target_date.data,
+                             support_needed=form.support_needed.data)
+        except DomainError as err:
+            return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
+        if request.htmx:
+            return render_template("plan/_steps.html", **_goal_context(goal_))
+        return redirect(url_for("plan.goal", goal_id=goal_.id) + "#steps")
+    return _invalid(goal_, form, step_form=form)
+
+
+@bp.post("/steps/<int:step_id>/tick")
+def tick_step(step_id: int):
+    step: Step = g.scoped
+    form = TickForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.set_step_done(db_session(), current_user, step, form.done.data == "1")
+    except DomainError as err:
+        return _domain_error(err, url_for("plan.goal", goal_id=step.goal_id))
+    if request.htmx:
+        return render_template("plan/_steps.html", **_goal_context(step.goal))
+    return redirect(url_for("plan.goal", goal_id=step.goal_id) + "#steps")
+
+
+@bp.post("/goals/<int:goal_id>/comments")
+def comment(goal_id: int):
+    goal_: Goal = g.scoped
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            service.add_comment(db_session(), current_user, goal_, form.body.data)
+        except DomainError as err:
+            _field_error(form, err)
+        else:
+            flash(_l("Message sent."), "info")
+            return redirect(url_for("plan.goal", goal_id=goal_.id) + "#thread")
+    return _goal_page(goal_, 400, comment_form=form)
+
+
+# --- Errors ------------------------------------------------------------------------------
+
+def _field_error(form, err: DomainError) -> None:
+    target = getattr(form, err.field or "", None)
+    if target is not None and hasattr(target, "errors"):
+        target.errors = list(target.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def _invalid(goal: Goal, form, **forms):
+    """Bad input: the full page with inline errors and 400; htmx cannot swap a
+    4xx answer, so an htmx request is sent to that page with the message."""
+    if request.htmx:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return "", 400, {"HX-Redirect": url_for("plan.goal", goal_id=goal.id)}
+    return _goal_page(goal, 400, **forms)
+
+
+def _domain_error(err: DomainError, back: str):
+    if request.htmx:
+        flash(err.message, "error")
+        return "", err.status, {"HX-Redirect": back}
+    return render_error(err.status, err.message)
+
+
+@bp.context_processor
+def _plan_helpers() -> dict:
+    from flask_babel import format_currency
+
+    def money(amount, currency: str) -> str:
+        return format_currency(amount or 0, currency)
+
+    return {"money": money, "title_of": service.goal_title,
+            "describe_change": service.describe_change}
