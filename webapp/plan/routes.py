@@ -150,7 +150,8 @@ def _goal_context(goal: Goal, **forms) -> dict:
     context = dict(goal=goal, owner=owner, title=service.goal_title(goal), statuses=STATUSES,
                    areas=AREAS, can_edit=can_edit and goal.state == "active",
                    is_owner=current_user.id == owner.id, plan_url=_plan_url(owner),
-                   step_form=StepForm(formdata=None), comment_form=CommentForm(formdata=None))
+                   step_form=StepForm(formdata=None), comment_form=CommentForm(formdata=None),
+                   status_form=None)
     context.update(forms)
     return context
 
@@ -206,7 +207,7 @@ def set_status(goal_id: int):
         if request.htmx:
             return render_template("plan/_status.html", **_goal_context(goal_))
         return redirect(url_for("plan.goal", goal_id=goal_.id))
-    return _invalid(goal_, form)
+    return _invalid(goal_, form, status_form=form)
 
 
 @bp.post("/goals/<int:goal_id>/steps")
