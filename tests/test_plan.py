@@ -485,4 +485,6 @@ def test_plan_page_weight(web, returnee_web, session):
     returnee_web()
     build_plan(web, session)
     html = web.get("/plan/").get_data()
-    assert len(gzip.compress(html, 9)) <= 10 * 1024
+    size = len(gzip.compress(html, 6))  # what `gzip -c` makes
+    print(f"\n/plan/ with 2 goals and 3 steps: {len(html)} bytes, {size} bytes gzipped")
+    assert size <= 10 * 1024

@@ -23,7 +23,8 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
-    "returnee": ["/home", "/me/ledger", "/me/pin", "/language"],
+    "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
+                 "/plan/goals/new"],
     "facilitator": ["/home", "/me/password", "/language"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person"],
@@ -32,7 +33,11 @@ PAGES = {
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
-FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code"}
+FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
+              # The plan's pages of one goal or person: tests/browser/test_plan.py (issue #3).
+              "/plan/goals/<int:goal_id>", "/plan/goals/<int:goal_id>/edit",
+              "/plan/of/<int:user_id>", "/plan/of/<int:user_id>/print",
+              "/plan/of/<int:user_id>/suggest"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
