@@ -53,7 +53,7 @@ def _render_plan(owner: User, template: str):
     return render_template(template, plan=plan, owner=owner, areas=AREAS, statuses=STATUSES,
                            now_date=today, is_owner=current_user.id == owner.id,
                            can_edit=service.may_edit(db_session(), current_user, owner),
-                           plan_url=_plan_url(owner), answer=AnswerForm())
+                           plan_url=_plan_url(owner))
 
 
 @bp.get("/")
