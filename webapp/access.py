@@ -85,6 +85,16 @@ POLICY: dict[str, Rule] = {
     "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     "people.assign": signed_in(COORDINATOR, scope="person"),
     "people.disable": signed_in(COORDINATOR, scope="person"),
+    # Alerts (issue #6)
+    "alerts.inbox": signed_in(CASEWORKER, COORDINATOR),
+    "alerts.show": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id",
+                             ledger="alert"),
+    "alerts.acknowledge": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id"),
+    "alerts.resolve": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id"),
+    # Push notifications: every signed-in person, for their own devices
+    "push.devices": signed_in(),
+    "push.subscribe": signed_in(),
+    "push.remove": signed_in(),
 }
 
 
@@ -123,9 +133,16 @@ def visible_returnee(session: Session, viewer: User, user_id: int) -> User | Non
     return person if person is not None and person.role == RETURNEE.value else None
 
 
+def _visible_alert(session: Session, viewer: User, alert_id: int):
+    from .alerts.service import visible_alert
+
+    return visible_alert(session, viewer, alert_id)
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
+    "alert": _visible_alert,
 }
 
 
@@ -161,6 +178,8 @@ def enforce() -> object | None:
         if target is None:
             abort(404)
         g.scoped = target
-        if rule.ledger and isinstance(target, User) and request.method == "GET":
-            record_view(db_session(), viewer, target, rule.ledger)
+        # The person whose record this is: the target itself, or its `returnee`.
+        subject = target if isinstance(target, User) else getattr(target, "returnee", None)
+        if rule.ledger and isinstance(subject, User) and request.method == "GET":
+            record_view(db_session(), viewer, subject, rule.ledger)
     return None
