@@ -36,7 +36,7 @@ class Config:
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@example.org")
     PUSH_TIMEOUT_SECONDS = 10
     # Real push services are HTTPS; tests and benchmarks use a local receiver.
-    PUSH_ALLOW_HTTP_ENDPOINTS = False
+    PUSH_ALLOW_HTTP_ENDPOINTS = _env_bool("PUSH_ALLOW_HTTP_ENDPOINTS", False)
 
     # Sessions: ours live server-side (AuthSession rows); the cookie only carries
     # the token. Flask-Login's remember cookie is never set.

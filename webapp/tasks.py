@@ -98,15 +98,22 @@ def enqueue_deliveries(delivery_ids: list[int]) -> None:
         send_delivery_task(delivery_id)
 
 
+def send_deliveries_now(delivery_ids: list[int]) -> None:
+    """Inside a worker: send at once instead of queueing another hop (an urgent
+    alert should not wait for a second poll of the queue)."""
+    for delivery_id in delivery_ids:
+        send_delivery(delivery_id)
+
+
 def route_signals(now=None) -> list[int]:
-    """Signals → alerts → push deliveries; the deliveries are sent after commit."""
+    """Signals → alerts → push deliveries, sent right after the commit."""
     from . import outbox
     from .alerts import service as alerts
 
     def work(session):
         ids = alerts.route_pending(session, now)
         if ids:
-            outbox.after_commit(enqueue_deliveries, ids)
+            outbox.after_commit(send_deliveries_now, ids)
         return ids
 
     return in_transaction(work)

@@ -18,7 +18,7 @@ from ..push.models import PushAttempt, PushDelivery
 from . import bp, service
 from .forms import AckForm, ResolveForm
 from .models import AlertRecipient
-from .routing import ROUTES, SEVERITY_LABELS
+from .routing import CAUSE_ENDPOINTS, ROUTES, SEVERITY_LABELS
 
 
 @bp.app_context_processor
@@ -30,8 +30,16 @@ def alert_badge() -> dict:
     return {"alert_badge": service.open_count(db_session(), user)}
 
 
+def cause_url(alert) -> str:
+    target = CAUSE_ENDPOINTS.get(alert.source_type or "")
+    if target and alert.source_id is not None:
+        endpoint, arg = target
+        return url_for(endpoint, **{arg: alert.source_id})
+    return url_for("people.show", user_id=alert.returnee_id)
+
+
 def _context() -> dict:
-    return {"routes": ROUTES, "severity_labels": SEVERITY_LABELS}
+    return {"routes": ROUTES, "severity_labels": SEVERITY_LABELS, "cause_url": cause_url}
 
 
 @bp.get("/")
