@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench-push
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,17 @@ demo: migrate
 run: catalogs demo
 	@echo "Footing on http://$(HOST):$(PORT)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/huey_consumer webapp.tasks.huey --workers 2 --quiet & \
+	$(BIN)/huey_consumer webapp.tasks.huey $(WORKER_FLAGS) --quiet & \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 worker: install
-	$(BIN)/huey_consumer webapp.tasks.huey --workers 2
+	$(BIN)/huey_consumer webapp.tasks.huey $(WORKER_FLAGS)
+
+# Poll the queue often: an urgent alert must not wait for an idle worker.
+WORKER_FLAGS := --workers 2 --worker-type thread --delay 0.05 --max-delay 0.5 --backoff 1.1
+
+bench-push: catalogs
+	$(BIN)/python bench/push_latency.py
 
 test: catalogs
 	FOOTING_ENV=testing $(BIN)/python -m pytest $(PYTEST_ARGS)

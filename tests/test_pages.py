@@ -27,7 +27,7 @@ def test_returnee_home_has_the_four_big_actions_and_the_emergency_line(web, retu
 
 
 @pytest.mark.parametrize("role,expected", [
-    (Role.CASEWORKER, ["Inbox", "People"]), (Role.COORDINATOR, ["Inbox", "People"]),
+    (Role.CASEWORKER, ["Alerts", "People"]), (Role.COORDINATOR, ["Alerts", "People"]),
     (Role.FACILITATOR, ["My groups"]),
 ])
 def test_staff_home_per_role(web, staff_web, role, expected):

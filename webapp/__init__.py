@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from whitenoise import WhiteNoise
 
-from . import access, i18n
+from . import access, i18n, outbox
 from .config import config_from_env, default_sqlite_url
 from .db import db_session
 from .errors import register_error_pages
@@ -25,7 +25,7 @@ STATIC = Path(__file__).parent / "static"
 
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
-AREAS = ("main", "auth", "people", "plan")
+AREAS = ("main", "auth", "people", "plan", "alerts", "push")
 
 
 def import_all_models() -> None:
@@ -124,14 +124,21 @@ def _commit_at_edge(response):
     (or a route asked to keep them, e.g. a counted wrong PIN)."""
     session_ = g.pop("db_session", None)
     if session_ is None:
+        outbox.run_after_commit()
         return response
+    committed = False
     try:
         if response.status_code < 400 or g.get("keep_changes"):
             session_.commit()
+            committed = True
         else:
             session_.rollback()
     finally:
         session_.close()
+        if not committed:
+            outbox.discard()
+    if committed:
+        outbox.run_after_commit()
     return response
 
 

@@ -100,6 +100,16 @@ POLICY: dict[str, Rule] = {
     "plan.comment": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id"),
     "plan.answer": signed_in(RETURNEE, scope="goal", arg="goal_id"),
     "plan.tick_step": signed_in(RETURNEE, CASEWORKER, scope="step", arg="step_id"),
+    # Alerts (issue #6)
+    "alerts.inbox": signed_in(CASEWORKER, COORDINATOR),
+    "alerts.show": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id",
+                             ledger="alert"),
+    "alerts.acknowledge": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id"),
+    "alerts.resolve": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id"),
+    # Push notifications: every signed-in person, for their own devices
+    "push.devices": signed_in(),
+    "push.subscribe": signed_in(),
+    "push.remove": signed_in(),
 }
 
 
@@ -158,11 +168,18 @@ def visible_step(session: Session, viewer: User, step_id: int):
     return step if visible_goal(session, viewer, step.goal_id) is not None else None
 
 
+def _visible_alert(session: Session, viewer: User, alert_id: int):
+    from .alerts.service import visible_alert
+
+    return visible_alert(session, viewer, alert_id)
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
     "goal": visible_goal,
     "step": visible_step,
+    "alert": _visible_alert,
 }
 
 
@@ -198,6 +215,8 @@ def enforce() -> object | None:
         if target is None:
             abort(404)
         g.scoped = target
-        if rule.ledger and isinstance(target, User) and request.method == "GET":
-            record_view(db_session(), viewer, target, rule.ledger)
+        # The person whose record this is: the target itself, or its `returnee`.
+        subject = target if isinstance(target, User) else getattr(target, "returnee", None)
+        if rule.ledger and isinstance(subject, User) and request.method == "GET":
+            record_view(db_session(), viewer, subject, rule.ledger)
     return None

@@ -102,6 +102,24 @@ def register_cli(app: Flask) -> None:
         session.commit()
         click.echo(json.dumps(asdict(account)))
 
+    @app.cli.group("push")
+    def push_group() -> None:
+        """Web push (VAPID keys)."""
+
+    @push_group.command("generate-vapid")
+    @click.option("--force", is_flag=True, help="Replace an existing key.")
+    def generate_vapid(force: bool) -> None:
+        """Write a VAPID private key to the instance folder and print the public key."""
+        from .push.service import generate_vapid as make_keys
+
+        path = Path(current_app.instance_path) / "vapid_private.pem"
+        if path.exists() and not force:
+            raise click.ClickException(f"{path} exists; --force replaces it (every device "
+                                       "must then subscribe again).")
+        public = make_keys(path)
+        click.echo(f"VAPID private key written to {path}")
+        click.echo(f"VAPID_PUBLIC_KEY={public}")
+
     @app.cli.group("translate")
     def translate() -> None:
         """Message catalogs in webapp/i18n (Babel)."""

@@ -34,6 +34,9 @@ class Config:
     VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@example.org")
+    PUSH_TIMEOUT_SECONDS = 10
+    # Real push services are HTTPS; tests and benchmarks use a local receiver.
+    PUSH_ALLOW_HTTP_ENDPOINTS = _env_bool("PUSH_ALLOW_HTTP_ENDPOINTS", False)
 
     # Sessions: ours live server-side (AuthSession rows); the cookie only carries
     # the token. Flask-Login's remember cookie is never set.
@@ -108,6 +111,7 @@ class TestConfig(DevelopmentConfig):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     HUEY_IMMEDIATE = True
+    PUSH_ALLOW_HTTP_ENDPOINTS = True
     RATELIMIT_ENABLED = True
     RATELIMIT_SIGNIN = "10 per minute;60 per hour"
 

@@ -90,7 +90,19 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
         data.accounts.append(DemoAccount(role="returnee", name=name,
                                          activation_code=issued.code, user_id=issued.user.id))
     session.flush()
+    _sample_alert(session, data)
     return data
+
+
+def _sample_alert(session: Session, data: DemoData) -> None:
+    """One open alert in the first caseworker's inbox, as if Sahr had checked
+    in twice with a low mood."""
+    from . import signals
+    from .alerts import service as alerts
+
+    sahr = next(a for a in data.accounts if a.name == "Sahr")
+    signals.emit(session, returnee=session.get(User, sahr.user_id), kind="checkin.low_mood")
+    alerts.route_pending(session)
 
 
 def _describe(session: Session, org: Organisation, password: str) -> DemoData:

@@ -31,4 +31,19 @@ def emit(session: Session, *, returnee: User, kind: str, source_type: str | None
                     raised_by_id=raised_by.id if raised_by else None)
     session.add(signal)
     session.flush()
+    _route_after_commit()
     return signal
+
+
+def _route_after_commit() -> None:
+    """Once per transaction: route the new signals as soon as they are committed."""
+    from flask import g, has_app_context
+
+    from . import outbox
+    from .tasks import enqueue_routing
+
+    if not has_app_context():  # a script or test without an app: the sweep routes it
+        return
+    if not g.get("signals_routing_queued"):
+        g.signals_routing_queued = True
+        outbox.after_commit(enqueue_routing)

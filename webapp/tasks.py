@@ -29,13 +29,38 @@ _app = None
 
 
 def flask_app():
-    """The app the worker runs tasks in (created once per worker process)."""
+    """The app tasks run in: the current one (tests, immediate mode) or one
+    created once per worker process."""
     global _app
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app._get_current_object()
     if _app is None:
         from . import create_app
 
         _app = create_app()
     return _app
+
+
+def in_transaction(work):
+    """Run `work(session)` in a fresh app context, commit, then run what it
+    queued for after the commit (like a request does)."""
+    from . import outbox
+    from .db import db_session
+
+    app = flask_app()
+    with app.app_context():
+        session = db_session()
+        try:
+            result = work(session)
+            session.commit()
+        except Exception:
+            session.rollback()
+            outbox.discard()
+            raise
+        outbox.run_after_commit()
+        return result
 
 
 def end_expired_sessions(app) -> int:
@@ -57,3 +82,114 @@ def end_expired_sessions(app) -> int:
 @huey.periodic_task(crontab(minute="*/15"))
 def housekeeping() -> int:
     return end_expired_sessions(flask_app())
+
+
+# --- Alerts and push ------------------------------------------------------------
+
+LEASE = timedelta(seconds=60)
+
+
+def enqueue_routing() -> None:
+    route_signals_task()
+
+
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        send_delivery_task(delivery_id)
+
+
+def send_deliveries_now(delivery_ids: list[int]) -> None:
+    """Inside a worker: send at once instead of queueing another hop (an urgent
+    alert should not wait for a second poll of the queue)."""
+    for delivery_id in delivery_ids:
+        send_delivery(delivery_id)
+
+
+def route_signals(now=None) -> list[int]:
+    """Signals → alerts → push deliveries, sent right after the commit."""
+    from . import outbox
+    from .alerts import service as alerts
+
+    def work(session):
+        ids = alerts.route_pending(session, now)
+        if ids:
+            outbox.after_commit(send_deliveries_now, ids)
+        return ids
+
+    return in_transaction(work)
+
+
+def escalate(now=None) -> list[int]:
+    from . import outbox
+    from .alerts import service as alerts
+
+    def work(session):
+        ids = alerts.escalate_overdue(session, now)
+        if ids:
+            outbox.after_commit(enqueue_deliveries, ids)
+        return ids
+
+    return in_transaction(work)
+
+
+def send_delivery(delivery_id: int, now=None) -> str:
+    """Send one push. A short transaction takes a lease on the row (so the
+    sweep does not send it twice meanwhile), the HTTP call runs outside any
+    transaction, and a second short transaction records the answer. A worker
+    killed in between leaves the row pending: the sweep sends it again once
+    the lease has run out (the Topic makes the device show it once)."""
+    from sqlalchemy import update
+
+    from .models import utcnow
+    from .push import service as push
+    from .push.models import PushDelivery
+
+    now = now or utcnow()
+
+    def take(session):
+        return session.execute(update(PushDelivery).where(
+            PushDelivery.id == delivery_id, PushDelivery.status == "pending",
+            PushDelivery.next_attempt_at <= now,
+        ).values(next_attempt_at=now + LEASE)).rowcount
+
+    if not in_transaction(take):
+        return "skipped"
+
+    def deliver(session):
+        delivery = session.get(PushDelivery, delivery_id)
+        return push.send(session, delivery, now)
+
+    outcome = in_transaction(deliver)
+    if outcome.status == "retry" and outcome.retry_at is not None:
+        send_delivery_task.schedule((delivery_id,), eta=outcome.retry_at)
+    return outcome.status
+
+
+def sweep(now=None) -> dict:
+    """Every minute: route what was never routed, escalate what is overdue,
+    send what is due. Nothing committed is lost if an enqueue was missed."""
+    from .db import db_session
+    from .models import utcnow
+    from .push import service as push
+
+    now = now or utcnow()
+    routed = route_signals(now)
+    escalated = escalate(now)
+    due = in_transaction(lambda session: push.due_deliveries(session, now))
+    sent = [send_delivery(i, now) for i in due]
+    return {"routed": len(routed), "escalated": len(escalated), "sent": sent}
+
+
+@huey.task(retries=3, retry_delay=10)
+def route_signals_task() -> None:
+    route_signals()
+
+
+@huey.task()
+def send_delivery_task(delivery_id: int) -> None:
+    send_delivery(delivery_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_task() -> None:
+    sweep()

@@ -24,12 +24,12 @@ PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
-                 "/plan/goals/new"],
-    "facilitator": ["/home", "/me/password", "/language"],
+                 "/plan/goals/new", "/notifications/"],
+    "facilitator": ["/home", "/me/password", "/language", "/notifications/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                   "person"],
+                   "person", "/notifications/", "/alerts/", "alert"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                    "/people/new/staff", "person"],
+                    "/people/new/staff", "person", "/notifications/", "/alerts/", "alert"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -134,6 +134,17 @@ def _person_page(page, live_server) -> str:
     raise AssertionError("no link to a returnee on /people/:\n" + page.inner_text("main"))
 
 
+def _alert_page(page) -> str:
+    """The URL of an alert, from the inbox (the demo seeds one for caseworker 1;
+    coordinators see every alert of the organisation)."""
+    page.goto("/alerts/")
+    link = page.locator('main a[href^="/alerts/"]').filter(has_not_text="Refresh")
+    hrefs = [h for h in link.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+             if re.fullmatch(r"/alerts/\d+", h)]
+    assert hrefs, "no alert in the inbox:\n" + page.inner_text("main")
+    return hrefs[0]
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_is_accessible_fits_the_phone_and_follows_the_language(
@@ -145,6 +156,9 @@ def test_every_page_is_accessible_fits_the_phone_and_follows_the_language(
     for url in PAGES[role]:
         if url == "person":
             url = _person_page(page, live_server)
+            console.take()
+        elif url == "alert":
+            url = _alert_page(page)
             console.take()
         visit(page, console, url, lang, problems)
     assert not problems, "\n\n".join(problems)
@@ -247,7 +261,8 @@ def test_every_page_of_the_app_is_checked(live_server):
             get_rules.add(parts[-1])
     assert "/home" in get_rules, routes
     covered = {u for urls in PAGES.values() for u in urls} | FLOW_PAGES
-    covered = {"/people/<int:user_id>" if u == "person" else u for u in covered}
+    placeholders = {"person": "/people/<int:user_id>", "alert": "/alerts/<int:alert_id>"}
+    covered = {placeholders.get(u, u) for u in covered}
     missing = sorted(get_rules - covered - NOT_PAGES)
     assert not missing, f"pages without browser checks (add them to PAGES): {missing}"
 

@@ -64,3 +64,33 @@ self.addEventListener("fetch", (event) => {
     caches.match(request).then((hit) => hit || fetch(request))
   );
 });
+
+// Web push: the payload holds a generic line and a URL only.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  const title = data.title || "Footing";
+  event.waitUntil(self.registration.showNotification(title, {
+    body: data.body || "",
+    tag: data.tag || "footing",
+    renotify: true,
+    icon: "/static/icons/icon-192.png",
+    data: { url: data.url || "/home" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/home",
+                         self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true })
+    .then((windows) => {
+      for (const w of windows) {
+        if (new URL(w.url).origin === target.origin && "focus" in w) {
+          return w.navigate(target.href).then((c) => (c || w).focus());
+        }
+      }
+      return self.clients.openWindow(target.href);
+    }));
+});

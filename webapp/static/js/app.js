@@ -27,3 +27,46 @@
     });
   }
 })();
+
+/* Notifications: subscribe this browser (the settings page's button). */
+(function () {
+  "use strict";
+  var box = document.getElementById("push-setup");
+  if (!box || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+  var button = document.getElementById("push-on");
+  document.getElementById("push-needs-js").hidden = true;
+  button.hidden = false;
+
+  function keyBytes(b64) {
+    var s = (b64 + "===".slice((b64.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    var raw = atob(s), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; }
+    catch (e) { return ""; }
+  }
+  button.addEventListener("click", function () {
+    Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") throw new Error("denied");
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      return reg.pushManager.subscribe({
+        userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.publicKey)
+      });
+    }).then(function (sub) {
+      return fetch(box.dataset.subscribeUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify(sub.toJSON())
+      });
+    }).then(function (res) {
+      if (!res.ok) throw new Error("refused");
+      document.getElementById("push-done").hidden = false;
+      button.hidden = true;
+    }).catch(function () {
+      document.getElementById("push-failed").hidden = false;
+    });
+  });
+})();

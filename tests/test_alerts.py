@@ -1,0 +1,408 @@
+"""Alerts: from a signal to the right person's inbox and phone, in time.
+
+The push service is a local receiver that checks the VAPID signature and
+decrypts the payload as a browser would (tests/push_receiver.py)."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp import outbox, signals, tasks
+from webapp.alerts.models import Alert, AlertRecipient
+from webapp.alerts.routing import ROUTES
+from webapp.models import Role, utcnow
+from webapp.push import service as push
+from webapp.push.models import PushAttempt, PushDelivery, PushSubscription
+
+from .push_receiver import PushReceiver
+
+
+@pytest.fixture()
+def receiver():
+    with PushReceiver() as r:
+        yield r
+
+
+@pytest.fixture()
+def vapid(app, tmp_path, monkeypatch):
+    key = tmp_path / "vapid.pem"
+    with app.app_context():
+        public = push.generate_vapid(key)
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(key))
+    monkeypatch.setitem(app.config, "PUSH_TIMEOUT_SECONDS", 1)
+    return public
+
+
+@pytest.fixture()
+def people(make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER, display_name="Caseworker Sesay")
+    coordinator = make_staff(Role.COORDINATOR, display_name="Coordinator Kamara")
+    person, _ = make_returnee(caseworker=cw, name="Secret Name")
+    return cw, coordinator, person
+
+
+def subscribe(ctx, session, receiver, user, name):
+    sub = receiver.subscription(name)
+    with ctx():
+        push.subscribe(session, user, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                       auth=sub["keys"]["auth"])
+    session.commit()
+
+
+def emit_and_commit(ctx, session, person, kind="concern.safety_now"):
+    """What a request that writes a signal does: commit, then run the outbox."""
+    with ctx():
+        signal = signals.emit(session, returnee=person, kind=kind, source_type="concern",
+                              source_id=41)
+        session.commit()
+        outbox.run_after_commit()
+    return signal
+
+
+def test_every_signal_kind_has_a_route():
+    assert set(ROUTES) == set(signals.KINDS)
+
+
+def test_urgent_signal_reaches_the_caseworkers_phone_with_nothing_personal(
+        ctx, session, people, receiver, vapid):
+    cw, _coordinator, person = people
+    subscribe(ctx, session, receiver, cw, "cw-phone")
+    emit_and_commit(ctx, session, person)
+    (msg,) = receiver.wait_for(1)
+    assert receiver.errors == []
+    alert = session.scalars(select(Alert)).one()
+    assert msg.payload == {"title": "Footing", "body": "Urgent: please open Footing now.",
+                           "url": f"/alerts/{alert.id}", "tag": f"alert-{alert.id}"}
+    text = json.dumps(msg.payload)
+    for secret in ("Secret Name", "safety", "concern", "Sesay", "medicine"):
+        assert secret.lower() not in text.lower()
+    assert int(msg.headers["ttl"]) == 6 * 3600
+    assert msg.headers["urgency"] == "high"
+    assert msg.headers["topic"] == f"alert-{alert.id}"
+    assert len(json.dumps(msg.payload).encode()) <= 1024
+    delivery = session.scalars(select(PushDelivery)).one()
+    session.refresh(delivery)
+    assert delivery.status == "delivered"
+
+
+def test_push_text_is_in_the_recipients_language(ctx, session, people, receiver, vapid):
+    cw, _c, person = people
+    cw.locale = "nl"
+    session.commit()
+    subscribe(ctx, session, receiver, cw, "nl-phone")
+    emit_and_commit(ctx, session, person, kind="support.new")
+    (msg,) = receiver.wait_for(1)
+    from flask_babel import force_locale
+
+    with ctx(), force_locale("nl"):
+        dutch = str(push.MESSAGES["alert"])
+    assert dutch != "Something new needs your attention in Footing."
+    assert msg.payload["body"] == dutch
+    assert msg.headers["urgency"] == "low"
+
+
+def test_alert_goes_to_the_caseworker_and_shows_in_their_inbox(
+        web, session, ctx, people, make_staff):
+    cw, _coordinator, person = people
+    other_cw = make_staff(Role.CASEWORKER)
+    emit_and_commit(ctx, session, person, kind="checkin.unsafe")
+    alert = session.scalars(select(Alert)).one()
+    assert [r.user_id for r in session.scalars(select(AlertRecipient))] == [cw.id]
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    page = web.get("/alerts/").get_data(as_text=True)
+    assert "Check-in: not feeling safe" in page and "Secret Name" in page
+    assert 'class="badge">1' in web.get("/home").get_data(as_text=True)
+    # Someone else's alert answers 404, and acknowledging it changes nothing.
+    from .conftest import Web
+
+    other = Web(web.client.application.test_client())
+    sign_in_staff(other, other_cw)
+    assert other.get(f"/alerts/{alert.id}").status_code == 404
+    assert other.post(f"/alerts/{alert.id}/ack", form_page="/alerts/").status_code == 404
+    session.refresh(alert)
+    assert alert.acknowledged_at is None
+    assert other.get("/alerts/999999").status_code == 404
+
+
+def test_no_caseworker_means_the_coordinators_are_told_at_once(
+        session, ctx, make_staff, make_returnee):
+    coordinator = make_staff(Role.COORDINATOR)
+    person, _ = make_returnee()
+    from webapp.models import CaseworkerAssignment
+
+    for a in session.scalars(select(CaseworkerAssignment)):
+        a.ended_at = utcnow()
+    session.commit()
+    emit_and_commit(ctx, session, person, kind="concern.urgent")
+    (rung,) = session.scalars(select(AlertRecipient)).all()
+    assert rung.user_id == coordinator.id and rung.reason == "escalated"
+
+
+def test_unacknowledged_urgent_alert_escalates_after_30_minutes(
+        session, ctx, people, receiver, vapid):
+    cw, coordinator, person = people
+    subscribe(ctx, session, receiver, coordinator, "coord-phone")
+    emit_and_commit(ctx, session, person)
+    alert = session.scalars(select(Alert)).one()
+    start = alert.created_at
+    with ctx():
+        assert tasks.escalate(start + timedelta(minutes=29)) == []
+        tasks.escalate(start + timedelta(minutes=31))
+    session.expire_all()
+    ladder = session.scalars(select(AlertRecipient).order_by(AlertRecipient.id)).all()
+    assert [(r.user_id, r.reason) for r in ladder] == [(cw.id, "assigned"),
+                                                     (coordinator.id, "escalated")]
+    assert session.get(Alert, alert.id).escalated_at is not None
+    (msg,) = receiver.wait_for(1)
+    assert msg.path.endswith("/coord-phone")
+    with ctx():  # escalation happens once
+        assert tasks.escalate(start + timedelta(hours=5)) == []
+
+
+def test_acknowledged_alert_does_not_escalate(web, session, ctx, people):
+    cw, coordinator, person = people
+    emit_and_commit(ctx, session, person)
+    alert = session.scalars(select(Alert)).one()
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    assert web.post(f"/alerts/{alert.id}/ack", form_page=f"/alerts/{alert.id}").status_code == 302
+    with ctx():
+        tasks.escalate(alert.created_at + timedelta(hours=1))
+    assert session.scalar(select(func.count()).select_from(AlertRecipient)) == 1
+    page = web.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert "Caseworker Sesay" in page  # the ladder shows who acknowledged
+
+
+def test_resolve_needs_a_note_and_then_closes(web, session, ctx, people):
+    cw, _c, person = people
+    emit_and_commit(ctx, session, person, kind="checkin.no_medicine")
+    alert = session.scalars(select(Alert)).one()
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    r = web.post(f"/alerts/{alert.id}/resolve", {"note": "  "}, form_page=f"/alerts/{alert.id}")
+    assert r.status_code == 400
+    session.refresh(alert)
+    assert alert.resolved_at is None
+    r = web.post(f"/alerts/{alert.id}/resolve", {"note": "Medicine found at the clinic"},
+                 form_page=f"/alerts/{alert.id}")
+    assert r.status_code == 302
+    session.refresh(alert)
+    assert alert.resolved_at is not None and alert.acknowledged_by_id == cw.id
+    assert "No open alerts" in web.get("/alerts/").get_data(as_text=True)
+
+
+def test_inbox_orders_by_severity_then_age_and_refreshes_as_a_partial(web, session, ctx, people):
+    cw, _c, person = people
+    for kind in ("support.new", "checkin.unsafe", "concern.safety_now", "checkin.low_mood"):
+        emit_and_commit(ctx, session, person, kind=kind)
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    page = web.get("/alerts/").get_data(as_text=True)
+    order = [page.index(str(ROUTES[k].label)) for k in
+             ("concern.safety_now", "checkin.unsafe", "checkin.low_mood", "support.new")]
+    assert order == sorted(order)
+    partial = web.get("/alerts/", headers={"HX-Request": "true"})
+    body = partial.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="alert-list"') and "<html" not in body
+    assert 'hx-trigger="every 30s"' in body
+
+
+def test_inbox_queries_do_not_grow_with_alerts(web, session, ctx, people, count_queries):
+    cw, _c, person = people
+    emit_and_commit(ctx, session, person)
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    with count_queries() as few:
+        web.get("/alerts/")
+    for _ in range(10):
+        emit_and_commit(ctx, session, person, kind="checkin.unsafe")
+    with count_queries() as many:
+        web.get("/alerts/")
+    assert many() == few()
+
+
+def test_routing_twice_makes_one_alert(session, ctx, people):
+    _cw, _c, person = people
+    signal = emit_and_commit(ctx, session, person)
+    signal = session.merge(signal)
+    signal.routed_at = None  # as if a crash lost the "routed" mark
+    session.commit()
+    with ctx():
+        tasks.route_signals()
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+# --- Push faults -------------------------------------------------------------------
+
+def one_delivery(ctx, session, people, receiver, *script):
+    cw, _c, person = people
+    subscribe(ctx, session, receiver, cw, "phone")
+    receiver.script = list(script)
+    emit_and_commit(ctx, session, person)
+    return session.scalars(select(PushDelivery)).one()
+
+
+def test_gone_device_loses_exactly_that_subscription(ctx, session, people, receiver, vapid):
+    cw, _c, person = people
+    subscribe(ctx, session, receiver, cw, "old-phone")  # told first: answers 410
+    subscribe(ctx, session, receiver, cw, "new-phone")
+    receiver.script = [(410, {}, 0), (201, {}, 0)]
+    emit_and_commit(ctx, session, person)
+    session.expire_all()
+    endpoints = session.scalars(select(PushSubscription.endpoint)).all()
+    assert [e.rsplit("/", 1)[-1] for e in endpoints] == ["new-phone"]
+    statuses = [d.status for d in session.scalars(select(PushDelivery).order_by(PushDelivery.id))]
+    assert statuses == ["gone", "delivered"]
+    assert [m.path for m in receiver.wait_for(1)] == ["/push/new-phone"]
+
+
+def test_429_is_retried_after_retry_after(ctx, session, people, receiver, vapid):
+    delivery = one_delivery(ctx, session, people, receiver, (429, {"Retry-After": "120"}, 0))
+    session.refresh(delivery)
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert delivery.next_attempt_at >= utcnow() + timedelta(seconds=110)
+    with ctx():
+        assert tasks.send_delivery(delivery.id) == "skipped"  # not yet
+        assert tasks.send_delivery(delivery.id, now=delivery.next_attempt_at) == "delivered"
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_server_error_and_hang_are_retried_with_backoff(ctx, session, people, receiver, vapid):
+    delivery = one_delivery(ctx, session, people, receiver, (500, {}, 0), (201, {}, 3.0))
+    session.refresh(delivery)
+    first_retry = delivery.next_attempt_at
+    assert delivery.status == "pending" and first_retry > utcnow()
+    with ctx():  # the receiver now hangs past the timeout
+        assert tasks.send_delivery(delivery.id, now=first_retry) == "retry"
+    session.refresh(delivery)
+    assert delivery.attempts == 2 and delivery.next_attempt_at - first_retry >= timedelta(seconds=60)
+    outcomes = session.scalars(select(PushAttempt.outcome).order_by(PushAttempt.id)).all()
+    assert outcomes == ["retry", "error"]
+    with ctx():
+        assert tasks.send_delivery(delivery.id, now=delivery.next_attempt_at) == "delivered"
+
+
+def test_413_is_not_retried(ctx, session, people, receiver, vapid):
+    delivery = one_delivery(ctx, session, people, receiver, (413, {}, 0))
+    session.refresh(delivery)
+    assert delivery.status == "failed"
+    with ctx():
+        assert tasks.sweep(utcnow() + timedelta(days=1))["sent"] == []
+
+
+def test_worker_killed_after_sending_sends_again_and_the_inbox_shows_one_alert(
+        ctx, session, people, receiver, vapid, monkeypatch):
+    cw, _c, person = people
+    subscribe(ctx, session, receiver, cw, "phone")
+    real_record = push._record
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(push, "_record", crash)
+    with pytest.raises(SystemExit):
+        emit_and_commit(ctx, session, person)
+    monkeypatch.setattr(push, "_record", real_record)
+    assert len(receiver.wait_for(1)) == 1
+    delivery = session.scalars(select(PushDelivery)).one()
+    session.refresh(delivery)
+    assert delivery.status == "pending"  # nothing recorded: it is sent again
+    with ctx():
+        tasks.sweep(utcnow() + tasks.LEASE + timedelta(seconds=1))
+    assert len(receiver.wait_for(2)) == 2
+    assert {m.headers["topic"] for m in receiver.received} == {f"alert-{delivery.alert_id}"}
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def test_sweep_picks_up_signals_never_enqueued(ctx, session, people, receiver, vapid):
+    cw, _c, person = people
+    subscribe(ctx, session, receiver, cw, "phone")
+    with ctx():
+        signals.emit(session, returnee=person, kind="concern.urgent")
+        session.commit()
+        outbox.discard()  # the process died right after the commit
+    assert session.scalar(select(func.count()).select_from(Alert)) == 0
+    with ctx():
+        tasks.sweep()
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+    assert len(receiver.wait_for(1)) == 1
+
+
+# --- Subscriptions -------------------------------------------------------------------
+
+def test_subscribe_and_unsubscribe_from_the_settings_page(web, session, returnee_web, receiver):
+    returnee_web()
+    sub = receiver.subscription("returnee-phone")
+    token = web.token("/notifications/")
+    r = web.client.post("/notifications/subscribe", json=sub, headers={"X-CSRFToken": token})
+    assert r.status_code == 201
+    stored = session.scalars(select(PushSubscription)).one()
+    page = web.get("/notifications/").get_data(as_text=True)
+    assert "Turn off" in page
+    r = web.post(f"/notifications/{stored.id}/remove", form_page="/notifications/")
+    assert r.status_code == 302
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+@pytest.mark.parametrize("bad", [
+    {"endpoint": "ftp://x/y", "keys": {"p256dh": "A" * 87, "auth": "A" * 22}},
+    {"endpoint": "http://127.0.0.1/p", "keys": {"p256dh": "short", "auth": "A" * 22}},
+    {"endpoint": "http://127.0.0.1/p", "keys": {"p256dh": "A" * 87, "auth": "!!"}},
+    {"endpoint": 5, "keys": []},
+    {},
+])
+def test_bad_subscriptions_are_refused_and_store_nothing(web, session, returnee_web, bad):
+    returnee_web()
+    token = web.token("/notifications/")
+    r = web.client.post("/notifications/subscribe", json=bad, headers={"X-CSRFToken": token})
+    assert r.status_code == 400 and r.get_json()["ok"] is False
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+def test_subscribe_needs_the_csrf_token(web, session, returnee_web, receiver):
+    returnee_web()
+    r = web.client.post("/notifications/subscribe", json=receiver.subscription("x"))
+    assert r.status_code == 400
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+def test_removing_someone_elses_device_is_404(app, web, session, ctx, returnee_web,
+                                               make_returnee, receiver):
+    other, _ = make_returnee(name="Other")
+    subscribe(ctx, session, receiver, other, "theirs")
+    returnee_web()
+    theirs = session.scalars(select(PushSubscription)).one()
+    r = web.post(f"/notifications/{theirs.id}/remove", form_page="/notifications/")
+    assert r.status_code == 404
+    assert session.scalar(select(func.count()).select_from(PushSubscription)) == 1
+
+
+def test_a_shared_browser_moves_to_its_new_person(session, ctx, make_returnee, receiver):
+    a, _ = make_returnee(name="A")
+    b, _ = make_returnee(name="B")
+    sub = receiver.subscription("shared")
+    with ctx():
+        push.subscribe(session, a, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                       auth=sub["keys"]["auth"])
+        push.subscribe(session, b, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                       auth=sub["keys"]["auth"])
+    assert [s.user_id for s in session.scalars(select(PushSubscription))] == [b.id]
+
+
+def test_generate_vapid_writes_a_key_once(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["push", "generate-vapid"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "vapid_private.pem").exists()
+    assert "VAPID_PUBLIC_KEY=" in result.output
+    assert runner.invoke(args=["push", "generate-vapid"]).exit_code != 0

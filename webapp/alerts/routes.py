@@ -1,0 +1,89 @@
+"""The caseworker's alert inbox. URL map:
+
+    /alerts/                 open alerts, most severe and oldest first (htmx: the list only)
+    /alerts/<id>             one alert: the cause, the ladder, push deliveries
+    /alerts/<id>/ack         POST: acknowledge
+    /alerts/<id>/resolve     POST: close with a note
+"""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..db import db_session
+from ..errors import DomainError
+from ..push.models import PushAttempt, PushDelivery
+from . import bp, service
+from .forms import AckForm, ResolveForm
+from .models import AlertRecipient
+from .routing import CAUSE_ENDPOINTS, ROUTES, SEVERITY_LABELS
+
+
+@bp.app_context_processor
+def alert_badge() -> dict:
+    """The count in the header of every caseworker and coordinator page."""
+    user = g.get("_login_user")
+    if user is None or not user.is_authenticated or user.role not in ("caseworker", "coordinator"):
+        return {"alert_badge": None}
+    return {"alert_badge": service.open_count(db_session(), user)}
+
+
+def cause_url(alert) -> str:
+    target = CAUSE_ENDPOINTS.get(alert.source_type or "")
+    if target and alert.source_id is not None:
+        endpoint, arg = target
+        return url_for(endpoint, **{arg: alert.source_id})
+    return url_for("people.show", user_id=alert.returnee_id)
+
+
+def _context() -> dict:
+    return {"routes": ROUTES, "severity_labels": SEVERITY_LABELS, "cause_url": cause_url}
+
+
+@bp.get("/")
+def inbox():
+    alerts = service.inbox(db_session(), current_user)
+    template = "alerts/_list.html" if request.htmx else "alerts/inbox.html"
+    return render_template(template, alerts=alerts, **_context())
+
+
+@bp.get("/<int:alert_id>")
+def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
+    alert = g.scoped
+    ladder = db_session().scalars(select(AlertRecipient).where(
+        AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.told_at,
+                                                      AlertRecipient.id)).all()
+    deliveries = db_session().scalars(select(PushDelivery).where(
+        PushDelivery.alert_id == alert.id).order_by(PushDelivery.id)).all()
+    attempts = db_session().scalars(select(PushAttempt).where(
+        PushAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(PushAttempt.id)).all()
+    return render_template("alerts/show.html", alert=alert, ladder=ladder,
+                           deliveries=deliveries, attempts=attempts, ack=AckForm(),
+                           resolve=form or ResolveForm(), **_context()), status
+
+
+@bp.post("/<int:alert_id>/ack")
+def acknowledge(alert_id: int):
+    if not AckForm().validate_on_submit():
+        flash(_l("This form has expired. Please go back, reload the page and send it again."),
+              "error")
+        return show(alert_id, status=400)
+    service.acknowledge(db_session(), g.scoped, current_user)
+    flash(_l("Acknowledged. Others can see that you are on it."), "info")
+    return redirect(url_for("alerts.show", alert_id=alert_id))
+
+
+@bp.post("/<int:alert_id>/resolve")
+def resolve(alert_id: int):
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        return show(alert_id, form=form, status=400)
+    try:
+        service.resolve(db_session(), g.scoped, current_user, form.note.data)
+    except DomainError as err:
+        form.note.errors = list(form.note.errors) + [err.message]
+        return show(alert_id, form=form, status=400)
+    flash(_l("The alert is closed."), "info")
+    return redirect(url_for("alerts.inbox"))

@@ -1,0 +1,50 @@
+"""Which signal becomes which alert: severity, time to acknowledge, push urgency.
+
+This table is the one place to change how loud something is. Every signal kind
+(webapp.signals.KINDS) must have a row; a test checks it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+
+# Severity order: lower sorts first in the inbox.
+URGENT, SERIOUS, NORMAL = "urgent", "serious", "normal"
+SEVERITY_ORDER = {URGENT: 0, SERIOUS: 1, NORMAL: 2}
+SEVERITY_LABELS = {URGENT: _l("Urgent"), SERIOUS: _l("Serious"), NORMAL: _l("Normal")}
+
+
+@dataclass(frozen=True)
+class Route:
+    severity: str
+    ack_within: timedelta  # unacknowledged after this, coordinators are told
+    push_urgency: str  # Web Push "Urgency" header: very-low | low | normal | high
+    label: object  # what the alert is, for staff (never pushed)
+
+
+ROUTES: dict[str, Route] = {
+    "concern.safety_now": Route(URGENT, timedelta(minutes=30), "high", _l("Safety: needs help now")),
+    "concern.urgent": Route(URGENT, timedelta(minutes=30), "high", _l("Needs help now")),
+    "concern.serious": Route(SERIOUS, timedelta(hours=24), "normal", _l("A problem to see soon")),
+    "checkin.unsafe": Route(SERIOUS, timedelta(hours=24), "normal", _l("Check-in: not feeling safe")),
+    "checkin.no_medicine": Route(SERIOUS, timedelta(hours=24), "normal",
+                                 _l("Check-in: no medicine")),
+    "checkin.low_mood": Route(SERIOUS, timedelta(hours=24), "normal",
+                              _l("Check-in: low mood twice in a row")),
+    "checkin.no_contact": Route(SERIOUS, timedelta(hours=48), "normal",
+                                _l("No contact for two check-in periods")),
+    "group.raised": Route(SERIOUS, timedelta(hours=24), "normal",
+                          _l("Raised by the group facilitator")),
+    "support.new": Route(NORMAL, timedelta(hours=72), "low", _l("New request for help")),
+    "followup.overdue": Route(NORMAL, timedelta(hours=72), "low", _l("Follow-up overdue")),
+}
+
+# Push time-to-live: how long a push service keeps trying to reach a device.
+PUSH_TTL = {URGENT: 6 * 3600, SERIOUS: 24 * 3600, NORMAL: 72 * 3600}
+
+# Where "open the cause" leads, by the signal's source type: (endpoint, name of
+# the view argument that takes the source id). Without an entry it leads to
+# the person's page.
+CAUSE_ENDPOINTS: dict[str, tuple[str, str]] = {}

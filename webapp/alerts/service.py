@@ -1,0 +1,150 @@
+"""Turning signals into alerts, telling the right people, escalating.
+
+Functions take the session and flush; the caller (a request or a worker task)
+commits, then enqueues the push deliveries it got back.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from ..access import current_caseworker_id
+from ..errors import DomainError
+from ..models import Role, Signal, User, utcnow
+from ..push import service as push
+from .models import Alert, AlertRecipient
+from .routing import PUSH_TTL, ROUTES, SEVERITY_ORDER, URGENT
+
+
+def _coordinators(session: Session, organisation_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(
+        User.organisation_id == organisation_id, User.role == Role.COORDINATOR.value,
+        User.disabled_at.is_(None)).order_by(User.id)))
+
+
+def _tell(session: Session, alert: Alert, users: list[User], reason: str) -> list[int]:
+    """Add people to the ladder and queue a push to each of their devices."""
+    already = set(session.scalars(select(AlertRecipient.user_id).where(
+        AlertRecipient.alert_id == alert.id)))
+    delivery_ids: list[int] = []
+    for user in users:
+        if user.id in already:
+            continue
+        session.add(AlertRecipient(alert_id=alert.id, user_id=user.id, reason=reason))
+        message = "alert.urgent" if alert.severity == URGENT else "alert"
+        delivery_ids += [d.id for d in push.queue(
+            session, user, message, f"/alerts/{alert.id}", topic=f"alert-{alert.id}",
+            urgency=ROUTES[alert.kind].push_urgency, ttl=PUSH_TTL[alert.severity],
+            alert_id=alert.id)]
+    session.flush()
+    return delivery_ids
+
+
+def route_signal(session: Session, signal: Signal, now: datetime | None = None) -> list[int]:
+    """The alert for one signal (made once), told to the returnee's caseworker,
+    or straight to the coordinators when there is none."""
+    now = now or utcnow()
+    signal.routed_at = now
+    if session.scalar(select(Alert.id).where(Alert.signal_id == signal.id)) is not None:
+        return []
+    route = ROUTES[signal.kind]
+    alert = Alert(organisation_id=signal.organisation_id, returnee_id=signal.returnee_id,
+                  signal_id=signal.id, kind=signal.kind, severity=route.severity,
+                  severity_rank=SEVERITY_ORDER[route.severity], source_type=signal.source_type,
+                  source_id=signal.source_id, created_at=now, ack_due_at=now + route.ack_within)
+    session.add(alert)
+    session.flush()
+    cw_id = current_caseworker_id(session, signal.returnee_id)
+    caseworker = session.get(User, cw_id) if cw_id else None
+    if caseworker is not None and not caseworker.is_disabled:
+        return _tell(session, alert, [caseworker], "assigned")
+    alert.escalated_at = now
+    return _tell(session, alert, _coordinators(session, alert.organisation_id), "escalated")
+
+
+def route_pending(session: Session, now: datetime | None = None, limit: int = 100) -> list[int]:
+    """Route signals committed but not routed yet (oldest first). On PostgreSQL
+    two workers skip each other's rows; SQLite serialises writers anyway."""
+    query = (select(Signal).where(Signal.routed_at.is_(None)).order_by(Signal.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    delivery_ids: list[int] = []
+    for signal in session.scalars(query).all():
+        delivery_ids += route_signal(session, signal, now)
+    return delivery_ids
+
+
+def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]:
+    """Alerts nobody acknowledged in time go to the coordinators."""
+    now = now or utcnow()
+    overdue = session.scalars(select(Alert).where(
+        Alert.acknowledged_at.is_(None), Alert.resolved_at.is_(None),
+        Alert.escalated_at.is_(None), Alert.ack_due_at <= now,
+    ).order_by(Alert.id).with_for_update(skip_locked=True)).all()
+    delivery_ids: list[int] = []
+    for alert in overdue:
+        alert.escalated_at = now
+        delivery_ids += _tell(session, alert, _coordinators(session, alert.organisation_id),
+                              "escalated")
+    return delivery_ids
+
+
+# --- What staff do ---------------------------------------------------------------
+
+def visible_alert(session: Session, viewer: User, alert_id: int) -> Alert | None:
+    """Its recipients, the returnee's current caseworker, and the organisation's
+    coordinators see an alert; nobody else."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.organisation_id != viewer.organisation_id or not viewer.is_staff:
+        return None
+    if viewer.role == Role.COORDINATOR.value:
+        return alert
+    if current_caseworker_id(session, alert.returnee_id) == viewer.id:
+        return alert
+    told = session.scalar(select(AlertRecipient.id).where(
+        AlertRecipient.alert_id == alert.id, AlertRecipient.user_id == viewer.id))
+    return alert if told else None
+
+
+def acknowledge(session: Session, alert: Alert, user: User) -> None:
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by_id = user.id
+        session.flush()
+
+
+def resolve(session: Session, alert: Alert, user: User, note: str) -> None:
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_l("Please write what was done."), field="note")
+    if alert.resolved_at is not None:
+        raise DomainError(_l("This alert is already closed."))
+    now = utcnow()
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
+    alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, user.id, note
+    session.flush()
+
+
+def _mine(user: User):
+    """Open alerts in the user's inbox: told about it, or (coordinators) any of
+    the organisation's."""
+    open_ = and_(Alert.organisation_id == user.organisation_id, Alert.resolved_at.is_(None))
+    if user.role == Role.COORDINATOR.value:
+        return open_
+    return and_(open_, exists().where(AlertRecipient.alert_id == Alert.id,
+                                      AlertRecipient.user_id == user.id))
+
+
+def inbox(session: Session, user: User, limit: int = 100) -> list[Alert]:
+    return list(session.scalars(
+        select(Alert).where(_mine(user))
+        .order_by(Alert.severity_rank, Alert.acknowledged_at.is_not(None), Alert.created_at)
+        .limit(limit)))
+
+
+def open_count(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(Alert).where(
+        _mine(user), Alert.acknowledged_at.is_(None))) or 0

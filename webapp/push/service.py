@@ -1,0 +1,280 @@
+"""Web push: subscriptions, the outbox of deliveries, and sending one delivery.
+
+Payload rules (DESIGN.md §3.4): a generic line in the recipient's language and a
+URL with an id — never a name, report text, place or health word. TTL always
+set, Urgency from the alert, a Topic so a repeat replaces the earlier one on
+the device, and an explicit timeout.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import DomainError
+from ..models import User, utcnow
+from .models import PushAttempt, PushDelivery, PushSubscription
+
+log = logging.getLogger(__name__)
+
+# The only texts a push may carry. Keys are stored; text is made at send time
+# in the recipient's language.
+MESSAGES = {
+    "alert.urgent": _l("Urgent: please open Footing now."),
+    "alert": _l("Something new needs your attention in Footing."),
+    "checkin.due": _l("It is time for your check-in."),
+    "meeting.tomorrow": _l("Your group meets tomorrow."),
+    "reply": _l("You have a new message in Footing."),
+}
+MAX_PAYLOAD = 1024
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+# --- Subscriptions --------------------------------------------------------------
+
+def _b64url_bytes(value: str, length: int) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == length
+
+
+def validate_subscription(endpoint: str, p256dh: str, auth: str) -> None:
+    bad = DomainError(_l("This device could not be registered for notifications. "
+                         "Please try again."))
+    if not isinstance(endpoint, str) or not isinstance(p256dh, str) or not isinstance(auth, str):
+        raise bad
+    parts = urlsplit(endpoint)
+    allowed = current_app.config.get("PUSH_ALLOW_HTTP_ENDPOINTS", False)
+    if (len(endpoint) > 1000 or not parts.netloc
+            or parts.scheme not in (("https", "http") if allowed else ("https",))):
+        raise bad
+    # An uncompressed P-256 public key, and a 16-byte authentication secret.
+    if not (_b64url_bytes(p256dh, 65) and _b64url_bytes(auth, 16)):
+        raise bad
+
+
+def subscribe(session: Session, user: User, *, endpoint: str, p256dh: str, auth: str,
+              label: str = "") -> PushSubscription:
+    validate_subscription(endpoint, p256dh, auth)
+    existing = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if existing is not None and existing.user_id != user.id:
+        # The same browser now belongs to someone else (a shared phone): the
+        # earlier person must stop getting notifications on it.
+        session.delete(existing)
+        session.flush()
+        existing = None
+    if existing is None:
+        existing = PushSubscription(user_id=user.id, endpoint=endpoint)
+        session.add(existing)
+    existing.p256dh, existing.auth, existing.label = p256dh, auth, label[:100]
+    session.flush()
+    return existing
+
+
+def unsubscribe(session: Session, user: User, subscription_id: int) -> None:
+    sub = session.get(PushSubscription, subscription_id)
+    if sub is None or sub.user_id != user.id:
+        raise DomainError(_l("This device is not in your list."))
+    session.delete(sub)
+    session.flush()
+
+
+# --- The outbox ----------------------------------------------------------------
+
+def queue(session: Session, user: User, message: str, url: str, *, topic: str,
+          urgency: str = "normal", ttl: int = 24 * 3600, alert_id: int | None = None
+          ) -> list[PushDelivery]:
+    """One delivery per device of the person, in the caller's transaction."""
+    if message not in MESSAGES:
+        raise ValueError(f"unknown push message {message!r}")
+    subs = session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
+    deliveries = [PushDelivery(user_id=user.id, subscription_id=s.id, alert_id=alert_id,
+                               message=message, url=url, topic=topic, urgency=urgency, ttl=ttl)
+                  for s in subs]
+    session.add_all(deliveries)
+    session.flush()
+    return deliveries
+
+
+def notify_user(session: Session, user: User, message: str, url: str, *, topic: str,
+                urgency: str = "normal", ttl: int = 24 * 3600) -> None:
+    """For returnee notifications (check-in due, meeting tomorrow, a reply):
+    written now, sent after the commit."""
+    from .. import outbox
+    from ..tasks import enqueue_deliveries
+
+    ids = [d.id for d in queue(session, user, message, url, topic=topic, urgency=urgency, ttl=ttl)]
+    if ids:
+        outbox.after_commit(enqueue_deliveries, ids)
+
+
+def payload(delivery: PushDelivery, locale: str) -> str:
+    with force_locale(locale):
+        body = str(MESSAGES[delivery.message])
+    data = json.dumps({"title": "Footing", "body": body, "url": delivery.url,
+                       "tag": delivery.topic}, ensure_ascii=False, separators=(",", ":"))
+    if len(data.encode()) > MAX_PAYLOAD:
+        raise ValueError("push payload over 1 KB")
+    return data
+
+
+# --- Sending -------------------------------------------------------------------
+
+def vapid_private_key() -> str | None:
+    key = current_app.config.get("VAPID_PRIVATE_KEY") or ""
+    if key:
+        return key
+    path = Path(current_app.instance_path) / "vapid_private.pem"
+    return str(path) if path.exists() else None
+
+
+@dataclass
+class Outcome:
+    status: str  # delivered | retry | gone | refused | error | skipped
+    retry_at: datetime | None = None
+
+
+def _retry_after(response, now: datetime) -> timedelta | None:
+    value = (getattr(response, "headers", None) or {}).get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        return max(parsedate_to_datetime(value) - now, timedelta(0))
+    except (TypeError, ValueError):
+        return None
+
+
+def _record(session: Session, delivery: PushDelivery, outcome: str, code: int | None,
+            detail: str = "") -> None:
+    session.add(PushAttempt(delivery_id=delivery.id, status_code=code, outcome=outcome,
+                            detail=detail[:200]))
+
+
+def send(session: Session, delivery: PushDelivery, now: datetime | None = None) -> Outcome:
+    """Try one delivery once; record what happened. The caller commits."""
+    from pywebpush import WebPushException, webpush
+    from requests import RequestException
+
+    now = now or utcnow()
+    if delivery.status != "pending":
+        return Outcome("skipped")
+    sub = delivery.subscription
+    if sub is None:  # the device unsubscribed meanwhile
+        delivery.status = "gone"
+        return Outcome("gone")
+    key = vapid_private_key()
+    if key is None:
+        log.warning("push not sent: no VAPID key configured (delivery=%s)", delivery.id)
+        return Outcome("skipped")
+    user = session.get(User, delivery.user_id)
+    data = payload(delivery, user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
+    delivery.attempts += 1
+    code = None
+    response = None
+    try:
+        response = webpush(
+            subscription_info={"endpoint": sub.endpoint,
+                               "keys": {"p256dh": sub.p256dh, "auth": sub.auth}},
+            data=data,
+            vapid_private_key=key,
+            # pywebpush adds "aud" and "exp" to the dict it is given: a fresh
+            # one for every send.
+            vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
+            ttl=delivery.ttl,
+            timeout=current_app.config["PUSH_TIMEOUT_SECONDS"],
+            headers={"Urgency": delivery.urgency, "Topic": delivery.topic},
+        )
+        code = getattr(response, "status_code", None)
+    except WebPushException as exc:
+        response = exc.response
+        code = getattr(response, "status_code", None)
+    except (RequestException, OSError) as exc:
+        return _retry(session, delivery, now, None, "error", type(exc).__name__)
+    if code is not None and 200 <= code < 300:
+        delivery.status = "delivered"
+        delivery.delivered_at = now
+        _record(session, delivery, "delivered", code)
+        return Outcome("delivered")
+    if code in (404, 410):
+        # That device is gone for good: remove exactly that subscription.
+        _record(session, delivery, "gone", code)
+        delivery.status = "gone"
+        gone = session.get(PushSubscription, sub.id)
+        delivery.subscription_id = None
+        if gone is not None:
+            session.delete(gone)
+        return Outcome("gone")
+    if code == 429 or (code is not None and code >= 500):
+        return _retry(session, delivery, now, _retry_after(response, now), "retry", "", code)
+    # 400, 403, 413 and anything else: the request itself is wrong; retrying
+    # would fail the same way.
+    delivery.status = "failed"
+    _record(session, delivery, "refused", code)
+    return Outcome("refused")
+
+
+def _retry(session: Session, delivery: PushDelivery, now: datetime, wait: timedelta | None,
+           outcome: str, detail: str, code: int | None = None) -> Outcome:
+    _record(session, delivery, outcome, code, detail)
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = "failed"
+        return Outcome("refused")
+    backoff = min(BACKOFF_BASE * (2 ** (delivery.attempts - 1)), BACKOFF_MAX)
+    delivery.next_attempt_at = now + max(backoff, wait or timedelta(0))
+    return Outcome("retry", delivery.next_attempt_at)
+
+
+def due_deliveries(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    return list(session.scalars(select(PushDelivery.id).where(
+        PushDelivery.status == "pending", PushDelivery.next_attempt_at <= now
+    ).order_by(PushDelivery.id).limit(limit)))
+
+
+def generate_vapid(path: Path) -> str:
+    """Write a new VAPID private key (PEM) and return the public key for the
+    browser (base64url, uncompressed point)."""
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid01
+
+    vapid = Vapid01()
+    vapid.generate_keys()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vapid.save_key(str(path))
+    path.chmod(0o600)
+    raw = vapid.public_key.public_bytes(serialization.Encoding.X962,
+                                        serialization.PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def vapid_public_key() -> str | None:
+    configured = current_app.config.get("VAPID_PUBLIC_KEY")
+    if configured:
+        return configured
+    key = vapid_private_key()
+    if key is None:
+        return None
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid01
+
+    vapid = Vapid01.from_file(key) if Path(key).exists() else Vapid01.from_string(key)
+    raw = vapid.public_key.public_bytes(serialization.Encoding.X962,
+                                        serialization.PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
