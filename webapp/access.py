@@ -85,6 +85,23 @@ POLICY: dict[str, Rule] = {
     "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     "people.assign": signed_in(COORDINATOR, scope="person"),
     "people.disable": signed_in(COORDINATOR, scope="person"),
+    # Support requests and concerns (issue #5). A case page is a view of the
+    # returnee's records: the view writes the ledger entry (the scope resolves
+    # to the case, not the person).
+    "support.mine": signed_in(RETURNEE),
+    "support.ask": signed_in(RETURNEE),
+    "support.report": signed_in(RETURNEE),
+    "support.report_kind": signed_in(RETURNEE),
+    "support.help_now": signed_in(RETURNEE),
+    "support.received": signed_in(RETURNEE, scope="case", arg="case_id"),
+    "support.case": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.reply": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.note": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.acknowledge": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.change_status": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.reassign": signed_in(COORDINATOR, scope="case", arg="case_id"),
+    "support.inbox": signed_in(CASEWORKER, COORDINATOR),
+    "support.medicine": signed_in(COORDINATOR),
 }
 
 
@@ -123,9 +140,17 @@ def visible_returnee(session: Session, viewer: User, user_id: int) -> User | Non
     return person if person is not None and person.role == RETURNEE.value else None
 
 
+def visible_case(session: Session, viewer: User, case_id: int) -> object | None:
+    """A support request or concern (issue #5): see webapp.support.service."""
+    from .support.service import visible_case as support_case
+
+    return support_case(session, viewer, case_id)
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
+    "case": visible_case,
 }
 
 
