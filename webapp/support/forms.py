@@ -42,17 +42,21 @@ class _Contact:
 
 
 class RequestForm(_Contact, _Submission):
-    category = ChoiceField(_l("What do you need help with?"),
-                           choices=list(c.CATEGORIES.items()))
-    contact_way = ChoiceField(_l("How should we contact you?"),
-                              choices=list(c.CONTACT_WAYS.items()), default="app")
+    category = ChoiceField(_l("What do you need help with?"), choices=[])
+    contact_way = ChoiceField(_l("How should we contact you?"), choices=[], default="app")
     details = TextAreaField(_l("What do you need? (if you want to say more)"),
                             validators=[max_len(c.DETAILS_MAX)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Set after construction: WTForms warns about tuples passed to the field.
+        self.category.choices = list(c.CATEGORIES.items())
+        self.contact_way.choices = list(c.CONTACT_WAYS.items())
 
 
 class ConcernForm(_Contact, _Submission):
     sub_type = ChoiceField(_l("What is it?"), choices=[])
-    urgency = ChoiceField(_l("How urgent is it?"), choices=list(c.URGENCIES.items()))
+    urgency = ChoiceField(_l("How urgent is it?"), choices=[])
     medicine_name = StringField(_l("Name of the medicine (if you know it)"),
                                 validators=[max_len(c.MEDICINE_MAX)])
     note = TextAreaField(_l("Anything else we should know? (if you want)"),
@@ -62,6 +66,7 @@ class ConcernForm(_Contact, _Submission):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.sub_type.choices = list(c.SUB_TYPES[kind].items())
+        self.urgency.choices = list(c.URGENCIES.items())
         if kind != "medicine":
             del self.medicine_name
 
@@ -78,8 +83,11 @@ class StatusForm(FlaskForm):
     status = ChoiceField(_l("New status"), choices=[])
     reason = TextAreaField(_l("Reason (the person can read this)"),
                            validators=[max_len(c.REASON_MAX)])
-    outcome = ChoiceField(_l("Outcome (when closing)"),
-                          choices=[("", _l("No outcome yet"))] + list(c.OUTCOMES.items()))
+    outcome = ChoiceField(_l("Outcome (when closing)"), choices=[])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [("", _l("No outcome yet"))] + list(c.OUTCOMES.items())
 
 
 class ReassignForm(FlaskForm):

@@ -44,14 +44,14 @@ def _form_error(form, err: DomainError) -> None:
         form.form_errors.append(err.message)
 
 
-def _submit(form, kind: str, create, template: str, **context):
+def _submit(form, claim_kind: str, create, template: str, **context):
     """Validate, claim the device's UUID, create, answer with the "received"
     page. A repeat of the same UUID answers as the first did."""
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400
     try:
-        claim = submissions.claim(db_session(), current_user, form.client_uuid.data, kind,
-                                  form.body())
+        claim = submissions.claim(db_session(), current_user, form.client_uuid.data,
+                                  claim_kind, form.body())
         if claim.repeat and claim.result_url:
             return redirect(claim.result_url)
         case = create()

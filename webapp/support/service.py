@@ -41,7 +41,8 @@ def fold(text: str) -> str:
 
 
 def clean_text(raw: str | None, limit: int, field: str) -> str:
-    text = (raw or "").strip()
+    # NUL cannot be stored (PostgreSQL refuses it) and is never meant.
+    text = (raw or "").replace("\x00", "").strip()
     if len(text) > limit:
         raise DomainError(_l("Please use at most %(max)d characters.", max=limit), field=field)
     return text
