@@ -91,7 +91,6 @@ POLICY: dict[str, Rule] = {
     "support.mine": signed_in(RETURNEE),
     "support.ask": signed_in(RETURNEE),
     "support.report": signed_in(RETURNEE),
-    "support.report_kind": signed_in(RETURNEE),
     "support.help_now": signed_in(RETURNEE),
     "support.received": signed_in(RETURNEE, scope="case", arg="case_id"),
     "support.case": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id"),

@@ -55,20 +55,26 @@ class RequestForm(_Contact, _Submission):
 
 
 class ConcernForm(_Contact, _Submission):
-    sub_type = ChoiceField(_l("What is it?"), choices=[])
+    """One tap for what (kind and sub-type together: "medicine: I ran out"),
+    one tap for how urgent, which sends."""
+
+    what = ChoiceField(_l("What is it?"), choices=[])
     urgency = ChoiceField(_l("How urgent is it?"), choices=[])
     medicine_name = StringField(_l("Name of the medicine (if you know it)"),
                                 validators=[max_len(c.MEDICINE_MAX)])
     note = TextAreaField(_l("Anything else we should know? (if you want)"),
                          validators=[max_len(c.NOTE_MAX)])
 
-    def __init__(self, kind: str, *args, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.kind = kind
-        self.sub_type.choices = list(c.SUB_TYPES[kind].items())
+        self.what.choices = [(f"{kind}:{key}", label) for kind, subs in c.SUB_TYPES.items()
+                             for key, label in subs.items()]
         self.urgency.choices = list(c.URGENCIES.items())
-        if kind != "medicine":
-            del self.medicine_name
+
+    @property
+    def kind_and_sub_type(self) -> tuple[str | None, str | None]:
+        kind, _sep, sub_type = str(self.what.data or "").partition(":")
+        return kind or None, sub_type or None
 
 
 class HelpNowForm(_Submission):

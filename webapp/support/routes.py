@@ -2,8 +2,7 @@
 
     /help/                            returnee: my requests and reports
     /help/ask                         returnee: ask for help (a support request)
-    /help/report                      returnee: report a problem, step 1: health, medicine or safety
-    /help/report/<kind>               step 2: what is it (tap), how urgent (tap = send)
+    /help/report                      returnee: report a problem: what is it (tap), how urgent (tap = send)
     /help/now                         returnee: "I need help now": confirm, then the emergency line
     /help/cases/<id>                  the thread (returnee: own; staff: their inbox's), ledger
     /help/cases/<id>/received         returnee: "we got it", what happens next and by when
@@ -84,28 +83,17 @@ def ask():
         "support/ask.html", c=c)
 
 
-@bp.get("/report")
+@bp.route("/report", methods=["GET", "POST"])
 def report():
-    return render_template("support/report.html", c=c)
-
-
-@bp.route("/report/<kind>", methods=["GET", "POST"])
-def report_kind(kind: str):
-    if kind not in c.KINDS:
-        if request.method == "GET":
-            abort(404)
-        flash(_l("Please choose one from the list."), "error")
-        return render_template("support/report.html", c=c), 400
-    form = ConcernForm(kind)
+    form = ConcernForm()
     if request.method == "GET":
-        return render_template("support/report_kind.html", form=form, kind=kind, c=c)
+        return render_template("support/report.html", form=form, c=c)
+    kind, sub_type = form.kind_and_sub_type
     return _submit(form, "concern", lambda: service.create_concern(
-        db_session(), current_user, kind=kind, sub_type=form.sub_type.data,
-        urgency=form.urgency.data,
-        medicine_name=form.medicine_name.data if "medicine_name" in form else "",
-        note=form.note.data, callback_phone=form.callback_phone.data,
-        district=form.district.data),
-        "support/report_kind.html", kind=kind, c=c)
+        db_session(), current_user, kind=kind, sub_type=sub_type, urgency=form.urgency.data,
+        medicine_name=form.medicine_name.data, note=form.note.data,
+        callback_phone=form.callback_phone.data, district=form.district.data),
+        "support/report.html", c=c)
 
 
 @bp.route("/now", methods=["GET", "POST"])
