@@ -23,16 +23,19 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
-    "returnee": ["/home", "/me/ledger", "/me/pin", "/language"],
+    "returnee": ["/home", "/me/ledger", "/me/pin", "/language",
+                 "/help/", "/help/ask", "/help/report", "/help/now"],
     "facilitator": ["/home", "/me/password", "/language"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                   "person"],
+                   "person", "/help/inbox"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                    "/people/new/staff", "person"],
+                    "/people/new/staff", "person", "/help/inbox", "/help/medicine"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
-FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code"}
+FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
+              # checked by tests/browser/test_support.py
+              "/help/cases/<int:case_id>", "/help/cases/<int:case_id>/received"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
