@@ -500,3 +500,15 @@ def test_fold_and_phone_rules():
     for bad in ("12345", "+" + "1" * 21, "076 12x 456", "0761234567; drop"):
         with pytest.raises(service.DomainError):
             service.clean_phone(bad)
+
+
+def test_returnee_pages_stay_small(web, returnee_web):
+    """DESIGN §5: a later page is at most 10 KB compressed."""
+    import gzip
+
+    returnee_web()
+    case_id = case_id_of(report(web, sub_type="ran_out", urgency="now"))
+    for url in ["/help/", "/help/ask", "/help/report", "/help/now", f"/help/cases/{case_id}",
+                f"/help/cases/{case_id}/received"]:
+        body = web.get(url).get_data()
+        assert len(gzip.compress(body, 6)) <= 10_000, (url, len(gzip.compress(body, 6)))

@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import submissions
-from ..access import record_view
+from ..access import current_caseworker_id, record_view
 from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
@@ -152,7 +152,6 @@ def _reassign_form(case: Case, caseworkers: list[User] | None = None) -> Reassig
     form = ReassignForm()
     form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers or _caseworkers()]
     if request.method == "GET":
-        from ..access import current_caseworker_id
         form.caseworker.data = current_caseworker_id(db_session(), case.returnee_id)
     return form
 
