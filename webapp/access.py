@@ -110,6 +110,22 @@ POLICY: dict[str, Rule] = {
     "push.devices": signed_in(),
     "push.subscribe": signed_in(),
     "push.remove": signed_in(),
+    # Support requests and concerns (issue #5). A case page is a view of the
+    # returnee's records: the view writes the ledger entry (the scope resolves
+    # to the case, not the person).
+    "support.mine": signed_in(RETURNEE),
+    "support.ask": signed_in(RETURNEE),
+    "support.report": signed_in(RETURNEE),
+    "support.help_now": signed_in(RETURNEE),
+    "support.received": signed_in(RETURNEE, scope="case", arg="case_id"),
+    "support.case": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.reply": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.note": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.acknowledge": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.change_status": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "support.reassign": signed_in(COORDINATOR, scope="case", arg="case_id"),
+    "support.inbox": signed_in(CASEWORKER, COORDINATOR),
+    "support.medicine": signed_in(COORDINATOR),
 }
 
 
@@ -174,12 +190,20 @@ def _visible_alert(session: Session, viewer: User, alert_id: int):
     return visible_alert(session, viewer, alert_id)
 
 
+def visible_case(session: Session, viewer: User, case_id: int) -> object | None:
+    """A support request or concern (issue #5): see webapp.support.service."""
+    from .support.service import visible_case as support_case
+
+    return support_case(session, viewer, case_id)
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
     "goal": visible_goal,
     "step": visible_step,
     "alert": _visible_alert,
+    "case": visible_case,
 }
 
 

@@ -24,12 +24,14 @@ PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
-                 "/plan/goals/new", "/notifications/"],
+                 "/plan/goals/new", "/notifications/",
+                 "/help/", "/help/ask", "/help/report", "/help/now"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                   "person", "/notifications/", "/alerts/", "alert"],
+                   "person", "/notifications/", "/alerts/", "alert", "/help/inbox"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                    "/people/new/staff", "person", "/notifications/", "/alerts/", "alert"],
+                    "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
+                    "/help/inbox", "/help/medicine"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -37,7 +39,9 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               # The plan's pages of one goal or person: tests/browser/test_plan.py (issue #3).
               "/plan/goals/<int:goal_id>", "/plan/goals/<int:goal_id>/edit",
               "/plan/of/<int:user_id>", "/plan/of/<int:user_id>/print",
-              "/plan/of/<int:user_id>/suggest"}
+              "/plan/of/<int:user_id>/suggest",
+              # checked by tests/browser/test_support.py
+              "/help/cases/<int:case_id>", "/help/cases/<int:case_id>/received"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",

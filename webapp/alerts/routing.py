@@ -47,4 +47,6 @@ PUSH_TTL = {URGENT: 6 * 3600, SERIOUS: 24 * 3600, NORMAL: 72 * 3600}
 # Where "open the cause" leads, by the signal's source type: (endpoint, name of
 # the view argument that takes the source id). Without an entry it leads to
 # the person's page.
-CAUSE_ENDPOINTS: dict[str, tuple[str, str]] = {}
+CAUSE_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "support_case": ("support.case", "case_id"),
+}

@@ -1,0 +1,255 @@
+"""Support requests, concerns, the caseworker's triage and medicine gaps. URL map:
+
+    /help/                            returnee: my requests and reports
+    /help/ask                         returnee: ask for help (a support request)
+    /help/report                      returnee: report a problem: what is it (tap), how urgent (tap = send)
+    /help/now                         returnee: "I need help now": confirm, then the emergency line
+    /help/cases/<id>                  the thread (returnee: own; staff: their inbox's), ledger
+    /help/cases/<id>/received         returnee: "we got it", what happens next and by when
+    /help/cases/<id>/reply            POST returnee or staff: a message the returnee reads
+    /help/cases/<id>/note             POST staff: an internal note the returnee never sees
+    /help/cases/<id>/acknowledge      POST staff: "seen"
+    /help/cases/<id>/status           POST staff: change the status with a reason (an outcome to close)
+    /help/cases/<id>/reassign         POST coordinator: another caseworker for the returnee
+    /help/inbox                       staff: requests and concerns, most urgent and oldest first
+    /help/medicine                    coordinator: medicine gaps per month and district
+"""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import submissions
+from ..access import current_caseworker_id, record_view
+from ..auth import service as auth_service
+from ..db import db_session
+from ..errors import DomainError
+from ..models import Role, User
+from ..security import offline_copy
+from . import bp, choices as c, service
+from .forms import (
+    ConcernForm, ConfirmForm, HelpNowForm, MessageForm, ReassignForm, RequestForm, StatusForm,
+)
+from .models import Case
+
+
+def _form_error(form, err: DomainError) -> None:
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None and field.type != "HiddenField":
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def _submit(form, claim_kind: str, create, template: str, **context):
+    """Validate, claim the device's UUID, create, answer with the "received"
+    page. A repeat of the same UUID answers as the first did."""
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 400
+    try:
+        claim = submissions.claim(db_session(), current_user, form.client_uuid.data,
+                                  claim_kind, form.body())
+        if claim.repeat and claim.result_url:
+            return redirect(claim.result_url)
+        case = create()
+    except DomainError as err:
+        _form_error(form, err)
+        return render_template(template, form=form, **context), err.status
+    url = url_for("support.received", case_id=case.id)
+    claim.done(url)
+    return redirect(url)
+
+
+# --- The returnee ---------------------------------------------------------------
+
+@bp.get("/")
+@offline_copy
+def mine():
+    return render_template("support/mine.html",
+                           cases=service.my_cases(db_session(), current_user), c=c)
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+def ask():
+    form = RequestForm()
+    if request.method == "GET":
+        return render_template("support/ask.html", form=form, c=c)
+    return _submit(form, "support", lambda: service.create_request(
+        db_session(), current_user, category=form.category.data,
+        contact_way=form.contact_way.data, details=form.details.data,
+        callback_phone=form.callback_phone.data, district=form.district.data),
+        "support/ask.html", c=c)
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report():
+    form = ConcernForm()
+    if request.method == "GET":
+        return render_template("support/report.html", form=form, c=c)
+    kind, sub_type = form.kind_and_sub_type
+    return _submit(form, "concern", lambda: service.create_concern(
+        db_session(), current_user, kind=kind, sub_type=sub_type, urgency=form.urgency.data,
+        medicine_name=form.medicine_name.data, note=form.note.data,
+        callback_phone=form.callback_phone.data, district=form.district.data),
+        "support/report.html", c=c)
+
+
+@bp.route("/now", methods=["GET", "POST"])
+def help_now():
+    form = HelpNowForm()
+    if request.method == "GET":
+        return render_template("support/now.html", form=form,
+                               organisation=current_user.organisation)
+    return _submit(form, "concern", lambda: service.help_now(db_session(), current_user),
+                   "support/now.html", organisation=current_user.organisation)
+
+
+@bp.get("/cases/<int:case_id>/received")
+def received(case_id: int):
+    case: Case = g.scoped
+    return render_template("support/received.html", case=case, c=c,
+                           organisation=current_user.organisation)
+
+
+# --- The thread -------------------------------------------------------------------
+
+def _case_page(case: Case, status: int = 200, *, reply: MessageForm | None = None,
+               note: MessageForm | None = None, status_form: StatusForm | None = None):
+    me: User = current_user
+    staff = me.is_staff
+    entries = service.timeline(db_session(), case, include_internal=staff)
+    context = {"case": case, "entries": entries, "c": c,
+               "reply": reply or MessageForm(prefix="reply")}
+    if staff:
+        context.update(
+            note=note or MessageForm(prefix="note"),
+            status_form=status_form or _status_form(case),
+            confirm=ConfirmForm(),
+            reassign=_reassign_form(case) if me.role == Role.COORDINATOR.value else None,
+        )
+        return render_template("support/case_staff.html", **context), status
+    return render_template("support/case.html", **context), status
+
+
+def _status_form(case: Case) -> StatusForm:
+    form = StatusForm()
+    form.status.choices = [(s, c.STATUSES[s]) for s in service.next_statuses(case)]
+    if not case.is_concern:
+        del form.outcome
+    return form
+
+
+def _caseworkers() -> list[User]:
+    return list(db_session().scalars(select(User).where(
+        User.organisation_id == current_user.organisation_id,
+        User.role == Role.CASEWORKER.value, User.disabled_at.is_(None),
+    ).order_by(User.display_name)))
+
+
+def _reassign_form(case: Case, caseworkers: list[User] | None = None) -> ReassignForm:
+    form = ReassignForm()
+    form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers or _caseworkers()]
+    if request.method == "GET":
+        form.caseworker.data = current_caseworker_id(db_session(), case.returnee_id)
+    return form
+
+
+@bp.get("/cases/<int:case_id>")
+@offline_copy
+def case(case_id: int):
+    case: Case = g.scoped
+    record_view(db_session(), current_user, case.returnee, "support")
+    return _case_page(case)
+
+
+def _after_action(case: Case, message):
+    flash(message, "info")
+    return redirect(url_for("support.case", case_id=case.id) + "#thread")
+
+
+@bp.post("/cases/<int:case_id>/reply")
+def reply(case_id: int):
+    case: Case = g.scoped
+    form = MessageForm(prefix="reply")
+    if not form.validate_on_submit():
+        return _case_page(case, 400, reply=form)
+    try:
+        service.add_message(db_session(), case, current_user, form.body.data)
+    except DomainError as err:
+        _form_error(form, err)
+        return _case_page(case, err.status, reply=form)
+    return _after_action(case, _l("Your message was sent."))
+
+
+@bp.post("/cases/<int:case_id>/note")
+def note(case_id: int):
+    case: Case = g.scoped
+    form = MessageForm(prefix="note")
+    if not form.validate_on_submit():
+        return _case_page(case, 400, note=form)
+    service.add_message(db_session(), case, current_user, form.body.data, internal=True)
+    return _after_action(case, _l("Note saved. Only staff can read it."))
+
+
+@bp.post("/cases/<int:case_id>/acknowledge")
+def acknowledge(case_id: int):
+    case: Case = g.scoped
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.acknowledge(db_session(), case, current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return _case_page(case, err.status)
+    return _after_action(case, _l("Marked as seen. The person can see this."))
+
+
+@bp.post("/cases/<int:case_id>/status")
+def change_status(case_id: int):
+    case: Case = g.scoped
+    form = _status_form(case)
+    if not form.validate_on_submit():
+        return _case_page(case, 400, status_form=form)
+    try:
+        service.change_status(db_session(), case, current_user, form.status.data,
+                              form.reason.data,
+                              form.outcome.data if "outcome" in form else None)
+    except DomainError as err:
+        _form_error(form, err)
+        return _case_page(case, err.status, status_form=form)
+    return _after_action(case, _l("Status changed."))
+
+
+@bp.post("/cases/<int:case_id>/reassign")
+def reassign(case_id: int):
+    case: Case = g.scoped
+    caseworkers = _caseworkers()
+    form = _reassign_form(case, caseworkers)
+    if not form.validate_on_submit():
+        flash(_l("Please choose a caseworker from the list."), "error")
+        return _case_page(case, 400)
+    chosen = next(u for u in caseworkers if u.id == form.caseworker.data)
+    try:
+        auth_service.assign_caseworker(db_session(), case.returnee, chosen, current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return _case_page(case, err.status)
+    return _after_action(case, _l("Caseworker changed."))
+
+
+# --- Staff lists --------------------------------------------------------------------
+
+@bp.get("/inbox")
+def inbox():
+    show = "closed" if request.args.get("show") == "closed" else "open"
+    rows = service.inbox(db_session(), current_user, show=show)
+    template = "support/_inbox_rows.html" if request.htmx else "support/inbox.html"
+    return render_template(template, rows=rows, show=show, c=c)
+
+
+@bp.get("/medicine")
+def medicine():
+    return render_template("support/medicine.html",
+                           gaps=service.medicine_gaps(db_session(), current_user.organisation))

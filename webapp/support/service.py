@@ -1,0 +1,330 @@
+"""Support requests and concerns: creating them, the caseworker's triage,
+the thread, the history and the medicine-gaps view.
+
+Functions take the SQLAlchemy session, flush, and raise `DomainError` with a
+message a person can read. They never commit. Nothing here logs a person's
+words, a phone number or a medicine's name: ids only.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zoneinfo
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from .. import signals
+from ..access import current_caseworker_id
+from ..errors import DomainError
+from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
+from . import choices as c
+from .models import Case, CaseEvent, CaseMessage
+
+log = logging.getLogger(__name__)
+
+PHONE_CHARS = re.compile(r"[0-9+\- ]+")
+PHONE_DIGITS = (6, 20)
+INBOX_LIMIT = 200
+SOURCE_TYPE = "support_case"
+
+
+# --- Cleaning input -------------------------------------------------------------
+
+def fold(text: str) -> str:
+    """The same words however they were typed: case and spacing folded."""
+    return " ".join(text.split()).casefold()
+
+
+def clean_text(raw: str | None, limit: int, field: str) -> str:
+    # NUL cannot be stored (PostgreSQL refuses it) and is never meant.
+    text = (raw or "").replace("\x00", "").strip()
+    if len(text) > limit:
+        raise DomainError(_l("Please use at most %(max)d characters.", max=limit), field=field)
+    return text
+
+
+def clean_phone(raw: str | None, field: str = "callback_phone") -> str:
+    """A phone number: digits, spaces, + and -, with 6 to 20 digits. Empty is fine."""
+    phone = " ".join((raw or "").split())
+    if not phone:
+        return ""
+    digits = sum(ch.isdigit() for ch in phone)
+    if (len(phone) > c.PHONE_MAX or not PHONE_CHARS.fullmatch(phone)
+            or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]):
+        raise DomainError(_l("Please write a phone number, for example +232 76 123 456."),
+                          field=field)
+    return phone
+
+
+def _choice(value: str | None, allowed, field: str) -> str:
+    if value not in allowed:
+        raise DomainError(_l("Please choose one from the list."), field=field)
+    return value  # type: ignore[return-value]
+
+
+def _returnee_only(user: User) -> None:
+    if user.role != Role.RETURNEE.value:
+        raise DomainError(_l("You cannot do this."))
+
+
+# --- Creating -------------------------------------------------------------------
+
+def _open(session: Session, returnee: User, case: Case) -> Case:
+    case.organisation_id = returnee.organisation_id
+    case.returnee_id = returnee.id
+    case.status = "new"
+    session.add(case)
+    session.flush()
+    session.add(CaseEvent(organisation_id=case.organisation_id, case_id=case.id,
+                          actor_id=returnee.id, from_status=None, to_status="new"))
+    session.flush()
+    return case
+
+
+def create_request(session: Session, returnee: User, *, category: str | None,
+                   contact_way: str | None, details: str | None = "",
+                   callback_phone: str | None = "", district: str | None = "") -> Case:
+    _returnee_only(returnee)
+    case = Case(
+        type=c.REQUEST,
+        category=_choice(category, c.CATEGORIES, "category"),
+        contact_way=_choice(contact_way, c.CONTACT_WAYS, "contact_way"),
+        text=clean_text(details, c.DETAILS_MAX, "details"),
+        callback_phone=clean_phone(callback_phone),
+        district=clean_text(district, c.DISTRICT_MAX, "district"),
+        priority=c.PRIORITY_LATER,
+    )
+    _open(session, returnee, case)
+    signals.emit(session, returnee=returnee, kind="support.new", source_type=SOURCE_TYPE,
+                 source_id=case.id, raised_by=returnee)
+    log.info("support request case=%s returnee=%s", case.id, returnee.id)
+    return case
+
+
+def _concern_signal(kind: str, urgency: str) -> str | None:
+    if urgency == "now":
+        return "concern.safety_now" if kind == "safety" else "concern.urgent"
+    if urgency == "soon":
+        return "concern.serious"
+    return None  # "it can wait": the inbox is enough
+
+
+def _priority(kind: str, urgency: str) -> int:
+    if urgency == "now":
+        return c.PRIORITY_SAFETY_NOW if kind == "safety" else c.PRIORITY_NOW
+    return c.PRIORITY_SOON if urgency == "soon" else c.PRIORITY_LATER
+
+
+def create_concern(session: Session, returnee: User, *, kind: str | None,
+                   sub_type: str | None, urgency: str | None, medicine_name: str | None = "",
+                   note: str | None = "", callback_phone: str | None = "",
+                   district: str | None = "") -> Case:
+    _returnee_only(returnee)
+    kind = _choice(kind, c.KINDS, "kind")
+    sub_type = _choice(sub_type, c.SUB_TYPES[kind], "sub_type")
+    urgency = _choice(urgency, c.URGENCIES, "urgency")
+    medicine = " ".join(clean_text(medicine_name, c.MEDICINE_MAX, "medicine_name").split())
+    if kind != "medicine":
+        medicine = ""
+    case = Case(
+        type=c.CONCERN, kind=kind, sub_type=sub_type, urgency=urgency,
+        medicine_name=medicine or None, medicine_key=fold(medicine) or None,
+        text=clean_text(note, c.NOTE_MAX, "note"),
+        callback_phone=clean_phone(callback_phone),
+        district=" ".join(clean_text(district, c.DISTRICT_MAX, "district").split()),
+        priority=_priority(kind, urgency),
+    )
+    return _raise_concern(session, returnee, case)
+
+
+def help_now(session: Session, returnee: User) -> Case:
+    """"I need help now" from the home page: a safety concern, most urgent."""
+    _returnee_only(returnee)
+    case = Case(type=c.CONCERN, kind="safety", sub_type=None, urgency="now",
+                priority=c.PRIORITY_SAFETY_NOW)
+    return _raise_concern(session, returnee, case)
+
+
+def _raise_concern(session: Session, returnee: User, case: Case) -> Case:
+    _open(session, returnee, case)
+    kind = _concern_signal(case.kind or "", case.urgency or "")
+    if kind:
+        signals.emit(session, returnee=returnee, kind=kind, source_type=SOURCE_TYPE,
+                     source_id=case.id, raised_by=returnee)
+    log.info("concern case=%s returnee=%s priority=%s", case.id, returnee.id, case.priority)
+    return case
+
+
+# --- The thread and the triage ----------------------------------------------------
+
+def add_message(session: Session, case: Case, author: User, body: str | None, *,
+                internal: bool = False) -> CaseMessage:
+    text = clean_text(body, c.MESSAGE_MAX, "body")
+    if not text:
+        raise DomainError(_l("Please fill this in."), field="body")
+    if internal and not author.is_staff:
+        raise DomainError(_l("You cannot do this."))
+    message = CaseMessage(organisation_id=case.organisation_id, case_id=case.id,
+                          author_id=author.id, body=text, internal=internal)
+    session.add(message)
+    case.updated_at = utcnow()
+    session.flush()
+    return message
+
+
+def next_statuses(case: Case) -> tuple[str, ...]:
+    return c.TRANSITIONS[case.type].get(case.status, ())
+
+
+def change_status(session: Session, case: Case, actor: User, to_status: str | None,
+                  reason: str | None = "", outcome: str | None = None) -> CaseEvent:
+    if not actor.is_staff:
+        raise DomainError(_l("You cannot do this."))
+    to_status = _choice(to_status, next_statuses(case), "status")
+    reason = clean_text(reason, c.REASON_MAX, "reason")
+    if to_status == "declined" and not reason:
+        raise DomainError(_l("Please write why. The person will read it."), field="reason")
+    if to_status == "closed":
+        outcome = _choice(outcome, c.OUTCOMES, "outcome")
+    else:
+        outcome = None
+    event = CaseEvent(organisation_id=case.organisation_id, case_id=case.id, actor_id=actor.id,
+                      from_status=case.status, to_status=to_status, reason=reason,
+                      outcome=outcome)
+    session.add(event)
+    case.status = to_status
+    case.outcome = outcome
+    case.updated_at = utcnow()
+    session.flush()
+    log.info("case=%s status=%s by=%s", case.id, to_status, actor.id)
+    return event
+
+
+def acknowledge(session: Session, case: Case, actor: User) -> CaseEvent:
+    if case.status != "new":
+        raise DomainError(_l("This was already seen."), field="status")
+    return change_status(session, case, actor, "acknowledged")
+
+
+@dataclass
+class Entry:
+    """One line of the timeline: a message or a status change."""
+
+    at: datetime
+    message: CaseMessage | None = None
+    event: CaseEvent | None = None
+
+
+def timeline(session: Session, case: Case, *, include_internal: bool) -> list[Entry]:
+    query = (select(CaseMessage).options(joinedload(CaseMessage.author))
+             .where(CaseMessage.case_id == case.id))
+    if not include_internal:
+        query = query.where(CaseMessage.internal.is_(False))
+    messages = session.scalars(query).all()
+    events = session.scalars(select(CaseEvent).options(joinedload(CaseEvent.actor))
+                             .where(CaseEvent.case_id == case.id)).all()
+    entries = [Entry(m.created_at, message=m) for m in messages]
+    entries += [Entry(e.at, event=e) for e in events]
+    # Status changes before messages of the same moment; ids keep the order stable.
+    return sorted(entries, key=lambda x: (x.at, x.message is not None,
+                                          (x.message or x.event).id))  # type: ignore[union-attr]
+
+
+# --- Lists ------------------------------------------------------------------------
+
+def my_cases(session: Session, returnee: User) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.returnee_id == returnee.id)
+                                .order_by(Case.created_at.desc()).limit(INBOX_LIMIT)))
+
+
+@dataclass
+class InboxRow:
+    case: Case
+    returnee_name: str
+    caseworker_name: str | None
+
+
+def inbox(session: Session, viewer: User, *, show: str = "open") -> list[InboxRow]:
+    """Open cases most urgent and oldest first; ended ones latest first.
+    A caseworker sees the cases of returnees assigned to them, a coordinator
+    the whole organisation. One query, whatever the number of cases."""
+    returnee = aliased(User)
+    caseworker = aliased(User)
+    query = (
+        select(Case, returnee.display_name, caseworker.display_name)
+        .join(returnee, returnee.id == Case.returnee_id)
+        .outerjoin(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == Case.returnee_id,
+                                              CaseworkerAssignment.ended_at.is_(None)))
+        .outerjoin(caseworker, caseworker.id == CaseworkerAssignment.caseworker_id)
+        .where(Case.organisation_id == viewer.organisation_id)
+    )
+    if viewer.role != Role.COORDINATOR.value:
+        query = query.where(CaseworkerAssignment.caseworker_id == viewer.id)
+    if show == "open":
+        query = query.where(Case.status.in_(c.OPEN_STATUSES)).order_by(
+            Case.priority, Case.created_at, Case.id)
+    else:
+        query = query.where(Case.status.not_in(c.OPEN_STATUSES)).order_by(
+            Case.updated_at.desc(), Case.id.desc())
+    return [InboxRow(case, name, cw) for case, name, cw in
+            session.execute(query.limit(INBOX_LIMIT)).all()]
+
+
+def visible_case(session: Session, viewer: User, case_id: int) -> Case | None:
+    """The access scope "case": the returnee's own, their current caseworker's,
+    a coordinator's of the same organisation. Facilitators never."""
+    case = session.get(Case, case_id)
+    if case is None or case.organisation_id != viewer.organisation_id:
+        return None
+    role = viewer.role_enum
+    if role is Role.RETURNEE:
+        return case if case.returnee_id == viewer.id else None
+    if role is Role.COORDINATOR:
+        return case
+    if role is Role.CASEWORKER and current_caseworker_id(session, case.returnee_id) == viewer.id:
+        return case
+    return None
+
+
+# --- Medicine gaps ----------------------------------------------------------------
+
+@dataclass
+class MedicineGap:
+    month: date  # the first day of the month, in the organisation's time zone
+    medicine: str  # as one person wrote it; "" when no name was given
+    district: str
+    reports: int
+
+
+def medicine_gaps(session: Session, organisation: Organisation, *, months: int = 12,
+                  now: datetime | None = None) -> list[MedicineGap]:
+    """Medicine concerns per month, medicine and district, latest month first,
+    the most reported first. Names and districts are folded (case, spacing),
+    so "Insulin", "insulin " and "INSULIN" count as one medicine."""
+    since = (now or utcnow()) - timedelta(days=31 * months)
+    rows = session.execute(
+        select(Case.medicine_key, Case.medicine_name, Case.district, Case.created_at)
+        .where(Case.organisation_id == organisation.id, Case.kind == "medicine",
+               Case.created_at >= since)
+        .order_by(Case.created_at)
+    ).all()
+    zone = zoneinfo.ZoneInfo(organisation.timezone or "UTC")
+    counts: Counter[tuple[date, str, str]] = Counter()
+    # folded -> the first spelling seen, to show
+    medicines: dict[str, str] = {}
+    districts: dict[str, str] = {}
+    for key, name, district, at in rows:
+        medicine_key = key or ""
+        district_key = fold(district or "")
+        medicines.setdefault(medicine_key, name or "")
+        districts.setdefault(district_key, " ".join((district or "").split()))
+        counts[(at.astimezone(zone).date().replace(day=1), medicine_key, district_key)] += 1
+    gaps = [MedicineGap(month, medicines[m], districts[d], n)
+            for (month, m, d), n in counts.items()]
+    return sorted(gaps, key=lambda g: (-g.month.toordinal(), -g.reports, fold(g.medicine),
+                                       fold(g.district)))
