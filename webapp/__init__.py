@@ -25,7 +25,7 @@ STATIC = Path(__file__).parent / "static"
 
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
-AREAS = ("main", "auth", "people")
+AREAS = ("main", "auth", "people", "checkins", "groups")
 
 
 def import_all_models() -> None:
