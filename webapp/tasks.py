@@ -57,3 +57,21 @@ def end_expired_sessions(app) -> int:
 @huey.periodic_task(crontab(minute="*/15"))
 def housekeeping() -> int:
     return end_expired_sessions(flask_app())
+
+
+def signal_no_contact(app, now=None) -> int:
+    """Signal returnees silent for two check-in periods, once per gap (issue #4).
+    `now` is for tests; the worker uses the clock."""
+    from .checkins.service import record_no_contact
+    from .db import db_session
+
+    with app.app_context():
+        session = db_session()
+        raised = record_no_contact(session, now)
+        session.commit()
+        return len(raised)
+
+
+@huey.periodic_task(crontab(minute="5"))
+def no_contact() -> int:
+    return signal_no_contact(flask_app())

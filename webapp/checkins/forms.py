@@ -36,8 +36,7 @@ class CheckInForm(FlaskForm):
     # Mood and who sees it are asked every time (nothing is chosen for the
     # person); the five questions may be left out. So four taps send a check-in:
     # the home tile, a face, who sees it, Send.
-    mood = RadioChoiceField(_l("How do you feel?"), coerce=int,
-                            choices=[(n, word) for n, word in MOODS.items()],
+    mood = RadioChoiceField(_l("How do you feel?"), coerce=int, choices=[],
                             validators=[DataRequired(message=_l("Please choose one of the five faces."))])
     income = RadioChoiceField(QUESTION_LABELS["income"], choices=[], validators=[Optional()])
     shelter = RadioChoiceField(QUESTION_LABELS["shelter"], choices=[], validators=[Optional()])
@@ -46,12 +45,15 @@ class CheckInForm(FlaskForm):
     someone = RadioChoiceField(QUESTION_LABELS["someone"], choices=[], validators=[Optional()])
     note = TextAreaField(_l("Anything else? (you can leave this empty)"),
                          validators=[Optional(), max_len(NOTE_MAX)])
-    visibility = RadioChoiceField(_l("Who may see this?"), choices=list(VISIBILITY),
+    visibility = RadioChoiceField(_l("Who may see this?"), choices=[],
                                   validators=[DataRequired(message=_l("Please choose who may see this."))])
     client_uuid = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Choices set here, not in the class: WTForms warns about tuples there.
+        self.mood.choices = list(MOODS.items())
+        self.visibility.choices = list(VISIBILITY)
         for question in QUESTIONS:
             getattr(self, question).choices = [(a, ANSWER_LABELS[a]) for a in ANSWERS]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms.validators import InputRequired, Optional
 
 from ..checkins.forms import RadioChoiceField
 from ..forms import ChoiceField, max_len, required
@@ -43,7 +43,9 @@ class BuddyForm(FlaskForm):
 
 
 class MeetingForm(FlaskForm):
-    starts_at = MeetingTimeField(_l("Date and time"), validators=[required()])
+    # InputRequired, not DataRequired: it keeps the "not a date" message.
+    starts_at = MeetingTimeField(_l("Date and time"), validators=[
+        InputRequired(message=_l("Please fill this in."))])
     place = StringField(_l("Place (empty: the usual place)"), validators=[Optional(), max_len(200)])
     topic = ChoiceField(_l("Topic"), choices=[])
     topic_text = StringField(_l("Or a topic in your own words"),
@@ -51,9 +53,11 @@ class MeetingForm(FlaskForm):
 
 
 class RsvpForm(FlaskForm):
-    coming = RadioChoiceField(_l("Are you coming?"), choices=[("yes", _l("Coming")),
-                                                               ("no", _l("Not coming"))],
-                              validators=[required()])
+    coming = RadioChoiceField(_l("Are you coming?"), choices=[], validators=[required()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coming.choices = [("yes", _l("Coming")), ("no", _l("Not coming"))]
 
 
 class PostForm(FlaskForm):

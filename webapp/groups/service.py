@@ -350,7 +350,7 @@ def shared_checkins(session: Session, group: PeerGroup) -> list[tuple[CheckIn, U
         .join(GroupMember, (GroupMember.user_id == CheckIn.user_id)
               & (GroupMember.group_id == group.id))
         .where(CheckIn.share_with_group.is_(True), CheckIn.created_at >= GroupMember.created_at)
-        .order_by(CheckIn.created_at.desc()).limit(SHARED_SHOWN)).tuples())
+        .order_by(CheckIn.created_at.desc()).limit(SHARED_SHOWN)).all())
 
 
 @dataclass
