@@ -23,16 +23,21 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 PAGES = {
     "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
-    "returnee": ["/home", "/me/ledger", "/me/pin", "/language"],
-    "facilitator": ["/home", "/me/password", "/language"],
+    "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/checkin/", "/checkin/history",
+                 "/groups/"],
+    "facilitator": ["/home", "/me/password", "/language", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                    "/people/new/staff", "person"],
+                    "/people/new/staff", "person", "/groups/", "/groups/new"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
-FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code"}
+FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
+              # A group and its meetings, made in test_checkins_groups.py (issue #4).
+              "/groups/<int:group_id>", "/groups/<int:group_id>/meetings/new",
+              "/groups/<int:group_id>/meetings/<int:meeting_id>",
+              "/groups/<int:group_id>/overview"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
