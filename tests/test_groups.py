@@ -472,3 +472,26 @@ def test_returnee_home_links_to_groups_and_group_list_shows_only_mine(make_group
     assert 'href="/groups/"' in web.get("/home").get_data(as_text=True)
     page = web.get("/groups/").get_data(as_text=True)
     assert "My group" in page and "Not my group" not in page
+
+
+def test_returnee_pages_stay_small(session, make_group, phone, staff_phone):
+    """DESIGN.md §5: a later page is at most 10 KB compressed."""
+    import gzip
+
+    facilitator, _ = staff_phone()
+    abdul, web = phone("Abdul")
+    group = make_group(facilitator, members=[abdul])
+    meeting = _meeting(session, group)
+    for i in range(12):
+        _checkin(session, abdul, 1 + i % 5, "A note of a few words", shared=True)
+        session.add(GroupPost(organisation_id=group.organisation_id, group_id=group.id,
+                              author_id=abdul.id, body="A post of a sentence or so. " * 3))
+    session.commit()
+    sizes = {}
+    for url in ["/checkin/", "/checkin/history", "/groups/", f"/groups/{group.id}",
+                f"/groups/{group.id}/meetings/{meeting.id}"]:
+        r = web.get(url)
+        assert r.status_code == 200, url
+        sizes[url] = len(gzip.compress(r.get_data(), 6))
+    print("compressed sizes:", sizes)
+    assert max(sizes.values()) <= 10 * 1024, sizes

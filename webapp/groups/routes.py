@@ -208,7 +208,8 @@ def add_member(group_id: int):
             _form_error(form, err)
         else:
             log.info("group member added group=%s user=%s", group.id, person.id)
-            flash(_l("%(name)s is now in the group.", name=person.display_name), "info")
+            # No name in the flash: it travels in the (signed, not encrypted) cookie.
+            flash(_l("Added to the group."), "info")
             return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, 400, member=form)
 
@@ -356,7 +357,7 @@ def rsvp(group_id: int, meeting_id: int):
         return _meeting_page(group, meeting, err.status, error=err.message)
     if request.htmx:
         return render_template("groups/_rsvp.html", group=group, meeting=meeting, mine=answer,
-                               rsvp=RsvpForm(formdata=None), saved=True)
+                               rsvp=RsvpForm(formdata=None))
     flash(_l("Thank you for your answer."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
