@@ -36,8 +36,8 @@ from ..models import Role
 from ..security import offline_copy
 from . import bp, service
 from .forms import (
-    BuddyForm, ConfirmForm, FacilitatorForm, MeetingForm, MemberForm, NewGroupForm, PostForm,
-    RaiseForm, RsvpForm,
+    BuddyForm, ConfirmForm, FacilitatorForm, GroupSettingsForm, MeetingForm, MemberForm,
+    NewGroupForm, PostForm, RaiseForm, RsvpForm,
 )
 from .models import Meeting, PeerGroup
 
@@ -78,8 +78,6 @@ def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dic
                                        for u in service.staff_candidates(session, group.organisation_id, group)]
         out["appoint"] = appoint
     if leads:
-        from .forms import GroupSettingsForm
-
         settings = GroupSettingsForm(formdata=None, language=group.language,
                                      meeting_place=group.meeting_place,
                                      period=group.checkin_period_days)
@@ -177,8 +175,6 @@ def appoint(group_id: int):
 
 @bp.post("/<int:group_id>/settings")
 def settings(group_id: int):
-    from .forms import GroupSettingsForm
-
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
     _settings_choices(form)
