@@ -25,7 +25,8 @@ STATIC = Path(__file__).parent / "static"
 
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
-AREAS = ("main", "auth", "people", "plan", "support", "alerts", "push")
+AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
+         "alerts", "push")
 
 
 def import_all_models() -> None:

@@ -126,6 +126,28 @@ POLICY: dict[str, Rule] = {
     "support.reassign": signed_in(COORDINATOR, scope="case", arg="case_id"),
     "support.inbox": signed_in(CASEWORKER, COORDINATOR),
     "support.medicine": signed_in(COORDINATOR),
+    # Check-ins and peer groups (issue #4). A group is seen by its members, its
+    # facilitators and the organisation's coordinators; only those in it write
+    # there; only its facilitators run it.
+    "checkins.new": signed_in(RETURNEE),
+    "checkins.history": signed_in(RETURNEE),
+    "groups.index": signed_in(RETURNEE, FACILITATOR, COORDINATOR),
+    "groups.new": signed_in(COORDINATOR),
+    "groups.show": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group", arg="group_id"),
+    "groups.appoint": signed_in(COORDINATOR, scope="group", arg="group_id"),
+    "groups.settings": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.add_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.buddies": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id"),
+    "groups.hide_post": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.report_post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id"),
+    "groups.new_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.meeting": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group",
+                                arg="group_id"),
+    "groups.rsvp": signed_in(RETURNEE, scope="group_in", arg="group_id"),
+    "groups.attendance": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.raise_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
 }
 
 
@@ -197,6 +219,42 @@ def visible_case(session: Session, viewer: User, case_id: int) -> object | None:
     return support_case(session, viewer, case_id)
 
 
+def _group_roles(session: Session, viewer: User, group_id: int):
+    """(group, leads, member) for a group of the viewer's organisation, else None."""
+    from .groups.models import GroupFacilitator, GroupMember, PeerGroup
+
+    group = session.get(PeerGroup, group_id)
+    if group is None or group.organisation_id != viewer.organisation_id:
+        return None
+    leads = session.scalar(select(GroupFacilitator.id).where(
+        GroupFacilitator.group_id == group_id, GroupFacilitator.user_id == viewer.id))
+    member = session.scalar(select(GroupMember.id).where(
+        GroupMember.group_id == group_id, GroupMember.user_id == viewer.id))
+    return group, leads is not None, member is not None
+
+
+def visible_group(session: Session, viewer: User, group_id: int):
+    """A group the viewer is in (member or facilitator), or any group of the
+    organisation for its coordinator."""
+    found = _group_roles(session, viewer, group_id)
+    if found is None:
+        return None
+    group, leads, member = found
+    return group if leads or member or viewer.role == COORDINATOR.value else None
+
+
+def group_in(session: Session, viewer: User, group_id: int):
+    """A group the viewer is in: only they write on its board or answer its meetings."""
+    found = _group_roles(session, viewer, group_id)
+    return found[0] if found is not None and (found[1] or found[2]) else None
+
+
+def group_led(session: Session, viewer: User, group_id: int):
+    """A group the viewer runs as its facilitator."""
+    found = _group_roles(session, viewer, group_id)
+    return found[0] if found is not None and found[1] else None
+
+
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "person": visible_person,
     "returnee": visible_returnee,
@@ -204,6 +262,9 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "step": visible_step,
     "alert": _visible_alert,
     "case": visible_case,
+    "group": visible_group,       # issue #4
+    "group_in": group_in,         # issue #4
+    "group_led": group_led,       # issue #4
 }
 
 

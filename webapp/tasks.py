@@ -43,13 +43,13 @@ def flask_app():
     return _app
 
 
-def in_transaction(work):
+def in_transaction(work, app=None):
     """Run `work(session)` in a fresh app context, commit, then run what it
     queued for after the commit (like a request does)."""
     from . import outbox
     from .db import db_session
 
-    app = flask_app()
+    app = app or flask_app()
     with app.app_context():
         session = db_session()
         try:
@@ -193,3 +193,18 @@ def send_delivery_task(delivery_id: int) -> None:
 @huey.periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
     sweep()
+
+
+def signal_no_contact(app, now=None) -> int:
+    """Signal returnees silent for two check-in periods, once per gap (issue #4).
+    `now` is for tests; the worker uses the clock."""
+    from .checkins.service import record_no_contact
+
+    # in_transaction runs the outbox after the commit: the new signals are
+    # routed to caseworkers at once.
+    return in_transaction(lambda session: len(record_no_contact(session, now)), app)
+
+
+@huey.periodic_task(crontab(minute="5"))
+def no_contact() -> int:
+    return signal_no_contact(flask_app())

@@ -25,13 +25,14 @@ PAGES = {
                   "/language", "/no-such-page"],
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
                  "/plan/goals/new", "/notifications/",
-                 "/help/", "/help/ask", "/help/report", "/help/now"],
-    "facilitator": ["/home", "/me/password", "/language", "/notifications/"],
+                 "/help/", "/help/ask", "/help/report", "/help/now",
+                 "/checkin/", "/checkin/history", "/groups/"],
+    "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
-                    "/help/inbox", "/help/medicine"],
+                    "/help/inbox", "/help/medicine", "/groups/", "/groups/new"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -41,7 +42,11 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/plan/of/<int:user_id>", "/plan/of/<int:user_id>/print",
               "/plan/of/<int:user_id>/suggest",
               # checked by tests/browser/test_support.py
-              "/help/cases/<int:case_id>", "/help/cases/<int:case_id>/received"}
+              "/help/cases/<int:case_id>", "/help/cases/<int:case_id>/received",
+              # A group and its meetings, made in test_checkins_groups.py (issue #4).
+              "/groups/<int:group_id>", "/groups/<int:group_id>/meetings/new",
+              "/groups/<int:group_id>/meetings/<int:meeting_id>",
+              "/groups/<int:group_id>/overview"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",

@@ -1,0 +1,77 @@
+"""Check-ins of a returnee. URL map:
+
+    /checkin/            GET the form, POST a check-in (exactly once per client_uuid)
+    /checkin/history     my check-ins: a mood line and the same as a table
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import submissions
+from ..db import db_session
+from ..errors import DomainError
+from ..security import offline_copy
+from . import bp, service
+from .forms import VISIBILITY, CheckInForm
+
+log = logging.getLogger(__name__)
+
+
+def _form_error(form, err: DomainError) -> None:
+    field = getattr(form, err.field, None) if err.field and err.field != "client_uuid" else None
+    if field is not None:
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def new():
+    me = current_user._get_current_object()
+    session = db_session()
+    form = CheckInForm()
+    may_share = service.may_share_with_group(session, me)
+    if not may_share:
+        form.visibility.choices = [VISIBILITY[0]]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                claim = submissions.claim(session, me, form.client_uuid.data, "checkin",
+                                          form.body())
+                if claim.repeat:
+                    flash(_l("Thank you. Your check-in is sent."), "info")
+                    return redirect(claim.result_url or url_for("checkins.history"))
+                checkin = service.record_checkin(
+                    session, me, mood=form.mood.data, answers=form.answers(),
+                    note=form.note.data, share_with_group=form.visibility.data == "group")
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+                if isinstance(err, submissions.SubmissionConflict):
+                    form.client_uuid.data = str(uuid.uuid4())
+            else:
+                url = url_for("checkins.history")
+                claim.done(url)
+                log.info("checkin user=%s checkin=%s", me.id, checkin.id)
+                flash(_l("Thank you. Your check-in is sent."), "info")
+                return redirect(url)
+        else:
+            status = 400
+    else:
+        form.client_uuid.data = str(uuid.uuid4())
+    return render_template("checkins/new.html", form=form, may_share=may_share), status
+
+
+@bp.get("/history")
+@offline_copy
+def history():
+    checkins = service.history(db_session(), current_user)
+    return render_template("checkins/history.html", checkins=checkins,
+                           chart=service.mood_chart(checkins), moods=service.MOODS,
+                           answers=service.ANSWER_LABELS)

@@ -1,0 +1,169 @@
+"""Check-ins: recording one (with its signals), the history chart, and the
+no-contact job. Functions take the session, flush, and raise DomainError."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import signals
+from ..errors import DomainError
+from ..models import ActivationCode, ConsentRecord, Role, User, utcnow
+from .models import ANSWERS, QUESTIONS, CheckIn, NoContactGap
+
+NOTE_MAX = 500
+LOW_MOOD = 2  # 1 and 2 are low
+
+# Words for the faces; the same words name the faces for screen readers.
+MOODS = {
+    1: _l("Very bad"),
+    2: _l("Bad"),
+    3: _l("Okay"),
+    4: _l("Good"),
+    5: _l("Very good"),
+}
+QUESTION_LABELS = {
+    "income": _l("Did you have income this week?"),
+    "shelter": _l("Do you have a safe place to sleep?"),
+    "medicine": _l("Do you have the medicine you need?"),
+    "safe": _l("Do you feel safe?"),
+    "someone": _l("Do you have someone to talk to?"),
+}
+ANSWER_LABELS = {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No")}
+
+
+def may_share_with_group(session: Session, user: User) -> bool:
+    """What the person agreed to at activation (the latest consent wins)."""
+    choices = session.scalar(select(ConsentRecord.choices).where(
+        ConsentRecord.user_id == user.id).order_by(ConsentRecord.id.desc()).limit(1))
+    return bool((choices or {}).get("share_with_group"))
+
+
+def last_checkin(session: Session, user: User) -> CheckIn | None:
+    return session.scalar(select(CheckIn).where(CheckIn.user_id == user.id)
+                          .order_by(CheckIn.created_at.desc(), CheckIn.id.desc()).limit(1))
+
+
+def record_checkin(session: Session, user: User, *, mood: int | None,
+                   answers: dict[str, str | None], note: str | None,
+                   share_with_group: bool) -> CheckIn:
+    """Store a check-in and, in the same transaction, the signals it raises:
+    not feeling safe, no medicine, and low mood in this and the last check-in."""
+    if user.role != Role.RETURNEE.value:
+        raise DomainError(_l("Only returnees check in."))
+    if mood not in MOODS:
+        raise DomainError(_l("Please choose one of the five faces."), field="mood")
+    for question in QUESTIONS:
+        if answers.get(question) not in (None, *ANSWERS):
+            raise DomainError(_l("Please choose yes, partly or no."), field=question)
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(_l("Please use at most %(max)d characters.", max=NOTE_MAX),
+                          field="note")
+    if share_with_group and not may_share_with_group(session, user):
+        raise DomainError(_l("You chose not to share check-ins with your group."),
+                          field="visibility")
+    previous = last_checkin(session, user)
+    checkin = CheckIn(organisation_id=user.organisation_id, user_id=user.id, mood=mood,
+                      note=note, share_with_group=share_with_group,
+                      **{q: answers.get(q) for q in QUESTIONS})
+    session.add(checkin)
+    session.flush()
+    raised = []
+    if checkin.safe == "no":
+        raised.append("checkin.unsafe")
+    if checkin.medicine == "no":
+        raised.append("checkin.no_medicine")
+    if mood <= LOW_MOOD and previous is not None and previous.mood <= LOW_MOOD:
+        raised.append("checkin.low_mood")
+    for kind in raised:
+        signals.emit(session, returnee=user, kind=kind, source_type="checkin",
+                     source_id=checkin.id)
+    return checkin
+
+
+def history(session: Session, user: User, limit: int = 30) -> list[CheckIn]:
+    """The person's latest check-ins, newest first."""
+    return list(session.scalars(select(CheckIn).where(CheckIn.user_id == user.id)
+                                .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+                                .limit(limit)))
+
+
+@dataclass
+class MoodChart:
+    """A small line of moods, oldest left (the template mirrors nothing: a
+    time line reads the same way in Dari, as in most charts there)."""
+
+    width: int
+    height: int
+    points: list[tuple[int, int, int]]  # x, y, mood
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{x},{y}" for x, y, _m in self.points)
+
+
+CHART_POINTS = 12
+
+
+def mood_chart(newest_first: Iterable[CheckIn], width: int = 300, height: int = 110) -> MoodChart:
+    moods = [c.mood for c in newest_first][:CHART_POINTS][::-1]
+    pad = 12
+    step = (width - 2 * pad) / max(len(moods) - 1, 1)
+    points = [(round(pad + i * step), round(pad + (5 - m) * (height - 2 * pad) / 4), m)
+              for i, m in enumerate(moods)]
+    return MoodChart(width=width, height=height, points=points)
+
+
+# --- No contact --------------------------------------------------------------
+
+MISSED_PERIODS = 2
+
+
+def record_no_contact(session: Session, now: datetime | None = None) -> list[int]:
+    """Signal every returnee silent for two check-in periods, once per gap.
+
+    The period is the shortest of the person's groups (weekly when in none).
+    Silence starts at the last check-in, or at activation when there is none;
+    a gap already signalled (a NoContactGap with that start) is not signalled
+    again. Returns the ids of the people signalled."""
+    from ..groups.models import DEFAULT_PERIOD_DAYS, GroupMember, PeerGroup
+
+    now = now or utcnow()
+    last = (select(CheckIn.user_id, func.max(CheckIn.created_at).label("at"))
+            .group_by(CheckIn.user_id).subquery())
+    activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
+                 .where(ActivationCode.used_at.is_not(None))
+                 .group_by(ActivationCode.user_id).subquery())
+    period = (select(GroupMember.user_id, func.min(PeerGroup.checkin_period_days).label("days"))
+              .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
+              .group_by(GroupMember.user_id).subquery())
+    signalled = (select(NoContactGap.user_id, func.max(NoContactGap.since).label("since"))
+                 .group_by(NoContactGap.user_id).subquery())
+    rows = session.execute(
+        select(User, last.c.at, activated.c.at, period.c.days, signalled.c.since)
+        .join(activated, activated.c.user_id == User.id)
+        .outerjoin(last, last.c.user_id == User.id)
+        .outerjoin(period, period.c.user_id == User.id)
+        .outerjoin(signalled, signalled.c.user_id == User.id)
+        .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None),
+               User.pin_hash.is_not(None))
+    ).all()
+    raised = []
+    for user, last_at, activated_at, days, signalled_since in rows:
+        since = max(last_at, activated_at) if last_at else activated_at
+        if now - since < timedelta(days=(days or DEFAULT_PERIOD_DAYS) * MISSED_PERIODS):
+            continue
+        if signalled_since is not None and signalled_since >= since:
+            continue  # this gap was signalled already
+        signal = signals.emit(session, returnee=user, kind="checkin.no_contact",
+                              source_type="no_contact")
+        session.add(NoContactGap(organisation_id=user.organisation_id, user_id=user.id,
+                                 since=since, signal_id=signal.id))
+        raised.append(user.id)
+    session.flush()
+    return raised

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+from ..checkins.forms import RadioChoiceField
+from ..forms import ChoiceField, max_len, required
+from .service import POST_MAX, REASON_MAX
+
+
+class MeetingTimeField(DateTimeLocalField):
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Please enter a date and time like 2026-12-31 14:30.")) from None
+
+
+class GroupSettingsForm(FlaskForm):
+    language = ChoiceField(_l("Language of the group"), choices=[])
+    meeting_place = StringField(_l("Where the group meets"), validators=[Optional(), max_len(200)])
+    period = ChoiceField(_l("How often members check in"), coerce=int, choices=[])
+
+
+class NewGroupForm(GroupSettingsForm):
+    name = StringField(_l("Name of the group"), validators=[required(), max_len(100)])
+    facilitator = ChoiceField(_l("Facilitator"), coerce=int, choices=[])
+
+
+class FacilitatorForm(FlaskForm):
+    facilitator = ChoiceField(_l("Facilitator"), coerce=int, choices=[])
+
+
+class MemberForm(FlaskForm):
+    member = ChoiceField(_l("Person"), coerce=int, choices=[])
+
+
+class BuddyForm(FlaskForm):
+    first = ChoiceField(_l("First person"), coerce=int, choices=[])
+    second = ChoiceField(_l("Second person"), coerce=int, choices=[])
+
+
+class MeetingForm(FlaskForm):
+    # InputRequired, not DataRequired: it keeps the "not a date" message.
+    starts_at = MeetingTimeField(_l("Date and time"), validators=[
+        InputRequired(message=_l("Please fill this in."))])
+    place = StringField(_l("Place (empty: the usual place)"), validators=[Optional(), max_len(200)])
+    topic = ChoiceField(_l("Topic"), choices=[])
+    topic_text = StringField(_l("Or a topic in your own words"),
+                             validators=[Optional(), max_len(200)])
+
+
+class RsvpForm(FlaskForm):
+    coming = RadioChoiceField(_l("Are you coming?"), choices=[], validators=[required()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coming.choices = [("yes", _l("Coming")), ("no", _l("Not coming"))]
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField(_l("Write to the group"), validators=[required(), max_len(POST_MAX)])
+
+
+class RaiseForm(FlaskForm):
+    member = ChoiceField(_l("Member"), coerce=int, choices=[])
+    reason = TextAreaField(_l("Short reason for the caseworker"),
+                           validators=[required(), max_len(REASON_MAX)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""

@@ -1,0 +1,411 @@
+"""Peer groups. URL map:
+
+    /groups/                                      my groups (coordinator: all of the organisation)
+    /groups/new                                   coordinator: create a group
+    /groups/<g>                                   the group: meetings, buddy, shared check-ins, board
+    /groups/<g>/facilitators                      POST coordinator: appoint a facilitator
+    /groups/<g>/settings                          POST facilitator: language, place, period
+    /groups/<g>/members                           POST facilitator: add a returnee
+    /groups/<g>/buddies                           POST facilitator: pair two members
+    /groups/<g>/posts                             POST someone in the group: write on the board
+    /groups/<g>/posts/<p>/hide                    POST facilitator: hide a post
+    /groups/<g>/posts/<p>/report                  POST someone in the group: report a post
+    /groups/<g>/meetings/new                      facilitator: schedule a meeting
+    /groups/<g>/meetings/<m>                      one meeting: answers, attendance
+    /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming (htmx: the partial)
+    /groups/<g>/meetings/<m>/attendance           POST facilitator: who was there
+    /groups/<g>/overview                          facilitator: who checked in this period
+    /groups/<g>/raise                             POST facilitator: raise a member with the caseworker
+
+The scope (`group`, `group_in`, `group_led` in webapp.access) has already
+checked the group before a view runs; meetings and posts are looked up inside it.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..checkins.service import MOODS
+from ..db import db_session
+from ..errors import DomainError
+from ..i18n import language_choices, supported
+from ..models import Role
+from ..security import offline_copy
+from . import bp, service
+from .forms import (
+    BuddyForm, ConfirmForm, FacilitatorForm, GroupSettingsForm, MeetingForm, MemberForm,
+    NewGroupForm, PostForm, RaiseForm, RsvpForm,
+)
+from .models import Meeting, PeerGroup
+
+log = logging.getLogger(__name__)
+
+
+def _form_error(form, err: DomainError) -> None:
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def _languages():
+    return [(code, name) for code, name, _tag in language_choices()]
+
+
+def _periods():
+    return list(service.PERIODS.items())
+
+
+def _settings_choices(form) -> None:
+    form.language.choices = _languages()
+    form.period.choices = _periods()
+
+
+# --- Forms of the group page --------------------------------------------------------
+
+def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dict:
+    """The forms shown on the group page, with their choices; `forms` keeps
+    one sent back with errors."""
+    session = db_session()
+    out: dict = {"post": PostForm(formdata=None), "confirm": ConfirmForm()}
+    if current_user.role == Role.COORDINATOR.value:
+        appoint = FacilitatorForm(formdata=None)
+        appoint.facilitator.choices = [(u.id, u.display_name)
+                                       for u in service.staff_candidates(session, group.organisation_id, group)]
+        out["appoint"] = appoint
+    if leads:
+        settings = GroupSettingsForm(formdata=None, language=group.language,
+                                     meeting_place=group.meeting_place,
+                                     period=group.checkin_period_days)
+        _settings_choices(settings)
+        member = MemberForm(formdata=None)
+        member.member.choices = [(u.id, u.display_name) for u in service.candidates(session, group)]
+        buddy = BuddyForm(formdata=None)
+        out.update(settings=settings, member=member, buddy=buddy)
+    out.update(forms or {})
+    return out
+
+
+def _show(group: PeerGroup, status: int = 200, **forms):
+    session = db_session()
+    me = current_user._get_current_object()
+    leads = service.is_facilitator(session, group, me)
+    roster = service.members(session, group)
+    mine = next((m for m in roster if m.user_id == me.id), None)
+    names = {m.user_id: m.user.display_name for m in roster}
+    page_forms = _page_forms(group, leads, forms)
+    if "buddy" in page_forms:
+        for f in (page_forms["buddy"].first, page_forms["buddy"].second):
+            f.choices = list(names.items())
+    context = dict(
+        group=group, leads=leads, member=mine, roster=roster, names=names,
+        facilitators=service.facilitators(session, group),
+        meetings=service.upcoming_meetings(session, group),
+        shared=service.shared_checkins(session, group) if (mine or leads) else [],
+        posts=service.board(session, group, me, leads) if (mine or leads) else [],
+        languages=dict(_languages()), periods=service.PERIODS, moods=MOODS,
+        topic_of=service.topic_of, forms=page_forms,
+    )
+    return render_template("groups/show.html", **context), status
+
+
+# --- Pages ----------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    groups = service.groups_of(db_session(), current_user)
+    return render_template("groups/index.html", groups=groups, languages=dict(_languages()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    me = current_user._get_current_object()
+    form = NewGroupForm()
+    _settings_choices(form)
+    facilitators = service.staff_candidates(db_session(), me.organisation_id)
+    form.facilitator.choices = [(0, _l("Choose later"))] + [(u.id, u.display_name) for u in facilitators]
+    status = 200
+    if request.method == "GET":
+        form.period.data = 7
+        form.language.data = me.locale
+    elif form.validate_on_submit():
+        try:
+            group = service.create_group(
+                db_session(), me, name=form.name.data, language=form.language.data,
+                languages=supported(), meeting_place=form.meeting_place.data or "",
+                period_days=form.period.data, facilitator_id=form.facilitator.data)
+        except DomainError as err:
+            _form_error(form, err)
+            status = err.status
+        else:
+            log.info("group created group=%s by=%s", group.id, me.id)
+            flash(_l("The group is made."), "info")
+            return redirect(url_for("groups.show", group_id=group.id))
+    else:
+        status = 400
+    return render_template("groups/new.html", form=form), status
+
+
+@bp.get("/<int:group_id>")
+@offline_copy
+def show(group_id: int):
+    return _show(g.scoped)
+
+
+@bp.post("/<int:group_id>/facilitators")
+def appoint(group_id: int):
+    group: PeerGroup = g.scoped
+    form = FacilitatorForm()
+    form.facilitator.choices = [(u.id, u.display_name)
+                                for u in service.staff_candidates(db_session(), group.organisation_id, group)]
+    if form.validate_on_submit():
+        try:
+            service.appoint_facilitator(db_session(), group, form.facilitator.data, current_user)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            flash(_l("Saved."), "info")
+            return redirect(url_for("groups.show", group_id=group.id))
+    return _show(group, 400, appoint=form)
+
+
+@bp.post("/<int:group_id>/settings")
+def settings(group_id: int):
+    group: PeerGroup = g.scoped
+    form = GroupSettingsForm()
+    _settings_choices(form)
+    if form.validate_on_submit():
+        try:
+            service.update_settings(db_session(), group, language=form.language.data,
+                                    languages=supported(),
+                                    meeting_place=form.meeting_place.data or "",
+                                    period_days=form.period.data)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            flash(_l("Saved."), "info")
+            return redirect(url_for("groups.show", group_id=group.id))
+    return _show(group, 400, settings=form)
+
+
+@bp.post("/<int:group_id>/members")
+def add_member(group_id: int):
+    group: PeerGroup = g.scoped
+    form = MemberForm()
+    form.member.choices = [(u.id, u.display_name) for u in service.candidates(db_session(), group)]
+    if form.validate_on_submit():
+        try:
+            person = service.add_member(db_session(), group, form.member.data, current_user)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            log.info("group member added group=%s user=%s", group.id, person.id)
+            # No name in the flash: it travels in the (signed, not encrypted) cookie.
+            flash(_l("Added to the group."), "info")
+            return redirect(url_for("groups.show", group_id=group.id))
+    return _show(group, 400, member=form)
+
+
+@bp.post("/<int:group_id>/buddies")
+def buddies(group_id: int):
+    group: PeerGroup = g.scoped
+    form = BuddyForm()
+    roster = [(m.user_id, m.user.display_name) for m in service.members(db_session(), group)]
+    form.first.choices = form.second.choices = roster
+    if form.validate_on_submit():
+        try:
+            service.pair_buddies(db_session(), group, form.first.data, form.second.data)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            flash(_l("They are buddies now."), "info")
+            return redirect(url_for("groups.show", group_id=group.id))
+    return _show(group, 400, buddy=form)
+
+
+# --- The board -------------------------------------------------------------------------
+
+def _board_answer(group: PeerGroup):
+    """htmx: the board again; without JavaScript: back to the group page."""
+    if request.htmx:
+        me = current_user._get_current_object()
+        leads = service.is_facilitator(db_session(), group, me)
+        return render_template("groups/_board.html", group=group, leads=leads,
+                               posts=service.board(db_session(), group, me, leads),
+                               forms={"post": PostForm(formdata=None), "confirm": ConfirmForm()})
+    return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
+
+
+@bp.post("/<int:group_id>/posts")
+def post(group_id: int):
+    group: PeerGroup = g.scoped
+    form = PostForm()
+    if form.validate_on_submit():
+        try:
+            created = service.add_post(db_session(), group, current_user, form.body.data)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            log.info("group post group=%s post=%s", group.id, created.id)
+            return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
+    return _show(group, 400, post=form)
+
+
+def _post_or_404(group: PeerGroup, post_id: int):
+    found = service.find_post(db_session(), group, post_id)
+    if found is None or not ConfirmForm().validate_on_submit():
+        abort(404 if found is None else 400)
+    return found
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/hide")
+def hide_post(group_id: int, post_id: int):
+    group: PeerGroup = g.scoped
+    service.hide_post(db_session(), _post_or_404(group, post_id), current_user)
+    log.info("group post hidden group=%s post=%s", group.id, post_id)
+    return _board_answer(group)
+
+
+@bp.post("/<int:group_id>/posts/<int:post_id>/report")
+def report_post(group_id: int, post_id: int):
+    group: PeerGroup = g.scoped
+    found = _post_or_404(group, post_id)
+    if found.hidden_at is not None and found.author_id != current_user.id \
+            and not service.is_facilitator(db_session(), group, current_user):
+        abort(404)  # a hidden post is gone for the others
+    service.report_post(db_session(), found, current_user)
+    if not request.htmx:
+        flash(_l("Thank you. The facilitator will look at it."), "info")
+    return _board_answer(group)
+
+
+# --- Meetings ----------------------------------------------------------------------------
+
+def _meeting_or_404(group: PeerGroup, meeting_id: int) -> Meeting:
+    meeting = db_session().get(Meeting, meeting_id)
+    if meeting is None or meeting.group_id != group.id:
+        abort(404)
+    return meeting
+
+
+@bp.route("/<int:group_id>/meetings/new", methods=["GET", "POST"])
+def new_meeting(group_id: int):
+    group: PeerGroup = g.scoped
+    form = MeetingForm()
+    form.topic.choices = [("", _l("My own words (write below)"))] + list(service.TOPICS.items())
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                meeting = service.schedule_meeting(
+                    db_session(), group, current_user, local_start=form.starts_at.data,
+                    place=form.place.data or "", topic_key=form.topic.data or None,
+                    topic_text=form.topic_text.data or "")
+            except DomainError as err:
+                _form_error(form, err)
+                status = err.status
+            else:
+                log.info("meeting scheduled group=%s meeting=%s", group.id, meeting.id)
+                flash(_l("The meeting is planned."), "info")
+                return redirect(url_for("groups.meeting", group_id=group.id,
+                                        meeting_id=meeting.id))
+        else:
+            status = 400
+    return render_template("groups/new_meeting.html", group=group, form=form,
+                           timezone=current_user.organisation.timezone), status
+
+
+def _meeting_page(group: PeerGroup, meeting: Meeting, status: int = 200, error=None):
+    session = db_session()
+    me = current_user._get_current_object()
+    leads = service.is_facilitator(session, group, me)
+    answers = service.responses(session, meeting)
+    context = dict(group=group, meeting=meeting, leads=leads, topic=service.topic_of(meeting),
+                   roster=service.members(session, group), answers=answers,
+                   mine=answers.get(me.id),
+                   is_member=service.membership(session, group, me) is not None,
+                   rsvp=RsvpForm(formdata=None), confirm=ConfirmForm(), error=error)
+    return render_template("groups/meeting.html", **context), status
+
+
+@bp.get("/<int:group_id>/meetings/<int:meeting_id>")
+@offline_copy
+def meeting(group_id: int, meeting_id: int):
+    group: PeerGroup = g.scoped
+    return _meeting_page(group, _meeting_or_404(group, meeting_id))
+
+
+@bp.post("/<int:group_id>/meetings/<int:meeting_id>/rsvp")
+def rsvp(group_id: int, meeting_id: int):
+    group: PeerGroup = g.scoped
+    meeting = _meeting_or_404(group, meeting_id)
+    form = RsvpForm()
+    if not form.validate_on_submit():
+        return _meeting_page(group, meeting, 400, error=_l("Please choose one from the list."))
+    try:
+        answer = service.answer_meeting(db_session(), group, meeting, current_user,
+                                        form.coming.data == "yes")
+    except DomainError as err:
+        return _meeting_page(group, meeting, err.status, error=err.message)
+    if request.htmx:
+        return render_template("groups/_rsvp.html", group=group, meeting=meeting, mine=answer,
+                               rsvp=RsvpForm(formdata=None))
+    flash(_l("Thank you for your answer."), "info")
+    return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
+
+
+@bp.post("/<int:group_id>/meetings/<int:meeting_id>/attendance")
+def attendance(group_id: int, meeting_id: int):
+    group: PeerGroup = g.scoped
+    meeting = _meeting_or_404(group, meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        present = {int(v) for v in request.form.getlist("present")}
+        came = service.record_attendance(db_session(), group, meeting, present)
+    except ValueError:
+        return _meeting_page(group, meeting, 400, error=_l("Please choose members of the group."))
+    except DomainError as err:
+        return _meeting_page(group, meeting, err.status, error=err.message)
+    log.info("attendance meeting=%s present=%s", meeting.id, came)
+    flash(_l("Attendance saved."), "info")
+    return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
+
+
+# --- The facilitator's overview -------------------------------------------------------------
+
+def _overview(group: PeerGroup, form: RaiseForm | None = None, status: int = 200):
+    since, rows = service.overview(db_session(), group)
+    if form is None:
+        form = RaiseForm(formdata=None)
+    form.member.choices = [(r.member.id, r.member.display_name) for r in rows]
+    return render_template("groups/overview.html", group=group, since=since, rows=rows,
+                           moods=MOODS, form=form), status
+
+
+@bp.get("/<int:group_id>/overview")
+def overview(group_id: int):
+    return _overview(g.scoped)
+
+
+@bp.post("/<int:group_id>/raise")
+def raise_member(group_id: int):
+    group: PeerGroup = g.scoped
+    form = RaiseForm()
+    form.member.choices = [(m.user_id, m.user.display_name)
+                           for m in service.members(db_session(), group)]
+    if form.validate_on_submit():
+        try:
+            raised = service.raise_with_caseworker(db_session(), group, current_user,
+                                                   form.member.data, form.reason.data)
+        except DomainError as err:
+            _form_error(form, err)
+        else:
+            log.info("raised with caseworker group=%s raised=%s", group.id, raised.id)
+            flash(_l("Sent to the caseworker."), "info")
+            return redirect(url_for("groups.overview", group_id=group.id))
+    return _overview(group, form, 400)
