@@ -208,3 +208,18 @@ def signal_no_contact(app, now=None) -> int:
 @huey.periodic_task(crontab(minute="5"))
 def no_contact() -> int:
     return signal_no_contact(flask_app())
+
+
+def send_reminders(app=None, now=None) -> dict:
+    """Check-in due and meeting tomorrow, for returnees with a device."""
+    from .push import reminders
+
+    return in_transaction(lambda session: {
+        "checkin_due": reminders.checkin_due(session, now),
+        "meeting_tomorrow": reminders.meeting_tomorrow(session, now),
+    }, app)
+
+
+@huey.periodic_task(crontab(minute="20"))
+def reminders_task() -> None:
+    send_reminders()

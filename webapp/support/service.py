@@ -174,6 +174,10 @@ def add_message(session: Session, case: Case, author: User, body: str | None, *,
     session.add(message)
     case.updated_at = utcnow()
     session.flush()
+    if author.is_staff and not internal:
+        from ..push import reminders
+
+        reminders.reply(session, case.returnee, case.id)
     return message
 
 
