@@ -406,3 +406,22 @@ def test_generate_vapid_writes_a_key_once(app, tmp_path, monkeypatch):
     assert (tmp_path / "vapid_private.pem").exists()
     assert "VAPID_PUBLIC_KEY=" in result.output
     assert runner.invoke(args=["push", "generate-vapid"]).exit_code != 0
+
+
+def test_an_alert_opens_its_cause(web, session, ctx, people):
+    from webapp.support import service as support
+
+    cw, _c, person = people
+    with ctx():
+        case = support.create_concern(session, person, kind="medicine", sub_type="ran_out",
+                                      urgency="soon")
+        session.commit()
+        outbox.run_after_commit()
+    alert = session.scalars(select(Alert)).one()
+    assert alert.kind == "concern.serious"
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    page = web.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert f'href="/help/cases/{case.id}"' in page
+    assert web.get(f"/help/cases/{case.id}").status_code == 200
