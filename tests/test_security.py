@@ -152,3 +152,22 @@ def test_staff_signin_is_limited_per_account_across_addresses(app, make_staff):
     r = Web(app.test_client()).post("/signin/staff", {"email": other.email,
                                                       "password": "wrong-wrong-wrong"})
     assert r.status_code == 401  # another account is not affected
+
+
+def test_database_errors_never_carry_the_values(app, session, make_returnee):
+    from sqlalchemy.exc import IntegrityError
+
+    from webapp.models import User
+
+    person, _ = make_returnee(name="Very Private Name")
+    session.add(User(organisation_id=person.organisation_id, role="caseworker",
+                     display_name="Dup", email=None, household_id=999999))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        message = str(exc)
+    else:  # pragma: no cover - SQLite without foreign keys would get here
+        raise AssertionError("the foreign key was not enforced")
+    finally:
+        session.rollback()
+    assert "Dup" not in message and "hidden due to hide_parameters" in message

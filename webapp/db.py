@@ -55,6 +55,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).update(
             {"check_same_thread": False, "timeout": 10}
         )
+    # Error messages and logs never show the values of a statement: they can
+    # be a person's report text or phone number.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
