@@ -270,3 +270,27 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counter
+
+
+# --- Web push -------------------------------------------------------------------
+
+@pytest.fixture()
+def receiver():
+    """A push service on 127.0.0.1 that verifies VAPID and decrypts payloads."""
+    from .push_receiver import PushReceiver
+
+    with PushReceiver() as r:
+        yield r
+
+
+@pytest.fixture()
+def vapid(app, tmp_path, monkeypatch):
+    """A fresh VAPID key for the app; returns the public key."""
+    from webapp.push import service as push
+
+    key = tmp_path / "vapid.pem"
+    with app.app_context():
+        public = push.generate_vapid(key)
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(key))
+    monkeypatch.setitem(app.config, "PUSH_TIMEOUT_SECONDS", 1)
+    return public

@@ -17,23 +17,6 @@ from webapp.models import Role, utcnow
 from webapp.push import service as push
 from webapp.push.models import PushAttempt, PushDelivery, PushSubscription
 
-from .push_receiver import PushReceiver
-
-
-@pytest.fixture()
-def receiver():
-    with PushReceiver() as r:
-        yield r
-
-
-@pytest.fixture()
-def vapid(app, tmp_path, monkeypatch):
-    key = tmp_path / "vapid.pem"
-    with app.app_context():
-        public = push.generate_vapid(key)
-    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(key))
-    monkeypatch.setitem(app.config, "PUSH_TIMEOUT_SECONDS", 1)
-    return public
 
 
 @pytest.fixture()

@@ -12,25 +12,7 @@ from webapp.models import ActivationCode, Role, utcnow
 from webapp.push import reminders
 from webapp.push.models import PushDelivery
 
-from .push_receiver import PushReceiver
 from .test_alerts import subscribe
-
-
-@pytest.fixture()
-def receiver():
-    with PushReceiver() as r:
-        yield r
-
-
-@pytest.fixture()
-def vapid(app, tmp_path, monkeypatch):
-    from webapp.push import service as push
-
-    key = tmp_path / "vapid.pem"
-    with app.app_context():
-        push.generate_vapid(key)
-    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(key))
-    monkeypatch.setitem(app.config, "PUSH_TIMEOUT_SECONDS", 1)
 
 
 @pytest.fixture()

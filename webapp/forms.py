@@ -6,7 +6,7 @@ not cover all our languages; the fields here say it in our words instead.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import DateField, RadioField, SelectField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 
@@ -18,8 +18,15 @@ def max_len(n: int) -> Length:
     return Length(max=n, message=_l("Please use at most %(max)d characters.", max=n))
 
 
-class ChoiceField(SelectField):
+class _ChoiceInOurWords:
+    """Choice errors in our words. `empty_ok`: nothing chosen is left to the
+    field's validators (radio buttons); otherwise it is an error too."""
+
+    empty_ok = False
+
     def pre_validate(self, form) -> None:
+        if self.data is None and self.empty_ok:
+            return
         if self.validate_choice and self.choices is not None:
             values = {str(value) for value, *_rest in self.choices}
             if str(self.data) not in values:
@@ -32,6 +39,14 @@ class ChoiceField(SelectField):
             except (ValueError, TypeError):
                 self.data = None
                 raise ValueError(_l("Please choose one from the list.")) from None
+
+
+class ChoiceField(_ChoiceInOurWords, SelectField):
+    pass
+
+
+class RadioChoiceField(_ChoiceInOurWords, RadioField):
+    empty_ok = True
 
 
 class DayField(DateField):

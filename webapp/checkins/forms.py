@@ -2,30 +2,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, TextAreaField
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Optional
 
-from ..forms import max_len
+from ..forms import RadioChoiceField, max_len
 from .models import ANSWERS, QUESTIONS
 from .service import ANSWER_LABELS, MOODS, NOTE_MAX, QUESTION_LABELS
-
-
-class RadioChoiceField(RadioField):
-    """Radio buttons whose errors are in our words (see webapp.forms.ChoiceField)."""
-
-    def pre_validate(self, form) -> None:
-        if self.data is None:
-            return  # the validators say what is missing
-        if str(self.data) not in {str(value) for value, *_rest in self.choices}:
-            raise ValidationError(_l("Please choose one from the list."))
-
-    def process_formdata(self, valuelist) -> None:
-        if valuelist:
-            try:
-                self.data = self.coerce(valuelist[0])
-            except (ValueError, TypeError):
-                self.data = None
-                raise ValueError(_l("Please choose one from the list.")) from None
 
 
 VISIBILITY = (("caseworker", _l("My caseworker only")),

@@ -121,6 +121,24 @@ def mood_chart(newest_first: Iterable[CheckIn], width: int = 300, height: int = 
 
 # --- No contact --------------------------------------------------------------
 
+def rhythm():
+    """Per returnee, as subqueries keyed by `user_id`: the last check-in (`at`),
+    the activation (`at`) and the check-in period in days (`days`: the shortest
+    of their groups; none when in no group). Shared by the no-contact job and
+    the check-in reminder, so both count silence the same way."""
+    from ..groups.models import GroupMember, PeerGroup
+
+    last = (select(CheckIn.user_id, func.max(CheckIn.created_at).label("at"))
+            .group_by(CheckIn.user_id).subquery())
+    activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
+                 .where(ActivationCode.used_at.is_not(None))
+                 .group_by(ActivationCode.user_id).subquery())
+    period = (select(GroupMember.user_id, func.min(PeerGroup.checkin_period_days).label("days"))
+              .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
+              .group_by(GroupMember.user_id).subquery())
+    return last, activated, period
+
+
 MISSED_PERIODS = 2
 
 
@@ -131,17 +149,10 @@ def record_no_contact(session: Session, now: datetime | None = None) -> list[int
     Silence starts at the last check-in, or at activation when there is none;
     a gap already signalled (a NoContactGap with that start) is not signalled
     again. Returns the ids of the people signalled."""
-    from ..groups.models import DEFAULT_PERIOD_DAYS, GroupMember, PeerGroup
+    from ..groups.models import DEFAULT_PERIOD_DAYS
 
     now = now or utcnow()
-    last = (select(CheckIn.user_id, func.max(CheckIn.created_at).label("at"))
-            .group_by(CheckIn.user_id).subquery())
-    activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
-                 .where(ActivationCode.used_at.is_not(None))
-                 .group_by(ActivationCode.user_id).subquery())
-    period = (select(GroupMember.user_id, func.min(PeerGroup.checkin_period_days).label("days"))
-              .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
-              .group_by(GroupMember.user_id).subquery())
+    last, activated, period = rhythm()
     signalled = (select(NoContactGap.user_id, func.max(NoContactGap.since).label("since"))
                  .group_by(NoContactGap.user_id).subquery())
     rows = session.execute(

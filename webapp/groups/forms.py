@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from ..checkins.forms import RadioChoiceField
+from ..forms import RadioChoiceField
 from ..forms import ChoiceField, max_len, required
 from .service import POST_MAX, REASON_MAX
 

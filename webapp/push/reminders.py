@@ -26,19 +26,11 @@ def reply(session: Session, returnee: User, case_id: int) -> None:
 def checkin_due(session: Session, now: datetime | None = None) -> list[int]:
     """Returnees with a device whose check-in period has passed since their last
     check-in (or activation), not reminded yet since then. One query for all."""
-    from ..checkins.models import CheckIn
-    from ..groups.models import DEFAULT_PERIOD_DAYS, GroupMember, PeerGroup
-    from ..models import ActivationCode
+    from ..checkins.service import rhythm
+    from ..groups.models import DEFAULT_PERIOD_DAYS
 
     now = now or utcnow()
-    last = (select(CheckIn.user_id, func.max(CheckIn.created_at).label("at"))
-            .group_by(CheckIn.user_id).subquery())
-    activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
-                 .where(ActivationCode.used_at.is_not(None))
-                 .group_by(ActivationCode.user_id).subquery())
-    period = (select(GroupMember.user_id, func.min(PeerGroup.checkin_period_days).label("days"))
-              .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
-              .group_by(GroupMember.user_id).subquery())
+    last, activated, period = rhythm()
     reminded = (select(PushDelivery.user_id, func.max(PushDelivery.created_at).label("at"))
                 .where(PushDelivery.message == "checkin.due")
                 .group_by(PushDelivery.user_id).subquery())
