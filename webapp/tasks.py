@@ -208,3 +208,16 @@ def signal_no_contact(app, now=None) -> int:
 @huey.periodic_task(crontab(minute="5"))
 def no_contact() -> int:
     return signal_no_contact(flask_app())
+
+
+def signal_overdue_followups(app, now=None) -> int:
+    """Schedule the follow-ups of new returnees and signal every follow-up not
+    recorded in time, once per follow-up (issue #7). `now` is for tests."""
+    from .monitoring.service import signal_overdue
+
+    return in_transaction(lambda session: len(signal_overdue(session, now)), app)
+
+
+@huey.periodic_task(crontab(minute="35"))
+def followups_overdue() -> int:
+    return signal_overdue_followups(flask_app())
