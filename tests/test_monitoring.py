@@ -145,7 +145,7 @@ def caseworker_and_person(app, session, make_staff, make_returnee):
 def test_follow_ups_are_planned_from_the_return_date(session, caseworker_and_person, ctx):
     _cw, person, staff = caseworker_and_person
     page = staff.get(f"/caseload/{person.id}/followups").get_data(as_text=True)
-    assert page.count("After 1 months") + page.count("After 1 month") >= 1
+    assert "After 1 month<" in page and "After 12 months<" in page
     with ctx():
         slots = service.schedule(session, person)
     assert [s.month for s in slots] == [1, 3, 6, 12]
@@ -475,7 +475,8 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
     session.commit()
     coordinator = make_staff(Role.COORDINATOR)
     coord = staff_client(app, coordinator)
-    before = counts(session)["AuditEvent"]
+    exports = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
+    before = session.scalar(exports)
     files = {}
     for dataset in export.DATASETS:
         r = coord.post(f"/export/{dataset}.csv", form_page="/export/")
@@ -483,9 +484,9 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
         assert "attachment" in r.headers["Content-Disposition"]
         files[dataset] = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     session.expire_all()
+    assert session.scalar(exports) - before == len(export.DATASETS)
     audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
-    assert len(audit) - before == 0 or counts(session)["AuditEvent"] - before == 5
-    assert all(a.actor_id == coordinator.id for a in audit)
+    assert {a.actor_id for a in audit} == {coordinator.id}
     pid = export.pseudonym(org, person.id)
     assert len(pid) == 16 and pid != str(person.id)
     assert files["checkins"][1][0] == pid == files["scores"][1][0]

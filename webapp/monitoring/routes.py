@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
@@ -118,7 +118,8 @@ def _followups_page(returnee: User, form, status: int = 200):
     session = db_session()
     slots = service.schedule(session, returnee)
     open_slots = [s for s in slots if not s.is_done]
-    form.month.choices = [(s.month, _l("After %(num)d months", num=s.month)) for s in open_slots]
+    form.month.choices = [(s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
+                          for s in open_slots]
     if request.method == "GET" and open_slots:
         today = utcnow().date()
         # Preselect the follow-up whose date is nearest.
