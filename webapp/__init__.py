@@ -26,7 +26,7 @@ STATIC = Path(__file__).parent / "static"
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
 AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
-         "alerts", "push")
+         "alerts", "push", "monitoring")
 
 
 def import_all_models() -> None:

@@ -148,6 +148,19 @@ POLICY: dict[str, Rule] = {
     "groups.attendance": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.raise_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    # Aftercare monitoring (issue #7). Staff reach a returnee's timeline and
+    # follow-ups through the returnee scope (their caseworker, a coordinator);
+    # the overview and the export are the coordinator's.
+    "monitoring.caseload": signed_in(CASEWORKER, COORDINATOR),
+    "monitoring.due": signed_in(CASEWORKER, COORDINATOR),
+    "monitoring.timeline": signed_in(CASEWORKER, COORDINATOR, scope="returnee",
+                                     ledger="timeline"),
+    "monitoring.followups": signed_in(CASEWORKER, COORDINATOR, scope="returnee",
+                                      ledger="followups"),
+    "monitoring.overview": signed_in(COORDINATOR),
+    "monitoring.export_page": signed_in(COORDINATOR),
+    "monitoring.export": signed_in(COORDINATOR),
+    "monitoring.my_progress": signed_in(RETURNEE),
 }
 
 

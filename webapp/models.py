@@ -6,6 +6,7 @@ the tenant boundary and every query filters on it.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (
@@ -73,6 +74,11 @@ class Organisation(Base):
     # Locales offered to this organisation's people, e.g. ["en", "nl"].
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Aftercare monitoring (issue #7): follow-ups this many months after the
+    # return date, and the key of the pseudonymous ids in exports (never shown).
+    followup_months: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [1, 3, 6, 12], server_default=text("'[1, 3, 6, 12]'"))
+    export_secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

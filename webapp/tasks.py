@@ -223,3 +223,16 @@ def send_reminders(app=None, now=None) -> dict:
 @huey.periodic_task(crontab(minute="20"))
 def reminders_task() -> None:
     send_reminders()
+
+
+def signal_overdue_followups(app, now=None) -> int:
+    """Schedule the follow-ups of new returnees and signal every follow-up not
+    recorded in time, once per follow-up (issue #7). `now` is for tests."""
+    from .monitoring.service import signal_overdue
+
+    return in_transaction(lambda session: len(signal_overdue(session, now)), app)
+
+
+@huey.periodic_task(crontab(minute="35"))
+def followups_overdue() -> int:
+    return signal_overdue_followups(flask_app())

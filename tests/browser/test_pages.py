@@ -26,13 +26,15 @@ PAGES = {
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
                  "/plan/goals/new", "/notifications/",
                  "/help/", "/help/ask", "/help/report", "/help/now",
-                 "/checkin/", "/checkin/history", "/groups/"],
+                 "/checkin/", "/checkin/history", "/groups/", "/me/progress"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
-                   "person", "/notifications/", "/alerts/", "alert", "/help/inbox"],
+                   "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
+                   "/caseload/", "/caseload/due"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
-                    "/help/inbox", "/help/medicine", "/groups/", "/groups/new"],
+                    "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
+                    "/caseload/", "/caseload/due", "/overview", "/export/"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -46,7 +48,9 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               # A group and its meetings, made in test_checkins_groups.py (issue #4).
               "/groups/<int:group_id>", "/groups/<int:group_id>/meetings/new",
               "/groups/<int:group_id>/meetings/<int:meeting_id>",
-              "/groups/<int:group_id>/overview"}
+              "/groups/<int:group_id>/overview",
+              # A returnee's timeline and follow-ups: tests/browser/test_monitoring.py (issue #7).
+              "/caseload/<int:user_id>", "/caseload/<int:user_id>/followups"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",

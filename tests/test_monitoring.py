@@ -1,0 +1,549 @@
+"""Aftercare monitoring (issue #7): instruments and scoring, follow-ups and the
+overdue signal, the caseload, the timeline, the overview, the export and the
+returnee's own progress page."""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from webapp.alerts.models import Alert
+from webapp.checkins.models import CheckIn
+from webapp.models import AccessLedgerEntry, AuditEvent, CaseworkerAssignment, Household, Role, Signal, User, utcnow
+from webapp.monitoring import export, instruments, overview, service
+from webapp.monitoring.instrument_texts import TEXTS
+from webapp.monitoring.models import FollowUp, ReintegrationCheck
+from webapp.plan.models import Goal, Step
+from webapp.support.models import Case
+
+from .conftest import Web, activate_returnee, sign_in_staff
+
+HX = {"HX-Request": "true"}
+ALL_YES = {"eco_income": "yes", "eco_needs": "yes", "eco_debt": "no", "soc_family": "yes",
+           "soc_help": "yes", "soc_belong": "yes", "psy_safe": "yes", "psy_sleep": "yes",
+           "psy_hope": "yes"}
+
+
+def counts(session) -> dict[str, int]:
+    session.expire_all()
+    return {t.__name__: session.scalar(select(func.count()).select_from(t))
+            for t in (FollowUp, ReintegrationCheck, Signal, AuditEvent)}
+
+
+def staff_client(app, user) -> Web:
+    other = Web(app.test_client())
+    sign_in_staff(other, user)
+    return other
+
+
+def returned(session, person: User, days_ago: int) -> User:
+    person.return_date = date.today() - timedelta(days=days_ago)
+    session.commit()
+    return person
+
+
+def q(answers: dict[str, str]) -> dict[str, str]:
+    return {"q_" + k: v for k, v in answers.items()}
+
+
+# --- Instruments ------------------------------------------------------------------
+
+def raw_default() -> dict:
+    return json.loads((instruments.FOLDER / "footing-default-1.json").read_text())
+
+
+def test_default_instrument_scores_match_hand_computed_examples():
+    inst = instruments.current()
+    assert (inst.id, inst.version) == ("footing-default", 1)
+    assert "not official weights" in inst.about
+    assert all(abs(d.weight - 1 / 3) < 1e-12 for d in inst.dimensions)
+    scores = inst.score(ALL_YES)
+    assert (scores.economic, scores.social, scores.psychosocial, scores.composite) == (1, 1, 1, 1)
+    # economic: (1 + 0.5 + 0) / 3 = 0.5; social: (0 + 0 + 1) / 3 = 0.3333;
+    # psychosocial: (0.5 + 0.5 + 0.5) / 3 = 0.5; composite: (0.5 + 0.3333 + 0.5) / 3 = 0.4444
+    mixed = {"eco_income": "yes", "eco_needs": "partly", "eco_debt": "yes",
+             "soc_family": "no", "soc_help": "no", "soc_belong": "yes",
+             "psy_safe": "partly", "psy_sleep": "partly", "psy_hope": "partly"}
+    scores = inst.score(mixed)
+    assert scores.economic == 0.5
+    assert scores.social == 0.3333
+    assert scores.psychosocial == 0.5
+    assert scores.composite == 0.4444
+
+
+def test_unequal_weights_are_used_as_written():
+    data = raw_default()
+    data["dimensions"][0]["weight"] = 0.5   # economic
+    data["dimensions"][1]["weight"] = 0.25  # social
+    data["dimensions"][2]["weight"] = 0.25
+    data["dimensions"][0]["questions"][0]["weight"] = 0.6
+    data["dimensions"][0]["questions"][1]["weight"] = 0.2
+    data["dimensions"][0]["questions"][2]["weight"] = 0.2
+    inst = instruments.parse(data)
+    answers = dict(ALL_YES, eco_income="no")  # economic 0.6*0 + 0.2 + 0.2 = 0.4
+    scores = inst.score(answers)
+    assert scores.economic == 0.4
+    assert scores.composite == round(0.5 * 0.4 + 0.25 + 0.25, 4)  # 0.7
+
+
+@pytest.mark.parametrize("breaks, message", [
+    (lambda d: d["dimensions"][0].__setitem__("key", "spiritual"), "unknown dimension 'spiritual'"),
+    (lambda d: d["dimensions"][0].__setitem__("weight", 0.5), "dimension weights add up to 1.16667, not 1"),
+    (lambda d: d["dimensions"][1]["questions"][0].__setitem__("weight", "1/2"),
+     "question weights add up to 1.16667, not 1"),
+    (lambda d: d["dimensions"][2]["questions"][1].__setitem__("id", "eco_income"),
+     "duplicate question id 'eco_income'"),
+    (lambda d: d["dimensions"][0]["questions"][0]["options"][0].__setitem__("value", 2),
+     "every option needs a value from 0 to 1"),
+    (lambda d: d["dimensions"].pop(), "missing dimension(s): psychosocial"),
+])
+def test_an_instrument_that_does_not_validate_is_refused_with_a_clear_message(breaks, message):
+    data = copy.deepcopy(raw_default())
+    breaks(data)
+    with pytest.raises(instruments.InstrumentError) as err:
+        instruments.parse(data, "broken.json")
+    assert message in str(err.value)
+    assert str(err.value).startswith("broken.json (footing-default version 1)")
+
+
+def test_a_broken_file_is_refused_at_load(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    with pytest.raises(instruments.InstrumentError, match="bad.json: cannot be read as JSON"):
+        instruments.load_file(path)
+
+
+def test_every_shipped_instrument_loads_and_its_texts_are_translatable():
+    listed = {t._args[0] for t in TEXTS}
+    for inst in instruments.registry().values():
+        texts = {inst.title, inst.about}
+        for question in inst.questions:
+            texts.add(question.text)
+            texts |= {o.label for o in question.options}
+        assert texts <= listed, f"add to instrument_texts.py: {sorted(texts - listed)}"
+    with force_locale("nl"):
+        pass  # the catalogs are checked by tests/test_i18n.py
+
+
+# --- Follow-ups -------------------------------------------------------------------
+
+@pytest.fixture()
+def caseworker_and_person(app, session, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw, name="Abdul")
+    returned(session, person, 100)
+    return cw, person, staff_client(app, cw)
+
+
+def test_follow_ups_are_planned_from_the_return_date(session, caseworker_and_person, ctx):
+    _cw, person, staff = caseworker_and_person
+    page = staff.get(f"/caseload/{person.id}/followups").get_data(as_text=True)
+    assert "After 1 month<" in page and "After 12 months<" in page
+    with ctx():
+        slots = service.schedule(session, person)
+    assert [s.month for s in slots] == [1, 3, 6, 12]
+    assert slots[1].due_on == service.add_months(person.return_date, 3)
+    assert service.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert service.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+def test_a_caseworker_records_a_follow_up_with_a_check(session, caseworker_and_person):
+    cw, person, staff = caseworker_and_person
+    url = f"/caseload/{person.id}/followups"
+    r = staff.post(url, {"month": "3", "contact": "visit", "outcome": "doing_well",
+                         "note": "Met at the market", **q(ALL_YES)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    session.expire_all()
+    followup = session.scalar(select(FollowUp).where(FollowUp.returnee_id == person.id))
+    assert (followup.month, followup.contact, followup.outcome, followup.done_by_id) == (
+        3, "visit", "doing_well", cw.id)
+    check = session.scalar(select(ReintegrationCheck).where(ReintegrationCheck.returnee_id == person.id))
+    assert (check.instrument_id, check.instrument_version) == ("footing-default", 1)
+    assert check.followup_id == followup.id and check.composite == 1.0
+    page = staff.get(url).get_data(as_text=True)
+    assert "Follow-up recorded." in page
+    assert 'aria-labelledby="score-chart-title"' in page and "1.00" in page
+    # The same follow-up cannot be recorded twice: it is no longer offered.
+    before = counts(session)
+    r = staff.post(url, {"month": "3", "contact": "phone", "outcome": "other"})
+    assert r.status_code == 400 and "Please choose one from the list." in r.get_data(as_text=True)
+    assert counts(session) == before
+
+
+def test_a_follow_up_without_contact_needs_no_check(session, caseworker_and_person):
+    _cw, person, staff = caseworker_and_person
+    r = staff.post(f"/caseload/{person.id}/followups",
+                   {"month": "1", "contact": "none", "outcome": "could_not_reach"})
+    assert r.status_code == 302
+    assert counts(session)["ReintegrationCheck"] == 0
+    assert counts(session)["FollowUp"] == 1
+
+
+@pytest.mark.parametrize("data, message", [
+    ({**q(ALL_YES), "q_eco_income": "maybe"}, "Please choose one from the list."),
+    ({"q_eco_income": "yes"}, "Please answer every question of the check."),
+    ({**q(ALL_YES), "contact": "none"}, "A check needs a visit or a phone call"),
+    ({**q(ALL_YES), "outcome": "great"}, "Please choose one from the list."),
+    ({**q(ALL_YES), "month": "2"}, "Please choose one from the list."),
+    ({**q(ALL_YES), "contact": ""}, "Please choose one from the list."),
+    ({**q(ALL_YES), "note": "x" * 2001}, "Please use at most 2000 characters."),
+])
+def test_bad_follow_up_input_stores_nothing(session, caseworker_and_person, data, message):
+    _cw, person, staff = caseworker_and_person
+    before = counts(session)
+    form = {"month": "3", "contact": "phone", "outcome": "doing_well", **data}
+    r = staff.post(f"/caseload/{person.id}/followups", form)
+    assert r.status_code == 400
+    assert message in r.get_data(as_text=True)
+    assert counts(session) == before
+
+
+def test_follow_ups_of_someone_else_are_not_found(app, session, make_staff, make_org,
+                                                  make_returnee, caseworker_and_person):
+    _cw, person, _staff = caseworker_and_person
+    other_cw = staff_client(app, make_staff(Role.CASEWORKER))
+    far_coordinator = staff_client(app, make_staff(Role.COORDINATOR, organisation=make_org()))
+    facilitator = staff_client(app, make_staff(Role.FACILITATOR))
+    before = counts(session)
+    for client in (other_cw, far_coordinator, facilitator):
+        for url in (f"/caseload/{person.id}/followups", f"/caseload/{person.id}"):
+            assert client.get(url).status_code == 404
+        r = client.post(f"/caseload/{person.id}/followups",
+                        {"month": "3", "contact": "phone", "outcome": "doing_well"},
+                        form_page="/home")
+        assert r.status_code == 404
+    assert counts(session) == before
+
+
+def test_overdue_follow_ups_signal_once(app, session, caseworker_and_person):
+    from webapp.tasks import signal_overdue_followups
+
+    _cw, person, _staff = caseworker_and_person  # returned 100 days ago
+    later = utcnow() + timedelta(days=1)
+    assert signal_overdue_followups(app, later) == 1  # the 1-month follow-up only
+    assert signal_overdue_followups(app, later) == 0  # once per follow-up
+    session.expire_all()
+    signal = session.scalar(select(Signal).where(Signal.returnee_id == person.id))
+    assert signal.kind == "followup.overdue" and signal.source_type == "followup"
+    # Routed right after the commit: the caseworker has the alert.
+    assert session.scalar(select(Alert).where(Alert.signal_id == signal.id)) is not None
+    # Two months later the 3-month follow-up is overdue too.
+    assert signal_overdue_followups(app, utcnow() + timedelta(days=60)) == 1
+
+
+def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_and_person):
+    _cw, person, staff = caseworker_and_person
+    with ctx():
+        service.schedule_all(session)
+    session.commit()
+    page = staff.get("/caseload/due").get_data(as_text=True)
+    assert "Abdul" in page and "Overdue" in page
+
+
+# --- Caseload ---------------------------------------------------------------------
+
+def bulk_returnees(session, org, caseworker, n: int, start: int = 0) -> list[User]:
+    """Many returnees without activation codes (fast): a few records each."""
+    people = []
+    for i in range(start, start + n):
+        person = User(organisation_id=org.id, role="returnee", display_name=f"Person {i:04d}",
+                      locale="en", pin_hash="not a real hash", return_date=date.today() - timedelta(days=30 + i % 300))
+        session.add(person)
+        people.append(person)
+    session.flush()
+    now = utcnow()
+    for i, person in enumerate(people):
+        session.add(CaseworkerAssignment(organisation_id=org.id, returnee_id=person.id,
+                                         caseworker_id=caseworker.id))
+        for k in range(3):
+            session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=1 + (i + k) % 5,
+                                created_at=now - timedelta(days=k * 5 + i % 20)))
+        session.add(Case(organisation_id=org.id, returnee_id=person.id, type="concern",
+                         kind="health", sub_type="sick", urgency="soon", priority=2 + i % 2,
+                         status="new"))
+        goal = Goal(organisation_id=org.id, returnee_id=person.id, area="work", title="Shop")
+        session.add(goal)
+        session.flush()
+        session.add(Step(organisation_id=org.id, goal_id=goal.id, text="Rent a stall",
+                         done_at=now if i % 2 else None))
+        followup = FollowUp(organisation_id=org.id, returnee_id=person.id, month=3,
+                            due_on=date.today() + timedelta(days=i % 40 - 20))
+        session.add(followup)
+        session.flush()
+        session.add(ReintegrationCheck(organisation_id=org.id, returnee_id=person.id,
+                                       followup_id=followup.id if i % 2 else None,
+                                       instrument_id="footing-default", instrument_version=1,
+                                       answers={}, economic=.5, social=.5, psychosocial=.5,
+                                       composite=.5, recorded_by_id=caseworker.id))
+    session.commit()
+    return people
+
+
+def test_caseload_queries_do_not_grow_with_the_number_of_returnees(
+        app, session, org, make_staff, count_queries):
+    cw = make_staff(Role.CASEWORKER)
+    coordinator = make_staff(Role.COORDINATOR)
+    bulk_returnees(session, org, cw, 10)
+    staff, coord = staff_client(app, cw), staff_client(app, coordinator)
+    with count_queries() as few:
+        assert staff.get("/caseload/").status_code == 200
+    with count_queries() as few_coord:
+        assert coord.get(f"/caseload/?caseworker={cw.id}&show=overdue").status_code == 200
+    bulk_returnees(session, org, cw, 990, start=10)
+    with count_queries() as many:
+        page = staff.get("/caseload/?page=3").get_data(as_text=True)
+    assert "1000 people" in page and "Page 3 of 40" in page
+    with count_queries() as many_coord:
+        assert coord.get(f"/caseload/?caseworker={cw.id}&show=overdue").status_code == 200
+    assert many() == few()
+    assert many_coord() == few_coord()
+
+
+def test_caseload_puts_who_needs_attention_first_and_filters(
+        app, session, ctx, org, make_staff, make_returnee):
+    from webapp.support import service as support
+
+    cw = make_staff(Role.CASEWORKER)
+    fine, _ = make_returnee(caseworker=cw, name="Fine")
+    quiet, _ = make_returnee(caseworker=cw, name="Quiet")
+    urgent, _ = make_returnee(caseworker=cw, name="Urgent")
+    late, _ = make_returnee(caseworker=cw, name="Late")
+    other, _ = make_returnee(name="Not mine")
+    now = utcnow()
+    for person in (fine, urgent, late):
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=4, created_at=now))
+    session.add(CheckIn(organisation_id=org.id, user_id=quiet.id, mood=2,
+                        created_at=now - timedelta(days=30)))
+    session.add(FollowUp(organisation_id=org.id, returnee_id=late.id, month=1,
+                         due_on=date.today() - timedelta(days=40)))
+    session.add(FollowUp(organisation_id=org.id, returnee_id=fine.id, month=1,
+                         due_on=date.today() + timedelta(days=10)))
+    session.commit()
+    with ctx():
+        support.create_concern(session, urgent, kind="safety", sub_type="threatened", urgency="now")
+    session.commit()
+    staff = staff_client(app, cw)
+    page = staff.get("/caseload/").get_data(as_text=True)
+    names = re.findall(r'/caseload/\d+">([^<]+)</a>', page)
+    assert names[0] == "Urgent" and names[-1] == "Fine", names
+    assert set(names[1:3]) == {"Quiet", "Late"}
+    assert "Not mine" not in page
+    assert "30 days ago" in page and "Never" not in page
+    assert "1 · Urgent" in page
+    for show, expected in (("urgent", ["Urgent"]), ("no_contact", ["Quiet"]), ("overdue", ["Late"])):
+        page = staff.get(f"/caseload/?show={show}").get_data(as_text=True)
+        assert re.findall(r'/caseload/\d+">([^<]+)</a>', page) == expected, show
+    # A made-up filter or page shows everyone, not an error.
+    assert staff.get("/caseload/?show=nonsense&page=abc").status_code == 200
+
+
+def test_caseload_htmx_gets_the_rows_only(app, caseworker_and_person):
+    _cw, _person, staff = caseworker_and_person
+    full = staff.get("/caseload/").get_data(as_text=True)
+    part = staff.get("/caseload/?show=urgent", headers=HX).get_data(as_text=True)
+    assert "<html" in full and 'id="caseload"' in full
+    assert "<html" not in part and part.lstrip().startswith('<section id="caseload"')
+
+
+def test_a_coordinator_sees_the_caseload_per_caseworker(app, session, make_staff, make_returnee):
+    cw1, cw2 = make_staff(Role.CASEWORKER), make_staff(Role.CASEWORKER)
+    make_returnee(caseworker=cw1, name="Ama")
+    make_returnee(caseworker=cw2, name="Kofi")
+    coord = staff_client(app, make_staff(Role.COORDINATOR))
+    both = coord.get("/caseload/").get_data(as_text=True)
+    assert "Ama" in both and "Kofi" in both
+    one = coord.get(f"/caseload/?caseworker={cw2.id}").get_data(as_text=True)
+    assert "Kofi" in one and "Ama" not in one
+    facilitator = staff_client(app, make_staff(Role.FACILITATOR))
+    assert facilitator.get("/caseload/").status_code == 404
+
+
+# --- Timeline ---------------------------------------------------------------------
+
+def test_timeline_newest_first_by_kind_household_and_ledger(app, session, ctx, org, make_staff,
+                                                            make_returnee):
+    from webapp.support import service as support
+
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw, name="Abdul")
+    sister, _ = make_returnee(caseworker=cw, name="Mariama")
+    cousin, _ = make_returnee(name="Sahr")  # another caseworker
+    household = Household(organisation_id=org.id, label="Koroma")
+    session.add(household)
+    session.flush()
+    for p in (person, sister, cousin):
+        p.household_id = household.id
+    now = utcnow()
+    session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=5, note="all good",
+                        created_at=now - timedelta(days=2)))
+    session.commit()
+    with ctx():
+        support.create_request(session, person, category="work", contact_way="app")
+    session.commit()
+    staff = staff_client(app, cw)
+    page = staff.get(f"/caseload/{person.id}").get_data(as_text=True)
+    assert page.index("Work") < page.index("Check-in: Very good")  # newest first
+    assert f'href="/caseload/{sister.id}"' in page
+    assert "Sahr" in page and f'href="/caseload/{cousin.id}"' not in page
+    only = staff.get(f"/caseload/{person.id}?kind=checkin").get_data(as_text=True)
+    assert "Check-in: Very good" in only and "Work</a>" not in only
+    session.expire_all()
+    ledger = session.scalars(select(AccessLedgerEntry.what).where(
+        AccessLedgerEntry.subject_id == person.id)).all()
+    assert ledger.count("timeline") == 2
+
+
+def test_timeline_queries_do_not_grow_with_records(app, session, org, caseworker_and_person,
+                                                   count_queries):
+    _cw, person, staff = caseworker_and_person
+    with count_queries() as few:
+        staff.get(f"/caseload/{person.id}")
+    for i in range(10):
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3))
+        session.add(Case(organisation_id=org.id, returnee_id=person.id, type="request",
+                         category="work", contact_way="app", priority=3, status="new"))
+    session.commit()
+    with count_queries() as many:
+        staff.get(f"/caseload/{person.id}")
+    assert many() == few()
+
+
+# --- Overview ---------------------------------------------------------------------
+
+def test_percentiles_are_nearest_rank():
+    assert overview.percentile([], .5) is None
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert overview.percentile(values, .5) == 5
+    assert overview.percentile(values, .9) == 9
+    assert overview.percentile([7], .9) == 7
+
+
+def test_alert_response_against_hand_computed_figures(session, ctx, org, make_returnee):
+    person, _ = make_returnee()
+    now = utcnow()
+    # Serious alerts (limit 24 h) acknowledged after 10, 20, 30 minutes and
+    # 30 hours; one urgent (limit 30 min) never acknowledged and past its limit.
+    for minutes, kind in ((10, "checkin.unsafe"), (20, "checkin.unsafe"), (30, "checkin.unsafe"),
+                          (30 * 60, "checkin.unsafe"), (None, "concern.urgent")):
+        signal = Signal(organisation_id=org.id, returnee_id=person.id, kind=kind)
+        session.add(signal)
+        session.flush()
+        created = now - timedelta(days=3)
+        session.add(Alert(organisation_id=org.id, returnee_id=person.id, signal_id=signal.id,
+                          kind=kind, severity="serious", severity_rank=1, created_at=created,
+                          ack_due_at=created + timedelta(hours=24),
+                          acknowledged_at=created + timedelta(minutes=minutes) if minutes else None))
+    session.commit()
+    with ctx():
+        r = overview.alert_response(session, org, now)
+    assert (r.alerts, r.acknowledged) == (5, 4)
+    assert r.median_minutes == 20 and r.p90_minutes == 30 * 60
+    assert (r.within_limit, r.judged) == (3, 5) and r.share_within == .6
+
+
+def test_overview_for_coordinators_only_and_its_queries_stay_constant(
+        app, session, org, make_staff, count_queries):
+    cw = make_staff(Role.CASEWORKER)
+    coord = staff_client(app, make_staff(Role.COORDINATOR))
+    with count_queries() as few:
+        page = coord.get("/overview").get_data(as_text=True)
+    assert "Answering alerts" in page and 'href="/help/medicine"' in page
+    bulk_returnees(session, org, cw, 40)
+    with count_queries() as many:
+        page = coord.get("/overview").get_data(as_text=True)
+    assert many() == few()
+    assert "Health" in page and "0.50" in page  # concerns by kind; average scores
+    assert staff_client(app, cw).get("/overview").status_code == 404
+
+
+# --- Export -----------------------------------------------------------------------
+
+def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, make_staff,
+                                                        caseworker_and_person):
+    cw, person, staff = caseworker_and_person
+    staff.post(f"/caseload/{person.id}/followups",
+               {"month": "3", "contact": "visit", "outcome": "doing_well", "note": "secret note",
+                **q(ALL_YES)})
+    session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=4, note="=HYPERLINK()"))
+    session.commit()
+    coordinator = make_staff(Role.COORDINATOR)
+    coord = staff_client(app, coordinator)
+    exports = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
+    before = session.scalar(exports)
+    files = {}
+    for dataset in export.DATASETS:
+        r = coord.post(f"/export/{dataset}.csv", form_page="/export/")
+        assert r.status_code == 200 and r.mimetype == "text/csv"
+        assert "attachment" in r.headers["Content-Disposition"]
+        files[dataset] = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    session.expire_all()
+    assert session.scalar(exports) - before == len(export.DATASETS)
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    assert {a.actor_id for a in audit} == {coordinator.id}
+    pid = export.pseudonym(org, person.id)
+    assert len(pid) == 16 and pid != str(person.id)
+    assert files["checkins"][1][0] == pid == files["scores"][1][0]
+    assert files["scores"][1][3:6] == ["3", "footing-default", "1"]
+    text = json.dumps(files)
+    assert "Abdul" not in text and "secret note" not in text and "HYPERLINK" not in text
+    # Stable, and keyed: another secret gives another id.
+    assert export.pseudonym(org, person.id) == pid
+    org.export_secret = "0" * 64
+    assert export.pseudonym(org, person.id) != pid
+
+
+def test_cells_that_a_spreadsheet_would_run_are_neutralised():
+    for bad in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert export.neutralise(bad) == "'" + bad
+    assert export.neutralise("fine") == "fine" and export.neutralise(-1) == -1
+
+
+def test_a_caseworker_cannot_export(app, session, caseworker_and_person, make_staff):
+    _cw, _person, staff = caseworker_and_person
+    before = counts(session)
+    assert staff.get("/export/").status_code == 404
+    r = staff.post("/export/checkins.csv", form_page="/home")
+    assert r.status_code == 404
+    assert counts(session) == before
+    coord = staff_client(app, make_staff(Role.COORDINATOR))
+    assert coord.post("/export/names.csv", form_page="/export/").status_code == 404
+    assert coord.get("/export/checkins.csv").status_code == 405
+
+
+def test_organisations_get_their_own_export_secret(make_org):
+    a, b = make_org(), make_org()
+    assert len(a.export_secret) == 64 and a.export_secret != b.export_secret
+    assert a.followup_months == [1, 3, 6, 12]
+
+
+# --- The returnee's own progress --------------------------------------------------
+
+def test_the_returnee_sees_their_scores_in_plain_words(app, session, web, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    person, code = make_returnee(caseworker=cw)
+    returned(session, person, 100)
+    activate_returnee(web, code)
+    assert "Your progress will show here" in web.get("/me/progress").get_data(as_text=True)
+    staff = staff_client(app, cw)
+    staff.post(f"/caseload/{person.id}/followups",
+               {"month": "3", "contact": "phone", "outcome": "doing_well",
+                **q(dict(ALL_YES, eco_income="no", eco_needs="no", eco_debt="yes"))})
+    page = web.get("/me/progress").get_data(as_text=True)
+    assert "Hard right now" in page and "Going well" in page and "Getting there" in page
+    assert 'href="/me/progress"' in web.get("/home").get_data(as_text=True)
+    assert web.get(f"/caseload/{person.id}").status_code == 404
+    assert web.get("/caseload/").status_code == 404
+
+
+def test_home_tiles(app, make_staff):
+    cw = staff_client(app, make_staff(Role.CASEWORKER)).get("/home").get_data(as_text=True)
+    co = staff_client(app, make_staff(Role.COORDINATOR)).get("/home").get_data(as_text=True)
+    assert 'href="/caseload/"' in cw and 'href="/overview"' not in cw
+    assert 'href="/caseload/"' in co and 'href="/overview"' in co

@@ -1,0 +1,211 @@
+"""Reintegration check instruments: versioned data files in webapp/instruments/.
+
+A file names its instrument (`id`, `version`), the three dimensions with a
+weight each, the questions of each dimension with a weight each, and the
+answer options of each question with a value from 0 to 1. A dimension's score
+is the weighted mean of its answers; the composite is the weighted mean of the
+dimension scores. Weights are numbers or fractions as text ("1/3") and must add
+up to 1 (within 0.001 for rounded decimals; then used as shares of their sum).
+
+A file that does not validate is refused at load with a message naming the
+file and the problem. Texts are English msgids, translated when shown
+(webapp/monitoring/instrument_texts.py lists them for extraction).
+"""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+FOLDER = Path(__file__).resolve().parent.parent / "instruments"
+DIMENSIONS = ("economic", "social", "psychosocial")
+DIMENSION_LABELS = {"economic": _l("Money and work"), "social": _l("Family and friends"),
+                    "psychosocial": _l("Feeling well")}
+DEFAULT_ID = "footing-default"
+WEIGHT_TOLERANCE = 0.001
+
+
+class InstrumentError(ValueError):
+    """An instrument file that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    dimension: str
+    text: str
+    weight: float
+    options: tuple[Option, ...]
+
+    def option(self, key: str | None) -> Option | None:
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    weight: float
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Scores:
+    economic: float
+    social: float
+    psychosocial: float
+    composite: float
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    version: int
+    title: str
+    about: str
+    dimensions: tuple[Dimension, ...]
+
+    @property
+    def questions(self) -> list[Question]:
+        return [q for d in self.dimensions for q in d.questions]
+
+    def score(self, answers: dict[str, str]) -> Scores:
+        """Scores for a complete answer set (every question answered with one
+        of its options). Raises KeyError naming the first question that is not."""
+        per_dimension = {}
+        for dim in self.dimensions:
+            total = 0.0
+            for q in dim.questions:
+                option = q.option(answers.get(q.id))
+                if option is None:
+                    raise KeyError(q.id)
+                total += q.weight * option.value
+            per_dimension[dim.key] = round(total, 4)
+        composite = sum(d.weight * per_dimension[d.key] for d in self.dimensions)
+        return Scores(composite=round(composite, 4), **per_dimension)
+
+
+def _need(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise InstrumentError(f"{where}: {message}")
+
+
+def _weight(raw: object) -> Fraction | None:
+    """A number (0.25) or a fraction written as text ("1/3")."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        value = Fraction(str(raw).strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def _weights(items: list[dict], where: str, what: str) -> list[float]:
+    weights = []
+    for item in items:
+        w = _weight(item.get("weight"))
+        _need(w is not None, where, f"every {what} needs a weight above 0 (a number or \"1/3\")")
+        weights.append(w)
+    total = sum(weights, Fraction(0))
+    _need(abs(total - 1) <= WEIGHT_TOLERANCE, where,
+          f"the {what} weights add up to {float(total):g}, not 1")
+    return [float(w / total) for w in weights]
+
+
+def parse(data: object, where: str = "instrument") -> Instrument:
+    """Validate raw instrument data; raise InstrumentError with a clear message."""
+    _need(isinstance(data, dict), where, "the file must hold one object")
+    assert isinstance(data, dict)
+    _need(isinstance(data.get("id"), str) and data["id"].strip() != "", where, "missing id")
+    version = data.get("version")
+    _need(isinstance(version, int) and not isinstance(version, bool) and version >= 1, where,
+          "version must be a whole number from 1")
+    where = f"{where} ({data['id']} version {version})"
+    dims = data.get("dimensions")
+    _need(isinstance(dims, list) and dims, where, "no dimensions")
+    keys = [d.get("key") if isinstance(d, dict) else None for d in dims]
+    for key in keys:
+        _need(key in DIMENSIONS, where,
+              f"unknown dimension {key!r} (known: {', '.join(DIMENSIONS)})")
+    _need(len(set(keys)) == len(keys), where, "a dimension is listed twice")
+    _need(set(keys) == set(DIMENSIONS), where,
+          f"missing dimension(s): {', '.join(sorted(set(DIMENSIONS) - set(keys)))}")
+    dim_weights = _weights(dims, where, "dimension")
+    seen: set[str] = set()
+    dimensions = []
+    for dim, dim_weight in zip(dims, dim_weights):
+        questions_raw = dim.get("questions")
+        _need(isinstance(questions_raw, list) and questions_raw, where,
+              f"dimension {dim['key']} has no questions")
+        q_weights = _weights(questions_raw, f"{where}, dimension {dim['key']}", "question")
+        questions = []
+        for q, q_weight in zip(questions_raw, q_weights):
+            qid = q.get("id")
+            _need(isinstance(qid, str) and qid != "", where, "a question has no id")
+            _need(qid not in seen, where, f"duplicate question id {qid!r}")
+            seen.add(qid)
+            _need(isinstance(q.get("text"), str) and q["text"].strip() != "", where,
+                  f"question {qid} has no text")
+            options_raw = q.get("options")
+            _need(isinstance(options_raw, list) and len(options_raw) >= 2, where,
+                  f"question {qid} needs at least two options")
+            options = []
+            for o in options_raw:
+                value = o.get("value") if isinstance(o, dict) else None
+                _need(isinstance(value, (int, float)) and not isinstance(value, bool)
+                      and 0 <= value <= 1, where,
+                      f"question {qid}: every option needs a value from 0 to 1")
+                _need(isinstance(o.get("key"), str) and isinstance(o.get("label"), str), where,
+                      f"question {qid}: every option needs a key and a label")
+                options.append(Option(o["key"], o["label"], float(value)))
+            _need(len({o.key for o in options}) == len(options), where,
+                  f"question {qid}: duplicate option key")
+            questions.append(Question(qid, dim["key"], q["text"], q_weight, tuple(options)))
+        dimensions.append(Dimension(dim["key"], dim_weight, tuple(questions)))
+    order = {k: i for i, k in enumerate(DIMENSIONS)}
+    dimensions.sort(key=lambda d: order[d.key])
+    return Instrument(id=data["id"], version=version, title=str(data.get("title", data["id"])),
+                      about=str(data.get("about", "")), dimensions=tuple(dimensions))
+
+
+def load_file(path: Path) -> Instrument:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InstrumentError(f"{path.name}: cannot be read as JSON ({err})") from None
+    return parse(data, path.name)
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[tuple[str, int], Instrument]:
+    found: dict[tuple[str, int], Instrument] = {}
+    for path in sorted(FOLDER.glob("*.json")):
+        instrument = load_file(path)
+        key = (instrument.id, instrument.version)
+        if key in found:
+            raise InstrumentError(f"{path.name}: {key[0]} version {key[1]} is in two files")
+        found[key] = instrument
+    return found
+
+
+def get(instrument_id: str, version: int) -> Instrument | None:
+    return registry().get((instrument_id, version))
+
+
+def current(instrument_id: str = DEFAULT_ID) -> Instrument:
+    """The newest version: new checks are scored with it."""
+    versions = [i for (iid, _v), i in registry().items() if iid == instrument_id]
+    if not versions:
+        raise InstrumentError(f"no instrument {instrument_id!r} in {FOLDER}")
+    return max(versions, key=lambda i: i.version)

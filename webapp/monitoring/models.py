@@ -1,0 +1,68 @@
+"""Follow-ups after return and reintegration checks (issue #7)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ..models import User, UTCDateTime, utcnow
+
+CONTACTS = ("visit", "phone", "none")
+
+
+class FollowUp(Base):
+    """A follow-up due `month` months after the return date. A row exists once
+    it was scheduled (the periodic job) or recorded; `done_at` is set when the
+    caseworker recorded the contact."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("returnee_id", "month"),
+        Index("ix_followups_open", "organisation_id", "done_at", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    month: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact: Mapped[str | None] = mapped_column(String(8))  # visit | phone | none
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    # Staff only; never exported.
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The followup.overdue signal, once per follow-up.
+    overdue_signal_id: Mapped[int | None] = mapped_column(ForeignKey("signals.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+class ReintegrationCheck(Base):
+    """One answer set of a reintegration check, with the scores it got from
+    the instrument version named here (scores are never recomputed with
+    another version)."""
+
+    __tablename__ = "reintegration_checks"
+    __table_args__ = (Index("ix_reintegration_checks_returnee_at", "returnee_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    instrument_version: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON)  # question id -> option key
+    economic: Mapped[float] = mapped_column(Float)
+    social: Mapped[float] = mapped_column(Float)
+    psychosocial: Mapped[float] = mapped_column(Float)
+    composite: Mapped[float] = mapped_column(Float)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,210 @@
+"""Aftercare monitoring (issue #7). URL map:
+
+    /caseload/                        staff: my returnees, needing attention first
+                                      (?show=urgent|no_contact|overdue, ?caseworker= for a
+                                      coordinator, ?page=); htmx gets the rows only
+    /caseload/due                     staff: follow-ups due soon or overdue
+    /caseload/<id>                    staff: a returnee's timeline (?kind=), ledger
+    /caseload/<id>/followups          staff: the follow-ups and scores; POST records one
+                                      (with a reintegration check), ledger
+    /overview                         coordinator: the organisation at a glance
+    /export/                          coordinator: the export page
+    /export/<dataset>.csv             POST coordinator: one CSV, pseudonymous, audited
+    /me/progress                      returnee: my reintegration scores in plain words
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l, ngettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import and_, select
+
+from ..db import db_session
+from ..errors import DomainError
+from ..models import CaseworkerAssignment, Role, User, utcnow
+from ..plan.service import describe_change, goal_title
+from ..security import offline_copy
+from ..support import choices as sc
+from . import bp, export as export_, instruments, overview as overview_, service
+from .charts import bar_chart, line_chart
+from .forms import followup_form_class
+from .models import FollowUp
+
+DIMENSIONS = instruments.DIMENSIONS
+DUE_AHEAD_DAYS = 30
+DUE_LIMIT = 200
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/caseload/")
+def caseload():
+    me: User = current_user
+    session = db_session()
+    show = request.args.get("show")
+    show = show if show in service.FILTERS else None
+    caseworkers = []
+    caseworker_id = None
+    if me.role == Role.COORDINATOR.value:
+        caseworkers = service.caseworkers(session, me.organisation_id)
+        wanted = _int_arg("caseworker")
+        caseworker_id = wanted if wanted in {c.id for c in caseworkers} else None
+    result = service.caseload(session, me, caseworker_id=caseworker_id, show=show,
+                              page=_int_arg("page") or 1)
+    context = dict(result=result, show=show, caseworkers=caseworkers,
+                   caseworker_id=caseworker_id, filters=service.FILTERS,
+                   today=utcnow().date(), moods=_moods())
+    if request.htmx:
+        return render_template("monitoring/_caseload_rows.html", **context)
+    return render_template("monitoring/caseload.html", **context)
+
+
+def _moods():
+    from ..checkins.service import MOODS
+
+    return MOODS
+
+
+@bp.get("/caseload/due")
+def due():
+    me: User = current_user
+    today = utcnow().date()
+    query = (select(FollowUp, User).join(User, User.id == FollowUp.returnee_id)
+             .join(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == User.id,
+                                              CaseworkerAssignment.ended_at.is_(None)))
+             .where(FollowUp.organisation_id == me.organisation_id, FollowUp.done_at.is_(None),
+                    FollowUp.due_on <= today + timedelta(days=DUE_AHEAD_DAYS),
+                    User.disabled_at.is_(None))
+             .order_by(FollowUp.due_on, User.display_name).limit(DUE_LIMIT))
+    if me.role == Role.CASEWORKER.value:
+        query = query.where(CaseworkerAssignment.caseworker_id == me.id)
+    rows = db_session().execute(query).all()
+    overdue_before = today - timedelta(days=service.OVERDUE_AFTER_DAYS)
+    return render_template("monitoring/due.html", rows=rows, today=today,
+                           overdue_before=overdue_before)
+
+
+@bp.get("/caseload/<int:user_id>")
+def timeline(user_id: int):
+    returnee: User = g.scoped
+    session = db_session()
+    kind = request.args.get("kind")
+    kind = kind if kind in service.KINDS else None
+    entries = service.timeline(session, returnee, kind)
+    return render_template("monitoring/timeline.html", returnee=returnee, entries=entries,
+                           kind=kind, kinds=service.KINDS,
+                           household=service.household_members(session, current_user, returnee),
+                           case_statuses=sc.STATUSES, contacts=service.CONTACT_LABELS,
+                           outcomes=service.OUTCOMES, moods=_moods(),
+                           currency=returnee.organisation.currency,
+                           describe_change=describe_change, goal_title=goal_title)
+
+
+def _scores_context(checks):
+    series = {d: [getattr(c, d) for c in checks] for d in (*DIMENSIONS, "composite")}
+    return dict(checks=checks, chart=line_chart(series) if checks else None,
+                dimension_labels=instruments.DIMENSION_LABELS)
+
+
+def _followups_page(returnee: User, form, status: int = 200):
+    session = db_session()
+    slots = service.schedule(session, returnee)
+    open_slots = [s for s in slots if not s.is_done]
+    form.month.choices = [(s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
+                          for s in open_slots]
+    if request.method == "GET" and open_slots:
+        today = utcnow().date()
+        # Preselect the follow-up whose date is nearest.
+        form.month.data = min(open_slots, key=lambda s: abs((s.due_on - today).days)).month
+    return render_template("monitoring/followups.html", returnee=returnee, form=form,
+                           slots=slots, open_slots=open_slots, today=utcnow().date(),
+                           instrument=form.instrument, contacts=service.CONTACT_LABELS,
+                           outcomes=service.OUTCOMES,
+                           **_scores_context(service.checks_of(session, returnee))), status
+
+
+@bp.route("/caseload/<int:user_id>/followups", methods=["GET", "POST"])
+def followups(user_id: int):
+    returnee: User = g.scoped
+    instrument = instruments.current()
+    form = followup_form_class(instrument)()
+    if request.method == "GET":
+        return _followups_page(returnee, form)
+    # Choices first (the month list depends on the schedule), then validate.
+    form.month.choices = [(s.month, "") for s in service.schedule(db_session(), returnee)
+                          if not s.is_done]
+    if not form.validate_on_submit():
+        return _followups_page(returnee, form, 400)
+    try:
+        service.record_followup(db_session(), current_user, returnee, month=form.month.data,
+                                contact=form.contact.data, outcome=form.outcome.data,
+                                note=form.note.data, answers=form.answers())
+    except DomainError as err:
+        field = None
+        if err.field:
+            field = getattr(form, err.field, None) or getattr(form, "q_" + err.field, None)
+        if field is not None:
+            field.errors = list(field.errors) + [err.message]
+        else:
+            form.form_errors.append(err.message)
+        return _followups_page(returnee, form, err.status)
+    flash(_l("Follow-up recorded."), "info")
+    return redirect(url_for("monitoring.followups", user_id=returnee.id))
+
+
+@bp.get("/overview")
+def overview():
+    me: User = current_user
+    data = overview_.overview(db_session(), me.organisation)
+    rate_chart = bar_chart([(p.start.isoformat(), p.value) for p in data.rate], top=1)
+    concern_chart = bar_chart([(m.start.isoformat(), m.total) for m in data.concerns])
+    score_chart = bar_chart([(str(r.month), r.composite) for r in data.scores], top=1)
+    return render_template("monitoring/overview.html", data=data, rate_chart=rate_chart,
+                           concern_chart=concern_chart, score_chart=score_chart,
+                           concern_kinds=sc.KINDS, dimension_labels=instruments.DIMENSION_LABELS,
+                           limit_note=overview_.LIMIT_NOTE)
+
+
+EXPORT_LABELS = {
+    "checkins": _l("Check-ins"),
+    "concerns": _l("Problems reported"),
+    "requests": _l("Requests for help"),
+    "followups": _l("Follow-ups"),
+    "scores": _l("Reintegration scores"),
+}
+
+
+@bp.get("/export/")
+def export_page():
+    return render_template("monitoring/export.html", datasets=EXPORT_LABELS)
+
+
+@bp.post("/export/<dataset>.csv")
+def export(dataset: str):
+    if dataset not in export_.DATASETS:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    body = export_.export_csv(db_session(), current_user, dataset)
+    response = make_response(body)
+    response.mimetype = "text/csv"
+    response.charset = "utf-8"
+    stamp = utcnow().strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="footing-{dataset}-{stamp}.csv"'
+    return response
+
+
+@bp.get("/me/progress")
+@offline_copy
+def my_progress():
+    checks = service.checks_of(db_session(), current_user)
+    return render_template("monitoring/progress.html", in_words=service.in_words,
+                           **_scores_context(checks))

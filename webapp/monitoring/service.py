@@ -1,0 +1,469 @@
+"""Aftercare monitoring: the caseload, a returnee's timeline, follow-ups and
+reintegration checks.
+
+Functions take the SQLAlchemy session, flush, and raise `DomainError` with a
+message a person can read. They never commit. Nothing here logs a person's
+words: ids only.
+"""
+from __future__ import annotations
+
+import calendar
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from .. import signals
+from ..checkins.models import CheckIn
+from ..errors import DomainError
+from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
+from ..plan.models import Goal, PlanChange, Step
+from ..support import choices as sc
+from ..support.models import Case, CaseMessage
+from . import instruments
+from .charts import Sparkline, sparkline
+from .models import CONTACTS, FollowUp, ReintegrationCheck
+
+log = logging.getLogger(__name__)
+
+NO_CONTACT_DAYS = 14  # no check-in for this long: "no contact" on the caseload
+OVERDUE_AFTER_DAYS = 14  # a follow-up not recorded this long after its date is overdue
+PAGE_SIZE = 25
+SPARK_POINTS = 8
+NOTE_MAX = 2000
+
+CONTACT_LABELS = {"visit": _l("A visit"), "phone": _l("A phone call"), "none": _l("No contact")}
+OUTCOMES = {
+    "doing_well": _l("Doing well"),
+    "needs_support": _l("Needs more support"),
+    "referred": _l("Referred to another service"),
+    "could_not_reach": _l("Could not reach the person"),
+    "moved_away": _l("Moved away"),
+    "other": _l("Other"),
+}
+FILTERS = {
+    "urgent": _l("Open urgent problem"),
+    "no_contact": _l("No contact"),
+    "overdue": _l("Follow-up overdue"),
+}
+
+
+def _today(now: datetime | None = None) -> date:
+    return (now or utcnow()).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    month += 1
+    return day.replace(year=year, month=month,
+                       day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def followup_months(org: Organisation) -> list[int]:
+    months = sorted({int(m) for m in (org.followup_months or []) if 0 < int(m) <= 60})
+    return months or [1, 3, 6, 12]
+
+
+# --- Follow-ups -------------------------------------------------------------------
+
+@dataclass
+class Slot:
+    """One follow-up of a returnee's schedule, recorded or not."""
+
+    month: int
+    due_on: date
+    row: FollowUp | None
+    checks: list[ReintegrationCheck] = field(default_factory=list)
+
+    @property
+    def is_done(self) -> bool:
+        return self.row is not None and self.row.is_done
+
+    def is_overdue(self, today: date) -> bool:
+        return not self.is_done and self.due_on + timedelta(days=OVERDUE_AFTER_DAYS) < today
+
+
+def schedule(session: Session, returnee: User) -> list[Slot]:
+    """The returnee's follow-ups: the organisation's months after the return
+    date, and any recorded at a month no longer in the setting."""
+    rows = {f.month: f for f in session.scalars(
+        select(FollowUp).where(FollowUp.returnee_id == returnee.id))}
+    slots: list[Slot] = []
+    if returnee.return_date is not None:
+        for month in followup_months(returnee.organisation):
+            slots.append(Slot(month, add_months(returnee.return_date, month), rows.pop(month, None)))
+    slots += [Slot(f.month, f.due_on, f) for f in rows.values()]
+    return sorted(slots, key=lambda s: s.month)
+
+
+def schedule_all(session: Session, now: datetime | None = None) -> int:
+    """Store the scheduled follow-ups of every returnee with a return date
+    (the caseload filters and the overdue job read the rows). Idempotent."""
+    people = session.execute(
+        select(User.id, User.organisation_id, User.return_date, Organisation.followup_months)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.role == Role.RETURNEE.value, User.return_date.is_not(None),
+               User.disabled_at.is_(None))).all()
+    existing = {(r, m) for r, m in session.execute(select(FollowUp.returnee_id, FollowUp.month))}
+    added = 0
+    for user_id, org_id, returned, months in people:
+        for month in sorted({int(m) for m in (months or [1, 3, 6, 12]) if 0 < int(m) <= 60}):
+            if (user_id, month) not in existing:
+                session.add(FollowUp(organisation_id=org_id, returnee_id=user_id, month=month,
+                                     due_on=add_months(returned, month)))
+                added += 1
+    session.flush()
+    return added
+
+
+def signal_overdue(session: Session, now: datetime | None = None) -> list[int]:
+    """A followup.overdue signal for every follow-up not recorded in time,
+    once per follow-up. Returns the follow-up ids signalled."""
+    schedule_all(session, now)
+    cutoff = _today(now) - timedelta(days=OVERDUE_AFTER_DAYS)
+    rows = session.execute(
+        select(FollowUp, User).join(User, User.id == FollowUp.returnee_id)
+        .where(FollowUp.done_at.is_(None), FollowUp.overdue_signal_id.is_(None),
+               FollowUp.due_on < cutoff, User.disabled_at.is_(None))).all()
+    done = []
+    for followup, returnee in rows:
+        signal = signals.emit(session, returnee=returnee, kind="followup.overdue",
+                              source_type="followup", source_id=followup.id)
+        followup.overdue_signal_id = signal.id
+        done.append(followup.id)
+    session.flush()
+    return done
+
+
+def _answers_given(answers: dict[str, str | None]) -> bool:
+    return any(v for v in answers.values())
+
+
+def record_check(session: Session, actor: User, returnee: User,
+                 answers: dict[str, str | None], followup: FollowUp | None = None,
+                 instrument: instruments.Instrument | None = None) -> ReintegrationCheck:
+    """Score a complete answer set with the current instrument and store it
+    with the instrument's id and version."""
+    instrument = instrument or instruments.current()
+    clean: dict[str, str] = {}
+    for question in instrument.questions:
+        key = answers.get(question.id)
+        if not key:
+            raise DomainError(_l("Please answer every question of the check."),
+                              field=question.id)
+        if question.option(key) is None:
+            raise DomainError(_l("Please choose one from the list."), field=question.id)
+        clean[question.id] = key
+    unknown = set(k for k, v in answers.items() if v) - set(clean)
+    if unknown:
+        raise DomainError(_l("This form is damaged. Please reload the page and try again."))
+    scores = instrument.score(clean)
+    check = ReintegrationCheck(
+        organisation_id=returnee.organisation_id, returnee_id=returnee.id,
+        followup_id=followup.id if followup else None, instrument_id=instrument.id,
+        instrument_version=instrument.version, answers=clean, economic=scores.economic,
+        social=scores.social, psychosocial=scores.psychosocial, composite=scores.composite,
+        recorded_by_id=actor.id)
+    session.add(check)
+    session.flush()
+    return check
+
+
+def record_followup(session: Session, actor: User, returnee: User, *, month: int | None,
+                    contact: str | None, outcome: str | None, note: str | None,
+                    answers: dict[str, str | None], now: datetime | None = None) -> FollowUp:
+    """Record the contact of one scheduled follow-up, and a reintegration
+    check when its questions were answered (only after a visit or a call)."""
+    if returnee.role != Role.RETURNEE.value:
+        raise DomainError(_l("You cannot do this."))
+    slot = next((s for s in schedule(session, returnee) if s.month == month), None)
+    if slot is None:
+        raise DomainError(_l("Please choose one from the list."), field="month")
+    if slot.is_done:
+        raise DomainError(_l("This follow-up is already recorded."), field="month")
+    if contact not in CONTACTS:
+        raise DomainError(_l("Please choose one from the list."), field="contact")
+    if outcome not in OUTCOMES:
+        raise DomainError(_l("Please choose one from the list."), field="outcome")
+    note = (note or "").replace("\x00", "").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(_l("Please use at most %(max)d characters.", max=NOTE_MAX), field="note")
+    with_check = _answers_given(answers)
+    if with_check and contact == "none":
+        raise DomainError(_l("A check needs a visit or a phone call: leave its questions empty "
+                             "when there was no contact."), field="contact")
+    followup = slot.row
+    if followup is None:
+        followup = FollowUp(organisation_id=returnee.organisation_id, returnee_id=returnee.id,
+                            month=slot.month, due_on=slot.due_on)
+        session.add(followup)
+    followup.done_at = now or utcnow()
+    followup.done_by_id = actor.id
+    followup.contact = contact
+    followup.outcome = outcome
+    followup.note = note
+    session.flush()
+    if with_check:
+        record_check(session, actor, returnee, answers, followup)
+    log.info("followup recorded returnee=%s followup=%s by=%s", returnee.id, followup.id, actor.id)
+    return followup
+
+
+def checks_of(session: Session, returnee: User, limit: int = 50) -> list[ReintegrationCheck]:
+    """Reintegration checks, oldest first (the latest `limit`)."""
+    rows = session.scalars(select(ReintegrationCheck)
+                           .where(ReintegrationCheck.returnee_id == returnee.id)
+                           .order_by(ReintegrationCheck.created_at.desc(),
+                                     ReintegrationCheck.id.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
+def in_words(score: float) -> object:
+    """A score for the returnee, in plain words."""
+    if score < 0.34:
+        return _l("Hard right now")
+    if score < 0.67:
+        return _l("Getting there")
+    return _l("Going well")
+
+
+# --- Caseload ---------------------------------------------------------------------
+
+@dataclass
+class CaseloadRow:
+    returnee: User
+    caseworker_name: str | None
+    last_checkin_at: datetime | None
+    open_concerns: int
+    worst_priority: int | None
+    open_requests: int
+    steps: int
+    steps_done: int
+    next_followup: date | None
+    next_followup_month: int | None
+    score: ReintegrationCheck | None
+    attention: int  # 0 urgent, 1 needs a look, 2 fine
+    mood: Sparkline | None = None
+
+    def days_since_checkin(self, today: date) -> int | None:
+        return None if self.last_checkin_at is None else (today - self.last_checkin_at.date()).days
+
+    @property
+    def worst_label(self) -> object | None:
+        if self.worst_priority is None:
+            return None
+        if self.worst_priority <= sc.PRIORITY_NOW:
+            return _l("Urgent")
+        if self.worst_priority == sc.PRIORITY_SOON:
+            return _l("Serious")
+        return _l("Normal")
+
+
+@dataclass
+class Caseload:
+    rows: list[CaseloadRow]
+    total: int
+    page: int
+    pages: int
+
+
+def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None,
+             show: str | None = None, page: int = 1, now: datetime | None = None) -> Caseload:
+    """The returnees the viewer follows (a coordinator: the organisation's, or
+    one caseworker's), those needing attention first. A fixed number of
+    queries whatever the number of returnees: aggregates per returnee in
+    subqueries, one query for the page, one for its mood lines."""
+    now = now or utcnow()
+    today = _today(now)
+    org_id = viewer.organisation_id
+    # Per returnee through the (user_id, created_at) index: cheaper than
+    # grouping every check-in of the organisation.
+    last_at = (select(func.max(CheckIn.created_at)).where(CheckIn.user_id == User.id)
+               .correlate(User).scalar_subquery())
+    open_cases = (
+        select(Case.returnee_id.label("rid"),
+               func.sum(case((Case.type == sc.CONCERN, 1), else_=0)).label("concerns"),
+               func.min(case((Case.type == sc.CONCERN, Case.priority), else_=None)).label("worst"),
+               func.sum(case((Case.type == sc.REQUEST, 1), else_=0)).label("requests"))
+        .where(Case.organisation_id == org_id, Case.status.in_(sc.OPEN_STATUSES))
+        .group_by(Case.returnee_id).subquery())
+    steps = (select(Goal.returnee_id.label("rid"), func.count(Step.id).label("steps"),
+                    func.count(Step.done_at).label("done"))
+             .join(Step, Step.goal_id == Goal.id)
+             .where(Goal.organisation_id == org_id, Goal.state == "active")
+             .group_by(Goal.returnee_id).subquery())
+    upcoming = (select(FollowUp.returnee_id.label("rid"), func.min(FollowUp.due_on).label("due"))
+                .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None))
+                .group_by(FollowUp.returnee_id).subquery())
+    ranked = (select(ReintegrationCheck.id.label("id"), ReintegrationCheck.returnee_id.label("rid"),
+                     func.row_number().over(partition_by=ReintegrationCheck.returnee_id,
+                                            order_by=(ReintegrationCheck.created_at.desc(),
+                                                      ReintegrationCheck.id.desc())).label("n"))
+              .where(ReintegrationCheck.organisation_id == org_id).subquery())
+    latest = select(ranked.c.rid, ranked.c.id).where(ranked.c.n == 1).subquery()
+    cw_user = aliased(User)
+    caseworker = (select(cw_user.display_name).where(cw_user.id == CaseworkerAssignment.caseworker_id)
+                  .correlate(CaseworkerAssignment).scalar_subquery())
+
+    no_contact_since = now - timedelta(days=NO_CONTACT_DAYS)
+    overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
+    urgent = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_NOW
+    no_contact = or_(last_at.is_(None), last_at < no_contact_since)
+    overdue = upcoming.c.due < overdue_before
+    serious = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_SOON
+    attention = case((urgent, 0), (or_(serious, overdue, no_contact), 1), else_=2)
+
+    base = (select(User).join(CaseworkerAssignment, and_(
+                CaseworkerAssignment.returnee_id == User.id, CaseworkerAssignment.ended_at.is_(None)))
+            .outerjoin(open_cases, open_cases.c.rid == User.id)
+            .outerjoin(steps, steps.c.rid == User.id)
+            .outerjoin(upcoming, upcoming.c.rid == User.id)
+            .outerjoin(latest, latest.c.rid == User.id)
+            .where(User.organisation_id == org_id, User.role == Role.RETURNEE.value,
+                   User.disabled_at.is_(None)))
+    if viewer.role == Role.CASEWORKER.value:
+        base = base.where(CaseworkerAssignment.caseworker_id == viewer.id)
+    elif caseworker_id:
+        base = base.where(CaseworkerAssignment.caseworker_id == caseworker_id)
+    if show == "urgent":
+        base = base.where(urgent)
+    elif show == "no_contact":
+        base = base.where(no_contact)
+    elif show == "overdue":
+        base = base.where(overdue)
+
+    total = session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
+                              open_cases.c.worst, open_cases.c.requests, steps.c.steps,
+                              steps.c.done, upcoming.c.due, latest.c.id, attention.label("att"))
+             .order_by(attention, func.coalesce(open_cases.c.worst, 99),
+                       last_at.is_not(None), last_at, User.display_name, User.id)
+             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    result = session.execute(query).all()
+    check_ids = [r[9] for r in result if r[9] is not None]
+    ids = [r[0].id for r in result]
+    extra = _page_details(session, ids, check_ids, today)
+    rows = []
+    for user, cw, at, concerns, worst, requests, n_steps, n_done, due, check_id, att in result:
+        checks, moods, months = extra
+        rows.append(CaseloadRow(
+            returnee=user, caseworker_name=cw, last_checkin_at=at,
+            open_concerns=int(concerns or 0), worst_priority=worst,
+            open_requests=int(requests or 0), steps=int(n_steps or 0), steps_done=int(n_done or 0),
+            next_followup=due, next_followup_month=months.get(user.id),
+            score=checks.get(check_id), attention=int(att),
+            mood=sparkline(moods.get(user.id, [])[::-1]) if moods.get(user.id) else None))
+    return Caseload(rows=rows, total=total, page=page, pages=pages)
+
+
+def _page_details(session: Session, ids: list[int], check_ids: list[int], today: date):
+    """For the returnees of one page, in three queries: their latest checks,
+    their last moods, and the month of their next follow-up."""
+    if not ids:
+        return {}, {}, {}
+    checks = {c.id: c for c in session.scalars(
+        select(ReintegrationCheck).where(ReintegrationCheck.id.in_(check_ids or [-1])))}
+    recent = (select(CheckIn.user_id, CheckIn.mood,
+                     func.row_number().over(partition_by=CheckIn.user_id,
+                                            order_by=(CheckIn.created_at.desc(), CheckIn.id.desc()))
+                     .label("n"))
+              .where(CheckIn.user_id.in_(ids)).subquery())
+    moods: dict[int, list[int]] = {}
+    for user_id, mood in session.execute(
+            select(recent.c.user_id, recent.c.mood).where(recent.c.n <= SPARK_POINTS)
+            .order_by(recent.c.user_id, recent.c.n)):
+        moods.setdefault(user_id, []).append(mood)
+    months: dict[int, int] = {}
+    for user_id, month in session.execute(
+            select(FollowUp.returnee_id, FollowUp.month)
+            .where(FollowUp.returnee_id.in_(ids), FollowUp.done_at.is_(None))
+            .order_by(FollowUp.returnee_id, FollowUp.due_on.desc())):
+        months[user_id] = month  # the earliest open one wins (ordered last)
+    return checks, moods, months
+
+
+def caseworkers(session: Session, organisation_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(
+        User.organisation_id == organisation_id, User.role == Role.CASEWORKER.value,
+        User.disabled_at.is_(None)).order_by(User.display_name)))
+
+
+# --- Timeline ---------------------------------------------------------------------
+
+KINDS = {
+    "checkin": _l("Check-ins"),
+    "concern": _l("Problems"),
+    "request": _l("Requests"),
+    "plan": _l("Plan"),
+    "followup": _l("Follow-ups"),
+    "note": _l("Notes"),
+}
+TIMELINE_LIMIT = 50  # per kind
+
+
+@dataclass
+class Entry:
+    kind: str
+    at: datetime
+    item: object
+
+
+def timeline(session: Session, returnee: User, kind: str | None = None) -> list[Entry]:
+    """The returnee's records, newest first: the latest TIMELINE_LIMIT of each
+    kind (or of one kind), one query per kind."""
+    wanted = [kind] if kind in KINDS else list(KINDS)
+    entries: list[Entry] = []
+    rid = returnee.id
+
+    def newest(query, column):
+        return session.scalars(query.order_by(column.desc()).limit(TIMELINE_LIMIT)).all()
+
+    if "checkin" in wanted:
+        entries += [Entry("checkin", c.created_at, c) for c in newest(
+            select(CheckIn).where(CheckIn.user_id == rid), CheckIn.created_at)]
+    for case_type, name in ((sc.CONCERN, "concern"), (sc.REQUEST, "request")):
+        if name in wanted:
+            entries += [Entry(name, c.created_at, c) for c in newest(
+                select(Case).where(Case.returnee_id == rid, Case.type == case_type),
+                Case.created_at)]
+    if "plan" in wanted:
+        entries += [Entry("plan", p.at, p) for p in newest(
+            select(PlanChange).options(joinedload(PlanChange.goal), joinedload(PlanChange.actor))
+            .where(PlanChange.returnee_id == rid), PlanChange.at)]
+    if "followup" in wanted:
+        done = newest(select(FollowUp).where(FollowUp.returnee_id == rid,
+                                             FollowUp.done_at.is_not(None)), FollowUp.done_at)
+        checks = {c.followup_id: c for c in session.scalars(select(ReintegrationCheck).where(
+            ReintegrationCheck.followup_id.in_([f.id for f in done] or [-1])))}
+        entries += [Entry("followup", f.done_at, (f, checks.get(f.id))) for f in done]
+    if "note" in wanted:
+        entries += [Entry("note", m.created_at, m) for m in newest(
+            select(CaseMessage).options(joinedload(CaseMessage.author))
+            .join(Case, Case.id == CaseMessage.case_id)
+            .where(Case.returnee_id == rid, CaseMessage.internal.is_(True)),
+            CaseMessage.created_at)]
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+def household_members(session: Session, viewer: User, returnee: User) -> list[tuple[User, bool]]:
+    """The other people of the returnee's household, each with whether the
+    viewer may open their timeline (a caseworker: those assigned to them)."""
+    if returnee.household_id is None:
+        return []
+    members = session.scalars(select(User).where(
+        User.household_id == returnee.household_id, User.id != returnee.id,
+        User.organisation_id == returnee.organisation_id).order_by(User.display_name)).all()
+    if viewer.role == Role.COORDINATOR.value:
+        return [(m, True) for m in members]
+    mine = set(session.scalars(select(CaseworkerAssignment.returnee_id).where(
+        CaseworkerAssignment.caseworker_id == viewer.id, CaseworkerAssignment.ended_at.is_(None),
+        CaseworkerAssignment.returnee_id.in_([m.id for m in members] or [-1]))))
+    return [(m, m.id in mine) for m in members]
+
