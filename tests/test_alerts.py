@@ -408,3 +408,15 @@ def test_an_alert_opens_its_cause(web, session, ctx, people):
     page = web.get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert f'href="/help/cases/{case.id}"' in page
     assert web.get(f"/help/cases/{case.id}").status_code == 200
+
+
+def test_an_alert_without_a_page_of_its_own_opens_the_persons_timeline(web, session, ctx, people):
+    cw, _c, person = people
+    emit_and_commit(ctx, session, person, kind="checkin.low_mood")
+    alert = session.scalars(select(Alert)).one()
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, cw)
+    page = web.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert f'href="/caseload/{person.id}"' in page
+    assert web.get(f"/caseload/{person.id}").status_code == 200

@@ -18,7 +18,7 @@ from ..push.models import PushAttempt, PushDelivery
 from . import bp, service
 from .forms import AckForm, ResolveForm
 from .models import AlertRecipient
-from .routing import CAUSE_ENDPOINTS, ROUTES, SEVERITY_LABELS
+from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
 
 
 @bp.app_context_processor
@@ -31,11 +31,12 @@ def alert_badge() -> dict:
 
 
 def cause_url(alert) -> str:
-    target = CAUSE_ENDPOINTS.get(alert.source_type or "")
-    if target and alert.source_id is not None:
-        endpoint, arg = target
-        return url_for(endpoint, **{arg: alert.source_id})
-    return url_for("people.show", user_id=alert.returnee_id)
+    endpoint, arg, field = CAUSE_ENDPOINTS.get(alert.source_type or "", DEFAULT_CAUSE)
+    value = getattr(alert, field)
+    if value is None:
+        endpoint, arg, field = DEFAULT_CAUSE
+        value = getattr(alert, field)
+    return url_for(endpoint, **{arg: value})
 
 
 def _context() -> dict:

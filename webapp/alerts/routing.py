@@ -44,9 +44,11 @@ ROUTES: dict[str, Route] = {
 # Push time-to-live: how long a push service keeps trying to reach a device.
 PUSH_TTL = {URGENT: 6 * 3600, SERIOUS: 24 * 3600, NORMAL: 72 * 3600}
 
-# Where "open the cause" leads, by the signal's source type: (endpoint, name of
-# the view argument that takes the source id). Without an entry it leads to
-# the person's page.
-CAUSE_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "support_case": ("support.case", "case_id"),
+# Where "open the cause" leads, by the signal's source type: (endpoint, view
+# argument, which id of the alert fills it). Anything else opens the person's
+# timeline, where check-ins, reports and follow-ups all show.
+CAUSE_ENDPOINTS: dict[str, tuple[str, str, str]] = {
+    "support_case": ("support.case", "case_id", "source_id"),
+    "followup": ("monitoring.followups", "user_id", "returnee_id"),
 }
+DEFAULT_CAUSE = ("monitoring.timeline", "user_id", "returnee_id")
