@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench-push
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench-push bench-caseload
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ WORKER_FLAGS := --workers 2 --worker-type thread --delay 0.05 --max-delay 0.5 --
 
 bench-push: catalogs
 	$(BIN)/python bench/push_latency.py
+
+# Needs PostgreSQL (BENCH_DATABASE_URL, default the local server's footing_bench).
+bench-caseload: catalogs
+	$(BIN)/python bench/caseload.py
 
 test: catalogs
 	FOOTING_ENV=testing $(BIN)/python -m pytest $(PYTEST_ARGS)

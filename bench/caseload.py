@@ -1,0 +1,225 @@
+"""Caseload and organisation overview at scale, on PostgreSQL.
+
+Seeds one organisation with 10,000 returnees (20 caseworkers, 500 each) and
+1,000,000 check-ins, plus open concerns and requests, follow-ups, reintegration
+checks and alerts; then times the pages in-process (server time: the Flask
+test client, no network) and writes bench/results/caseload.md.
+
+    make bench-caseload
+    python bench/caseload.py --url postgresql+psycopg://postgres@127.0.0.1:5432/footing_bench
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def ensure_database(url: str) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s",
+                                      (target.database,)).scalar()
+        if exists:
+            conn.exec_driver_sql(f'DROP DATABASE "{target.database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    admin.dispose()
+
+
+def copy_rows(session, table: str, columns: list[str], rows) -> None:
+    """COPY … FROM STDIN through psycopg: a million rows in seconds."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def seed(app, returnees: int, checkins_each: int) -> dict:
+    from sqlalchemy import insert, select
+
+    from webapp.alerts.models import Alert
+    from webapp.db import db_session
+    from webapp.models import CaseworkerAssignment, Organisation, Role, Signal, User, utcnow
+    from webapp.monitoring.models import FollowUp, ReintegrationCheck
+
+    rng = random.Random(7)
+    now = utcnow()
+    with app.app_context():
+        s = db_session()
+        org = Organisation(name="Bench partner", country="SL", timezone="Africa/Freetown",
+                           emergency_phone="+232 76 000 000", languages=["en"], currency="SLE")
+        s.add(org)
+        s.flush()
+        coordinator = User(organisation_id=org.id, role=Role.COORDINATOR.value,
+                           display_name="Coordinator", email="coord@bench.example.org")
+        s.add(coordinator)
+        caseworkers = [User(organisation_id=org.id, role=Role.CASEWORKER.value,
+                            display_name=f"Caseworker {i}", email=f"cw{i}@bench.example.org")
+                       for i in range(20)]
+        s.add_all(caseworkers)
+        s.flush()
+        s.execute(insert(User), [
+            {"organisation_id": org.id, "role": "returnee", "display_name": f"Person {i:05d}",
+             "return_date": date.today() - timedelta(days=rng.randint(10, 700)),
+             "pin_hash": "x", "locale": "en"} for i in range(returnees)])
+        ids = list(s.scalars(select(User.id).where(User.role == "returnee")
+                             .where(User.organisation_id == org.id).order_by(User.id)))
+        s.execute(insert(CaseworkerAssignment), [
+            {"organisation_id": org.id, "returnee_id": rid,
+             "caseworker_id": caseworkers[i % 20].id} for i, rid in enumerate(ids)])
+        t0 = time.time()
+        copy_rows(s, "checkins", ["organisation_id", "user_id", "mood", "note",
+                                  "share_with_group", "created_at"],
+                  ((org.id, rid, rng.randint(1, 5), "", False,
+                    now - timedelta(days=7 * k + rng.random() * 3))
+                   for rid in ids for k in range(checkins_each)
+                   if not (k == 0 and rid % 9 == 0)))  # some people silent lately
+        seeded_checkins = time.time() - t0
+        copy_rows(s, "support_cases", ["organisation_id", "returnee_id", "type", "kind", "sub_type",
+                                       "urgency", "category", "text", "callback_phone", "district",
+                                       "priority", "status", "created_at", "updated_at"],
+                  ((org.id, rid, "concern" if rid % 2 else "request",
+                    "medicine" if rid % 2 else None, "ran_out" if rid % 2 else None,
+                    "soon" if rid % 2 else None, None if rid % 2 else "work", "", "", "",
+                    2 if rid % 2 else 3, "new", now, now) for rid in ids[::4]))
+        copy_rows(s, "followups", ["organisation_id", "returnee_id", "month", "due_on", "note",
+                                   "created_at"],
+                  ((org.id, rid, m, date.today() + timedelta(days=30 * m - rng.randint(0, 400)),
+                    "", now) for rid in ids for m in (1, 3, 6, 12)))
+        s.execute(insert(ReintegrationCheck), [
+            {"organisation_id": org.id, "returnee_id": rid, "instrument_id": "footing-default",
+             "instrument_version": 1, "answers": {}, "economic": 0.5, "social": 0.6,
+             "psychosocial": 0.7, "composite": 0.6, "recorded_by_id": caseworkers[0].id}
+            for rid in ids[::2]])
+        signal_rows = [{"organisation_id": org.id, "returnee_id": rid, "kind": "checkin.low_mood",
+                        "routed_at": now} for rid in ids[::5]]
+        s.execute(insert(Signal), signal_rows)
+        signal_ids = list(s.scalars(select(Signal.id).order_by(Signal.id)))
+        s.execute(insert(Alert), [
+            {"organisation_id": org.id, "returnee_id": ids[i * 5], "signal_id": sid,
+             "kind": "checkin.low_mood", "severity": "serious", "severity_rank": 1,
+             "created_at": now - timedelta(hours=i % 500), "ack_due_at": now,
+             "acknowledged_at": now - timedelta(hours=i % 500) + timedelta(minutes=rng.randint(1, 3000))}
+            for i, sid in enumerate(signal_ids)])
+        s.commit()
+        s.connection().exec_driver_sql("ANALYZE")
+        s.commit()
+        return {"org": org.id, "coordinator": coordinator.id, "caseworker": caseworkers[3].id,
+                "returnees": len(ids), "checkin_seconds": seeded_checkins}
+
+
+def signed_in_client(app, user_id: int):
+    from webapp.auth import service as auth_service
+    from webapp.db import db_session
+    from webapp.models import User
+
+    with app.app_context():
+        s = db_session()
+        token = auth_service.start_session(s, s.get(User, user_id))
+        s.commit()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = token
+        sess["seen"] = int(time.time()) + 3600  # no idle end during the run
+    return client
+
+
+def time_page(client, url: str, runs: int) -> dict:
+    for _ in range(3):  # warm caches
+        assert client.get(url).status_code == 200, url
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = client.get(url)
+        times.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, (url, r.status_code)
+    return {"p50": percentile(times, .5), "p95": percentile(times, .95), "max": max(times)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/footing_bench"))
+    parser.add_argument("--returnees", type=int, default=10_000)
+    parser.add_argument("--checkins-each", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    ensure_database(args.url)
+    os.environ.update({"FOOTING_ENV": "development", "DATABASE_URL": args.url,
+                       "SECRET_KEY": secrets.token_hex(32)})
+    os.environ.pop("REDIS_URL", None)
+    from alembic import command
+
+    from webapp import create_app
+    from webapp.cli import alembic_config
+
+    app = create_app()
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+    t0 = time.time()
+    info = seed(app, args.returnees, args.checkins_each)
+    seeded = time.time() - t0
+    caseworker = signed_in_client(app, info["caseworker"])
+    coordinator = signed_in_client(app, info["coordinator"])
+    pages = [
+        (f"caseload, caseworker ({info['returnees'] // 20:,} people)", caseworker, "/caseload/"),
+        ("caseload, caseworker, page 10", caseworker, "/caseload/?page=10"),
+        (f"caseload, coordinator ({info['returnees']:,} people)", coordinator, "/caseload/"),
+        ("caseload, coordinator, no contact", coordinator, "/caseload/?show=no_contact"),
+        ("organisation overview", coordinator, "/overview"),
+    ]
+    results = [(label, url, time_page(client, url, args.runs)) for label, client, url in pages]
+    lines = [
+        "# Caseload and overview at scale (PostgreSQL)",
+        "",
+        f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
+        f"({os.cpu_count()} cores)",
+        f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
+        f"--checkins-each {args.checkins_each} --runs {args.runs}`)",
+        f"- data: {info['returnees']:,} returnees, {info['returnees'] * args.checkins_each:,} "
+        "check-ins (minus some silent weeks), a case for every 4th person, 4 follow-ups each, "
+        f"checks and alerts; seeded in {seeded:.0f} s",
+        "- server time measured in-process (Flask test client), after 3 warm-up requests",
+        "",
+        "| page | p50 | p95 | max | target |",
+        "|---|---|---|---|---|",
+    ]
+    ok = True
+    for label, url, r in results:
+        target = "p95 ≤ 100 ms" if url.startswith("/caseload") else "reported"
+        if url.startswith("/caseload") and r["p95"] > 100:
+            ok = False
+        lines.append(f"| {label} `{url}` | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
+                     f"{r['max']:.1f} ms | {target} |")
+    out = ROOT / "bench" / "results" / "caseload.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
