@@ -270,3 +270,9 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counter
+
+
+def vary_names(response) -> set[str]:
+    """The header names a response varies on, however the Vary lines are split."""
+    return {name.strip() for line in response.headers.get_all("Vary")
+            for name in line.split(",") if name.strip()}

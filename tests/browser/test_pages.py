@@ -39,7 +39,8 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/plan/of/<int:user_id>", "/plan/of/<int:user_id>/print",
               "/plan/of/<int:user_id>/suggest"}
 # GET routes that are not pages.
-NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/"}
+NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/",
+             "/csrf"}  # JSON for the offline queue (issue #8)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 
