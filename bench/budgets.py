@@ -59,8 +59,8 @@ BUDGETS = {
 RETURNEE_PAGES = [
     "/home", "/plan/", "/plan/print", "/plan/goals/new", "/me/ledger", "/notifications/",
     "/me/pin", "/language",
-    # issues #4 and #5 (adapt when merged)
-    "/checkin/", "/help/", "/help/concern", "/help/request",
+    # issues #4 and #5
+    "/checkin/", "/checkin/history", "/groups/", "/help/", "/help/ask", "/help/report", "/help/now",
 ]
 # The check-in form posted in the throughput run (issue #4; adapt when merged).
 CHECKIN_FORM = "/checkin/"

@@ -75,6 +75,7 @@ def plan_flow(new_context, live_server):
     desk = new_context().new_page()
     desk_console = Console(desk)
     sign_in_staff(desk, live_server, live_server.staff("caseworker", CASEWORKER))
+    switch_language(desk, "en")  # another test may have left the caseworker in Dari
     desk.goto(f"/plan/of/{returnee.user_id}")
     desk.get_by_role("link", name="Start my own business").click()
     desk.locator("#body").fill("Good idea. Shall we visit the micro-finance office?")
