@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench-push bench-caseload
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ WORKER_FLAGS := --workers 2 --worker-type thread --delay 0.05 --max-delay 0.5 --
 
 bench-push: catalogs
 	$(BIN)/python bench/push_latency.py
+
+# Page budgets in Chromium: bytes, 2G/3G load times, Lighthouse (npm, into
+# bench/.node), throughput under gunicorn. Writes bench/results/budgets.md.
+bench: catalogs
+	$(BIN)/python bench/budgets.py $(BENCH_ARGS)
 
 # Needs PostgreSQL (BENCH_DATABASE_URL, default the local server's footing_bench).
 bench-caseload: catalogs

@@ -294,3 +294,9 @@ def vapid(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(key))
     monkeypatch.setitem(app.config, "PUSH_TIMEOUT_SECONDS", 1)
     return public
+
+
+def vary_names(response) -> set[str]:
+    """The header names a response varies on, however the Vary lines are split."""
+    return {name.strip() for line in response.headers.get_all("Vary")
+            for name in line.split(",") if name.strip()}

@@ -1,7 +1,6 @@
 """Footing: the app factory."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -11,17 +10,14 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from whitenoise import WhiteNoise
 
-from . import access, i18n, outbox
+from . import access, assets, i18n, outbox
 from .config import config_from_env, default_sqlite_url
 from .db import db_session
 from .errors import register_error_pages
 from .db import Database
-from .extensions import babel, csrf, htmx, limiter, login_manager
-from .security import apply_security_headers
-
-STATIC = Path(__file__).parent / "static"
+from .extensions import babel, compress, csrf, htmx, limiter, login_manager
+from .security import apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
@@ -47,7 +43,6 @@ def create_app(config: object | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
     _validate(app)
-    app.config["ASSET_VERSION"] = _asset_version()
 
     logging.basicConfig(level=logging.INFO)
     Database(app)
@@ -77,9 +72,12 @@ def create_app(config: object | None = None) -> Flask:
 
     register_cli(app)
 
-    # Static files: compressed, long-lived, served before Flask sees the request.
-    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(STATIC), prefix="static/",  # type: ignore[method-assign]
-                              max_age=31536000 if not app.debug else 0)
+    # Pages compressed on the way out (brotli or gzip, see security.py on
+    # BREACH); static files hashed, precompressed and served by WhiteNoise.
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br"])
+    compress.init_app(app)
+    assets.init_app(app)
     return app
 
 
@@ -87,16 +85,6 @@ def _validate(app: Flask) -> None:
     from .config import Config
 
     Config.validate(app.config)
-
-
-def _asset_version() -> str:
-    """Changes whenever a shell file changes: names the service worker's cache."""
-    digest = hashlib.sha256()
-    for path in sorted(STATIC.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def _init_login(app: Flask) -> None:
@@ -169,5 +157,6 @@ def _template_globals() -> dict:
         "language_choices": i18n.language_choices,
         "current_locale": code,
         "csrf_header": generate_csrf,
+        "queue_owner": lambda: queue_owner(current_user),
         "icon": icon,
     }

@@ -77,6 +77,8 @@ POLICY: dict[str, Rule] = {
     # Everyone signed in
     "main.home": signed_in(),
     "main.my_ledger": signed_in(RETURNEE),
+    # Offline queue (issue #8): this session's CSRF token for a replayed report
+    "main.csrf_token": signed_in(),
     # People management
     "people.index": signed_in(CASEWORKER, COORDINATOR),
     "people.new_returnee": signed_in(CASEWORKER, COORDINATOR),

@@ -1,6 +1,25 @@
-"""Response headers of the security baseline (DESIGN.md §4)."""
+"""Response headers of the security baseline (DESIGN.md §4).
+
+Compression and BREACH (issue #8). Pages are compressed (brotli or gzip) and
+every page carries the session's CSRF token. A BREACH attacker needs to make
+the victim's browser send many authenticated requests whose answers reflect
+attacker-chosen text next to the secret, and to see their compressed sizes.
+We accept the risk, for these reasons:
+- the session cookie is SameSite=Lax: requests another site makes the browser
+  send (images, scripts, fetch, hidden forms) carry no session, so they get a
+  signed-out page without a token; only a top-level navigation carries it, one
+  visible page load per guess;
+- Flask-WTF signs the token with a timestamp: the string in a page changes
+  every second, so the part after the constant prefix cannot be learnt
+  character by character across requests, and the prefix alone is refused;
+- pages reflect little from the request (no search echo in signed-in pages).
+On 2G, uncompressed pages would cost several times the bytes (DESIGN.md §5).
+Static files carry no secrets and are precompressed (webapp/assets.py).
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from functools import wraps
@@ -24,6 +43,16 @@ def offline_copy(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def queue_owner(user) -> str:
+    """Whose offline queue items these are, as the device may know it: a keyed
+    hash of the account id (not the id), kept with each queued report and
+    compared with the answer of /csrf before sending (issue #8)."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"offline-queue:{user.id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def content_security_policy() -> str:
@@ -62,6 +91,16 @@ def apply_security_headers(response):
         headers[OFFLINE_COPY_HEADER] = "1"
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
-        headers.add("Vary", "Cookie")
-        headers.add("Vary", "HX-Request")
+        add_vary(headers, "Cookie", "HX-Request")
     return response
+
+
+def add_vary(headers, *names: str) -> None:
+    """One Vary header holding every name once (compression adds its own)."""
+    seen: list[str] = []
+    for value in headers.get_all("Vary") + list(names):
+        for name in value.split(","):
+            name = name.strip()
+            if name and name.lower() not in {n.lower() for n in seen}:
+                seen.append(name)
+    headers["Vary"] = ", ".join(seen)

@@ -31,6 +31,7 @@ def _form_error(form, err: DomainError) -> None:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@offline_copy
 def new():
     me = current_user._get_current_object()
     session = db_session()

@@ -8,6 +8,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select, text
 
 from ..db import db_session
@@ -15,7 +16,7 @@ from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import AccessLedgerEntry, User
 from ..auth import service as auth_service
-from ..security import offline_copy
+from ..security import offline_copy, queue_owner
 from . import bp
 
 
@@ -126,7 +127,7 @@ def manifest():
     return response
 
 
-SHELL_FILES = ("css/app.css", "js/app.js", "vendor/htmx-2.0.11.min.js",
+SHELL_FILES = ("css/app.css", "js/app.js", "js/queue.js", "vendor/htmx-2.0.11.min.js",
                "icons/icon-192.png")
 
 
@@ -135,12 +136,28 @@ def service_worker():
     shell = [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("main.offline")]
     body = render_template("sw.js", shell=json.dumps(shell),
                            version=current_app.config["ASSET_VERSION"],
-                           offline_url=url_for("main.offline"))
+                           offline_url=url_for("main.offline"),
+                           queue_js=url_for("static", filename="js/queue.js"),
+                           icon_url=url_for("static", filename="icons/icon-192.png"))
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response
+
+
+@bp.get("/csrf")
+def csrf_token():
+    """A fresh CSRF token for the offline queue (issue #8).
+
+    A report kept on the phone may be sent hours later, after a new sign-in:
+    the token in the page it was made on belongs to a session that has ended.
+    So the replay first asks for this session's token, then posts with it; the
+    client UUID makes the post safe to repeat. `owner` tells the device whose
+    session this is, so an item is only ever sent by the person who made it
+    (shared phones). Signed in only (see POLICY) and never stored in a cache
+    (security.py sets no-store on everything but the shell)."""
+    return jsonify(token=generate_csrf(), owner=queue_owner(current_user))
 
 
 @bp.get("/offline")

@@ -72,6 +72,7 @@ def mine():
 
 
 @bp.route("/ask", methods=["GET", "POST"])
+@offline_copy
 def ask():
     form = RequestForm()
     if request.method == "GET":
@@ -84,6 +85,7 @@ def ask():
 
 
 @bp.route("/report", methods=["GET", "POST"])
+@offline_copy
 def report():
     form = ConcernForm()
     if request.method == "GET":

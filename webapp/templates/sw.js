@@ -1,6 +1,9 @@
-/* Footing service worker: precaches the app shell and the offline page.
-   Served from /sw.js so its scope is the whole site. */
+/* Footing service worker: precaches the app shell and the offline page, keeps
+   the returnee's own pages for offline reading, and replays the offline queue
+   (static/js/queue.js) on Background Sync. Served from /sw.js so its scope is
+   the whole site. */
 "use strict";
+importScripts("{{ queue_js }}");
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "footing-shell-" + VERSION;
 // The returnee's own pages marked by the server (X-Offline-Copy), kept so they
@@ -46,6 +49,10 @@ async function networkFirst(request) {
   }
 }
 
+// Only the shell comes from the cache: anything else (JSON such as /csrf,
+// htmx fragments) goes to the network as if there were no service worker.
+const CACHED = new Set(SHELL.map((u) => new URL(u, self.location.origin).pathname));
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -60,9 +67,23 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(networkFirst(request));
     return;
   }
+  if (!CACHED.has(url.pathname)) return;
   event.respondWith(
-    caches.match(request).then((hit) => hit || fetch(request))
+    caches.match(request, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request))
   );
+});
+
+// Background Sync: send what waits in the queue; a network failure rejects so
+// the browser tries again later. Open pages are told to update their count.
+async function replayQueue() {
+  const summary = await FootingQueue.replay();
+  const windows = await self.clients.matchAll({ type: "window" });
+  windows.forEach((w) => w.postMessage({ type: "footing-queue" }));
+  if (summary.offline) throw new Error("still offline");
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === FootingQueue.syncTag) event.waitUntil(replayQueue());
 });
 
 // Web push: the payload holds a generic line and a URL only.
@@ -74,7 +95,7 @@ self.addEventListener("push", (event) => {
     body: data.body || "",
     tag: data.tag || "footing",
     renotify: true,
-    icon: "/static/icons/icon-192.png",
+    icon: "{{ icon_url }}",
     data: { url: data.url || "/home" },
   }));
 });

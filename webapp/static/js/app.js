@@ -70,3 +70,29 @@
     });
   });
 })();
+
+/* Offline indicator and install prompt (issue #8): the words are in the page. */
+(function () {
+  "use strict";
+  var note = document.getElementById("offline-note");
+  function connection() { if (note) note.hidden = navigator.onLine !== false; }
+  window.addEventListener("online", connection);
+  window.addEventListener("offline", connection);
+  connection();
+
+  var install = document.getElementById("install");
+  if (!install) return;
+  var offer = null;
+  window.addEventListener("beforeinstallprompt", function (event) {
+    event.preventDefault();  // offered by our button, when the person wants it
+    offer = event;
+    install.hidden = false;
+  });
+  install.querySelector("button").addEventListener("click", function () {
+    if (!offer) return;
+    install.hidden = true;
+    offer.prompt();
+    offer = null;
+  });
+  window.addEventListener("appinstalled", function () { install.hidden = true; });
+})();

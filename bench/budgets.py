@@ -1,0 +1,560 @@
+"""Page budgets of DESIGN.md §5 measured in a real Chromium (issue #8).
+
+    make bench                      # or: python bench/budgets.py [--no-lighthouse] [--no-throughput]
+
+Starts the app like the browser tests do (a fresh SQLite database, `flask
+seed-demo --json`, `flask demo-returnee` for the returnee measured here) and
+measures with Chromium (/usr/bin/chromium, the tests' launch arguments):
+
+- bytes on the wire (DevTools `Network.loadingFinished` encodedDataLength:
+  compressed body plus headers) of the first visit (HTML + CSS, JavaScript,
+  everything including what the service worker precaches), of every returnee
+  page on a later visit (the shell is cached), and of every htmx partial;
+- load times with emulated 2G (800 ms RTT, 50 kbit/s) and slow 3G (400 ms RTT,
+  400 kbit/s), each with a 6x slower CPU (reported, never enforced);
+- Lighthouse mobile scores (npm `lighthouse`, installed into bench/.node);
+- requests per second under gunicorn (2 workers) of the returnee's home page
+  and the check-in post, beside a bare "hello" endpoint of the same app that
+  exists only here (bench/throughput_app.py).
+
+Writes bench/results/budgets.md. The byte budgets are deterministic and
+enforced in CI by tests/browser/test_budgets.py, which calls `measure_bytes`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "budgets.md"
+NODE = ROOT / "bench" / ".node"
+LIGHTHOUSE_VERSION = "12"
+KB = 1024
+
+# DESIGN.md §5, in bytes.
+BUDGETS = {
+    "first visit: HTML + CSS": 14 * KB,
+    "first visit: JavaScript": 30 * KB,
+    "first visit: total incl. precache": 100 * KB,
+    "returnee page": 10 * KB,
+    "htmx partial": 5 * KB,
+}
+
+# The returnee's pages, measured on a later visit. Pages an area has not
+# built yet (the app answers 404) are listed as missing, not failed.
+RETURNEE_PAGES = [
+    "/home", "/plan/", "/plan/print", "/plan/goals/new", "/me/ledger", "/notifications/",
+    "/me/pin", "/language",
+    # issues #4 and #5
+    "/checkin/", "/checkin/history", "/groups/", "/help/", "/help/ask", "/help/report", "/help/now",
+]
+# The check-in form posted in the throughput run (issue #4; adapt when merged).
+CHECKIN_FORM = "/checkin/"
+
+NETWORKS = {
+    # name: (round trip ms, kbit/s down and up)
+    "2G": (800, 50),
+    "slow 3G": (400, 400),
+}
+CPU_SLOWDOWN = 6
+
+
+# --- Bytes on the wire -----------------------------------------------------------
+
+class Wire:
+    """Every response the page's DevTools session sees, with its wire size."""
+
+    def __init__(self, page):
+        self.page = page
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Network.enable")
+        self.seen: dict[str, dict] = {}
+        self.cdp.on("Network.responseReceived", self._response)
+        self.cdp.on("Network.loadingFinished", self._finished)
+
+    def _response(self, event: dict) -> None:
+        response = event["response"]
+        headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
+        self.seen[event["requestId"]] = {
+            "url": response["url"], "type": event.get("type", ""), "status": response["status"],
+            "encoding": headers.get("content-encoding", ""), "bytes": None,
+            "cached": response.get("fromDiskCache") or response.get("fromServiceWorker"),
+        }
+
+    def _finished(self, event: dict) -> None:
+        if event["requestId"] in self.seen:
+            self.seen[event["requestId"]]["bytes"] = int(event["encodedDataLength"])
+
+    def take(self) -> list[dict]:
+        """The responses since the last take, once every one has finished."""
+        deadline = time.monotonic() + 10
+        while any(r["bytes"] is None for r in self.seen.values()) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        out = [r for r in self.seen.values() if r["bytes"] is not None]
+        self.seen = {}
+        return out
+
+    def load(self, url: str) -> list[dict]:
+        self.take()
+        response = self.page.goto(url)
+        self.page.wait_for_load_state("networkidle")
+        return self.take() if response is not None else []
+
+
+def total(responses: list[dict], types: set[str] | None = None) -> int:
+    return sum(r["bytes"] for r in responses if types is None or r["type"] in types)
+
+
+@dataclass
+class Row:
+    what: str
+    measured: int | None
+    budget: int | None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.measured is None or self.budget is None or self.measured <= self.budget
+
+
+@dataclass
+class ByteReport:
+    rows: list[Row] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+    def failures(self) -> list[Row]:
+        return [r for r in self.rows if not r.ok]
+
+
+def _shell_urls(page) -> list[str]:
+    body = page.evaluate("fetch('/sw.js', {cache: 'no-store'}).then((r) => r.text())")
+    return json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+
+
+def measure_bytes(browser, base_url: str, returnee, context_options: dict,
+                  activate) -> ByteReport:
+    """The byte budgets, measured in `browser` against a running app.
+
+    `returnee` is an unused demo account and `activate(page, account)` signs
+    this browser in as it (tests/browser/conftest.py's helpers)."""
+    report = ByteReport()
+
+    # First visit: an empty browser opens the app's address.
+    context = browser.new_context(**context_options, base_url=base_url, service_workers="allow")
+    page = context.new_page()
+    wire = Wire(page)
+    first = wire.load("/")
+    html_css = total(first, {"Document", "Stylesheet"})
+    js = total(first, {"Script"})
+    page.evaluate("""() => Promise.race([navigator.serviceWorker.ready,
+                                        new Promise((r) => setTimeout(r, 10000))])""")
+    # The service worker's own requests are not in the page's DevTools
+    # session (and once it controls the page, the page's fetches are answered
+    # from its cache): its script and the precache list the page did not load
+    # itself are measured in a fresh browser without service workers.
+    loaded = {r["url"] for r in first}
+    extra_urls = ["/sw.js", "/manifest.webmanifest"] + [
+        u for u in _shell_urls(page) if base_url + u not in loaded]
+    context.close()
+    context = browser.new_context(**context_options, base_url=base_url, service_workers="block")
+    page = context.new_page()
+    wire = Wire(page)
+    page.goto("/healthz")
+    wire.take()
+    page.evaluate("(urls) => Promise.all(urls.map((u) => fetch(u).then((r) => r.arrayBuffer())))",
+                  extra_urls)
+    page.wait_for_timeout(200)
+    precache = wire.take()
+    js += total([r for r in precache if r["url"].endswith(".js") or "/sw.js" in r["url"]])
+    everything = total(first) + total(precache)
+    report.rows += [
+        Row("first visit: HTML + CSS", html_css, BUDGETS["first visit: HTML + CSS"],
+            "document(s) incl. the redirect from / + app.css"),
+        Row("first visit: JavaScript", js, BUDGETS["first visit: JavaScript"],
+            "htmx, app.js, queue.js, sw.js"),
+        Row("first visit: total incl. precache", everything,
+            BUDGETS["first visit: total incl. precache"], f"{len(first) + len(precache)} responses"),
+    ]
+    for r in first + precache:
+        report.details.append(f"{r['url'].replace(base_url, '')} {r['type']} {r['status']} "
+                              f"{r['encoding'] or 'identity'} {r['bytes']} B")
+    context.close()
+
+    # The returnee's pages on a later visit: signed in, the shell cached.
+    context = browser.new_context(**context_options, base_url=base_url, service_workers="block")
+    page = context.new_page()
+    activate(page, returnee)
+    wire = Wire(page)
+    wire.load("/home")  # the shell is in the browser's cache from here on
+    for path in RETURNEE_PAGES:
+        responses = wire.load(path)
+        document = [r for r in responses if r["type"] == "Document"]
+        report.details.append(f"{path}: " + ", ".join(
+            f"{r['url'].replace(base_url, '')} {r['status']} {r['bytes']} B" for r in responses))
+        if not document or document[-1]["status"] == 404:
+            report.rows.append(Row(f"returnee page {path}", None, None, "not in this build"))
+            continue
+        report.rows.append(Row(f"returnee page {path}", total(responses),
+                               BUDGETS["returnee page"], f"{len(responses)} responses"))
+
+    # htmx partials: a goal with a step, then the step ticked.
+    page.goto("/plan/goals/new?area=housing")
+    page.locator("#title").fill("A room near the market")
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url(re.compile(r".*/plan/goals/\d+$"))
+    wire.take()
+    page.locator("#goal-steps #text").fill("Ask at the market office")
+    page.locator("#goal-steps form button[type=submit]").last.click()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    for r in wire.take():
+        if r["url"].endswith("/steps"):
+            report.rows.append(Row("htmx partial: add a step", r["bytes"], BUDGETS["htmx partial"]))
+    page.locator("#goal-steps .tick").first.click()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    for r in wire.take():
+        if r["url"].endswith("/tick"):
+            report.rows.append(Row("htmx partial: tick a step", r["bytes"], BUDGETS["htmx partial"]))
+    if not any(r.what.startswith("htmx partial") for r in report.rows):
+        report.rows.append(Row("htmx partial", None, None, "no partial seen: selectors changed?"))
+    context.close()
+    return report
+
+
+# --- Load times ----------------------------------------------------------------------
+
+def measure_times(browser, base_url: str, context_options: dict, cookies: list[dict]) -> list[str]:
+    lines = []
+    for name, (rtt, kbit) in NETWORKS.items():
+        for label, path, warm in (("first visit /signin", "/signin", False),
+                                  ("returnee /home (shell cached)", "/home", True)):
+            context = browser.new_context(**context_options, base_url=base_url,
+                                          service_workers="block")
+            if warm:
+                context.add_cookies(cookies)
+            page = context.new_page()
+            if warm:
+                page.goto(path)
+                page.wait_for_load_state("networkidle")
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {
+                "offline": False, "latency": rtt,
+                "downloadThroughput": kbit * 1000 / 8, "uploadThroughput": kbit * 1000 / 8})
+            cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+            page.goto(path, timeout=120_000)
+            timing = page.evaluate("""() => {
+                const nav = performance.getEntriesByType('navigation')[0];
+                const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+                return {load: nav.loadEventEnd, dcl: nav.domContentLoadedEventEnd,
+                        fcp: fcp ? fcp.startTime : null};
+            }""")
+            lines.append(f"| {name} | {label} | {_ms(timing['fcp'])} | {_ms(timing['dcl'])} | "
+                         f"{_ms(timing['load'])} |")
+            context.close()
+    return lines
+
+
+def _ms(value) -> str:
+    return "–" if value is None else f"{value / 1000:.2f} s"
+
+
+# --- Lighthouse ------------------------------------------------------------------------
+
+def lighthouse(base_url: str, cookies: list[dict], chromium: str) -> list[str]:
+    binary = NODE / "node_modules" / ".bin" / "lighthouse"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            return ["Lighthouse did not run: npm is not installed."]
+        result = subprocess.run([npm, "install", "--prefix", str(NODE), "--no-audit", "--no-fund",
+                                 f"lighthouse@{LIGHTHOUSE_VERSION}"],
+                                capture_output=True, text=True, timeout=600)
+        if result.returncode != 0 or not binary.exists():
+            return [f"Lighthouse did not run: `npm install lighthouse@{LIGHTHOUSE_VERSION}` failed: "
+                    f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}"]
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    lines = ["| page | performance | accessibility | best practices |", "|---|---|---|---|"]
+    for label, path, headers in (("/signin (signed out)", "/signin", None),
+                                 ("/home (returnee)", "/home", {"Cookie": cookie}),
+                                 ("/plan/ (returnee)", "/plan/", {"Cookie": cookie})):
+        out = Path(tempfile.mkdtemp()) / "lh.json"
+        args = [str(binary), base_url + path, "--output=json", f"--output-path={out}", "--quiet",
+                "--only-categories=performance,accessibility,best-practices",
+                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"]
+        if headers:
+            args.append("--extra-headers=" + json.dumps(headers))
+        result = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "CHROME_PATH": chromium})
+        if result.returncode != 0 or not out.exists():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            lines.append(f"| {label} | did not run: {tail[0][:120]} | | |")
+            continue
+        categories = json.loads(out.read_text())["categories"]
+        scores = [categories[k]["score"] for k in ("performance", "accessibility", "best-practices")]
+        lines.append(f"| {label} | " + " | ".join("–" if s is None else f"{s:.2f}" for s in scores)
+                     + " |")
+    return lines
+
+
+# --- Throughput -------------------------------------------------------------------------
+
+def _hammer(url: str, seconds: float, threads: int, headers: dict, body_for=None) -> float:
+    """Requests per second answered 2xx/3xx, from `threads` clients."""
+    done = [0]
+    errors = [0]
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+
+    def client():
+        n = 0
+        while time.monotonic() < stop:
+            data = body_for() if body_for else None
+            request = urllib.request.Request(url, data=data, headers=headers)
+            try:
+                with opener.open(request, timeout=30) as r:
+                    r.read()
+                    ok = r.status < 400
+            except urllib.error.HTTPError as e:
+                ok = e.code < 400
+            except OSError:
+                ok = False
+            if ok:
+                n += 1
+            else:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            done[0] += n
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return done[0] / (time.monotonic() - started)
+
+
+def throughput(env: dict, cookies: list[dict], seconds: float) -> list[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                             "--log-level", "warning", "bench.throughput_app:app"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(url, proc)
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+        signed = {"Cookie": cookie, "Accept-Encoding": "br, gzip"}
+        rates = {"hello": _hammer(url + "/bench/hello", seconds, 4, {}),
+                 "home": _hammer(url + "/home", seconds, 4, signed)}
+        checkin = _checkin_poster(url, signed)
+        if checkin is not None:
+            rates["checkin"] = _hammer(url + CHECKIN_FORM, seconds, 4, checkin[0], checkin[1])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    hello = rates["hello"] or 1
+    lines = ["| endpoint | requests/s | share of hello |", "|---|---|---|"]
+    lines.append(f"| bare hello (same app, bench only) | {rates['hello']:.0f} | 100 % |")
+    lines.append(f"| GET /home (returnee) | {rates['home']:.0f} | {rates['home'] / hello:.0%} |")
+    if "checkin" in rates:
+        goal = "goal ≥ 40 %: " + ("met" if rates["checkin"] / hello >= 0.4 else "NOT met")
+        lines.append(f"| POST {CHECKIN_FORM} (check-in) | {rates['checkin']:.0f} | "
+                     f"{rates['checkin'] / hello:.0%} ({goal}) |")
+    else:
+        lines.append(f"| POST {CHECKIN_FORM} (check-in) | not in this build (issue #4) | |")
+    return lines
+
+
+def _checkin_poster(url: str, headers: dict):
+    """Headers and a body maker for the check-in form, from its page: the
+    first choice of every question, a fresh client UUID each time."""
+    import uuid
+    from html.parser import HTMLParser
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url + CHECKIN_FORM,
+                                                           headers={"Cookie": headers["Cookie"]})) as r:
+            page = r.read().decode()
+    except urllib.error.HTTPError:
+        return None
+
+    fields: dict[str, str] = {}
+
+    class Form(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "option" and getattr(self, "select", None) and a.get("value"):
+                fields.setdefault(self.select, a["value"])
+                return
+            name = a.get("name")
+            if not name:
+                return
+            if tag == "input" and a.get("type") in ("radio", "checkbox"):
+                fields.setdefault(name, a.get("value", "on"))
+            elif tag == "input" and a.get("type") != "submit":
+                fields.setdefault(name, a.get("value", ""))
+            elif tag == "select":
+                self.select = name
+            elif tag == "textarea":
+                fields.setdefault(name, "")
+
+        def handle_startendtag(self, tag, attrs):
+            self.handle_starttag(tag, attrs)
+
+    Form().feed(page)
+    if "client_uuid" not in fields:
+        return None
+    from urllib.parse import urlencode
+
+    def body() -> bytes:
+        return urlencode({**fields, "client_uuid": str(uuid.uuid4())}).encode()
+
+    return {**headers, "Content-Type": "application/x-www-form-urlencoded"}, body
+
+
+# --- The app ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the app did not start at {url}")
+        time.sleep(0.2)
+
+
+def flask(env: dict, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-lighthouse", action="store_true")
+    parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--seconds", type=float, default=10, help="per throughput run")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Account, activate_returnee
+
+    tmp = Path(tempfile.mkdtemp(prefix="footing-budgets-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
+    env.update({"FOOTING_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
+                "RATELIMIT_SIGNIN": "600 per minute", "FOOTING_INSTANCE": str(tmp)})
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo", "--json")
+
+    def returnee(name: str) -> Account:
+        out = flask(env, "demo-returnee", name)
+        data = json.loads(out[out.index("{"):])
+        return Account(**{k: data.get(k) for k in Account.__dataclass_fields__})
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host",
+                               "127.0.0.1", "--port", str(port), "--no-reload"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sections: list[str] = []
+    failures: list[Row] = []
+    try:
+        wait_healthy(url, server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            report = measure_bytes(browser, url, returnee("Budget Reader"), PHONE, activate_returnee)
+            failures = report.failures()
+            rows = ["| what | measured | budget | |", "|---|---|---|---|"]
+            for r in report.rows:
+                measured = "–" if r.measured is None else f"{r.measured / KB:.1f} KB"
+                budget = "–" if r.budget is None else f"≤ {r.budget / KB:.0f} KB"
+                verdict = "" if r.measured is None else ("ok" if r.ok else "**over**")
+                rows.append(f"| {r.what} | {measured} | {budget} | {verdict} {r.note} |")
+            sections.append("## Bytes on the wire (enforced in CI)\n\n" + "\n".join(rows))
+            sections.append("<details><summary>Response by response</summary>\n\n```\n"
+                            + "\n".join(report.details) + "\n```\n</details>")
+
+            # A signed-in returnee for the timed and scored runs.
+            context = browser.new_context(**PHONE, base_url=url, service_workers="block")
+            page = context.new_page()
+            activate_returnee(page, returnee("Budget Timer"))
+            cookies = context.cookies()
+            context.close()
+            lines = measure_times(browser, url, PHONE, cookies)
+            sections.append(
+                f"## Load times (reported, not enforced; CPU {CPU_SLOWDOWN}x slower)\n\n"
+                "| network | page | first contentful paint | DOM ready | load |\n|---|---|---|---|---|\n"
+                + "\n".join(lines))
+            browser.close()
+        if args.no_lighthouse:
+            sections.append("## Lighthouse\n\nSkipped (--no-lighthouse).")
+        else:
+            sections.append("## Lighthouse (mobile, default profile)\n\n"
+                            + "\n".join(lighthouse(url, cookies, CHROMIUM)))
+        if args.no_throughput:
+            sections.append("## Throughput\n\nSkipped (--no-throughput).")
+        else:
+            sections.append(f"## Throughput (gunicorn, 2 sync workers, 4 clients, "
+                            f"{args.seconds:.0f} s each, same SQLite database)\n\n"
+                            + "\n".join(throughput(env, cookies, args.seconds)))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+    head = (f"# Page budgets\n\nMade by `make bench` (bench/budgets.py) on "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+            f"Chromium at {CHROMIUM}. Bytes are compressed body plus headers as DevTools "
+            "counts them (encodedDataLength); 1 KB = 1024 bytes.\n")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(head + "\n" + "\n\n".join(sections) + "\n")
+    print(RESULTS.read_text())
+    if failures:
+        print("over budget: " + ", ".join(r.what for r in failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
