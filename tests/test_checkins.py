@@ -219,3 +219,60 @@ def test_no_contact_uses_the_group_period(app, session, make_returnee):
 
 def test_no_contact_task_is_scheduled():
     assert "no_contact" in {t.name.split(".")[-1] for t in huey._registry.periodic_tasks}
+
+
+def test_the_summary_keeps_the_last_checkin_per_person(session, ctx, returnee_web):
+    from webapp.checkins import service
+    from webapp.checkins.models import CheckIn, CheckInSummary
+
+    person = returnee_web()
+    with ctx():
+        for mood in (3, 4):
+            service.record_checkin(session, session.get(type(person), person.id), mood=mood,
+                                   answers={}, note="", share_with_group=False)
+        session.commit()
+    summary = session.get(CheckInSummary, person.id)
+    last = session.scalars(select(CheckIn).where(CheckIn.user_id == person.id)
+                           .order_by(CheckIn.id.desc())).first()
+    assert summary.count == 2 and summary.last_at == last.created_at
+
+
+def test_summary_migration_fills_from_existing_checkins(app, tmp_path):
+    """The revision that adds the summaries fills them from the check-ins."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from webapp.cli import alembic_config
+    from webapp.db import make_engine
+
+    url = "sqlite:///" + str(tmp_path / "fill.db")
+    original = app.config["DATABASE_URL"]
+    app.config["DATABASE_URL"] = url
+    try:
+        with app.app_context():
+            cfg = alembic_config()
+            from alembic.script import ScriptDirectory
+
+            script = ScriptDirectory.from_config(cfg)
+            rev = next(r for r in script.walk_revisions() if "summaries" in (r.doc or ""))
+            command.upgrade(cfg, rev.down_revision)
+            engine = make_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO organisations (id, name, country, timezone, "
+                                  "emergency_phone, languages, currency, followup_months, "
+                                  "export_secret, created_at) VALUES (1, 'o', 'SL', 'UTC', '', "
+                                  "'[]', 'SLE', '[1]', 's', '2026-01-01')"))
+                conn.execute(text("INSERT INTO users (id, organisation_id, role, display_name, "
+                                  "totp_last_counter, session_epoch, created_at) VALUES "
+                                  "(1, 1, 'returnee', 'A', 0, 0, '2026-01-01')"))
+                for day in ("2026-02-01", "2026-03-05"):
+                    conn.execute(text("INSERT INTO checkins (organisation_id, user_id, mood, note, "
+                                      "share_with_group, created_at) VALUES (1, 1, 3, '', 0, :d)"),
+                                 {"d": day})
+            command.upgrade(cfg, rev.revision)
+            with engine.connect() as conn:
+                row = conn.execute(text("SELECT count, last_at FROM checkin_summaries")).one()
+            engine.dispose()
+    finally:
+        app.config["DATABASE_URL"] = original
+    assert row[0] == 2 and str(row[1]).startswith("2026-03-05")

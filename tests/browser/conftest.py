@@ -317,7 +317,9 @@ def _expect_path(page, path: str, step: str) -> None:
         raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}") from None
 
 
-def sign_in_staff(page, server: LiveServer, account: Account) -> None:
+def sign_in_staff(page, server: LiveServer, account: Account, lang: str | None = "en") -> None:
+    """Sign a demo staff account in, then (unless lang=None) set its language:
+    the demo accounts are shared, and another test may have left one in Dari."""
     page.goto("/signin/staff")
     page.get_by_label("E-mail address").fill(account.email)
     page.get_by_label("Password").fill(account.password)
@@ -329,6 +331,8 @@ def sign_in_staff(page, server: LiveServer, account: Account) -> None:
     # The home page speaks the account's language, which another test may have changed.
     heading = page.get_by_role("heading", level=1)
     assert account.name in heading.inner_text(), page.content()
+    if lang is not None:
+        switch_language(page, lang)
 
 
 def activate_returnee(page, account: Account, pin: str = PIN) -> None:

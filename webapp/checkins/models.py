@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, case, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -34,6 +34,20 @@ class CheckIn(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CheckInSummary(Base):
+    """Per returnee: when they last checked in, and how often. Kept in step with
+    every check-in row written through the ORM (see `_summarise` below), so the
+    caseload and the no-contact job read one row per person instead of searching
+    a million check-ins (DESIGN.md §5 budget)."""
+
+    __tablename__ = "checkin_summaries"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class NoContactGap(Base):
     """A gap the no-contact job has signalled, so each gap is signalled once.
 
@@ -49,3 +63,22 @@ class NoContactGap(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     signal_id: Mapped[int] = mapped_column(ForeignKey("signals.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(CheckIn, "after_insert")
+def _summarise(_mapper, connection, target: CheckIn) -> None:
+    """In the same transaction as the check-in: one upsert, which also copes
+    with a check-in stored out of order (the later time wins)."""
+    table = CheckInSummary.__table__
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(user_id=target.user_id, organisation_id=target.organisation_id,
+                                last_at=target.created_at, count=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.user_id], set_={
+        "count": table.c.count + 1,
+        "last_at": case((stmt.excluded.last_at > table.c.last_at, stmt.excluded.last_at),
+                        else_=table.c.last_at),
+    })
+    connection.execute(stmt)

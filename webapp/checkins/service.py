@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .. import signals
 from ..errors import DomainError
 from ..models import ActivationCode, ConsentRecord, Role, User, utcnow
-from .models import ANSWERS, QUESTIONS, CheckIn, NoContactGap
+from .models import ANSWERS, QUESTIONS, CheckIn, CheckInSummary, NoContactGap
 
 NOTE_MAX = 500
 LOW_MOOD = 2  # 1 and 2 are low
@@ -128,8 +128,7 @@ def rhythm():
     the check-in reminder, so both count silence the same way."""
     from ..groups.models import GroupMember, PeerGroup
 
-    last = (select(CheckIn.user_id, func.max(CheckIn.created_at).label("at"))
-            .group_by(CheckIn.user_id).subquery())
+    last = select(CheckInSummary.user_id, CheckInSummary.last_at.label("at")).subquery()
     activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
                  .where(ActivationCode.used_at.is_not(None))
                  .group_by(ActivationCode.user_id).subquery())
