@@ -198,6 +198,24 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _fresh_database(tmp: Path) -> str:
+    """SQLite in a temp folder, or, with BROWSER_DATABASE_URL set (CI runs the
+    offline tests on PostgreSQL too), that database dropped and made anew."""
+    url = os.environ.get("BROWSER_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp}/browser.db"
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    admin.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     require_chromium()
@@ -207,7 +225,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     env.pop("FLASK_DEBUG", None)
     env.update({
         "FOOTING_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{tmp}/browser.db",
+        "DATABASE_URL": _fresh_database(tmp),
         "SECRET_KEY": secrets.token_hex(32),
         "SESSION_COOKIE_SECURE": "0",
         # Every browser here comes from 127.0.0.1: the per-address sign-in
