@@ -116,3 +116,17 @@ def test_choice_and_date_errors_are_in_our_words(web, staff_web):
     page = r.get_data(as_text=True)
     assert "Not a valid" not in page  # WTForms' English fallback never shows
     assert 'class="errors"' in page
+
+
+def test_follow_ups_are_scheduled_when_the_account_is_made(web, session, staff_web):
+    from datetime import date
+
+    from webapp.monitoring.models import FollowUp
+
+    me = staff_web(Role.CASEWORKER)
+    web.post("/people/new/returnee", {"display_name": "Sahr", "locale": "en", "caseworker": me.id,
+                                      "household": 0, "return_date": "2026-10-01"})
+    sahr = session.scalars(select(User).where(User.display_name == "Sahr")).one()
+    due = session.scalars(select(FollowUp.due_on).where(FollowUp.returnee_id == sahr.id)
+                          .order_by(FollowUp.month)).all()
+    assert due == [date(2026, 11, 1), date(2027, 1, 1), date(2027, 4, 1), date(2027, 10, 1)]

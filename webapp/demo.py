@@ -90,6 +90,9 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
         data.accounts.append(DemoAccount(role="returnee", name=name,
                                          activation_code=issued.code, user_id=issued.user.id))
     session.flush()
+    from .monitoring import service as monitoring
+
+    monitoring.schedule_all(session)
     _sample_alert(session, data)
     return data
 

@@ -101,15 +101,21 @@ def schedule(session: Session, returnee: User) -> list[Slot]:
     return sorted(slots, key=lambda s: s.month)
 
 
-def schedule_all(session: Session, now: datetime | None = None) -> int:
-    """Store the scheduled follow-ups of every returnee with a return date
-    (the caseload filters and the overdue job read the rows). Idempotent."""
-    people = session.execute(
-        select(User.id, User.organisation_id, User.return_date, Organisation.followup_months)
-        .join(Organisation, Organisation.id == User.organisation_id)
-        .where(User.role == Role.RETURNEE.value, User.return_date.is_not(None),
-               User.disabled_at.is_(None))).all()
-    existing = {(r, m) for r, m in session.execute(select(FollowUp.returnee_id, FollowUp.month))}
+def schedule_all(session: Session, now: datetime | None = None,
+                 returnee_id: int | None = None) -> int:
+    """Store the scheduled follow-ups of every returnee with a return date (or
+    of one: right after the account is made), so the caseload filters and the
+    overdue job can read the rows. Idempotent."""
+    query = (select(User.id, User.organisation_id, User.return_date, Organisation.followup_months)
+             .join(Organisation, Organisation.id == User.organisation_id)
+             .where(User.role == Role.RETURNEE.value, User.return_date.is_not(None),
+                    User.disabled_at.is_(None)))
+    existing_query = select(FollowUp.returnee_id, FollowUp.month)
+    if returnee_id is not None:
+        query = query.where(User.id == returnee_id)
+        existing_query = existing_query.where(FollowUp.returnee_id == returnee_id)
+    people = session.execute(query).all()
+    existing = {(r, m) for r, m in session.execute(existing_query)}
     added = 0
     for user_id, org_id, returned, months in people:
         for month in sorted({int(m) for m in (months or [1, 3, 6, 12]) if 0 < int(m) <= 60}):

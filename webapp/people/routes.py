@@ -22,6 +22,7 @@ from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
 from ..i18n import language_choices
+from ..monitoring import service as monitoring
 from ..models import CaseworkerAssignment, Household, Role, User
 from . import bp
 from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
@@ -104,6 +105,9 @@ def new_returnee():
             db_session(), organisation=me.organisation, created_by=me,
             display_name=form.display_name.data, locale=form.locale.data,
             caseworker=caseworker, household=household, return_date=form.return_date.data)
+        # The follow-ups after return are scheduled at once (the caseload shows
+        # the next one from the start).
+        monitoring.schedule_all(db_session(), returnee_id=issued.user.id)
         return _activation_sheet(issued)
     return render_template("people/new_returnee.html", form=form)
 
