@@ -11,11 +11,9 @@ test client, no network) and writes bench/results/caseload.md.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import secrets
-import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -24,12 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from bench.stats import percentile  # noqa: E402
 
 
 def ensure_database(url: str) -> None:
