@@ -488,3 +488,24 @@ def test_plan_page_weight(web, returnee_web, session):
     size = len(gzip.compress(html, 6))  # what `gzip -c` makes
     print(f"\n/plan/ with 2 goals and 3 steps: {len(html)} bytes, {size} bytes gzipped")
     assert size <= 10 * 1024
+
+
+def test_support_needed_becomes_a_support_request_once(web, returnee_web, session):
+    from webapp.models import Signal
+    from webapp.support.models import Case
+
+    returnee_web()
+    gid = add_goal(web, area="housing", title="A room near the market")
+    details = {"title": "A room near the market", "why": ""}
+    web.post(f"/plan/goals/{gid}/edit", {**details, "support_needed": "y"})
+    web.post(f"/plan/goals/{gid}/edit", {**details, "support_needed": "y", "why": "Rain"})
+    add_step(web, gid, "Visit the landlord", support_needed="y")
+    cases = session.scalars(select(Case).order_by(Case.id)).all()
+    assert [(c.type, c.category, c.text) for c in cases] == [
+        ("request", "housing", "A room near the market"),
+        ("request", "housing", "A room near the market: Visit the landlord")]
+    assert session.scalar(select(func.count()).select_from(Signal).where(
+        Signal.kind == "support.new")) == 2
+    # The returnee finds it among their requests, with the goal's words.
+    assert f"/help/cases/{cases[0].id}" in text_of(web.get("/help/"))
+    assert "A room near the market" in text_of(web.get(f"/help/cases/{cases[0].id}"))

@@ -110,7 +110,7 @@ class GoalForm(FlaskForm):
     why = TextAreaField(_l("Why it matters to me"),
                         validators=[Optional(), max_len(service.WHY_MAX)])
     target_date = DayField(_l("When I want to reach it"), validators=[Optional(), _check_date])
-    support_needed = BooleanField(_l("I need support with this"))
+    support_needed = BooleanField(_l("I need support with this: ask my caseworker for help"))
     budget_needed = AmountField(_l("Money needed in total"))
     budget_own = AmountField(_l("My own money"))
     budget_asked = AmountField(_l("Micro-finance asked"))
@@ -125,7 +125,7 @@ class StatusForm(_FixedChoices):
 class StepForm(FlaskForm):
     text = StringField(_l("New step"), validators=[required(), max_len(service.STEP_MAX)])
     target_date = DayField(_l("By when (optional)"), validators=[Optional(), _check_date])
-    support_needed = BooleanField(_l("I need support with this step"))
+    support_needed = BooleanField(_l("I need support with this step: ask my caseworker for help"))
 
 
 class TickForm(_FixedChoices):

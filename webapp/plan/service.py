@@ -232,6 +232,23 @@ def answer_suggestion(session: Session, actor: User, goal: Goal, *, accept: bool
     session.flush()
 
 
+# "Support needed" asks the partner for help: a support request in the area's
+# category, in the returnee's requests and the caseworker's inbox (issue #5).
+AREA_CATEGORY = {"work": "work", "business": "business", "housing": "housing",
+                 "skills": "education", "health": "health", "family": "family",
+                 "wellbeing": "psychosocial", "safety": "other", "papers": "papers"}
+
+
+def _request_support(session: Session, goal: Goal, step: Step | None = None) -> None:
+    from ..support import choices as support_choices
+    from ..support import service as support
+
+    details = goal_title(goal) + (f": {step.text}" if step is not None else "")
+    support.create_request(session, goal.returnee,
+                           category=AREA_CATEGORY.get(goal.area, "other"), contact_way="app",
+                           details=details[:support_choices.DETAILS_MAX])
+
+
 def update_goal(session: Session, actor: User, goal: Goal, *, title: str, why: str,
                 target_date: date | None, support_needed: bool,
                 budget: dict[str, Decimal | None] | None = None) -> None:
@@ -257,6 +274,8 @@ def update_goal(session: Session, actor: User, goal: Goal, *, title: str, why: s
         if before != value:
             _record(session, actor, goal, name, before, value)
             setattr(goal, name, value)
+            if name == "support_needed" and value:
+                _request_support(session, goal)
     session.flush()
 
 
@@ -282,6 +301,7 @@ def add_step(session: Session, actor: User, goal: Goal, *, text: str,
     _record(session, actor, goal, "step", None, text, step=step)
     if support_needed:
         _record(session, actor, goal, "step_support", False, True, step=step)
+        _request_support(session, goal, step)
     session.flush()
     return step
 
