@@ -142,3 +142,42 @@ def test_quick_exit_leaves_no_personal_page_in_the_caches(pwa_page, live_server)
             assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
     finally:
         context.set_offline(False)
+
+
+def test_a_push_shows_a_notification_with_nothing_personal(pwa_page, live_server):
+    """The service worker's push handler, fed the exact payload the server
+    sends (webapp/push/service.py): the notification shows the generic line
+    and keeps only the alert's URL for the tap."""
+    import json
+    import time
+
+    page, _errors = pwa_page
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda e: registrations.extend(r["registrationId"] for r in e["registrations"]
+                                          if not r.get("isDeleted")))
+    try:
+        cdp.send("ServiceWorker.enable")
+        deadline = time.time() + 5
+        while not registrations and time.time() < deadline:
+            page.wait_for_timeout(100)
+        assert registrations, "no service worker registration reported"
+        payload = {"title": "Footing", "body": "Urgent: please open Footing now.",
+                   "url": "/alerts/7", "tag": "alert-7"}
+        cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": live_server.url, "registrationId": registrations[-1],
+            "data": json.dumps(payload)})
+        shown = []
+        deadline = time.time() + 5
+        while not shown and time.time() < deadline:
+            page.wait_for_timeout(100)
+            shown = page.evaluate("""() => navigator.serviceWorker.ready
+                .then((reg) => reg.getNotifications())
+                .then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag,
+                                                  data: n.data})))""")
+    finally:
+        cdp.detach()
+    assert shown == [{"title": "Footing", "body": "Urgent: please open Footing now.",
+                      "tag": "alert-7", "data": {"url": "/alerts/7"}}], shown
