@@ -55,7 +55,7 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
     from webapp.alerts.models import Alert
     from webapp.db import db_session
     from webapp.models import CaseworkerAssignment, Organisation, Role, Signal, User, utcnow
-    from webapp.monitoring.models import FollowUp, ReintegrationCheck
+    from webapp.monitoring.models import ReintegrationCheck
 
     rng = random.Random(7)
     now = utcnow()

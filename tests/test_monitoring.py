@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from flask_babel import force_locale

@@ -95,7 +95,7 @@ def test_reissue_makes_the_old_code_stop_working(app, web, session, staff_web, m
 
 
 def test_people_list_queries_do_not_grow_with_people(web, staff_web, make_returnee, count_queries):
-    me = staff_web(Role.COORDINATOR)
+    staff_web(Role.COORDINATOR)
     make_returnee(name="One")
     with count_queries() as few:
         web.get("/people/")

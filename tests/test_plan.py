@@ -282,7 +282,7 @@ def test_another_persons_goal_is_404_and_untouched(app, web, returnee_web, make_
     mine = add_goal(web, area="work", title="Mine")
     before = counts(session)
     for url in (f"/plan/goals/{theirs}", f"/plan/goals/{theirs}/edit", f"/plan/of/{other.id}",
-                f"/plan/goals/999999"):
+                "/plan/goals/999999"):
         r = web.get(url)
         assert r.status_code == 404 and "Their secret goal" not in text_of(r), url
     for url, data in ((f"/plan/goals/{theirs}/status", {"status": "done"}),

@@ -99,7 +99,6 @@ def test_pin_signin_on_bound_browser(web, returnee_web):
 
 def test_pin_never_works_from_an_unbound_browser(app, returnee_web, connection):
     returnee_web()
-    stranger = type(returnee_web)  # noqa: F841 (keeps fixture order explicit)
     from .conftest import Web
 
     other = Web(app.test_client())

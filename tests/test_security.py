@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
 
 from webapp.models import Role, User
 

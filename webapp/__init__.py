@@ -5,7 +5,7 @@ import logging
 import time
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf

@@ -10,6 +10,16 @@ from wtforms import DateField, RadioField, SelectField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 
+def form_error(form, err) -> None:
+    """A service's DomainError shown where the person sees it: on its field, or
+    above the form when it names none, or a hidden one (such as client_uuid)."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None and field.type != "HiddenField":
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
 def required() -> DataRequired:
     return DataRequired(message=_l("Please fill this in."))
 

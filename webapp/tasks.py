@@ -168,7 +168,6 @@ def send_delivery(delivery_id: int, now=None) -> str:
 def sweep(now=None) -> dict:
     """Every minute: route what was never routed, escalate what is overdue,
     send what is due. Nothing committed is lost if an enqueue was missed."""
-    from .db import db_session
     from .models import utcnow
     from .push import service as push
 

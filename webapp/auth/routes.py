@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import form_error
 from ..models import DeviceBinding, User
 from ..extensions import limiter
 from ..i18n import ACTIVATION_LOCALE
@@ -79,12 +80,6 @@ def _device_binding():
     return service.binding_from_cookie(db_session(), request.cookies.get(DEVICE_COOKIE))
 
 
-def _form_error(form, err: DomainError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 @bp.get("/signin")
@@ -110,7 +105,7 @@ def pin_signin():
                 keep_changes()  # the failed attempt must count
                 log.info("pin refused binding=%s status=%s", binding.id if binding else None,
                          err.status)
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user, binding)
@@ -134,7 +129,7 @@ def staff_signin():
                 user = service.check_staff_password(db_session(), form.email.data,
                                                     form.password.data)
             except service.SigninError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 session.clear()
@@ -162,7 +157,7 @@ def staff_totp():
             try:
                 service.check_staff_totp(db_session(), user, form.code.data)
             except service.SigninError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user)
@@ -194,7 +189,7 @@ def activate():
             try:
                 activation = service.find_activation(db_session(), form.code.data)
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 if current_user.is_authenticated:
@@ -239,7 +234,7 @@ def activate_returnee():
                     device_label=request.user_agent.platform or "",
                 )
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user, binding)
@@ -277,7 +272,7 @@ def activate_staff():
                     password_repeat=form.password_repeat.data, totp_secret=secret,
                     totp_code=form.totp.data)
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user)
@@ -308,7 +303,7 @@ def _change_secret(form, change, template: str):
             try:
                 change(user, form)
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 _sign_in(user, binding)

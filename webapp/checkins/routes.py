@@ -15,6 +15,7 @@ from flask_login import current_user
 from .. import submissions
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import form_error
 from ..security import offline_copy
 from . import bp, service
 from .forms import VISIBILITY, CheckInForm
@@ -22,12 +23,6 @@ from .forms import VISIBILITY, CheckInForm
 log = logging.getLogger(__name__)
 
 
-def _form_error(form, err: DomainError) -> None:
-    field = getattr(form, err.field, None) if err.field and err.field != "client_uuid" else None
-    if field is not None:
-        field.errors = list(field.errors) + [err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -52,7 +47,7 @@ def new():
                     session, me, mood=form.mood.data, answers=form.answers(),
                     note=form.note.data, share_with_group=form.visibility.data == "group")
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
                 if isinstance(err, submissions.SubmissionConflict):
                     form.client_uuid.data = str(uuid.uuid4())

@@ -31,6 +31,7 @@ from flask_login import current_user
 from ..checkins.service import MOODS
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import form_error
 from ..i18n import language_choices, supported
 from ..models import Role
 from ..security import offline_copy
@@ -44,12 +45,6 @@ from .models import Meeting, PeerGroup
 log = logging.getLogger(__name__)
 
 
-def _form_error(form, err: DomainError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def _languages():
@@ -139,7 +134,7 @@ def new():
                 languages=supported(), meeting_place=form.meeting_place.data or "",
                 period_days=form.period.data, facilitator_id=form.facilitator.data)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
             status = err.status
         else:
             log.info("group created group=%s by=%s", group.id, me.id)
@@ -166,7 +161,7 @@ def appoint(group_id: int):
         try:
             service.appoint_facilitator(db_session(), group, form.facilitator.data, current_user)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             flash(_l("Saved."), "info")
             return redirect(url_for("groups.show", group_id=group.id))
@@ -185,7 +180,7 @@ def settings(group_id: int):
                                     meeting_place=form.meeting_place.data or "",
                                     period_days=form.period.data)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             flash(_l("Saved."), "info")
             return redirect(url_for("groups.show", group_id=group.id))
@@ -201,7 +196,7 @@ def add_member(group_id: int):
         try:
             person = service.add_member(db_session(), group, form.member.data, current_user)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             log.info("group member added group=%s user=%s", group.id, person.id)
             # No name in the flash: it travels in the (signed, not encrypted) cookie.
@@ -220,7 +215,7 @@ def buddies(group_id: int):
         try:
             service.pair_buddies(db_session(), group, form.first.data, form.second.data)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             flash(_l("They are buddies now."), "info")
             return redirect(url_for("groups.show", group_id=group.id))
@@ -248,7 +243,7 @@ def post(group_id: int):
         try:
             created = service.add_post(db_session(), group, current_user, form.body.data)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             log.info("group post group=%s post=%s", group.id, created.id)
             return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
@@ -306,7 +301,7 @@ def new_meeting(group_id: int):
                     place=form.place.data or "", topic_key=form.topic.data or None,
                     topic_text=form.topic_text.data or "")
             except DomainError as err:
-                _form_error(form, err)
+                form_error(form, err)
                 status = err.status
             else:
                 log.info("meeting scheduled group=%s meeting=%s", group.id, meeting.id)
@@ -403,7 +398,7 @@ def raise_member(group_id: int):
             raised = service.raise_with_caseworker(db_session(), group, current_user,
                                                    form.member.data, form.reason.data)
         except DomainError as err:
-            _form_error(form, err)
+            form_error(form, err)
         else:
             log.info("raised with caseworker group=%s raised=%s", group.id, raised.id)
             flash(_l("Sent to the caseworker."), "info")

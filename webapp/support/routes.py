@@ -26,6 +26,7 @@ from ..access import current_caseworker_id, record_view
 from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import form_error
 from ..models import Role, User
 from ..security import offline_copy
 from . import bp, choices as c, service
@@ -35,12 +36,6 @@ from .forms import (
 from .models import Case
 
 
-def _form_error(form, err: DomainError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is not None and field.type != "HiddenField":
-        field.errors = list(field.errors) + [err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def _submit(form, claim_kind: str, create, template: str, **context):
@@ -55,7 +50,7 @@ def _submit(form, claim_kind: str, create, template: str, **context):
             return redirect(claim.result_url)
         case = create()
     except DomainError as err:
-        _form_error(form, err)
+        form_error(form, err)
         return render_template(template, form=form, **context), err.status
     url = url_for("support.received", case_id=case.id)
     claim.done(url)
@@ -180,7 +175,7 @@ def reply(case_id: int):
     try:
         service.add_message(db_session(), case, current_user, form.body.data)
     except DomainError as err:
-        _form_error(form, err)
+        form_error(form, err)
         return _case_page(case, err.status, reply=form)
     return _after_action(case, _l("Your message was sent."))
 
@@ -219,7 +214,7 @@ def change_status(case_id: int):
                               form.reason.data,
                               form.outcome.data if "outcome" in form else None)
     except DomainError as err:
-        _form_error(form, err)
+        form_error(form, err)
         return _case_page(case, err.status, status_form=form)
     return _after_action(case, _l("Status changed."))
 
