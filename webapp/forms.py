@@ -20,6 +20,21 @@ def form_error(form, err) -> None:
         form.form_errors.append(err.message)
 
 
+def run_form(form, action):
+    """Validate `form`, then run `action()` (a service call). A DomainError it
+    raises is shown on the form. Returns (True, result) when done, else
+    (False, None): the route re-renders the form with status 400."""
+    from .errors import DomainError
+
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        return True, action()
+    except DomainError as err:
+        form_error(form, err)
+        return False, None
+
+
 def required() -> DataRequired:
     return DataRequired(message=_l("Please fill this in."))
 

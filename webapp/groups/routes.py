@@ -31,7 +31,7 @@ from flask_login import current_user
 from ..checkins.service import MOODS
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import form_error
+from ..forms import form_error, run_form
 from ..i18n import language_choices, supported
 from ..models import Role
 from ..security import offline_copy
@@ -43,8 +43,6 @@ from .forms import (
 from .models import Meeting, PeerGroup
 
 log = logging.getLogger(__name__)
-
-
 
 
 def _languages():
@@ -157,14 +155,11 @@ def appoint(group_id: int):
     form = FacilitatorForm()
     form.facilitator.choices = [(u.id, u.display_name)
                                 for u in service.staff_candidates(db_session(), group.organisation_id, group)]
-    if form.validate_on_submit():
-        try:
-            service.appoint_facilitator(db_session(), group, form.facilitator.data, current_user)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            flash(_l("Saved."), "info")
-            return redirect(url_for("groups.show", group_id=group.id))
+    done, _ = run_form(form, lambda: service.appoint_facilitator(
+        db_session(), group, form.facilitator.data, current_user))
+    if done:
+        flash(_l("Saved."), "info")
+        return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, 400, appoint=form)
 
 
@@ -173,17 +168,12 @@ def settings(group_id: int):
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
     _settings_choices(form)
-    if form.validate_on_submit():
-        try:
-            service.update_settings(db_session(), group, language=form.language.data,
-                                    languages=supported(),
-                                    meeting_place=form.meeting_place.data or "",
-                                    period_days=form.period.data)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            flash(_l("Saved."), "info")
-            return redirect(url_for("groups.show", group_id=group.id))
+    done, _ = run_form(form, lambda: service.update_settings(
+        db_session(), group, language=form.language.data, languages=supported(),
+        meeting_place=form.meeting_place.data or "", period_days=form.period.data))
+    if done:
+        flash(_l("Saved."), "info")
+        return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, 400, settings=form)
 
 
@@ -192,16 +182,13 @@ def add_member(group_id: int):
     group: PeerGroup = g.scoped
     form = MemberForm()
     form.member.choices = [(u.id, u.display_name) for u in service.candidates(db_session(), group)]
-    if form.validate_on_submit():
-        try:
-            person = service.add_member(db_session(), group, form.member.data, current_user)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            log.info("group member added group=%s user=%s", group.id, person.id)
-            # No name in the flash: it travels in the (signed, not encrypted) cookie.
-            flash(_l("Added to the group."), "info")
-            return redirect(url_for("groups.show", group_id=group.id))
+    done, person = run_form(form, lambda: service.add_member(
+        db_session(), group, form.member.data, current_user))
+    if done:
+        log.info("group member added group=%s user=%s", group.id, person.id)
+        # No name in the flash: it travels in the (signed, not encrypted) cookie.
+        flash(_l("Added to the group."), "info")
+        return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, 400, member=form)
 
 
@@ -211,14 +198,11 @@ def buddies(group_id: int):
     form = BuddyForm()
     roster = [(m.user_id, m.user.display_name) for m in service.members(db_session(), group)]
     form.first.choices = form.second.choices = roster
-    if form.validate_on_submit():
-        try:
-            service.pair_buddies(db_session(), group, form.first.data, form.second.data)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            flash(_l("They are buddies now."), "info")
-            return redirect(url_for("groups.show", group_id=group.id))
+    done, _ = run_form(form, lambda: service.pair_buddies(
+        db_session(), group, form.first.data, form.second.data))
+    if done:
+        flash(_l("They are buddies now."), "info")
+        return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, 400, buddy=form)
 
 
@@ -239,14 +223,11 @@ def _board_answer(group: PeerGroup):
 def post(group_id: int):
     group: PeerGroup = g.scoped
     form = PostForm()
-    if form.validate_on_submit():
-        try:
-            created = service.add_post(db_session(), group, current_user, form.body.data)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            log.info("group post group=%s post=%s", group.id, created.id)
-            return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
+    done, created = run_form(form, lambda: service.add_post(
+        db_session(), group, current_user, form.body.data))
+    if done:
+        log.info("group post group=%s post=%s", group.id, created.id)
+        return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
     return _show(group, 400, post=form)
 
 
@@ -393,14 +374,10 @@ def raise_member(group_id: int):
     form = RaiseForm()
     form.member.choices = [(m.user_id, m.user.display_name)
                            for m in service.members(db_session(), group)]
-    if form.validate_on_submit():
-        try:
-            raised = service.raise_with_caseworker(db_session(), group, current_user,
-                                                   form.member.data, form.reason.data)
-        except DomainError as err:
-            form_error(form, err)
-        else:
-            log.info("raised with caseworker group=%s raised=%s", group.id, raised.id)
-            flash(_l("Sent to the caseworker."), "info")
-            return redirect(url_for("groups.overview", group_id=group.id))
+    done, raised = run_form(form, lambda: service.raise_with_caseworker(
+        db_session(), group, current_user, form.member.data, form.reason.data))
+    if done:
+        log.info("raised with caseworker group=%s raised=%s", group.id, raised.id)
+        flash(_l("Sent to the caseworker."), "info")
+        return redirect(url_for("groups.overview", group_id=group.id))
     return _overview(group, form, 400)
