@@ -105,13 +105,13 @@ def send_deliveries_now(delivery_ids: list[int]) -> None:
         send_delivery(delivery_id)
 
 
-def route_signals(now=None) -> list[int]:
-    """Signals → alerts → push deliveries, sent right after the commit."""
+def _alert_step(step, now) -> list[int]:
+    """Run an alerts step (routing or escalation) in its own transaction and
+    send the pushes it queued right after the commit."""
     from . import outbox
-    from .alerts import service as alerts
 
     def work(session):
-        ids = alerts.route_pending(session, now)
+        ids = step(session, now)
         if ids:
             outbox.after_commit(send_deliveries_now, ids)
         return ids
@@ -119,17 +119,18 @@ def route_signals(now=None) -> list[int]:
     return in_transaction(work)
 
 
-def escalate(now=None) -> list[int]:
-    from . import outbox
+def route_signals(now=None) -> list[int]:
+    """Signals → alerts → push deliveries to the caseworker."""
     from .alerts import service as alerts
 
-    def work(session):
-        ids = alerts.escalate_overdue(session, now)
-        if ids:
-            outbox.after_commit(enqueue_deliveries, ids)
-        return ids
+    return _alert_step(alerts.route_pending, now)
 
-    return in_transaction(work)
+
+def escalate(now=None) -> list[int]:
+    """Alerts nobody acknowledged in time → the coordinators' phones."""
+    from .alerts import service as alerts
+
+    return _alert_step(alerts.escalate_overdue, now)
 
 
 def send_delivery(delivery_id: int, now=None) -> str:
