@@ -254,7 +254,9 @@ class AuthSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
 
+    # Loaded with the session in one query: every request of a returnee reads both.
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    device_binding: Mapped["DeviceBinding | None"] = relationship(lazy="joined")
 
 
 class AccessLedgerEntry(Base):

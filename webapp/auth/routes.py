@@ -28,7 +28,7 @@ from markupsafe import Markup
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error
-from ..models import DeviceBinding, User
+from ..models import User
 from ..extensions import limiter
 from ..i18n import ACTIVATION_LOCALE
 from . import bp, service
@@ -298,8 +298,8 @@ def _change_secret(form, change, template: str):
             user = current_user._get_current_object()
             binding = None
             auth = service.load_session(db_session(), session.get("_user_id", ""))
-            if auth is not None and auth.device_binding_id:
-                binding = db_session().get(DeviceBinding, auth.device_binding_id)
+            if auth is not None:
+                binding = auth.device_binding
             try:
                 change(user, form)
             except DomainError as err:

@@ -430,10 +430,8 @@ def load_session(session: Session, token: str) -> AuthSession | None:
     too_old = auth.created_at < utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     if user.is_disabled or auth.epoch != user.session_epoch or too_old:
         return None
-    if auth.device_binding_id is not None:
-        binding = session.get(DeviceBinding, auth.device_binding_id)
-        if binding is None or not binding.usable:
-            return None
+    if auth.device_binding_id is not None and not auth.device_binding.usable:
+        return None
     user.session_token = token
     return auth
 
