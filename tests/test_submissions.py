@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from webapp import signals, submissions
 from webapp.errors import DomainError
-from webapp.models import ClientSubmission, Signal
+from webapp.models import ClientSubmission, Organisation, Role, Signal, User
 
 
 def test_first_claim_is_new_and_a_repeat_answers_as_the_first(session, make_returnee):
@@ -59,3 +59,62 @@ def test_signals_hold_ids_and_a_known_kind(session, make_returnee):
     with pytest.raises(ValueError):
         signals.emit(session, returnee=user, kind="made.up")
     assert session.scalar(select(func.count()).select_from(Signal)) == 1
+
+
+def test_two_requests_racing_with_one_uuid_store_it_once(app):
+    """Two connections claim the same UUID at once (a double tap that reached
+    two workers): the second waits for the first to commit, then answers as a
+    repeat. Runs on real, separate connections (SQLite or PostgreSQL)."""
+    import threading
+    import time
+
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    engine = app.extensions["footing_db"].engine
+    with Session(engine) as setup:
+        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
+                           emergency_phone="+232", languages=["en"])
+        setup.add(org)
+        setup.flush()
+        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer")
+        setup.add(user)
+        setup.commit()
+        org_id, user_id = org.id, user.id
+    key = str(uuid.uuid4())
+    first_claimed = threading.Event()
+    results: dict[str, object] = {}
+
+    def first():
+        with Session(engine) as s:
+            c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
+            first_claimed.set()
+            time.sleep(0.3)  # still holding its transaction
+            c.done("/checkin/history")
+            s.commit()
+            results["first"] = c.repeat
+
+    def second():
+        first_claimed.wait(5)
+        with Session(engine) as s:
+            c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
+            results["second"] = (c.repeat, c.result_url)
+            s.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        with Session(engine) as s:
+            stored = s.scalar(select(func.count()).select_from(ClientSubmission)
+                              .where(ClientSubmission.user_id == user_id))
+    finally:
+        with Session(engine) as s:
+            s.execute(delete(ClientSubmission).where(ClientSubmission.user_id == user_id))
+            s.execute(delete(User).where(User.id == user_id))
+            s.execute(delete(Organisation).where(Organisation.id == org_id))
+            s.commit()
+    assert results == {"first": False, "second": (True, "/checkin/history")}
+    assert stored == 1

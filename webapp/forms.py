@@ -5,9 +5,38 @@ not cover all our languages; the fields here say it in our words instead.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from functools import lru_cache
+
+from babel import support
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
+
+
+@lru_cache(maxsize=None)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _CachedTranslations:
+    """WTForms' own catalogs, read once per language. (Flask-WTF reads them
+    from disk again on every request that builds a form.)"""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+class Form(FlaskForm):
+    """The base of every form: Flask-WTF's CSRF, with cached translations."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return _CachedTranslations()
 
 
 def form_error(form, err) -> None:

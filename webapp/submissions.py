@@ -17,15 +17,16 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .db import dialect_insert
 from .errors import DomainError
-from .models import ClientSubmission, User
+from .models import ClientSubmission, User, utcnow
 
 
 class SubmissionConflict(DomainError):
@@ -48,43 +49,44 @@ def body_digest(kind: str, body: dict[str, Any]) -> str:
 
 @dataclass
 class Claim:
-    submission: ClientSubmission
+    session: Session
+    submission_id: int
     repeat: bool
-
-    @property
-    def result_url(self) -> str | None:
-        return self.submission.result_url
+    result_url: str | None = None
 
     def done(self, result_url: str) -> None:
-        self.submission.result_url = result_url
+        """Where a repeat of this submission will be sent."""
+        self.result_url = result_url
+        self.session.execute(update(ClientSubmission).where(
+            ClientSubmission.id == self.submission_id).values(result_url=result_url))
+
+
+@lru_cache(maxsize=None)
+def _claim_insert(dialect: str):
+    return (dialect_insert(dialect)(ClientSubmission)
+            .on_conflict_do_nothing(index_elements=["user_id", "client_uuid"])
+            .returning(ClientSubmission.id))
 
 
 def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
           body: dict[str, Any]) -> Claim:
     """Claim the UUID for this body, or find the earlier identical submission.
 
-    The row is inserted first, in a savepoint: of two concurrent requests with
-    the same UUID one inserts, the other waits on the unique index and then
-    reads the winner's row."""
+    One statement inserts the row unless the UUID is taken: of two concurrent
+    requests with the same UUID one inserts, the other waits on the unique
+    index, inserts nothing, and then reads the winner's row."""
     client_uuid = normalise_uuid(raw_uuid)
     digest = body_digest(kind, body)
+    new_id = session.execute(_claim_insert(session.get_bind().dialect.name), {
+        "user_id": user.id, "client_uuid": client_uuid, "kind": kind, "body_digest": digest,
+        "created_at": utcnow()}).scalar()
+    if new_id is not None:
+        return Claim(session, new_id, repeat=False)
     existing = _find(session, user, client_uuid)
-    if existing is None:
-        row = ClientSubmission(user_id=user.id, client_uuid=client_uuid, kind=kind,
-                               body_digest=digest)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-            return Claim(row, repeat=False)
-        except IntegrityError:
-            existing = _find(session, user, client_uuid)
-            if existing is None:
-                raise
     if existing.kind != kind or existing.body_digest != digest:
         raise SubmissionConflict(_l("This was already sent with different content. "
                                     "Please start a new form."), field="client_uuid")
-    return Claim(existing, repeat=True)
+    return Claim(session, existing.id, repeat=True, result_url=existing.result_url)
 
 
 def _find(session: Session, user: User, client_uuid: str) -> ClientSubmission | None:

@@ -63,7 +63,7 @@ def post_note():
         return render_template_string(PAGE, uuid="", note=text, error=str(err),
                                       received=None), err.status
     if not c.repeat:
-        c.done(url_for("probe.received", submission_id=c.submission.id))
+        c.done(url_for("probe.received", submission_id=c.submission_id))
     return redirect(c.result_url, code=303)
 
 

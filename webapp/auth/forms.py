@@ -1,22 +1,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import Email
 
-from ..forms import max_len, required
+from ..forms import Form, max_len, required
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("Activation code"), validators=[required(), max_len(20)])
 
 
-class PinForm(FlaskForm):
+class PinForm(Form):
     pin = PasswordField(_l("Your PIN (6 digits)"), validators=[required(), max_len(6)])
 
 
-class ReturneeActivationForm(FlaskForm):
+class ReturneeActivationForm(Form):
     share_with_group = BooleanField(_l("My peer group may see the check-ins I choose to share"))
     caseworker_may_edit_plan = BooleanField(_l("My caseworker may change my plan with me"))
     push_reminders = BooleanField(_l("Send me reminders on this phone"))
@@ -26,7 +25,7 @@ class ReturneeActivationForm(FlaskForm):
     pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
 
 
-class StaffActivationForm(FlaskForm):
+class StaffActivationForm(Form):
     password = PasswordField(_l("New password (at least 12 characters)"),
                              validators=[required(), max_len(200)])
     password_repeat = PasswordField(_l("The same password again"),
@@ -35,24 +34,24 @@ class StaffActivationForm(FlaskForm):
                        validators=[required(), max_len(10)])
 
 
-class StaffSigninForm(FlaskForm):
+class StaffSigninForm(Form):
     email = EmailField(_l("E-mail address"), validators=[
         required(), max_len(254), Email(message=_l("Please enter an e-mail address."))])
     password = PasswordField(_l("Password"), validators=[required(), max_len(200)])
 
 
-class TotpForm(FlaskForm):
+class TotpForm(Form):
     code = StringField(_l("6-digit code from your authenticator app"),
                        validators=[required(), max_len(10)])
 
 
-class ChangePinForm(FlaskForm):
+class ChangePinForm(Form):
     current = PasswordField(_l("Your PIN now"), validators=[required(), max_len(6)])
     pin = PasswordField(_l("New PIN (6 digits)"), validators=[required(), max_len(6)])
     pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(_l("Your password now"), validators=[required(), max_len(200)])
     password = PasswordField(_l("New password (at least 12 characters)"),
                              validators=[required(), max_len(200)])

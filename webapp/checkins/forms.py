@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from ..forms import RadioChoiceField, max_len
+from ..forms import Form, RadioChoiceField, max_len
 from .models import ANSWERS, QUESTIONS
 from .service import ANSWER_LABELS, MOODS, NOTE_MAX, QUESTION_LABELS
 
@@ -14,7 +13,7 @@ VISIBILITY = (("caseworker", _l("My caseworker only")),
               ("group", _l("My caseworker and my group")))
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(Form):
     # Mood and who sees it are asked every time (nothing is chosen for the
     # person); the five questions may be left out. So four taps send a check-in:
     # the home tile, a face, who sees it, Send.

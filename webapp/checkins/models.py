@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, case, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
+from ..db import Base, dialect_insert
 from ..models import UTCDateTime, utcnow
 
 # The five quick questions, in the order the form asks them.
@@ -65,20 +66,22 @@ class NoContactGap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-@event.listens_for(CheckIn, "after_insert")
-def _summarise(_mapper, connection, target: CheckIn) -> None:
-    """In the same transaction as the check-in: one upsert, which also copes
-    with a check-in stored out of order (the later time wins)."""
+@lru_cache(maxsize=None)
+def _summary_upsert(dialect: str):
+    """The upsert, built once per dialect (building it costs more than running it)."""
     table = CheckInSummary.__table__
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(user_id=target.user_id, organisation_id=target.organisation_id,
-                                last_at=target.created_at, count=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.user_id], set_={
+    stmt = dialect_insert(dialect)(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.user_id], set_={
         "count": table.c.count + 1,
         "last_at": case((stmt.excluded.last_at > table.c.last_at, stmt.excluded.last_at),
                         else_=table.c.last_at),
     })
-    connection.execute(stmt)
+
+
+@event.listens_for(CheckIn, "after_insert")
+def _summarise(_mapper, connection, target: CheckIn) -> None:
+    """In the same transaction as the check-in: one upsert, which also copes
+    with a check-in stored out of order (the later time wins)."""
+    connection.execute(_summary_upsert(connection.dialect.name), {
+        "user_id": target.user_id, "organisation_id": target.organisation_id,
+        "last_at": target.created_at, "count": 1})

@@ -67,7 +67,8 @@ def record_checkin(session: Session, user: User, *, mood: int | None,
     if share_with_group and not may_share_with_group(session, user):
         raise DomainError(_l("You chose not to share check-ins with your group."),
                           field="visibility")
-    previous = last_checkin(session, user)
+    # Low mood twice in a row raises a signal: the last one matters only now.
+    previous = last_checkin(session, user) if mood <= LOW_MOOD else None
     checkin = CheckIn(organisation_id=user.organisation_id, user_id=user.id, mood=mood,
                       note=note, share_with_group=share_with_group,
                       **{q: answers.get(q) for q in QUESTIONS})

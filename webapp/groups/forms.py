@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from ..forms import RadioChoiceField
-from ..forms import ChoiceField, max_len, required
+from ..forms import ChoiceField, Form, RadioChoiceField, max_len, required
 from .service import POST_MAX, REASON_MAX
 
 
@@ -18,7 +16,7 @@ class MeetingTimeField(DateTimeLocalField):
             raise ValueError(_l("Please enter a date and time like 2026-12-31 14:30.")) from None
 
 
-class GroupSettingsForm(FlaskForm):
+class GroupSettingsForm(Form):
     language = ChoiceField(_l("Language of the group"), choices=[])
     meeting_place = StringField(_l("Where the group meets"), validators=[Optional(), max_len(200)])
     period = ChoiceField(_l("How often members check in"), coerce=int, choices=[])
@@ -29,20 +27,20 @@ class NewGroupForm(GroupSettingsForm):
     facilitator = ChoiceField(_l("Facilitator"), coerce=int, choices=[])
 
 
-class FacilitatorForm(FlaskForm):
+class FacilitatorForm(Form):
     facilitator = ChoiceField(_l("Facilitator"), coerce=int, choices=[])
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     member = ChoiceField(_l("Person"), coerce=int, choices=[])
 
 
-class BuddyForm(FlaskForm):
+class BuddyForm(Form):
     first = ChoiceField(_l("First person"), coerce=int, choices=[])
     second = ChoiceField(_l("Second person"), coerce=int, choices=[])
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     # InputRequired, not DataRequired: it keeps the "not a date" message.
     starts_at = MeetingTimeField(_l("Date and time"), validators=[
         InputRequired(message=_l("Please fill this in."))])
@@ -52,7 +50,7 @@ class MeetingForm(FlaskForm):
                              validators=[Optional(), max_len(200)])
 
 
-class RsvpForm(FlaskForm):
+class RsvpForm(Form):
     coming = RadioChoiceField(_l("Are you coming?"), choices=[], validators=[required()])
 
     def __init__(self, *args, **kwargs):
@@ -60,15 +58,15 @@ class RsvpForm(FlaskForm):
         self.coming.choices = [("yes", _l("Coming")), ("no", _l("Not coming"))]
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     body = TextAreaField(_l("Write to the group"), validators=[required(), max_len(POST_MAX)])
 
 
-class RaiseForm(FlaskForm):
+class RaiseForm(Form):
     member = ChoiceField(_l("Member"), coerce=int, choices=[])
     reason = TextAreaField(_l("Short reason for the caseworker"),
                            validators=[required(), max_len(REASON_MAX)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token."""

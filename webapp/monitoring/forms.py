@@ -3,12 +3,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from ..checkins.forms import RadioChoiceField
-from ..forms import ChoiceField, max_len
+from ..forms import ChoiceField, Form, max_len
 from . import instruments
 from .models import CONTACTS
 from .service import CONTACT_LABELS, NOTE_MAX, OUTCOMES
@@ -29,7 +28,7 @@ class _Text:
         return str(escape(str(self)))
 
 
-class FollowUpBase(FlaskForm):
+class FollowUpBase(Form):
     month = ChoiceField(_l("Which follow-up"), coerce=int, choices=[],
                         validators=[DataRequired(message=_l("Please choose one from the list."))])
     contact = RadioChoiceField(_l("How did you meet?"), choices=[],

@@ -19,11 +19,11 @@ from datetime import timedelta
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import Form
 from ..models import CaseworkerAssignment, Role, User, utcnow
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
@@ -191,7 +191,7 @@ def export_page():
 def export(dataset: str):
     if dataset not in export_.DATASETS:
         abort(404)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400)
     body = export_.export_csv(db_session(), current_user, dataset)
     response = make_response(body)

@@ -3,14 +3,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 
-from ..forms import ChoiceField, DayField, max_len, required
+from ..forms import ChoiceField, DayField, Form, max_len, required
 
 
-class NewReturneeForm(FlaskForm):
+class NewReturneeForm(Form):
     display_name = StringField(_l("Name the person wants to be called"),
                                validators=[required(), max_len(100)])
     locale = ChoiceField(_l("Language"), choices=[])
@@ -24,7 +23,7 @@ class NewReturneeForm(FlaskForm):
             raise ValidationError(_l("Please check the date."))
 
 
-class NewStaffForm(FlaskForm):
+class NewStaffForm(Form):
     display_name = StringField(_l("Name"), validators=[required(), max_len(100)])
     email = EmailField(_l("E-mail address"), validators=[
         required(), max_len(254), Email(message=_l("Please enter an e-mail address."))])
@@ -32,9 +31,9 @@ class NewStaffForm(FlaskForm):
     locale = ChoiceField(_l("Language"), choices=[])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token."""

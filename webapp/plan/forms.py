@@ -4,12 +4,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
 from ..errors import DomainError
-from ..forms import ChoiceField, DayField, max_len, required
+from ..forms import ChoiceField, DayField, Form, max_len, required
 from . import service
 from .catalog import AREAS, STARTERS, STATUSES
 
@@ -55,7 +54,7 @@ def _area_choices():
     return list(AREAS.items())
 
 
-class _FixedChoices(FlaskForm):
+class _FixedChoices(Form):
     """Sets each ChoiceField's choices after construction (tuples passed to
     the field's constructor are deprecated in WTForms)."""
 
@@ -105,7 +104,7 @@ def suggest_form() -> SuggestForm:
     return form
 
 
-class GoalForm(FlaskForm):
+class GoalForm(Form):
     title = StringField(_l("Goal"), validators=[required(), max_len(service.TITLE_MAX)])
     why = TextAreaField(_l("Why it matters to me"),
                         validators=[Optional(), max_len(service.WHY_MAX)])
@@ -122,7 +121,7 @@ class StatusForm(_FixedChoices):
     status = ChoiceField(_l("Status"), choices=[])
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     text = StringField(_l("New step"), validators=[required(), max_len(service.STEP_MAX)])
     target_date = DayField(_l("By when (optional)"), validators=[Optional(), _check_date])
     support_needed = BooleanField(_l("I need support with this step: ask my caseworker for help"))
@@ -133,7 +132,7 @@ class TickForm(_FixedChoices):
     done = ChoiceField(choices=[])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("Write a message"),
                          validators=[required(), max_len(service.COMMENT_MAX)])
 

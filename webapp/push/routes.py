@@ -9,16 +9,16 @@ from __future__ import annotations
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..db import db_session
 from ..errors import DomainError
+from ..forms import Form
 from . import bp, service
 from .models import PushSubscription
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token."""
 
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from ..errors import DomainError
-from ..forms import ChoiceField, max_len, required
+from ..forms import ChoiceField, Form, max_len, required
 from . import choices as c
 from .service import clean_phone
 
@@ -17,7 +16,7 @@ def _fresh_uuid() -> str:
     return str(uuid.uuid4())
 
 
-class _Submission(FlaskForm):
+class _Submission(Form):
     """A returnee's report: carries the device's UUID (see webapp.submissions)."""
 
     client_uuid = HiddenField(default=_fresh_uuid)
@@ -81,11 +80,11 @@ class HelpNowForm(_Submission):
     pass
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     body = TextAreaField(_l("Message"), validators=[required(), max_len(c.MESSAGE_MAX)])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = ChoiceField(_l("New status"), choices=[])
     reason = TextAreaField(_l("Reason (the person can read this)"),
                            validators=[max_len(c.REASON_MAX)])
@@ -96,9 +95,9 @@ class StatusForm(FlaskForm):
         self.outcome.choices = [("", _l("No outcome yet"))] + list(c.OUTCOMES.items())
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state: only the CSRF token."""
