@@ -13,7 +13,7 @@ import pyotp
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
@@ -420,10 +420,14 @@ def end_session(session: Session, token: str | None, reason: str) -> None:
     ).values(ended_at=utcnow(), end_reason=reason))
 
 
+# Built once: this runs on every signed-in request.
+_LIVE_SESSION = select(AuthSession).where(AuthSession.token_hash == bindparam("digest"),
+                                          AuthSession.ended_at.is_(None))
+
+
 def load_session(session: Session, token: str) -> AuthSession | None:
     """The live session for a cookie token, with its user, in one query."""
-    auth = session.scalar(select(AuthSession).where(
-        AuthSession.token_hash == token_digest(token), AuthSession.ended_at.is_(None)))
+    auth = session.scalar(_LIVE_SESSION, {"digest": token_digest(token)})
     if auth is None:
         return None
     user = auth.user

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import signals
@@ -36,10 +36,13 @@ QUESTION_LABELS = {
 ANSWER_LABELS = {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No")}
 
 
+_LATEST_CHOICES = (select(ConsentRecord.choices).where(ConsentRecord.user_id == bindparam("user"))
+                   .order_by(ConsentRecord.id.desc()).limit(1))
+
+
 def may_share_with_group(session: Session, user: User) -> bool:
     """What the person agreed to at activation (the latest consent wins)."""
-    choices = session.scalar(select(ConsentRecord.choices).where(
-        ConsentRecord.user_id == user.id).order_by(ConsentRecord.id.desc()).limit(1))
+    choices = session.scalar(_LATEST_CHOICES, {"user": user.id})
     return bool((choices or {}).get("share_with_group"))
 
 
