@@ -99,8 +99,8 @@ def test_a_repeat_stores_nothing_new_and_a_changed_body_is_refused(web, session,
     ({"note": "x" * 501}, "Please use at most 500 characters."),
     ({"visibility": None}, "Please choose who may see this."),
     ({"visibility": "everyone"}, "Please choose one from the list."),
-    # Without consent at activation, sharing with the group is not offered.
-    ({"visibility": "group"}, "Please choose one from the list."),
+    # Without consent at activation, sharing with the group is refused.
+    ({"visibility": "group"}, "You chose not to share check-ins with your group."),
     ({"client_uuid": "not-a-uuid"}, "This form is damaged."),
 ])
 def test_bad_input_is_refused_and_changes_nothing(web, session, returnee_web, data, message):

@@ -115,3 +115,58 @@ def test_concurrent_read_then_write_transactions_wait_instead_of_failing(sqlite_
     engine.dispose()
     assert errors == []
     assert total == 80  # no lost update either
+
+
+def _other_writer(url: str) -> None:
+    """A second connection that writes one row, giving up after 0.2 s."""
+    import sqlite3
+
+    path = make_url(url).database
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO ledger (what) VALUES ('other')")
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+@pytest.fixture()
+def ledger_engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE ledger (what TEXT)")
+    yield engine
+    engine.dispose()
+
+
+def test_a_page_view_reads_without_the_write_lock_and_still_writes_its_audit_row(
+        ledger_engine, sqlite_url):
+    """GET requests begin as readers: a writer elsewhere is not kept waiting
+    while a page renders, and the page's own audit write, made after that
+    writer committed, waits its turn instead of failing."""
+    from flask import Flask
+
+    with Flask(__name__).test_request_context("/", method="GET"):
+        with ledger_engine.connect() as conn:
+            with conn.begin():
+                assert conn.exec_driver_sql("SELECT count(*) FROM ledger").scalar() == 0
+                _other_writer(sqlite_url)  # would time out behind BEGIN IMMEDIATE
+                conn.exec_driver_sql("INSERT INTO ledger (what) VALUES ('viewed')")
+    with ledger_engine.connect() as conn:
+        rows = sorted(r[0] for r in conn.exec_driver_sql("SELECT what FROM ledger"))
+    assert rows == ["other", "viewed"]
+
+
+def test_a_form_post_holds_the_write_lock_from_its_first_read(ledger_engine, sqlite_url):
+    """POST requests read and then write as one unit: nobody writes between."""
+    import sqlite3
+
+    from flask import Flask
+
+    with Flask(__name__).test_request_context("/", method="POST"):
+        with ledger_engine.connect() as conn:
+            with conn.begin():
+                conn.exec_driver_sql("SELECT count(*) FROM ledger").scalar()
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    _other_writer(sqlite_url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -26,13 +26,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE.
+# Statements that need the write lock (SAVEPOINT too: a savepoint must not be
+# open when a read transaction is turned into a write transaction).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
-    pysqlite opens transactions lazily and DEFERRED: a request that reads and then
-    writes would fail with "database is locked" at once (the busy timeout does not
-    apply to a lock upgrade). Taking the write lock when the transaction begins
-    makes concurrent writers wait their turn instead.
+
+def _reads_only() -> bool:
+    """A GET or HEAD request: it reads, and writes at most an audit row."""
+    return has_request_context() and request.method in ("GET", "HEAD")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and who takes the write lock when.
+
+    pysqlite opens transactions lazily and DEFERRED: a transaction that reads
+    and then writes would fail with "database is locked" at once when another
+    writer came first (the busy timeout does not apply to a lock upgrade).
+    So every transaction takes the write lock when it begins (BEGIN
+    IMMEDIATE) and writers wait their turn, except in GET and HEAD requests:
+    those begin as readers, which WAL lets run beside each other and beside
+    one writer. When such a request does write (the access ledger, ending an
+    idle session), its read transaction ends there and a BEGIN IMMEDIATE one
+    starts, so the write waits its turn instead of failing. The reads before
+    that point are not repeated: what a GET writes never depends on them.
     """
 
     @event.listens_for(engine, "connect")
@@ -47,7 +63,16 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reader = _reads_only()
+        conn.exec_driver_sql("BEGIN DEFERRED" if reader else "BEGIN IMMEDIATE")
+        conn.info["sqlite_reader"] = reader
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get("sqlite_reader") and statement.lstrip()[:9].upper().startswith(_WRITES):
+            conn.info["sqlite_reader"] = False
+            cursor.execute("COMMIT")  # nothing was written: this ends the read
+            cursor.execute("BEGIN IMMEDIATE")
 
 
 def dialect_insert(dialect: str):

@@ -75,8 +75,9 @@ def _claim_insert(dialect: str):
 
 
 def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
-          body: dict[str, Any]) -> Claim:
+          body: dict[str, Any], result_url: str | None = None) -> Claim:
     """Claim the UUID for this body, or find the earlier identical submission.
+    `result_url`, when already known, saves the `done()` call.
 
     One statement inserts the row unless the UUID is taken: of two concurrent
     requests with the same UUID one inserts, the other waits on the unique
@@ -85,9 +86,9 @@ def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
     digest = body_digest(kind, body)
     new_id = session.execute(_claim_insert(session.get_bind().dialect.name), {
         "user_id": user.id, "client_uuid": client_uuid, "kind": kind, "body_digest": digest,
-        "created_at": utcnow()}).scalar()
+        "result_url": result_url, "created_at": utcnow()}).scalar()
     if new_id is not None:
-        return Claim(session, new_id, repeat=False)
+        return Claim(session, new_id, repeat=False, result_url=result_url)
     existing = _find(session, user, client_uuid)
     if existing.kind != kind or existing.body_digest != digest:
         raise SubmissionConflict(_l("This was already sent with different content. "

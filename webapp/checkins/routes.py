@@ -31,18 +31,18 @@ def new():
     me = current_user._get_current_object()
     session = db_session()
     form = CheckInForm()
-    may_share = service.may_share_with_group(session, me)
-    if not may_share:
-        form.visibility.choices = [VISIBILITY[0]]
     status = 200
     if request.method == "POST":
+        # Sharing with the group without consent is refused by the service;
+        # the consent is read only when the form is shown.
         if form.validate_on_submit():
+            url = url_for("checkins.history")
             try:
                 claim = submissions.claim(session, me, form.client_uuid.data, "checkin",
-                                          form.body())
+                                          form.body(), result_url=url)
                 if claim.repeat:
                     flash(_l("Thank you. Your check-in is sent."), "info")
-                    return redirect(claim.result_url or url_for("checkins.history"))
+                    return redirect(claim.result_url or url)
                 checkin = service.record_checkin(
                     session, me, mood=form.mood.data, answers=form.answers(),
                     note=form.note.data, share_with_group=form.visibility.data == "group")
@@ -52,8 +52,6 @@ def new():
                 if isinstance(err, submissions.SubmissionConflict):
                     form.client_uuid.data = str(uuid.uuid4())
             else:
-                url = url_for("checkins.history")
-                claim.done(url)
                 log.info("checkin user=%s checkin=%s", me.id, checkin.id)
                 flash(_l("Thank you. Your check-in is sent."), "info")
                 return redirect(url)
@@ -61,6 +59,9 @@ def new():
             status = 400
     else:
         form.client_uuid.data = str(uuid.uuid4())
+    may_share = service.may_share_with_group(session, me)
+    if not may_share:
+        form.visibility.choices = [VISIBILITY[0]]
     return render_template("checkins/new.html", form=form, may_share=may_share), status
 
 
