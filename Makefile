@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-push: catalogs
 # bench/.node), throughput under gunicorn. Writes bench/results/budgets.md.
 bench: catalogs
 	$(BIN)/python bench/budgets.py $(BENCH_ARGS)
+
+# Server cost per request in process: CPU, Python calls, SQL statements.
+bench-hot: catalogs
+	$(BIN)/python bench/hot_path.py $(BENCH_ARGS)
 
 # Needs PostgreSQL (BENCH_DATABASE_URL, default the local server's footing_bench).
 bench-caseload: catalogs

@@ -1,0 +1,156 @@
+"""Server cost of one request, in process: where the throughput goes (issue #8).
+
+    make bench-hot                  # or: python bench/hot_path.py [--requests 300]
+
+The gunicorn figures in `make bench` are requests per second through a real
+server and a real client on a shared machine: noisy, and they do not say
+which part of a request costs what. This runs the production app (a fresh
+SQLite file, real commits) through Flask's test client, one request at a
+time, and reports per request:
+
+- CPU time (best of three runs of `--requests` requests each);
+- Python function calls (cProfile's count: the same on every run, so a
+  change that makes a request do more work shows here even on a busy machine);
+- SQL statements sent to the database.
+
+for the bench-only "hello" endpoint, the returnee's /home and the check-in
+post (a usual one, and one that raises an alert). `--profile checkin` adds
+the cProfile listing of that case. Writes bench/results/hot_path.md.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "hot_path.md"
+sys.path.insert(0, str(ROOT))
+
+from bench.budgets import CHECKIN_KINDS, flask  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--profile", choices=["hello", "home", *CHECKIN_KINDS])
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="footing-hot-")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
+    env.update({"FOOTING_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp}/hot.db",
+                "SECRET_KEY": secrets.token_hex(32), "FOOTING_INSTANCE": tmp})
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo", "--json")
+    out = flask(env, "demo-returnee", "Hot Path")
+    code = json.loads(out[out.index("{"):])["activation_code"]
+    os.environ.update(env)
+
+    import logging
+
+    from sqlalchemy import event
+
+    from bench.throughput_app import app
+    from tests.conftest import Web, activate_returnee
+
+    logging.disable(logging.INFO)  # the check-in log line is not what we measure
+    client = app.test_client()
+    web = Web(client)
+    activate_returnee(web, code)
+    token = web.token("/checkin/")
+    # Every request starts from the same cookies, as the gunicorn bench does.
+    cookies = {c.key: c.value for c in client._cookies.values()}
+
+    def signed_in():
+        for key, value in cookies.items():
+            client.set_cookie(key, value)
+
+    def checkin(overrides):
+        def run():
+            signed_in()
+            r = client.post("/checkin/", data={
+                "csrf_token": token, "visibility": "caseworker", "note": "",
+                **{q: "yes" for q in ("income", "shelter", "medicine", "safe", "someone")},
+                **overrides, "client_uuid": str(uuid.uuid4())})
+            assert r.status_code == 302, r.status_code
+        return run
+
+    def home():
+        signed_in()
+        assert client.get("/home").status_code == 200
+
+    def hello():
+        assert client.get("/bench/hello").status_code == 200
+
+    cases = {"hello": hello, "home": home,
+             **{key: checkin(overrides) for key, overrides in CHECKIN_KINDS.items()}}
+    labels = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
+              "checkin": "POST /checkin/, usual", "checkin_alert": "POST /checkin/, raises an alert"}
+    engine = app.extensions["footing_db"].engine
+    statements = [0]
+
+    def count(*_args):
+        statements[0] += 1
+
+    rows = {}
+    for name, run in cases.items():
+        for _ in range(20):  # warm up: imports, caches, compiled statements
+            run()
+        cpu = min(_cpu_ms(run, args.requests) for _ in range(3))
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(50):
+            run()
+        profile.disable()
+        calls = pstats.Stats(profile).total_calls / 50
+        event.listen(engine, "before_cursor_execute", count)
+        statements[0] = 0
+        run()
+        event.remove(engine, "before_cursor_execute", count)
+        rows[name] = (cpu, calls, statements[0])
+
+    hello_cpu, hello_calls, _ = rows["hello"]
+    lines = ["| request | CPU ms | share of hello | Python calls | share of hello | SQL statements |",
+             "|---|---|---|---|---|---|"]
+    for name, (cpu, calls, sql) in rows.items():
+        lines.append(f"| {labels[name]} | {cpu:.2f} | {hello_cpu / cpu:.0%} | {calls:.0f} | "
+                     f"{hello_calls / calls:.0%} | {sql} |")
+    report = [f"# Server cost per request, in process\n\nMade by `make bench-hot` "
+              f"(bench/hot_path.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+              f"{os.cpu_count()} CPUs, {args.requests} requests per run, best of 3. "
+              "SQL statements as SQLAlchemy sends them (BEGIN counted, COMMIT not).\n", "\n".join(lines)]
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.requests):
+            cases[args.profile]()
+        profile.disable()
+        listing = io.StringIO()
+        pstats.Stats(profile, stream=listing).sort_stats("cumulative").print_stats(40)
+        report.append(f"## cProfile: {labels[args.profile]}\n\n```\n"
+                      + listing.getvalue().strip() + "\n```")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n\n".join(report) + "\n")
+    print(RESULTS.read_text())
+    return 0
+
+
+def _cpu_ms(run, n: int) -> float:
+    started = time.process_time()
+    for _ in range(n):
+        run()
+    return (time.process_time() - started) / n * 1000
+
+
+if __name__ == "__main__":
+    sys.exit(main())
