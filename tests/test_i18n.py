@@ -85,3 +85,22 @@ def test_catalogs_are_complete_and_the_template_is_fresh(app):
     with app.app_context():
         problems = catalog_problems(app.config["LANGUAGES"])
     assert problems == [], "\n".join(problems[:30])
+
+
+@pytest.mark.parametrize("lang,message", [("en", "This field is required."),
+                                          ("nl", "Dit veld is vereist."),
+                                          ("nl", "Dit veld is vereist.")])  # from the cache
+def test_wtforms_own_messages_follow_the_language(app, lang, message):
+    """Every form's base reads WTForms' catalogs once per language."""
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    from webapp.forms import Form
+
+    class Probe(Form):
+        name = StringField(validators=[DataRequired()])
+
+    with app.test_request_context("/", method="POST", data={}), force_locale(lang):
+        form = Probe(meta={"csrf": False})
+        assert not form.validate()
+        assert form.name.errors == [message]

@@ -16,8 +16,13 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 
 @lru_cache(maxsize=None)
-def _wtforms_catalog(locale: str) -> support.Translations:
+def _wtforms_catalog(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def _catalog() -> support.NullTranslations:
+    locale = get_locale()  # None outside a request
+    return _wtforms_catalog(str(locale)) if locale else support.NullTranslations()
 
 
 class _CachedTranslations:
@@ -25,10 +30,10 @@ class _CachedTranslations:
     from disk again on every request that builds a form.)"""
 
     def gettext(self, string: str) -> str:
-        return _wtforms_catalog(str(get_locale())).ugettext(string)
+        return _catalog().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+        return _catalog().ungettext(singular, plural, n)
 
 
 class Form(FlaskForm):
