@@ -181,3 +181,33 @@ def test_a_push_shows_a_notification_with_nothing_personal(pwa_page, live_server
         cdp.detach()
     assert shown == [{"title": "Footing", "body": "Urgent: please open Footing now.",
                       "tag": "alert-7", "data": {"url": "/alerts/7"}}], shown
+
+
+def _tap_notification(page, url: str) -> None:
+    """Show a notification as the push handler does, then tap it: the
+    service worker receives the same `notificationclick` event a tap gives."""
+    page.evaluate("""(url) => navigator.serviceWorker.ready.then((reg) =>
+        reg.showNotification("Footing", {body: "Please open Footing.", tag: "tap-test",
+                                         data: {url}}))""", url)
+    worker = next(w for w in page.context.service_workers if w.url.endswith("/sw.js"))
+    worker.evaluate("""async () => {
+        const [notification] = await self.registration.getNotifications({tag: "tap-test"});
+        self.dispatchEvent(new NotificationEvent("notificationclick", {notification}));
+    }""")
+
+
+def test_tapping_a_notification_opens_its_page_and_only_on_this_site(pwa_page, live_server):
+    """Issue #6: the tap opens what the alert points at, in the open window.
+    A URL of another site in a payload is ignored (the window stays)."""
+    page, _errors = pwa_page
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    page.goto("/signin")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    _tap_notification(page, "/language")
+    page.wait_for_url("**/language")
+    assert page.get_by_role("heading", level=1).count() == 1
+
+    _tap_notification(page, "https://elsewhere.example/steal")
+    page.wait_for_timeout(500)
+    assert page.url == live_server.url + "/language"
