@@ -250,6 +250,12 @@ def test_session_ended_while_offline_is_sent_after_signing_in_again(phone, probe
     phone.clear_cookies(name="footing_session")
     phone.set_offline(False)
     _wait_status(page, "Sign in again to send")
+    # Background Sync replays too, and tells the page how it went when done:
+    # arriving after the page's own replay, it must not say less.
+    page.evaluate("""() => navigator.serviceWorker.dispatchEvent(new MessageEvent("message", {
+        data: {type: "footing-queue", summary: {sent: 0, refused: 0, signin: true}}}))""")
+    page.wait_for_timeout(500)
+    assert "Sign in again to send" in _status(page)
     assert probe.stored("probe", account.user_id) == 0
     page.locator("#queue-status a").click()
     sign_in_pin(page)

@@ -74,11 +74,12 @@ self.addEventListener("fetch", (event) => {
 });
 
 // Background Sync: send what waits in the queue; a network failure rejects so
-// the browser tries again later. Open pages are told to update their count.
+// the browser tries again later. Open pages are told how it went (a page
+// replaying at the same time must not be told less, e.g. lose "sign in").
 async function replayQueue() {
   const summary = await FootingQueue.replay();
   const windows = await self.clients.matchAll({ type: "window" });
-  windows.forEach((w) => w.postMessage({ type: "footing-queue" }));
+  windows.forEach((w) => w.postMessage({ type: "footing-queue", summary }));
   if (summary.offline) throw new Error("still offline");
 }
 

@@ -185,8 +185,12 @@
     el.querySelector("a").hidden = state !== "signin";
     el.className = "flash" + (state === "refused" ? " flash-error" : "");
   }
-  function refresh() {
-    return Q.items(owner).then(function (left) { show({ waiting: left.length }); });
+  // The count of what waits here, with how the last replay went (if known).
+  function refresh(summary) {
+    var s = summary || {};
+    return Q.items(owner).then(function (left) {
+      show({ waiting: left.length, signin: !!s.signin, refused: s.refused, sent: s.sent });
+    });
   }
   function askForSync() {
     if (!("serviceWorker" in navigator)) return;
@@ -281,7 +285,7 @@
   window.addEventListener("online", replayNow);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === "footing-queue") refresh();
+      if (event.data && event.data.type === "footing-queue") refresh(event.data.summary);
     });
   }
   freshUuids(document);
