@@ -106,6 +106,16 @@ def _show(group: PeerGroup, status: int = 200, **forms):
     return render_template("groups/show.html", **context), status
 
 
+def _back_to_group(group: PeerGroup, done: bool, message, **form):
+    """After a form on the group page: back to it with `message`, or the page
+    again with the form's errors (status 400). No names in the message: it
+    travels in the (signed, not encrypted) session cookie."""
+    if done:
+        flash(message, "info")
+        return redirect(url_for("groups.show", group_id=group.id))
+    return _show(group, 400, **form)
+
+
 # --- Pages ----------------------------------------------------------------------------
 
 @bp.get("/")
@@ -157,10 +167,7 @@ def appoint(group_id: int):
                                 for u in service.staff_candidates(db_session(), group.organisation_id, group)]
     done, _ = run_form(form, lambda: service.appoint_facilitator(
         db_session(), group, form.facilitator.data, current_user))
-    if done:
-        flash(_l("Saved."), "info")
-        return redirect(url_for("groups.show", group_id=group.id))
-    return _show(group, 400, appoint=form)
+    return _back_to_group(group, done, _l("Saved."), appoint=form)
 
 
 @bp.post("/<int:group_id>/settings")
@@ -171,10 +178,7 @@ def settings(group_id: int):
     done, _ = run_form(form, lambda: service.update_settings(
         db_session(), group, language=form.language.data, languages=supported(),
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
-    if done:
-        flash(_l("Saved."), "info")
-        return redirect(url_for("groups.show", group_id=group.id))
-    return _show(group, 400, settings=form)
+    return _back_to_group(group, done, _l("Saved."), settings=form)
 
 
 @bp.post("/<int:group_id>/members")
@@ -186,10 +190,7 @@ def add_member(group_id: int):
         db_session(), group, form.member.data, current_user))
     if done:
         log.info("group member added group=%s user=%s", group.id, person.id)
-        # No name in the flash: it travels in the (signed, not encrypted) cookie.
-        flash(_l("Added to the group."), "info")
-        return redirect(url_for("groups.show", group_id=group.id))
-    return _show(group, 400, member=form)
+    return _back_to_group(group, done, _l("Added to the group."), member=form)
 
 
 @bp.post("/<int:group_id>/buddies")
@@ -200,10 +201,7 @@ def buddies(group_id: int):
     form.first.choices = form.second.choices = roster
     done, _ = run_form(form, lambda: service.pair_buddies(
         db_session(), group, form.first.data, form.second.data))
-    if done:
-        flash(_l("They are buddies now."), "info")
-        return redirect(url_for("groups.show", group_id=group.id))
-    return _show(group, 400, buddy=form)
+    return _back_to_group(group, done, _l("They are buddies now."), buddy=form)
 
 
 # --- The board -------------------------------------------------------------------------
