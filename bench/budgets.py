@@ -218,18 +218,15 @@ def measure_bytes(browser, base_url: str, returnee, context_options: dict,
     page.wait_for_url(re.compile(r".*/plan/goals/\d+$"))
     wire.take()
     page.locator("#goal-steps #text").fill("Ask at the market office")
-    page.locator("#goal-steps form button[type=submit]").last.click()
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
-    for r in wire.take():
-        if r["url"].endswith("/steps"):
-            report.rows.append(Row("htmx partial: add a step", r["bytes"], BUDGETS["htmx partial"]))
-    page.locator("#goal-steps .tick").first.click()
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
-    for r in wire.take():
-        if r["url"].endswith("/tick"):
-            report.rows.append(Row("htmx partial: tick a step", r["bytes"], BUDGETS["htmx partial"]))
+    partials = (("add a step", "/steps", page.locator("#goal-steps form button[type=submit]").last),
+                ("tick a step", "/tick", page.locator("#goal-steps .tick").first))
+    for what, suffix, button in partials:
+        button.click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(300)
+        for r in wire.take():
+            if r["url"].endswith(suffix):
+                report.rows.append(Row(f"htmx partial: {what}", r["bytes"], BUDGETS["htmx partial"]))
     if not any(r.what.startswith("htmx partial") for r in report.rows):
         report.rows.append(Row("htmx partial", None, None, "no partial seen: selectors changed?"))
     context.close()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from .conftest import PHONE, activate_returnee, sign_in_staff, switch_language
-from .test_pages import LANGS, Console, audit
+from .test_pages import LANGS, Console, audit, visit
 
 pytestmark = pytest.mark.browser
 
@@ -20,16 +20,12 @@ def _path(page) -> str:
     return urlsplit(page.url).path
 
 
-def _check_in_both_languages(page, console, url, problems, *, status=200):
+def _check_in_both_languages(page, console, url, problems):
     """axe, width and direction of `url` in English and Dari; back to English."""
     for lang in LANGS:
         switch_language(page, lang)
         console.take()
-        response = page.goto(url)
-        page.wait_for_load_state("load")
-        if response is None or response.status != status:
-            problems.append(f"{lang} {url}: HTTP {response and response.status}")
-        audit(page, console, f"{lang} {url}", lang, problems)
+        visit(page, console, url, lang, problems)
     switch_language(page, "en")
     console.take()
 

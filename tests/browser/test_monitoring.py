@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import activate_returnee, sign_in_staff, switch_language
-from .test_pages import Console, audit
+from .test_pages import Console, audit, visit
 
 pytestmark = pytest.mark.browser
 
@@ -70,10 +70,7 @@ def test_monitoring_pages_are_accessible_in_english_and_dari(followup_flow, new_
     for url in ["/caseload/", "/caseload/?show=no_contact", "/caseload/due",
                 f"/caseload/{user_id}", f"/caseload/{user_id}?kind=followup",
                 f"/caseload/{user_id}/followups"]:
-        response = desk.goto(url)
-        if response is None or response.status != 200:
-            problems.append(f"{url}: HTTP {response and response.status}")
-        audit(desk, console, f"{lang} {url}", lang, problems)
+        visit(desk, console, url, lang, problems)
     # The form sent back with errors: one answer only.
     desk.goto(f"/caseload/{user_id}/followups")
     desk.locator("label.radio-choice", has=desk.locator('input[name="contact"][value="phone"]')).click()

@@ -125,11 +125,13 @@ def audit(page, console: Console, label: str, lang: str, problems: list[str], *,
         problems.append(f"{label}: browser errors:\n  " + "\n  ".join(errors))
 
 
-def visit(page, console: Console, url: str, lang: str, problems: list[str]) -> None:
-    label = f"{lang} {url}"
+def visit(page, console: Console, url: str, lang: str, problems: list[str], *,
+          who: str = "", status: int | None = None) -> None:
+    """Open `url`, check its HTTP status (STATUS, else 200), then audit it."""
+    label = " ".join(filter(None, (lang, who, url)))
     response = page.goto(url)
     page.wait_for_load_state("load")
-    want_status = STATUS.get(url, 200)
+    want_status = status or STATUS.get(url, 200)
     if response is None or response.status != want_status:
         problems.append(f"{label}: HTTP {response and response.status}, expected {want_status} "
                         f"(now at {page.url})")
@@ -230,23 +232,15 @@ def test_sign_in_and_activation_steps(lang, signed_in, new_context, live_server)
     audit(phone, phone_console, f"{lang} /activate (errors)", lang, problems,
           allowed_errors=bad_request)
 
-    phone.goto("/activate")
-    phone.locator("#code").fill(returnee_code)
-    phone.locator("main form button[type=submit]").click()
-    phone.wait_for_url("**/activate/returnee")
-    audit(phone, phone_console, f"{lang} /activate/returnee", lang, problems)
-    _submit_empty(phone)
-    audit(phone, phone_console, f"{lang} /activate/returnee (errors)", lang, problems,
-          allowed_errors=bad_request)
-
-    phone.goto("/activate")
-    phone.locator("#code").fill(staff_code)
-    phone.locator("main form button[type=submit]").click()
-    phone.wait_for_url("**/activate/staff")
-    audit(phone, phone_console, f"{lang} /activate/staff", lang, problems)
-    _submit_empty(phone)
-    audit(phone, phone_console, f"{lang} /activate/staff (errors)", lang, problems,
-          allowed_errors=bad_request)
+    for code, step in ((returnee_code, "/activate/returnee"), (staff_code, "/activate/staff")):
+        phone.goto("/activate")
+        phone.locator("#code").fill(code)
+        phone.locator("main form button[type=submit]").click()
+        phone.wait_for_url("**" + step)
+        audit(phone, phone_console, f"{lang} {step}", lang, problems)
+        _submit_empty(phone)
+        audit(phone, phone_console, f"{lang} {step} (errors)", lang, problems,
+              allowed_errors=bad_request)
 
     staff = live_server.staff("coordinator")
     phone.goto("/signin/staff")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .conftest import activate_returnee, sign_in_staff, switch_language
-from .test_pages import Console, audit
+from .test_pages import Console, audit, visit
 
 pytestmark = pytest.mark.browser
 
@@ -107,10 +107,7 @@ def test_plan_pages_are_accessible_in_english_and_dari(plan_flow, lang):
         switch_language(page, lang)
         console.take()
         for url in urls:
-            response = page.goto(url)
-            if response is None or response.status != 200:
-                problems.append(f"{who} {url}: HTTP {response and response.status}")
-            audit(page, console, f"{lang} {who} {url}", lang, problems)
+            visit(page, console, url, lang, problems, who=who)
     # A form sent back with errors.
     page, console = plan_flow["phone"]
     page.goto(f"/plan/goals/{business}/edit")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .conftest import activate_returnee, sign_in_staff, switch_language
-from .test_pages import Console, audit
+from .test_pages import Console, audit, visit
 
 pytestmark = pytest.mark.browser
 
@@ -116,10 +116,7 @@ def test_every_support_page_passes_axe_in_english_and_dari(new_context, live_ser
             switch_language(p, lang)
             con.take()
             for url in urls:
-                response = p.goto(url)
-                if response is None or response.status != 200:
-                    problems.append(f"{lang} {who} {url}: HTTP {response and response.status}")
-                audit(p, con, f"{lang} {who} {url}", lang, problems)
+                visit(p, con, url, lang, problems, who=who)
         # Forms sent back with errors.
         page.goto("/help/ask")
         page.locator("main form button[type=submit]").click()
