@@ -27,7 +27,6 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..access import record_view
 from ..db import db_session
 from ..errors import DomainError, render_error
 from ..models import User
@@ -165,9 +164,7 @@ def _goal_page(goal: Goal, status: int = 200, **forms):
 @bp.get("/goals/<int:goal_id>")
 @offline_copy
 def goal(goal_id: int):
-    goal_: Goal = g.scoped
-    record_view(db_session(), current_user, goal_.returnee, "plan")
-    return _goal_page(goal_)
+    return _goal_page(g.scoped)
 
 
 @bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])

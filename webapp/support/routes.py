@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import submissions
-from ..access import current_caseworker_id, record_view
+from ..access import current_caseworker_id
 from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
@@ -156,9 +156,7 @@ def _reassign_form(case: Case, caseworkers: list[User] | None = None) -> Reassig
 @bp.get("/cases/<int:case_id>")
 @offline_copy
 def case(case_id: int):
-    case: Case = g.scoped
-    record_view(db_session(), current_user, case.returnee, "support")
-    return _case_page(case)
+    return _case_page(g.scoped)
 
 
 def _after_action(case: Case, message):
