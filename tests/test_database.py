@@ -158,15 +158,109 @@ def test_a_page_view_reads_without_the_write_lock_and_still_writes_its_audit_row
     assert rows == ["other", "viewed"]
 
 
-def test_a_form_post_holds_the_write_lock_from_its_first_read(ledger_engine, sqlite_url):
-    """POST requests read and then write as one unit: nobody writes between."""
+def test_a_form_post_reads_who_is_asking_as_a_reader_and_holds_the_write_lock_for_its_route(
+        ledger_engine, sqlite_url):
+    """Until its route begins, a form post only looks up who is asking: a
+    writer elsewhere is not kept waiting. From then on its reads and writes are
+    one unit: nobody writes between."""
     import sqlite3
 
     from flask import Flask
 
+    from webapp.db import route_begins
+
     with Flask(__name__).test_request_context("/", method="POST"):
         with ledger_engine.connect() as conn:
             with conn.begin():
-                conn.exec_driver_sql("SELECT count(*) FROM ledger").scalar()
+                conn.exec_driver_sql("SELECT count(*) FROM ledger").scalar()  # the session
+                _other_writer(sqlite_url)  # would time out behind BEGIN IMMEDIATE
+                route_begins()
+                assert conn.exec_driver_sql("SELECT count(*) FROM ledger").scalar() == 1
                 with pytest.raises(sqlite3.OperationalError, match="locked"):
                     _other_writer(sqlite_url)
+                conn.exec_driver_sql("INSERT INTO ledger (what) VALUES ('posted')")
+    with ledger_engine.connect() as conn:
+        rows = sorted(r[0] for r in conn.exec_driver_sql("SELECT what FROM ledger"))
+    assert rows == ["other", "posted"]
+
+
+def test_a_post_takes_the_write_lock_once_its_sender_is_known_and_not_before(tmp_path):
+    """The whole app on an SQLite file. A check-in post looks up its session
+    as a reader, then stores the check-in under BEGIN IMMEDIATE; a change to a
+    goal reads the goal under the write lock already. A PIN
+    sign-in (nobody signed in yet) reads the phone's binding, with its count
+    of wrong PINs, already under the write lock: the read and the count it
+    updates are one unit."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import event
+
+    from tests.conftest import PIN, Web, activate_returnee
+    from webapp import create_app
+    from webapp.config import TestConfig
+    from webapp.db import get_db
+
+    class Config(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(tmp_path / "app.db")
+
+    app = create_app(Config)
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+        engine = get_db().engine
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["seed-demo", "--json"]).exit_code == 0
+    out = cli.invoke(args=["demo-returnee", "Lock Reader"]).output
+    code = json.loads(out[out.index("{"):])["activation_code"]
+    engine.dispose()
+    sent: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(sent.append)
+
+    def first(prefix: str, after: int = 0) -> int:
+        return next(i for i, s in enumerate(sent) if i >= after
+                    and s.lstrip().upper().startswith(prefix))
+
+    def where(text: str) -> int:
+        return next(i for i, s in enumerate(sent) if text in s)
+
+    web = Web(app.test_client())
+    activate_returnee(web, code)
+    token = web.token("/checkin/")
+    sent.clear()
+    r = web.client.post("/checkin/", data={
+        "csrf_token": token, "mood": "3", "visibility": "caseworker", "note": "",
+        "client_uuid": str(uuid.uuid4())})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    immediate = first("BEGIN IMMEDIATE")
+    assert sent[0] == "BEGIN DEFERRED" and where("FROM auth_sessions") < immediate
+    # Claim, check-in and summary in the one write transaction, then its commit.
+    commit = first("COMMIT", after=immediate)
+    assert immediate < where("INSERT INTO client_submissions") < where("INSERT INTO checkins")
+    assert where("INSERT INTO checkins") < commit
+    assert not any(s.upper().startswith("BEGIN") for s in sent[immediate + 1:commit])
+
+    # A signed-in post whose route reads before it writes: the goal it changes
+    # is read (by the access check) under the write lock, the session not.
+    r = web.post("/plan/goals/new", {"area": "work", "title": "Open a shop"},
+                 form_page="/plan/goals/new?area=work")
+    goal = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    token = web.token(f"/plan/goals/{goal}")
+    sent.clear()
+    r = web.client.post(f"/plan/goals/{goal}/status",
+                        data={"status": "under_way", "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert where("FROM auth_sessions") < first("BEGIN IMMEDIATE") < where("FROM plan_goals")
+    assert where("FROM plan_goals") < where("UPDATE plan_goals") < first("COMMIT", after=where("UPDATE plan_goals"))
+
+    web.post("/signout", form_page="/home")
+    token = web.token("/signin/pin")
+    sent.clear()
+    r = web.client.post("/signin/pin", data={"csrf_token": token, "pin": "111111"})
+    assert r.status_code == 401  # a wrong PIN: counted
+    assert sent[0] == "BEGIN IMMEDIATE"
+    assert where("FROM device_bindings") < where("UPDATE device_bindings") < first("COMMIT")
+    assert web.post("/signin/pin", {"pin": PIN}).status_code == 302
+    engine.dispose()

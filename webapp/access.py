@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db import db_session
+from .db import db_session, route_begins
 from .models import AccessLedgerEntry, CaseworkerAssignment, Role, User
 
 log = logging.getLogger(__name__)
@@ -303,12 +303,14 @@ def enforce() -> object | None:
         log.error("endpoint %s has no access policy; denied", endpoint)
         abort(404)
     if rule.roles is None:
+        route_begins()
         return None
     if not current_user.is_authenticated:
         if request.method in ("GET", "HEAD") and not request.htmx:
             return redirect(url_for("auth.signin"))
         abort(401)
     viewer: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    route_begins()  # who is asking is known; the scope is already the route's own work
     if viewer.role_enum not in rule.roles:
         abort(404)
     if rule.scope is not None:

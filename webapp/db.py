@@ -32,8 +32,17 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
 def _reads_only() -> bool:
-    """A GET or HEAD request: it reads, and writes at most an audit row."""
-    return has_request_context() and request.method in ("GET", "HEAD")
+    """A request that has only read so far: a GET or HEAD, or any other request
+    until its route begins (see `route_begins`)."""
+    return has_request_context() and (request.method in ("GET", "HEAD")
+                                      or not g.get("db_route_begun"))
+
+
+def route_begins() -> None:
+    """Called once the request knows who is asking (`access.enforce`): from here
+    on a form post's reads and writes are one unit, under the write lock on
+    SQLite. Looking up the caller's session before this point is only reading."""
+    g.db_route_begun = True
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -42,13 +51,18 @@ def _configure_sqlite(engine: Engine) -> None:
     pysqlite opens transactions lazily and DEFERRED: a transaction that reads
     and then writes would fail with "database is locked" at once when another
     writer came first (the busy timeout does not apply to a lock upgrade).
-    So every transaction takes the write lock when it begins (BEGIN
-    IMMEDIATE) and writers wait their turn, except in GET and HEAD requests:
-    those begin as readers, which WAL lets run beside each other and beside
-    one writer. When such a request does write (the access ledger, ending an
-    idle session), its read transaction ends there and a BEGIN IMMEDIATE one
-    starts, so the write waits its turn instead of failing. The reads before
-    that point are not repeated: what a GET writes never depends on them.
+    So a transaction that writes takes the write lock when it begins (BEGIN
+    IMMEDIATE) and writers wait their turn. Requests begin as readers, which
+    WAL lets run beside each other and beside one writer, for as long as they
+    only read: a GET or HEAD throughout, any other request while it finds out
+    who is asking (the session lookup on every signed-in request). When a
+    reader writes, or a form post's route begins, its read transaction ends
+    there and a BEGIN IMMEDIATE one starts, so what follows waits its turn
+    instead of failing, and everything the route reads and writes is one unit.
+    What was read before that point is not repeated: a GET's writes (the
+    access ledger, ending an idle session) never depend on it, and the session
+    lookup only answers who is asking, as it would have a moment earlier.
+    Tasks and commands hold the write lock from their first statement.
     """
 
     @event.listens_for(engine, "connect")
@@ -69,7 +83,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        if conn.info.get("sqlite_reader") and statement.lstrip()[:9].upper().startswith(_WRITES):
+        if conn.info.get("sqlite_reader") and (
+                statement.lstrip()[:9].upper().startswith(_WRITES) or not _reads_only()):
             conn.info["sqlite_reader"] = False
             cursor.execute("COMMIT")  # nothing was written: this ends the read
             cursor.execute("BEGIN IMMEDIATE")
