@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot
+.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,13 @@ bench-push: catalogs
 
 # Page budgets in Chromium: bytes, 2G/3G load times, Lighthouse (npm, into
 # bench/.node), throughput under gunicorn. Writes bench/results/budgets.md.
+# The load comes from wrk (apt-get install wrk) when it is on the machine.
 bench: catalogs
 	$(BIN)/python bench/budgets.py $(BENCH_ARGS)
+
+# Only the throughput under gunicorn (no browser), printed.
+bench-throughput: catalogs
+	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
 
 # Server cost per request in process: CPU, Python calls, SQL statements.
 bench-hot: catalogs

@@ -14,8 +14,8 @@ measures with Chromium (/usr/bin/chromium, the tests' launch arguments):
   400 kbit/s), each with a 6x slower CPU (reported, never enforced);
 - Lighthouse mobile scores (npm `lighthouse`, installed into bench/.node);
 - requests per second under gunicorn (2 workers) of the returnee's home page
-  and the check-in post, beside a bare "hello" endpoint of the same app that
-  exists only here (bench/throughput_app.py).
+  and the check-in post, beside bare endpoints of the same app that exist
+  only here (bench/throughput.py, bench/throughput_app.py).
 
 Writes bench/results/budgets.md. The byte budgets are deterministic and
 enforced in CI by tests/browser/test_budgets.py, which calls `measure_bytes`.
@@ -31,15 +31,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import throughput  # noqa: E402
+from bench.throughput import flask, free_port, wait_healthy  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
 NODE = ROOT / "bench" / ".node"
 LIGHTHOUSE_VERSION = "12"
@@ -62,9 +63,6 @@ RETURNEE_PAGES = [
     # issues #4 and #5
     "/checkin/", "/checkin/history", "/groups/", "/help/", "/help/ask", "/help/report", "/help/now",
 ]
-# The check-in form posted in the throughput run (issue #4; adapt when merged).
-CHECKIN_FORM = "/checkin/"
-
 NETWORKS = {
     # name: (round trip ms, kbit/s down and up)
     "2G": (800, 50),
@@ -309,171 +307,7 @@ def lighthouse(base_url: str, cookies: list[dict], chromium: str) -> list[str]:
     return lines
 
 
-# --- Throughput -------------------------------------------------------------------------
-
-def _hammer(url: str, seconds: float, threads: int, headers: dict, body_for=None) -> float:
-    """Requests per second answered 2xx/3xx, from `threads` clients."""
-    done = [0]
-    errors = [0]
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-
-    def client():
-        n = 0
-        while time.monotonic() < stop:
-            data = body_for() if body_for else None
-            request = urllib.request.Request(url, data=data, headers=headers)
-            try:
-                with opener.open(request, timeout=30) as r:
-                    r.read()
-                    ok = r.status < 400
-            except urllib.error.HTTPError as e:
-                ok = e.code < 400
-            except OSError:
-                ok = False
-            if ok:
-                n += 1
-            else:
-                with lock:
-                    errors[0] += 1
-        with lock:
-            done[0] += n
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=client) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return done[0] / (time.monotonic() - started)
-
-
-def throughput(env: dict, cookies: list[dict], seconds: float, workers: int) -> list[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "bench.throughput_app:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_healthy(url, proc)
-        cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
-        signed = {"Cookie": cookie, "Accept-Encoding": "br, gzip"}
-        rates = {"hello": _hammer(url + "/bench/hello", seconds, 4, {}),
-                 "home": _hammer(url + "/home", seconds, 4, signed)}
-        for key, overrides in CHECKIN_KINDS.items():
-            checkin = _checkin_poster(url, signed, overrides)
-            if checkin is not None:
-                rates[key] = _hammer(url + CHECKIN_FORM, seconds, 4, checkin[0], checkin[1])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    hello = rates["hello"] or 1
-    lines = ["| endpoint | requests/s | share of hello |", "|---|---|---|"]
-    lines.append(f"| bare hello (same app, bench only) | {rates['hello']:.0f} | 100 % |")
-    lines.append(f"| GET /home (returnee) | {rates['home']:.0f} | {rates['home'] / hello:.0%} |")
-    if "checkin" not in rates:
-        lines.append(f"| POST {CHECKIN_FORM} (check-in) | not in this build (issue #4) | |")
-        return lines
-    goal = "goal ≥ 40 %: " + ("met" if rates["checkin"] / hello >= GOAL else "NOT met")
-    lines.append(f"| POST {CHECKIN_FORM}: a usual check-in (\"Okay\", all \"yes\") | "
-                 f"{rates['checkin']:.0f} | {rates['checkin'] / hello:.0%} ({goal}) |")
-    lines.append(f"| POST {CHECKIN_FORM}: \"Very bad\" again, so it also raises an alert "
-                 f"(signal + queued routing job) | {rates['checkin_alert']:.0f} | "
-                 f"{rates['checkin_alert'] / hello:.0%} |")
-    return lines
-
-
-GOAL = 0.4
-# What the check-in runs send: the first choice of every question ("yes"; only
-# to my caseworker), and a mood. A usual check-in stores a row; "Very bad" after
-# "Very bad" also raises a low-mood signal, which queues its routing.
-CHECKIN_KINDS = {"checkin": {"mood": "3"}, "checkin_alert": {"mood": "1"}}
-
-
-def _checkin_poster(url: str, headers: dict, overrides: dict[str, str]):
-    """Headers and a body maker for the check-in form, from its page: the
-    first choice of every question unless `overrides` says otherwise, and a
-    fresh client UUID each time."""
-    import uuid
-    from html.parser import HTMLParser
-
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url + CHECKIN_FORM,
-                                                           headers={"Cookie": headers["Cookie"]})) as r:
-            page = r.read().decode()
-    except urllib.error.HTTPError:
-        return None
-
-    fields: dict[str, str] = {}
-
-    class Form(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            a = dict(attrs)
-            if tag == "option" and getattr(self, "select", None) and a.get("value"):
-                fields.setdefault(self.select, a["value"])
-                return
-            name = a.get("name")
-            if not name:
-                return
-            if tag == "input" and a.get("type") in ("radio", "checkbox"):
-                fields.setdefault(name, a.get("value", "on"))
-            elif tag == "input" and a.get("type") != "submit":
-                fields.setdefault(name, a.get("value", ""))
-            elif tag == "select":
-                self.select = name
-            elif tag == "textarea":
-                fields.setdefault(name, "")
-
-        def handle_startendtag(self, tag, attrs):
-            self.handle_starttag(tag, attrs)
-
-    Form().feed(page)
-    if "client_uuid" not in fields:
-        return None
-    from urllib.parse import urlencode
-
-    def body() -> bytes:
-        return urlencode({**fields, **overrides, "client_uuid": str(uuid.uuid4())}).encode()
-
-    return {**headers, "Content-Type": "application/x-www-form-urlencoded"}, body
-
-
 # --- The app ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the app did not start at {url}")
-        time.sleep(0.2)
-
-
-def flask(env: dict, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120, check=True)
-    return result.stdout
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -552,9 +386,9 @@ def main() -> int:
         if args.no_throughput:
             sections.append("## Throughput\n\nSkipped (--no-throughput).")
         else:
-            sections.append(f"## Throughput (gunicorn, {args.workers} sync workers, 4 clients, "
-                            f"{args.seconds:.0f} s each, on {database.split(':')[0]})\n\n"
-                            + "\n".join(throughput(env, cookies, args.seconds, args.workers)))
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+            sections.append(f"## Throughput (on {database.split(':')[0]})\n\n"
+                            + "\n".join(throughput.run(env, cookie, args.seconds, args.workers)))
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "hot_path.md"
 sys.path.insert(0, str(ROOT))
 
-from bench.budgets import CHECKIN_KINDS, flask  # noqa: E402
+from bench.throughput import CHECKIN_KINDS, flask  # noqa: E402
 
 
 def main() -> int:

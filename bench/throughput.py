@@ -1,0 +1,310 @@
+"""Requests per second under gunicorn (issue #8).
+
+    make bench-throughput     # or: python bench/throughput.py [--workers 2] [--seconds 10]
+                              #     [--database-url postgresql+psycopg://…/footing_bench_tp]
+
+`make bench` runs the same measurement at its end (bench/budgets.py calls
+`run` with the browser's cookies); this script alone signs a returnee in with
+Flask's test client instead and prints the table.
+
+The app runs under gunicorn (sync workers, the production app plus the
+bench-only endpoints of bench/throughput_app.py). The load comes from wrk
+(Debian package `wrk`; one thread, four connections), which costs a few
+microseconds per request. Without wrk a Python client of four threads is
+used, and the report says so: that client is itself the limit for the
+fastest endpoints, so it shows a lower "hello" and higher shares.
+
+Each endpoint is measured for `--seconds`; only 2xx and 3xx answers count,
+and any other answer is reported beside the figure. Every post carries a
+fresh client UUID, as a phone's would.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKIN_FORM = "/checkin/"
+GOAL = 0.4
+# A usual check-in ("Okay", every question "yes", only to my caseworker)
+# stores a row; "Very bad" after "Very bad" also raises a low-mood signal,
+# which queues its routing job (no worker runs during the bench).
+CHECKIN_KINDS = {"checkin": {"mood": "3"}, "checkin_alert": {"mood": "1"}}
+CONNECTIONS = 4
+
+
+# --- Load ---------------------------------------------------------------------------
+
+class Wrk:
+    name = f"wrk, 1 thread, {CONNECTIONS} connections"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+
+    def rate(self, url: str, seconds: float, headers: dict[str, str],
+             fields: dict[str, str] | None = None) -> tuple[float, int]:
+        """(answers per second that were 2xx or 3xx, how many were not)."""
+        script = self.workdir / f"load-{uuid.uuid4().hex}.lua"
+        lines = [f'wrk.headers["{k}"] = [[{v}]]' for k, v in headers.items()]
+        if fields is not None:
+            # One Lua state (one thread): a counter makes every UUID new.
+            body = urllib.parse.urlencode(fields) + "&client_uuid="
+            lines += ['wrk.method = "POST"',
+                      'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"',
+                      "local n = 0",
+                      "request = function()",
+                      "  n = n + 1",
+                      f'  return wrk.format(nil, nil, nil, [[{body}]] .. '
+                      f'string.format("{uuid.uuid4().hex[:8]}-0000-4000-8000-%012x", n))',
+                      "end"]
+        script.write_text("\n".join(lines) + "\n")
+        out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s", "-s",
+                              str(script), url], capture_output=True, text=True,
+                             check=True).stdout
+        done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+        elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        refused = int(bad.group(1)) if bad else 0
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                           out)
+        broken = sum(int(n) for n in errors.groups()) if errors else 0
+        return (int(done.group(1)) - refused) / elapsed, refused + broken
+
+
+class PythonClient:
+    name = f"Python urllib, {CONNECTIONS} threads (wrk not found: the client limits the fastest rows)"
+
+    def rate(self, url: str, seconds: float, headers: dict[str, str],
+             fields: dict[str, str] | None = None) -> tuple[float, int]:
+        done, failed = [0], [0]
+        stop = time.monotonic() + seconds
+        lock = threading.Lock()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        post_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+
+        def client():
+            ok_count = bad_count = 0
+            while time.monotonic() < stop:
+                if fields is None:
+                    request = urllib.request.Request(url, headers=headers)
+                else:
+                    data = urllib.parse.urlencode({**fields, "client_uuid": str(uuid.uuid4())})
+                    request = urllib.request.Request(url, data=data.encode(), headers=post_headers)
+                try:
+                    with opener.open(request, timeout=30) as r:
+                        r.read()
+                        ok = r.status < 400
+                except urllib.error.HTTPError as e:
+                    ok = e.code < 400
+                except OSError:
+                    ok = False
+                ok_count += ok
+                bad_count += not ok
+            with lock:
+                done[0] += ok_count
+                failed[0] += bad_count
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return done[0] / (time.monotonic() - started), failed[0]
+
+
+def load_client(workdir: Path):
+    return Wrk(workdir) if shutil.which("wrk") else PythonClient()
+
+
+# --- The check-in form ----------------------------------------------------------------
+
+def checkin_fields(url: str, cookie: str, overrides: dict[str, str]) -> dict[str, str] | None:
+    """The check-in form's fields as its page offers them (the first choice of
+    every question, the CSRF token) with `overrides`; None if there is no form."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url + CHECKIN_FORM,
+                                                           headers={"Cookie": cookie})) as r:
+            page = r.read().decode()
+    except urllib.error.HTTPError:
+        return None
+    fields: dict[str, str] = {}
+
+    class Form(HTMLParser):
+        select: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "option" and self.select and a.get("value"):
+                fields.setdefault(self.select, a["value"])
+                return
+            name = a.get("name")
+            if not name:
+                return
+            if tag == "input" and a.get("type") in ("radio", "checkbox"):
+                fields.setdefault(name, a.get("value", "on"))
+            elif tag == "input" and a.get("type") != "submit":
+                fields.setdefault(name, a.get("value", ""))
+            elif tag == "select":
+                self.select = name
+            elif tag == "textarea":
+                fields.setdefault(name, "")
+
+        def handle_startendtag(self, tag, attrs):
+            self.handle_starttag(tag, attrs)
+
+    Form().feed(page)
+    if "client_uuid" not in fields:
+        return None
+    fields.pop("client_uuid")
+    return {**fields, **overrides}
+
+
+# --- The server -------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the app did not start at {url}")
+        time.sleep(0.2)
+
+
+def flask(env: dict, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
+    """The throughput section of the report, as markdown lines."""
+    subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
+                    "create_rows_table()"], cwd=ROOT, env=env, check=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                             "--log-level", "warning", "bench.throughput_app:app"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workdir = Path(tempfile.mkdtemp(prefix="footing-load-"))
+    load = load_client(workdir)
+    signed = {"Cookie": cookie, "Accept-Encoding": "br, gzip"}
+    rates: dict[str, tuple[float, int]] = {}
+    try:
+        wait_healthy(url, proc)
+        forms = {key: checkin_fields(url, cookie, overrides)
+                 for key, overrides in CHECKIN_KINDS.items()}
+        # The bare posts send the same body as the check-in, without the cookie.
+        bare = forms["checkin"] or {"mood": "3", "note": ""}
+        rates["hello"] = load.rate(url + "/bench/hello", seconds, {})
+        rates["form"] = load.rate(url + "/bench/form", seconds, {}, bare)
+        rates["write"] = load.rate(url + "/bench/write", seconds, {}, bare)
+        rates["home"] = load.rate(url + "/home", seconds, signed)
+        for key, fields in forms.items():
+            if fields is not None:
+                rates[key] = load.rate(url + CHECKIN_FORM, seconds, signed, fields)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    hello, write = rates["hello"][0] or 1, rates["write"][0] or 1
+    labels = {
+        "hello": "bare hello (bench only)",
+        "form": "bare form post: read the form, redirect (bench only)",
+        "write": "bare write: one row inserted and committed, no sign-in, no CSRF (bench only)",
+        "home": "GET /home (returnee)",
+        "checkin": f'POST {CHECKIN_FORM}: a usual check-in ("Okay", all "yes")',
+        "checkin_alert": f'POST {CHECKIN_FORM}: "Very bad" again, so it also raises an alert '
+                         "(signal + queued routing job)",
+    }
+    lines = [f"Load: {load.name}; gunicorn {workers} sync workers; {seconds:.0f} s per row.", "",
+             "| endpoint | requests/s | share of hello | share of bare write |",
+             "|---|---|---|---|"]
+    for key, label in labels.items():
+        if key not in rates:
+            lines.append(f"| {label} | not measured (no check-in form) | | |")
+            continue
+        rate, failed = rates[key]
+        shown = f"{rate:.0f}" + (f" ({failed} failed)" if failed else "")
+        of_write = f"{rate / write:.0%}" if key.startswith("checkin") else "–"
+        share = f"{rate / hello:.0%}"
+        if key == "checkin":
+            share += " (goal ≥ 40 %: " + ("met" if rate / hello >= GOAL else "NOT met") + ")"
+        lines.append(f"| {label} | {shown} | {'100 %' if key == 'hello' else share} | {of_write} |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL URL to run on (emptied first); default: SQLite")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+
+    tmp = tempfile.mkdtemp(prefix="footing-throughput-")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
+    database = args.database_url or f"sqlite:///{tmp}/bench.db"
+    if database.startswith("postgresql"):
+        from bench.caseload import ensure_database
+
+        ensure_database(database)
+    env.update({"FOOTING_ENV": "development", "DATABASE_URL": database,
+                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
+                "FOOTING_INSTANCE": tmp})
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo", "--json")
+    out = flask(env, "demo-returnee", "Throughput Reader")
+    code = json.loads(out[out.index("{"):])["activation_code"]
+
+    os.environ.update(env)
+    from bench.throughput_app import app
+    from tests.conftest import Web, activate_returnee
+
+    web = Web(app.test_client())
+    activate_returnee(web, code)
+    web.token(CHECKIN_FORM)  # the session now holds the CSRF token the form carries
+    cookie = "; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values())
+    print(f"## Throughput ({os.cpu_count()} CPUs, on {database.split(':')[0]})\n")
+    print("\n".join(run(env, cookie, args.seconds, args.workers)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
