@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -300,3 +301,40 @@ def vary_names(response) -> set[str]:
     """The header names a response varies on, however the Vary lines are split."""
     return {name.strip() for line in response.headers.get_all("Vary")
             for name in line.split(",") if name.strip()}
+
+
+# --- Two requests at once -------------------------------------------------------
+
+def race(app, first, second, hold: float = 0.3) -> dict[str, Any]:
+    """Two requests at once, on two real connections of their own (not the
+    test's rolled-back transaction; the caller removes what they commit).
+    `first(session)` runs and flushes, keeps its transaction open for `hold`
+    seconds, then commits; `second(session)` starts meanwhile and commits when
+    it is done. Returns what each returned or raised, under "first" and
+    "second". A change that a failed request keeps (a wrong PIN counts) is
+    committed too, as the request edge does."""
+    engine = app.extensions["footing_db"].engine
+    first_has_run = threading.Event()
+    results: dict[str, Any] = {}
+
+    def run(name, work):
+        with app.app_context(), Session(engine) as s:
+            if name == "second":
+                first_has_run.wait(5)
+            try:
+                results[name] = work(s)
+                s.flush()
+            except Exception as exc:  # returned to the test, which asserts on it
+                results[name] = exc
+            if name == "first":
+                first_has_run.set()
+                time.sleep(hold)
+            s.commit()
+
+    threads = [threading.Thread(target=run, args=("first", first)),
+               threading.Thread(target=run, args=("second", second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    return results

@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
+from webapp.auth import service
 from webapp.auth.routes import DEVICE_COOKIE
-from webapp.models import ActivationCode, AuthSession, ConsentRecord, DeviceBinding, User, utcnow
+from webapp.db import get_locked
+from webapp.models import (
+    ActivationCode, AuditEvent, AuthSession, ConsentRecord, DeviceBinding, Organisation, Role, User,
+    utcnow,
+)
+from webapp.passwords import hash_secret, token_digest
 
-from .conftest import PIN, activate_returnee
+from .conftest import PIN, activate_returnee, race
 
 
 def count(session, model, **where):
@@ -222,3 +231,89 @@ def test_changing_the_pin_ends_other_sessions_and_keeps_this_one(app, web, retur
     web.post("/signout", form_page="/home")
     assert web.post("/signin/pin", {"pin": PIN}).status_code == 401
     assert web.post("/signin/pin", {"pin": "864209"}).status_code == 302
+
+
+# --- Two requests at once (real connections; SQLite and PostgreSQL) -------------------
+
+@pytest.fixture()
+def committed_returnee(app):
+    """A returnee with a PIN, a bound phone and an open activation code, and a
+    caseworker with a TOTP secret, all committed (the races below run outside
+    the test's transaction); removed afterwards with everything written about
+    them."""
+    engine = app.extensions["footing_db"].engine
+    secret = "s" * 43
+    with app.app_context(), Session(engine) as s:
+        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
+                           emergency_phone="+232", languages=["en"])
+        s.add(org)
+        s.flush()
+        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer",
+                    pin_hash=hash_secret(PIN))
+        s.add(user)
+        s.flush()
+        binding = DeviceBinding(user_id=user.id, secret_hash=token_digest(secret))
+        staff = User(organisation_id=org.id, role=Role.CASEWORKER.value, display_name="Racing",
+                     email="racing@example.org", totp_secret=service.new_totp_secret())
+        s.add_all([binding, staff])
+        service.issue_activation_code(s, user, issued_by=None)
+        s.commit()
+        activation = s.scalar(select(ActivationCode.id).where(ActivationCode.user_id == user.id))
+        ids = SimpleNamespace(org=org.id, user=user.id, binding=binding.id, staff=staff.id,
+                              totp=staff.totp_secret, cookie=f"{binding.id}.{secret}",
+                              activation=activation)
+    yield ids
+    people = (ids.user, ids.staff)
+    with Session(engine) as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.subject_id.in_(people)))
+        for model in (ConsentRecord, AuthSession, DeviceBinding, ActivationCode):
+            s.execute(delete(model).where(model.user_id.in_(people)))
+        s.execute(delete(User).where(User.id.in_(people)))
+        s.execute(delete(Organisation).where(Organisation.id == ids.org))
+        s.commit()
+
+
+def test_two_wrong_pins_at_once_both_count(app, committed_returnee):
+    """Wrong PINs sent at the same moment from two tabs (or by someone
+    guessing) are each counted: the limit of 5 cannot be outrun."""
+    def wrong_pin(s):
+        return service.check_pin(s, service.binding_from_cookie(s, committed_returnee.cookie,
+                                                                lock=True), "111111")
+
+    results = race(app, wrong_pin, wrong_pin)
+    assert all(isinstance(r, service.SigninError) for r in results.values()), results
+    with Session(app.extensions["footing_db"].engine) as s:
+        assert s.get(DeviceBinding, committed_returnee.binding).failed_pins == 2
+
+
+def test_an_activation_code_used_twice_at_once_works_once(app, committed_returnee):
+    def activate(s):
+        activation = service.open_activation(s, committed_returnee.activation, lock=True)
+        return service.activate_returnee(s, activation, pin="135792", pin_repeat="135792",
+                                         choices={}, locale="en", device_label="")
+
+    results = race(app, activate, activate)
+    assert isinstance(results["first"], tuple), results
+    assert isinstance(results["second"], service.ActivationError), results
+    with Session(app.extensions["footing_db"].engine) as s:
+        assert s.scalar(select(func.count()).select_from(DeviceBinding).where(
+            DeviceBinding.user_id == committed_returnee.user,
+            DeviceBinding.revoked_at.is_(None))) == 1
+        assert s.scalar(select(func.count()).select_from(ConsentRecord).where(
+            ConsentRecord.user_id == committed_returnee.user)) == 1
+
+
+def test_a_staff_sign_in_code_sent_twice_at_once_works_once(app, committed_returnee):
+    """The replay protection of TOTP codes holds for two requests at once."""
+    import pyotp
+
+    code = pyotp.TOTP(committed_returnee.totp).now()
+
+    def sign_in(s):
+        user = get_locked(s, User, committed_returnee.staff)
+        service.check_staff_totp(s, user, code)
+        return "accepted"
+
+    results = race(app, sign_in, sign_in)
+    assert results["first"] == "accepted", results
+    assert isinstance(results["second"], service.SigninError), results

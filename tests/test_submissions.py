@@ -11,6 +11,8 @@ from webapp import signals, submissions
 from webapp.errors import DomainError
 from webapp.models import ClientSubmission, Organisation, Role, Signal, User
 
+from .conftest import race
+
 
 def test_first_claim_is_new_and_a_repeat_answers_as_the_first(session, make_returnee):
     user, _ = make_returnee()
@@ -65,9 +67,6 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
     """Two connections claim the same UUID at once (a double tap that reached
     two workers): the second waits for the first to commit, then answers as a
     repeat. Runs on real, separate connections (SQLite or PostgreSQL)."""
-    import threading
-    import time
-
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
@@ -82,31 +81,18 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
         setup.commit()
         org_id, user_id = org.id, user.id
     key = str(uuid.uuid4())
-    first_claimed = threading.Event()
-    results: dict[str, object] = {}
 
-    def first():
-        with Session(engine) as s:
-            c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
-            first_claimed.set()
-            time.sleep(0.3)  # still holding its transaction
-            c.done("/checkin/history")
-            s.commit()
-            results["first"] = c.repeat
+    def first(s):
+        c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
+        c.done("/checkin/history")
+        return c.repeat
 
-    def second():
-        first_claimed.wait(5)
-        with Session(engine) as s:
-            c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
-            results["second"] = (c.repeat, c.result_url)
-            s.commit()
+    def second(s):
+        c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
+        return c.repeat, c.result_url
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(20)
+        results = race(app, first, second)
         with Session(engine) as s:
             stored = s.scalar(select(func.count()).select_from(ClientSubmission)
                               .where(ClientSubmission.user_id == user_id))

@@ -139,6 +139,16 @@ class Database:
             session.close()
 
 
+def get_locked(session: Session, model: type, ident: Any, lock: bool = True) -> Any:
+    """`session.get`, but when `lock`, read afresh and held until the commit:
+    for a read that decides a write another request may race (a count of wrong
+    PINs, a code that works once). FOR UPDATE on PostgreSQL; SQLite has no row
+    locks, and a form post's route holds the database's write lock already."""
+    if not lock:
+        return session.get(model, ident)
+    return session.get(model, ident, with_for_update=True, populate_existing=True)
+
+
 def get_db() -> Database:
     return current_app.extensions["footing_db"]
 

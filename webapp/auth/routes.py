@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from ..db import db_session
+from ..db import db_session, get_locked
 from ..errors import DomainError
 from ..forms import form_error
 from ..models import User
@@ -76,8 +76,8 @@ def _sign_in(user, binding=None):
     return token
 
 
-def _device_binding():
-    return service.binding_from_cookie(db_session(), request.cookies.get(DEVICE_COOKIE))
+def _device_binding(lock: bool = False):
+    return service.binding_from_cookie(db_session(), request.cookies.get(DEVICE_COOKIE), lock)
 
 
 
@@ -94,7 +94,7 @@ def signin():
 @bp.route("/signin/pin", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
 def pin_signin():
-    binding = _device_binding()
+    binding = _device_binding(lock=request.method == "POST")
     form = PinForm()
     status = 200
     if request.method == "POST":
@@ -149,7 +149,8 @@ def staff_totp():
         session.pop("pending_staff", None)
         flash(_l("Please sign in again."), "error")
         return redirect(url_for("auth.staff_signin"))
-    user = db_session().get(User, pending[0])
+    # Locked on a post: a code is accepted once, even from two requests at once.
+    user = get_locked(db_session(), User, pending[0], lock=request.method == "POST")
     form = TotpForm()
     status = 200
     if request.method == "POST":
@@ -209,7 +210,8 @@ def activate():
 
 def _pending_activation():
     try:
-        return service.open_activation(db_session(), session.get("activation"))
+        return service.open_activation(db_session(), session.get("activation"),
+                                       lock=request.method == "POST")
     except DomainError as err:
         session.pop("activation", None)
         flash(err.message, "error")

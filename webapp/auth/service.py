@@ -16,6 +16,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ..db import get_locked
 from ..errors import DomainError
 from ..models import (
     ActivationCode,
@@ -210,9 +211,11 @@ def find_activation(session: Session, raw_code: str) -> ActivationCode:
     raise invalid
 
 
-def open_activation(session: Session, activation_id: int | None) -> ActivationCode:
-    """Re-check an activation held in the browser session between steps."""
-    activation = session.get(ActivationCode, activation_id) if activation_id else None
+def open_activation(session: Session, activation_id: int | None,
+                    lock: bool = False) -> ActivationCode:
+    """Re-check an activation held in the browser session between steps;
+    `lock` when this request may use it up (two at once: only one does)."""
+    activation = get_locked(session, ActivationCode, activation_id, lock) if activation_id else None
     if (activation is None or activation.used_at or activation.revoked_at
             or activation.expires_at <= utcnow() or activation.user.is_disabled):
         raise ActivationError(_l("This activation has ended. Please enter your code again."))
@@ -331,14 +334,16 @@ def check_staff_totp(session: Session, user: User, code: str) -> None:
     session.flush()
 
 
-def binding_from_cookie(session: Session, cookie: str | None) -> DeviceBinding | None:
-    """The binding this browser holds, if the cookie is genuine (locked or not)."""
+def binding_from_cookie(session: Session, cookie: str | None,
+                        lock: bool = False) -> DeviceBinding | None:
+    """The binding this browser holds, if the cookie is genuine (locked or not);
+    `lock` when this request counts a PIN on it (two at once count twice)."""
     if not cookie or "." not in cookie:
         return None
     raw_id, secret = cookie.split(".", 1)
     if not raw_id.isdigit():
         return None
-    binding = session.get(DeviceBinding, int(raw_id))
+    binding = get_locked(session, DeviceBinding, int(raw_id), lock)
     if binding is None or binding.revoked_at is not None:
         return None
     if not secrets.compare_digest(binding.secret_hash, token_digest(secret)):
