@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -40,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import throughput  # noqa: E402
-from bench.throughput import flask, free_port, wait_healthy  # noqa: E402
+from bench.throughput import demo_env, flask, free_port, wait_healthy  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
 NODE = ROOT / "bench" / ".node"
 LIGHTHOUSE_VERSION = "12"
@@ -325,17 +324,8 @@ def main() -> int:
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Account, activate_returnee
 
     tmp = Path(tempfile.mkdtemp(prefix="footing-budgets-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
-    database = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if database.startswith("postgresql"):
-        from bench.caseload import ensure_database
-
-        ensure_database(database)
-    env.update({"FOOTING_ENV": "development", "DATABASE_URL": database,
-                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
-                "RATELIMIT_SIGNIN": "600 per minute", "FOOTING_INSTANCE": str(tmp)})
-    flask(env, "db", "upgrade")
-    flask(env, "seed-demo", "--json")
+    env = demo_env(str(tmp), args.database_url, RATELIMIT_SIGNIN="600 per minute")
+    database = env["DATABASE_URL"]
 
     def returnee(name: str) -> Account:
         out = flask(env, "demo-returnee", name)

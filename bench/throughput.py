@@ -210,6 +210,23 @@ def flask(env: dict, *args: str) -> str:
     return result.stdout
 
 
+def demo_env(tmp: str, database_url: str = "", **settings: str) -> dict:
+    """The environment of a production-like app with demo data, on a fresh
+    SQLite file in `tmp` or on `database_url` (PostgreSQL, emptied first)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
+    database = database_url or f"sqlite:///{tmp}/bench.db"
+    if database.startswith("postgresql"):
+        from bench.caseload import ensure_database
+
+        ensure_database(database)
+    env.update({"FOOTING_ENV": "development", "DATABASE_URL": database,
+                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
+                "FOOTING_INSTANCE": str(tmp), **settings})
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo", "--json")
+    return env
+
+
 def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
     """The throughput section of the report, as markdown lines."""
     subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
@@ -278,18 +295,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
-    tmp = tempfile.mkdtemp(prefix="footing-throughput-")
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
-    database = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if database.startswith("postgresql"):
-        from bench.caseload import ensure_database
-
-        ensure_database(database)
-    env.update({"FOOTING_ENV": "development", "DATABASE_URL": database,
-                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
-                "FOOTING_INSTANCE": tmp})
-    flask(env, "db", "upgrade")
-    flask(env, "seed-demo", "--json")
+    env = demo_env(tempfile.mkdtemp(prefix="footing-throughput-"), args.database_url)
     out = flask(env, "demo-returnee", "Throughput Reader")
     code = json.loads(out[out.index("{"):])["activation_code"]
 
@@ -301,7 +307,7 @@ def main() -> int:
     activate_returnee(web, code)
     web.token(CHECKIN_FORM)  # the session now holds the CSRF token the form carries
     cookie = "; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values())
-    print(f"## Throughput ({os.cpu_count()} CPUs, on {database.split(':')[0]})\n")
+    print(f"## Throughput ({os.cpu_count()} CPUs, on {env['DATABASE_URL'].split(':')[0]})\n")
     print("\n".join(run(env, cookie, args.seconds, args.workers)))
     return 0
 
