@@ -420,3 +420,71 @@ def test_an_alert_without_a_page_of_its_own_opens_the_persons_timeline(web, sess
     page = web.get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert f'href="/caseload/{person.id}"' in page
     assert web.get(f"/caseload/{person.id}").status_code == 200
+
+
+def test_two_coordinators_closing_one_alert_at_once_keep_the_first_note(app):
+    """The second is told the alert is closed (its note stays in its form)
+    instead of overwriting the first one's note. Real connections, through the
+    access check that loads the alert (SQLite or PostgreSQL)."""
+    from flask import g
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from webapp import access
+    from webapp.alerts import service as alerts
+    from webapp.errors import DomainError
+    from webapp.models import Organisation, Signal, User
+
+    from .conftest import race
+
+    engine = app.extensions["footing_db"].engine
+    with Session(engine) as s:
+        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
+                           emergency_phone="+232", languages=["en"])
+        s.add(org)
+        s.flush()
+        people = [User(organisation_id=org.id, role=role.value, display_name=name)
+                  for role, name in ((Role.RETURNEE, "Sia"), (Role.COORDINATOR, "Ama"),
+                                     (Role.COORDINATOR, "Kofi"))]
+        s.add_all(people)
+        s.flush()
+        signal = Signal(organisation_id=org.id, returnee_id=people[0].id, kind="concern.safety_now")
+        s.add(signal)
+        s.flush()
+        alert = Alert(organisation_id=org.id, returnee_id=people[0].id, signal_id=signal.id,
+                      kind=signal.kind, severity="urgent", severity_rank=0,
+                      ack_due_at=utcnow() + timedelta(minutes=30))
+        s.add(alert)
+        s.commit()
+        ids = {"org": org.id, "people": [p.id for p in people], "signal": signal.id,
+               "alert": alert.id}
+
+    def close(coordinator: int, note: str):
+        def work(s):
+            with app.test_request_context(f"/alerts/{ids['alert']}/resolve", method="POST"):
+                g.db_session, g._login_user = s, s.get(User, coordinator)
+                try:
+                    assert access.enforce() is None
+                    alerts.resolve(s, g.scoped, g._login_user, note)
+                    return "closed"
+                except DomainError as err:
+                    return str(err.message)
+                finally:
+                    g.pop("db_session")  # race() commits it, not the request's teardown
+        return work
+
+    try:
+        results = race(app, close(ids["people"][1], "Called her, she is safe."),
+                       close(ids["people"][2], "Visited."))
+        with Session(engine) as s:
+            closed = s.get(Alert, ids["alert"])
+            kept = (closed.resolution_note, closed.resolved_by_id)
+    finally:
+        with Session(engine) as s:
+            s.execute(delete(Alert).where(Alert.id == ids["alert"]))
+            s.execute(delete(Signal).where(Signal.id == ids["signal"]))
+            s.execute(delete(User).where(User.id.in_(ids["people"])))
+            s.execute(delete(Organisation).where(Organisation.id == ids["org"]))
+            s.commit()
+    assert results == {"first": "closed", "second": "This alert is already closed."}
+    assert kept == ("Called her, she is safe.", ids["people"][1])

@@ -14,10 +14,10 @@ from typing import Callable
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from .db import db_session, route_begins
+from .db import db_session, get_locked, route_begins
 from .models import AccessLedgerEntry, CaseworkerAssignment, Role, User
 
 log = logging.getLogger(__name__)
@@ -318,6 +318,11 @@ def enforce() -> object | None:
         target = SCOPES[rule.scope](db_session(), viewer, int(raw)) if raw is not None else None
         if target is None:
             abort(404)
+        if request.method not in ("GET", "HEAD"):
+            # What a post changes is changed by one request at a time: two
+            # caseworkers closing one alert at once, the second is told it is
+            # closed instead of overwriting the first one's note.
+            get_locked(db_session(), type(target), inspect(target).identity)
         g.scoped = target
         # The person whose record this is: the target itself, or its `returnee`.
         subject = target if isinstance(target, User) else getattr(target, "returnee", None)

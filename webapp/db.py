@@ -146,7 +146,8 @@ def get_locked(session: Session, model: type, ident: Any, lock: bool = True) -> 
     locks, and a form post's route holds the database's write lock already."""
     if not lock:
         return session.get(model, ident)
-    return session.get(model, ident, with_for_update=True, populate_existing=True)
+    # OF its own table: rows it joins for reading (a user's organisation) stay free.
+    return session.get(model, ident, with_for_update={"of": model}, populate_existing=True)
 
 
 def get_db() -> Database:
