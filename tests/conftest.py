@@ -329,7 +329,10 @@ def race(app, first, second, hold: float = 0.3) -> dict[str, Any]:
             if name == "first":
                 first_has_run.set()
                 time.sleep(hold)
-            s.commit()
+            if s.is_active:
+                s.commit()
+            else:  # a statement failed: the request edge would roll back
+                s.rollback()
 
     threads = [threading.Thread(target=run, args=("first", first)),
                threading.Thread(target=run, args=("second", second))]

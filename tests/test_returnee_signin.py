@@ -1,6 +1,7 @@
 """Returnee activation and PIN sign-in (DESIGN.md §4, issue #2 item 4)."""
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -317,3 +318,34 @@ def test_a_staff_sign_in_code_sent_twice_at_once_works_once(app, committed_retur
     results = race(app, sign_in, sign_in)
     assert results["first"] == "accepted", results
     assert isinstance(results["second"], service.SigninError), results
+
+
+def test_a_locked_person_can_still_be_written_about(app, committed_returnee):
+    """The lock a post takes on the person it is about does not hold up other
+    requests that only refer to them (a check-in, a claim): on PostgreSQL it
+    is FOR NO KEY UPDATE, which a foreign key check does not wait for."""
+    from sqlalchemy import text
+
+    from webapp.models import ClientSubmission
+
+    if app.extensions["footing_db"].engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one write lock")
+
+    def lock_person(s):
+        get_locked(s, User, committed_returnee.user)
+
+    def refer_to_them(s):
+        s.execute(text("SET LOCAL lock_timeout = '200ms'"))  # fail instead of waiting
+        s.add(ClientSubmission(user_id=committed_returnee.user, client_uuid=str(uuid.uuid4()),
+                               kind="checkin", body_digest="0" * 64))
+        s.flush()
+        return "stored"
+
+    try:
+        results = race(app, lock_person, refer_to_them, hold=1.0)
+    finally:
+        with Session(app.extensions["footing_db"].engine) as s:
+            s.execute(delete(ClientSubmission).where(
+                ClientSubmission.user_id == committed_returnee.user))
+            s.commit()
+    assert results["second"] == "stored", results

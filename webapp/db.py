@@ -146,8 +146,11 @@ def get_locked(session: Session, model: type, ident: Any, lock: bool = True) -> 
     locks, and a form post's route holds the database's write lock already."""
     if not lock:
         return session.get(model, ident)
-    # OF its own table: rows it joins for reading (a user's organisation) stay free.
-    return session.get(model, ident, with_for_update={"of": model}, populate_existing=True)
+    # FOR NO KEY UPDATE OF its own table: rows it joins for reading (a user's
+    # organisation) stay free, and so do inserts that refer to the row (a
+    # foreign key check takes only a key-share lock).
+    return session.get(model, ident, with_for_update={"of": model, "key_share": True},
+                       populate_existing=True)
 
 
 def get_db() -> Database:
