@@ -110,17 +110,24 @@ def client(app, connection):
 
 # --- Factories ----------------------------------------------------------------
 
+def new_org(session: Session, **kw: Any) -> Organisation:
+    """An organisation with usable defaults, added and flushed."""
+    org = Organisation(name=kw.pop("name", "Partner"), country=kw.pop("country", "SL"),
+                       timezone=kw.pop("timezone", "Africa/Freetown"),
+                       emergency_phone=kw.pop("emergency_phone", "+232 76 123 456"),
+                       languages=kw.pop("languages", ["en", "nl", "sr_Latn", "fa_AF"]), **kw)
+    session.add(org)
+    session.flush()
+    return org
+
+
 @pytest.fixture()
 def make_org(session, ctx):
     counter = iter(range(1, 10_000))
 
     def make(**kw: Any) -> Organisation:
-        n = next(counter)
-        org = Organisation(name=kw.pop("name", f"Partner {n}"), country=kw.pop("country", "SL"),
-                           timezone=kw.pop("timezone", "Africa/Freetown"),
-                           emergency_phone=kw.pop("emergency_phone", "+232 76 123 456"),
-                           languages=kw.pop("languages", ["en", "nl", "sr_Latn", "fa_AF"]), **kw)
-        session.add(org)
+        kw.setdefault("name", f"Partner {next(counter)}")
+        org = new_org(session, **kw)
         session.commit()
         return org
 

@@ -435,14 +435,11 @@ def test_two_coordinators_closing_one_alert_at_once_keep_the_first_note(app):
     from webapp.errors import DomainError
     from webapp.models import Organisation, Signal, User
 
-    from .conftest import race
+    from .conftest import new_org, race
 
     engine = app.extensions["footing_db"].engine
     with Session(engine) as s:
-        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
-                           emergency_phone="+232", languages=["en"])
-        s.add(org)
-        s.flush()
+        org = new_org(s, name="Race")
         people = [User(organisation_id=org.id, role=role.value, display_name=name)
                   for role, name in ((Role.RETURNEE, "Sia"), (Role.COORDINATOR, "Ama"),
                                      (Role.COORDINATOR, "Kofi"))]

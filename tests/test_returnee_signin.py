@@ -18,7 +18,7 @@ from webapp.models import (
 )
 from webapp.passwords import hash_secret, token_digest
 
-from .conftest import PIN, activate_returnee, race
+from .conftest import PIN, activate_returnee, new_org, race
 
 
 def count(session, model, **where):
@@ -245,10 +245,7 @@ def committed_returnee(app):
     engine = app.extensions["footing_db"].engine
     secret = "s" * 43
     with app.app_context(), Session(engine) as s:
-        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
-                           emergency_phone="+232", languages=["en"])
-        s.add(org)
-        s.flush()
+        org = new_org(s, name="Race")
         user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer",
                     pin_hash=hash_secret(PIN))
         s.add(user)

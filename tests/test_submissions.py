@@ -11,7 +11,7 @@ from webapp import signals, submissions
 from webapp.errors import DomainError
 from webapp.models import ClientSubmission, Organisation, Role, Signal, User
 
-from .conftest import race
+from .conftest import new_org, race
 
 
 def test_first_claim_is_new_and_a_repeat_answers_as_the_first(session, make_returnee):
@@ -72,10 +72,7 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
 
     engine = app.extensions["footing_db"].engine
     with Session(engine) as setup:
-        org = Organisation(name="Race", country="SL", timezone="Africa/Freetown",
-                           emergency_phone="+232", languages=["en"])
-        setup.add(org)
-        setup.flush()
+        org = new_org(setup, name="Race")
         user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer")
         setup.add(user)
         setup.commit()
