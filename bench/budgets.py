@@ -318,7 +318,6 @@ def main() -> int:
                         help="PostgreSQL URL to run on (emptied first); default: SQLite")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Account, activate_returnee

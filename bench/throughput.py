@@ -39,6 +39,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import _free_port as free_port, _healthy  # noqa: E402
+
 CHECKIN_FORM = "/checkin/"
 GOAL = 0.4
 # A usual check-in ("Okay", every question "yes", only to my caseworker)
@@ -182,23 +186,9 @@ def checkin_fields(url: str, cookie: str, overrides: dict[str, str]) -> dict[str
 
 # --- The server -------------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
+    while not _healthy(url):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the app did not start at {url}")
         time.sleep(0.2)
@@ -293,7 +283,6 @@ def main() -> int:
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL URL to run on (emptied first); default: SQLite")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
 
     env = demo_env(tempfile.mkdtemp(prefix="footing-throughput-"), args.database_url)
     out = flask(env, "demo-returnee", "Throughput Reader")
