@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import throughput  # noqa: E402
-from bench.throughput import demo_env, flask, free_port, wait_healthy  # noqa: E402
+from bench.throughput import demo_env, free_port, wait_healthy  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
 NODE = ROOT / "bench" / ".node"
 LIGHTHOUSE_VERSION = "12"
@@ -327,8 +327,7 @@ def main() -> int:
     database = env["DATABASE_URL"]
 
     def returnee(name: str) -> Account:
-        out = flask(env, "demo-returnee", name)
-        data = json.loads(out[out.index("{"):])
+        data = throughput.demo_returnee(env, name)
         return Account(**{k: data.get(k) for k in Account.__dataclass_fields__})
 
     port = free_port()

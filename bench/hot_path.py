@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
-import secrets
 import sys
 import tempfile
 import time
@@ -37,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "hot_path.md"
 sys.path.insert(0, str(ROOT))
 
-from bench.throughput import CHECKIN_KINDS, flask  # noqa: E402
+from bench.throughput import CHECKIN_KINDS, demo_env, signed_in_here  # noqa: E402
 
 
 def main() -> int:
@@ -46,28 +44,15 @@ def main() -> int:
     parser.add_argument("--profile", choices=["hello", "home", *CHECKIN_KINDS])
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="footing-hot-")
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
-    env.update({"FOOTING_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp}/hot.db",
-                "SECRET_KEY": secrets.token_hex(32), "FOOTING_INSTANCE": tmp})
-    flask(env, "db", "upgrade")
-    flask(env, "seed-demo", "--json")
-    out = flask(env, "demo-returnee", "Hot Path")
-    code = json.loads(out[out.index("{"):])["activation_code"]
-    os.environ.update(env)
+    env = demo_env(tempfile.mkdtemp(prefix="footing-hot-"))
+    app, web, token = signed_in_here(env, "Hot Path")
 
     import logging
 
     from sqlalchemy import event
 
-    from bench.throughput_app import app
-    from tests.conftest import Web, activate_returnee
-
     logging.disable(logging.INFO)  # the check-in log line is not what we measure
-    client = app.test_client()
-    web = Web(client)
-    activate_returnee(web, code)
-    token = web.token("/checkin/")
+    client = web.client
     # Every request starts from the same cookies, as the gunicorn bench does.
     cookies = {c.key: c.value for c in client._cookies.values()}
 

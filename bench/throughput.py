@@ -219,6 +219,27 @@ def demo_env(tmp: str, database_url: str = "", **settings: str) -> dict:
     return env
 
 
+def demo_returnee(env: dict, name: str) -> dict:
+    """A new returnee of the demo organisation (`flask demo-returnee`): its
+    JSON, with the activation code."""
+    out = flask(env, "demo-returnee", name)
+    return json.loads(out[out.index("{"):])
+
+
+def signed_in_here(env: dict, name: str):
+    """The bench app in this process (configured by `env`) and a test client
+    of a new returnee, activated and signed in, whose session holds the CSRF
+    token of the check-in form: (app, web, that token)."""
+    code = demo_returnee(env, name)["activation_code"]
+    os.environ.update(env)
+    from bench.throughput_app import app
+    from tests.conftest import Web, activate_returnee
+
+    web = Web(app.test_client())
+    activate_returnee(web, code)
+    return app, web, web.token(CHECKIN_FORM)
+
+
 def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
     """The throughput section of the report, as markdown lines."""
     subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
@@ -291,16 +312,7 @@ def main() -> int:
     args = parser.parse_args()
 
     env = demo_env(tempfile.mkdtemp(prefix="footing-throughput-"), args.database_url)
-    out = flask(env, "demo-returnee", "Throughput Reader")
-    code = json.loads(out[out.index("{"):])["activation_code"]
-
-    os.environ.update(env)
-    from bench.throughput_app import app
-    from tests.conftest import Web, activate_returnee
-
-    web = Web(app.test_client())
-    activate_returnee(web, code)
-    web.token(CHECKIN_FORM)  # the session now holds the CSRF token the form carries
+    _app, web, _token = signed_in_here(env, "Throughput Reader")
     cookie = "; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values())
     print(f"## Throughput ({os.cpu_count()} CPUs, on {env['DATABASE_URL'].split(':')[0]})\n")
     print("\n".join(run(env, cookie, args.seconds, args.workers)))
