@@ -23,8 +23,6 @@ from .forms import VISIBILITY, CheckInForm
 log = logging.getLogger(__name__)
 
 
-
-
 @bp.route("/", methods=["GET", "POST"])
 @offline_copy
 def new():

@@ -6,8 +6,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from ..checkins.forms import RadioChoiceField
-from ..forms import ChoiceField, Form, max_len
+from ..forms import ChoiceField, Form, RadioChoiceField, max_len
 from . import instruments
 from .models import CONTACTS
 from .service import CONTACT_LABELS, NOTE_MAX, OUTCOMES
