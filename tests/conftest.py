@@ -24,7 +24,7 @@ from webapp.auth import service as auth_service
 from webapp.config import TestConfig
 from webapp.db import Base, get_db
 from webapp.extensions import limiter
-from webapp.models import Organisation, Role, User
+from webapp.models import ConsentRecord, Organisation, Role, User
 from webapp.passwords import hash_secret
 
 STAFF_PASSWORD = "correct horse battery staple"
@@ -176,6 +176,15 @@ def make_returnee(session, org, make_staff, ctx):
         return issued.user, issued.code
 
     return make
+
+
+def record_consent(session: Session, user: User, **choices: bool) -> None:
+    """A consent record as activation or the privacy page writes it: the
+    choices named here are yes, the others no."""
+    session.add(ConsentRecord(user_id=user.id, version=auth_service.CONSENT_VERSION,
+                              locale="en", choices={k: choices.get(k, False)
+                                                    for k in auth_service.CONSENT_CHOICES}))
+    session.commit()
 
 
 # --- A browser-like client ----------------------------------------------------

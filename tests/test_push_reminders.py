@@ -12,17 +12,19 @@ from webapp.models import ActivationCode, Role, utcnow
 from webapp.push import reminders
 from webapp.push.models import PushDelivery
 
+from .conftest import record_consent
 from .test_alerts import subscribe
 
 
 @pytest.fixture()
 def activated(session, make_returnee, make_staff):
-    """A returnee who activated 8 days ago and has a caseworker."""
+    """A returnee who activated 8 days ago, said yes to reminders, and has a
+    caseworker."""
     cw = make_staff(Role.CASEWORKER)
     person, _ = make_returnee(caseworker=cw, name="Private Person")
     code = session.scalars(select(ActivationCode).where(ActivationCode.user_id == person.id)).one()
     code.used_at = utcnow() - timedelta(days=8)
-    session.commit()
+    record_consent(session, person, push_reminders=True)
     return person, cw
 
 
@@ -85,6 +87,7 @@ def test_meeting_tomorrow_reminds_members_once_unless_they_are_not_coming(
 
     person, _cw = activated
     other, _ = make_returnee(name="Not Coming")
+    record_consent(session, other, push_reminders=True)
     group = PeerGroup(organisation_id=person.organisation_id, name="Wednesday group",
                       language="en")
     session.add(group)
@@ -109,3 +112,38 @@ def test_meeting_tomorrow_reminds_members_once_unless_they_are_not_coming(
         PushDelivery.message == "meeting.tomorrow")).all()
     assert [(d.user_id, d.url) for d in queued] == [
         (person.id, f"/groups/{group.id}/meetings/{meeting.id}")]
+
+
+def test_no_reminders_for_someone_who_said_no_to_them_but_replies_still_come(
+        ctx, app, session, activated, receiver, vapid):
+    """The consent's "reminders on this phone": a later "no" stops the check-in
+    and meeting reminders; a reply in their own case is not a reminder."""
+    from webapp.groups.models import GroupMember, Meeting, PeerGroup
+    from webapp.support import service as support
+
+    person, cw = activated
+    record_consent(session, person, push_reminders=False)
+    group = PeerGroup(organisation_id=person.organisation_id, name="Friday group", language="en")
+    session.add(group)
+    session.flush()
+    session.add(GroupMember(organisation_id=group.organisation_id, group_id=group.id,
+                            user_id=person.id))
+    session.add(Meeting(organisation_id=group.organisation_id, group_id=group.id,
+                        starts_at=utcnow() + timedelta(hours=20), place="Hall"))
+    session.commit()
+    subscribe(ctx, session, receiver, person, "phone")
+    with ctx():
+        assert tasks.send_reminders(app) == {"checkin_due": [], "meeting_tomorrow": []}
+        case = support.create_request(session, person, category="housing", contact_way="app")
+        support.add_message(session, case, cw, "We called the landlord")
+        session.commit()
+        from webapp import outbox
+
+        outbox.run_after_commit()
+    (msg,) = receiver.wait_for(1)
+    assert msg.payload["url"] == f"/help/cases/{case.id}"
+    assert [d.message for d in session.scalars(select(PushDelivery))] == ["reply"]
+    # Saying yes again brings the reminders back.
+    record_consent(session, person, push_reminders=True)
+    with ctx():
+        assert tasks.send_reminders(app)["checkin_due"] == [person.id]

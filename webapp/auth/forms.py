@@ -5,6 +5,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import Email
 
 from ..forms import Form, max_len, required
+from .service import CONSENT_CHOICES
 
 
 class CodeForm(Form):
@@ -15,10 +16,19 @@ class PinForm(Form):
     pin = PasswordField(_l("Your PIN (6 digits)"), validators=[required(), max_len(6)])
 
 
-class ReturneeActivationForm(Form):
+class ConsentForm(Form):
+    """The choices of the consent (auth.service.CONSENT_CHOICES): asked at
+    activation, changed later on the privacy page."""
+
     share_with_group = BooleanField(_l("My peer group may see the check-ins I choose to share"))
     caseworker_may_edit_plan = BooleanField(_l("My caseworker may change my plan with me"))
     push_reminders = BooleanField(_l("Send me reminders on this phone"))
+
+    def choices(self) -> dict[str, bool]:
+        return {key: bool(getattr(self, key).data) for key in CONSENT_CHOICES}
+
+
+class ReturneeActivationForm(ConsentForm):
     agree = BooleanField(_l("I have read this and I agree"), validators=[
         required()])
     pin = PasswordField(_l("Choose a PIN (6 digits)"), validators=[required(), max_len(6)])

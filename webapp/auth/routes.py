@@ -231,7 +231,7 @@ def activate_returnee():
             try:
                 user, binding, cookie = service.activate_returnee(
                     db_session(), activation, pin=form.pin.data, pin_repeat=form.pin_repeat.data,
-                    choices={k: getattr(form, k).data for k in service.CONSENT_CHOICES},
+                    choices=form.choices(),
                     locale=str(get_locale()),
                     device_label=request.user_agent.platform or "",
                 )

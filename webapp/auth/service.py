@@ -6,6 +6,7 @@ message a person can read. They never commit and never touch the HTTP layer.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -259,6 +260,29 @@ def activate_returnee(session: Session, activation: ActivationCode, *, pin: str,
     audit(session, None, "account.activate", user, user.organisation_id)
     session.flush()
     return user, binding, f"{binding.id}.{secret}"
+
+
+# Built once: the check-in form reads it on every visit.
+_LATEST_CHOICES = (select(ConsentRecord.choices).where(ConsentRecord.user_id == bindparam("user"))
+                   .order_by(ConsentRecord.id.desc()).limit(1))
+
+
+def latest_choices(session: Session, user: User) -> dict[str, bool]:
+    """What the person agreed to last (a change adds a record; the newest
+    wins). No record, as for staff: nothing agreed."""
+    return _known(session.scalar(_LATEST_CHOICES, {"user": user.id}))
+
+
+def latest_choices_of(session: Session, user_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+    """`latest_choices` of many people in one query (for the reminder runs)."""
+    latest = {user_id: _known(choices) for user_id, choices in session.execute(
+        select(ConsentRecord.user_id, ConsentRecord.choices)
+        .where(ConsentRecord.user_id.in_(set(user_ids))).order_by(ConsentRecord.id))}
+    return latest  # ordered by id: the newest record of each person is the one kept
+
+
+def _known(choices: dict | None) -> dict[str, bool]:
+    return {key: bool((choices or {}).get(key)) for key in CONSENT_CHOICES}
 
 
 def new_totp_secret() -> str:

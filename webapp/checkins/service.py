@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .. import signals
 from ..errors import DomainError
-from ..models import ActivationCode, ConsentRecord, Role, User, utcnow
+from ..auth.service import latest_choices
+from ..models import ActivationCode, Role, User, utcnow
 from .models import ANSWERS, QUESTIONS, CheckIn, CheckInSummary, NoContactGap
 
 NOTE_MAX = 500
@@ -36,14 +37,17 @@ QUESTION_LABELS = {
 ANSWER_LABELS = {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No")}
 
 
-_LATEST_CHOICES = (select(ConsentRecord.choices).where(ConsentRecord.user_id == bindparam("user"))
-                   .order_by(ConsentRecord.id.desc()).limit(1))
-
-
 def may_share_with_group(session: Session, user: User) -> bool:
-    """What the person agreed to at activation (the latest consent wins)."""
-    choices = session.scalar(_LATEST_CHOICES, {"user": user.id})
-    return bool((choices or {}).get("share_with_group"))
+    """What the person agreed to (the latest consent wins)."""
+    return latest_choices(session, user)["share_with_group"]
+
+
+def stop_sharing(session: Session, user: User) -> int:
+    """The person no longer shares with their group: check-ins shared before
+    are no longer shown there either. Returns how many were shared."""
+    return session.execute(update(CheckIn).where(
+        CheckIn.user_id == user.id, CheckIn.share_with_group.is_(True)
+    ).values(share_with_group=False)).rowcount
 
 
 def last_checkin(session: Session, user: User) -> CheckIn | None:

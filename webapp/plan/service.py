@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..access import current_caseworker_id
 from ..errors import DomainError
-from ..models import ConsentRecord, Role, User, utcnow
+from ..auth.service import latest_choices
+from ..models import Role, User, utcnow
 from .catalog import AREAS, STARTERS, STATUSES
 from .models import Goal, GoalComment, PlanChange, Step
 
@@ -46,10 +47,7 @@ def goal_title(goal: Goal) -> str:
 
 def caseworker_may_edit(session: Session, returnee: User) -> bool:
     """The returnee's latest consent record decides (a change adds a row)."""
-    choices = session.scalar(
-        select(ConsentRecord.choices).where(ConsentRecord.user_id == returnee.id)
-        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc()).limit(1))
-    return bool((choices or {}).get("caseworker_may_edit_plan"))
+    return latest_choices(session, returnee)["caseworker_may_edit_plan"]
 
 
 def may_edit(session: Session, viewer: User, returnee: User) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from ..auth.service import latest_choices_of
 from ..models import Role, User, utcnow
 from . import service as push
 from .models import PushDelivery, PushSubscription
@@ -21,6 +22,13 @@ def reply(session: Session, returnee: User, case_id: int) -> None:
     """A caseworker wrote in a case thread the returnee can read."""
     push.notify_user(session, returnee, "reply", f"/help/cases/{case_id}",
                      topic=f"case-{case_id}", urgency="normal", ttl=3 * 24 * 3600)
+
+
+def _want_reminders(session: Session, users: list[User]) -> set[int]:
+    """Those of `users` whose latest consent says yes to reminders. (A reply
+    in their own case is not a reminder: it goes to every device they added.)"""
+    choices = latest_choices_of(session, (user.id for user in users))
+    return {user_id for user_id, c in choices.items() if c["push_reminders"]}
 
 
 def checkin_due(session: Session, now: datetime | None = None) -> list[int]:
@@ -45,7 +53,10 @@ def checkin_due(session: Session, now: datetime | None = None) -> list[int]:
         .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None))
     ).all()
     notified = []
+    wanted = _want_reminders(session, [row[0] for row in rows])
     for user, last_at, activated_at, days, reminded_at in rows:
+        if user.id not in wanted:
+            continue
         since = max(last_at, activated_at) if last_at else activated_at
         if now - since < timedelta(days=days or DEFAULT_PERIOD_DAYS):
             continue
@@ -82,6 +93,8 @@ def meeting_tomorrow(session: Session, now: datetime | None = None) -> list[tupl
                reminded.c.user_id.is_(None))
         .distinct()
     ).all()
+    wanted = _want_reminders(session, [user for user, _meeting in rows])
+    rows = [(user, meeting) for user, meeting in rows if user.id in wanted]
     for user, meeting in rows:
         push.notify_user(session, user, "meeting.tomorrow",
                          f"/groups/{meeting.group_id}/meetings/{meeting.id}",
