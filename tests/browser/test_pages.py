@@ -26,7 +26,8 @@ PAGES = {
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
                  "/plan/goals/new", "/notifications/",
                  "/help/", "/help/ask", "/help/report", "/help/now",
-                 "/checkin/", "/checkin/history", "/groups/", "/me/progress"],
+                 "/checkin/", "/checkin/history", "/groups/", "/me/progress", "/me/choices",
+                 "/me/data"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
@@ -53,7 +54,8 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/caseload/<int:user_id>", "/caseload/<int:user_id>/followups"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/",
-             "/csrf"}  # JSON for the offline queue (issue #8)
+             "/csrf",  # JSON for the offline queue (issue #8)
+             "/me/data.json"}  # a download (tests/test_privacy.py reads it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 

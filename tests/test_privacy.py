@@ -1,0 +1,258 @@
+"""A returnee's privacy (DESIGN.md §3.6): changing the consent's choices later
+(each change kept), and downloading all of one's information."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp.groups.models import GroupMember, PeerGroup
+from webapp.models import AccessLedgerEntry, ConsentRecord, DeviceBinding, Role, User
+
+from .conftest import Web, activate_returnee, race, sign_in_staff
+from .test_checkins import checkin
+from .test_returnee_signin import committed_returnee  # noqa: F401 (a fixture)
+
+CHOICES = ("share_with_group", "caseworker_may_edit_plan", "push_reminders")
+
+
+def records(session, user) -> list[dict]:
+    session.expire_all()
+    return [r.choices for r in session.scalars(
+        select(ConsentRecord).where(ConsentRecord.user_id == user.id).order_by(ConsentRecord.id))]
+
+
+def change(web, **choices: bool):
+    return web.post("/me/choices", {k: "y" for k, v in choices.items() if v})
+
+
+def checked(page: str) -> set[str]:
+    return set(re.findall(r'<input checked[^>]*name="(\w+)"', page)) | set(
+        re.findall(r'<input[^>]*name="(\w+)"[^>]*checked', page))
+
+
+def test_choices_can_be_changed_and_every_change_is_kept(app, session, make_returnee):
+    me, code = make_returnee()
+    web = Web(app.test_client())
+    activate_returnee(web, code, share_with_group=True)
+    page = web.get("/me/choices").get_data(as_text=True)
+    assert checked(page) == {"share_with_group"}
+    r = change(web, caseworker_may_edit_plan=True, push_reminders=True)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/me/choices")
+    page = web.get("/me/choices").get_data(as_text=True)
+    assert "Saved. Your choices are changed." in page
+    assert checked(page) == {"caseworker_may_edit_plan", "push_reminders"}
+    assert records(session, me) == [
+        {"share_with_group": True, "caseworker_may_edit_plan": False, "push_reminders": False},
+        {"share_with_group": False, "caseworker_may_edit_plan": True, "push_reminders": True},
+    ]
+    # Both are listed, the newest first, with what was said.
+    history = page[page.index("Your choices until now"):]
+    assert history.count("<time") == 2
+    assert history.count("<strong>Yes</strong>") == 3
+
+
+def test_the_same_choices_sent_again_store_nothing(app, session, make_returnee):
+    me, code = make_returnee()
+    web = Web(app.test_client())
+    activate_returnee(web, code, push_reminders=True)
+    for _ in range(2):
+        assert change(web, share_with_group=True, push_reminders=True).status_code == 302
+    assert "Nothing changed." in web.get("/me/choices").get_data(as_text=True)
+    assert len(records(session, me)) == 2
+
+
+def test_a_change_without_the_csrf_token_is_refused(app, session, make_returnee):
+    me, code = make_returnee()
+    web = Web(app.test_client())
+    activate_returnee(web, code)
+    r = web.client.post("/me/choices", data={"share_with_group": "y"})
+    assert r.status_code == 400
+    assert len(records(session, me)) == 1
+
+
+def test_stopping_group_sharing_takes_back_what_was_shared(app, session, org, make_returnee):
+    me, code = make_returnee(name="Fatmata")
+    friend, friend_code = make_returnee(name="Isatu")
+    group = PeerGroup(organisation_id=org.id, name="Market women", language="en")
+    session.add(group)
+    session.flush()
+    session.add_all([GroupMember(organisation_id=org.id, group_id=group.id, user_id=u.id)
+                     for u in (me, friend)])
+    session.commit()
+    web, friend_web = Web(app.test_client()), Web(app.test_client())
+    activate_returnee(web, code, share_with_group=True)
+    activate_returnee(friend_web, friend_code)
+    assert checkin(web, visibility="group", note="A good week at the market").status_code == 302
+    assert "A good week at the market" in friend_web.get(f"/groups/{group.id}").get_data(as_text=True)
+
+    assert change(web).status_code == 302
+    assert "A good week at the market" not in friend_web.get(
+        f"/groups/{group.id}").get_data(as_text=True)
+    # And the check-in form no longer offers the group.
+    assert "My caseworker and my group" not in web.get("/checkin/").get_data(as_text=True)
+    assert checkin(web, visibility="group").status_code == 400
+
+
+def test_taking_back_plan_editing_stops_the_caseworker(app, session, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    me, code = make_returnee(caseworker=cw)
+    web, staff = Web(app.test_client()), Web(app.test_client())
+    activate_returnee(web, code, caseworker_may_edit_plan=True)
+    sign_in_staff(staff, cw)
+    r = web.post("/plan/goals/new", {"area": "work", "title": "Open a shop"},
+                 form_page="/plan/goals/new?area=work")
+    goal = r.headers["Location"].rsplit("/", 1)[1]
+    status = {"status": "under_way"}
+    assert staff.post(f"/plan/goals/{goal}/status", status,
+                      form_page=f"/plan/goals/{goal}").status_code == 302
+    assert change(web).status_code == 302
+    assert staff.post(f"/plan/goals/{goal}/status", {"status": "done"},
+                      form_page=f"/plan/goals/{goal}").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.FACILITATOR, Role.CASEWORKER, Role.COORDINATOR])
+def test_staff_have_no_such_pages(web, staff_web, role):
+    staff_web(role)
+    for url in ("/me/choices", "/me/data", "/me/data.json"):
+        assert web.get(url).status_code == 404, url
+
+
+def test_signed_out_is_sent_to_sign_in(client):
+    for url in ("/me/choices", "/me/data", "/me/data.json"):
+        r = client.get(url)
+        assert r.status_code == 302 and r.headers["Location"].endswith("/signin"), url
+
+
+def test_the_choices_page_speaks_the_persons_language(app, make_returnee):
+    _me, code = make_returnee(locale="fa_AF")
+    web = Web(app.test_client())
+    web.post("/language", {"lang": "fa_AF"}, form_page="/language")
+    activate_returnee(web, code)
+    page = web.get("/me/choices").get_data(as_text=True)
+    assert 'dir="rtl"' in page
+    assert "My choices" not in page and "Your choices until now" not in page
+
+
+def test_the_same_change_sent_twice_at_once_is_stored_once(app, committed_returnee):
+    """Two tabs, or a double tap, sending the same new choices at one moment."""
+    from webapp.privacy import service
+
+    def change_choices(s):
+        me = s.get(User, committed_returnee.user)
+        return service.change_consent(s, me, {"share_with_group": True}, "en")
+
+    results = race(app, change_choices, change_choices)
+    assert isinstance(results["first"], ConsentRecord), results
+    assert results["second"] is None, results
+    with Session(app.extensions["footing_db"].engine) as s:
+        assert s.scalar(select(func.count()).select_from(ConsentRecord).where(
+            ConsentRecord.user_id == committed_returnee.user)) == 1
+
+
+# --- Export my data ---------------------------------------------------------------
+
+@pytest.fixture()
+def lived_in(app, session, make_staff, make_returnee):
+    """A returnee with a little of everything, their caseworker, and another
+    returnee of the same organisation with words of their own."""
+    cw = make_staff(Role.CASEWORKER)
+    me, code = make_returnee(caseworker=cw, name="Mariama")
+    other, other_code = make_returnee(caseworker=cw, name="Other Person")
+    web, other_web, staff = (Web(app.test_client()) for _ in range(3))
+    activate_returnee(web, code, push_reminders=True)
+    activate_returnee(other_web, other_code)
+    sign_in_staff(staff, cw)
+    done = [checkin(web, mood="4", note="Sold rice today"),
+            checkin(other_web, mood="2", note="Words of another person")]
+    r = web.post("/plan/goals/new", {"area": "work", "title": "Open a shop"},
+                 form_page="/plan/goals/new?area=work")
+    goal = r.headers["Location"].rsplit("/", 1)[1]
+    done += [r, web.post(f"/plan/goals/{goal}/steps", {"text": "Find a place"},
+                         form_page=f"/plan/goals/{goal}"),
+             staff.post(f"/plan/goals/{goal}/comments", {"body": "Ask at the market office"},
+                        form_page=f"/plan/goals/{goal}"),
+             web.post("/help/ask", {"category": "housing", "contact_way": "app",
+                                    "details": "The roof leaks",
+                                    "client_uuid": "5e0c7b1e-0000-4000-8000-00000000a001"})]
+    assert [r.status_code for r in done] == [302] * 6
+    session.expire_all()
+    return {"me": me, "web": web, "staff": staff, "cw": cw}
+
+
+def test_my_data_holds_my_information_and_nobody_elses(app, session, lived_in):
+    from webapp.support.models import Case
+    from webapp.support import service as support
+
+    me, web = lived_in["me"], lived_in["web"]
+    with app.test_request_context():
+        case = session.scalars(select(Case).where(Case.returnee_id == me.id)).one()
+        support.add_message(session, case, lived_in["cw"], "We will come on Monday")
+        support.add_message(session, case, lived_in["cw"], "Team only: landlord is difficult",
+                            internal=True)
+        session.commit()
+    r = web.get("/me/data.json")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="footing-my-data-')
+    assert r.headers["Cache-Control"] == "no-store"
+    data = json.loads(r.get_data(as_text=True))
+    assert data["account"]["display_name"] == "Mariama"
+    assert [c["note"] for c in data["check_ins"]] == ["Sold rice today"]
+    (goal,) = data["plan"]
+    assert goal["title"] == "Open a shop" and [s["text"] for s in goal["steps"]] == ["Find a place"]
+    assert [c["body"] for c in goal["comments"]] == ["Ask at the market office"]
+    assert goal["comments"][0]["author"] == lived_in["cw"].display_name
+    (request,) = data["requests_and_reports"]
+    assert request["text"] == "The roof leaks"
+    assert [m["body"] for m in request["messages"]] == ["We will come on Monday"]
+    assert data["consent"][0]["choices"]["push_reminders"] is True
+    assert [d["kind"] for d in data["devices"]] == ["signed-in phone"]
+    text = r.get_data(as_text=True)
+    assert "Team only" not in text and "Words of another person" not in text
+    # No secret of the account: not the PIN's hash, not the phone's key.
+    binding = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == me.id)).one()
+    for secret in (me.pin_hash, binding.secret_hash):
+        assert secret and secret not in text
+
+
+def test_my_data_lists_who_looked(app, session, lived_in):
+    staff, me = lived_in["staff"], lived_in["me"]
+    assert staff.get(f"/plan/of/{me.id}").status_code == 200
+    data = json.loads(lived_in["web"].get("/me/data.json").get_data(as_text=True))
+    looked = session.scalar(select(func.count()).select_from(AccessLedgerEntry)
+                            .where(AccessLedgerEntry.subject_id == me.id))
+    assert looked >= 1 and len(data["who_looked"]) == looked
+    assert {e["who"] for e in data["who_looked"]} == {lived_in["cw"].display_name}
+
+
+def test_my_data_page_says_what_the_file_holds(lived_in):
+    page = lived_in["web"].get("/me/data").get_data(as_text=True)
+    assert "Check-ins: <strong>1</strong>" in page
+    assert "Goals in your plan: <strong>1</strong>" in page
+    assert "Requests and reports: <strong>1</strong>" in page
+    assert 'href="/me/data.json"' in page
+
+
+def test_home_links_to_choices_and_data(web, returnee_web):
+    returnee_web()
+    page = web.get("/home").get_data(as_text=True)
+    assert 'href="/me/choices"' in page and 'href="/me/data"' in page
+
+
+def test_my_data_costs_the_same_queries_however_much_there_is(lived_in, count_queries):
+    web = lived_in["web"]
+    with count_queries() as few:
+        assert web.get("/me/data.json").status_code == 200
+    for n in range(3):
+        checkin(web, mood="3", note=f"week {n}")
+        r = web.post("/plan/goals/new", {"area": "work", "title": f"Goal {n}"},
+                     form_page="/plan/goals/new?area=work")
+        goal = r.headers["Location"].rsplit("/", 1)[1]
+        web.post(f"/plan/goals/{goal}/steps", {"text": "A step"}, form_page=f"/plan/goals/{goal}")
+    with count_queries() as many:
+        data = json.loads(web.get("/me/data.json").get_data(as_text=True))
+    assert len(data["check_ins"]) == 4 and len(data["plan"]) == 4
+    assert many() == few()

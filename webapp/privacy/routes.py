@@ -1,0 +1,63 @@
+"""A returnee's privacy (DESIGN.md §3.6). URL map:
+
+    /me/choices      GET the consent text and my choices, POST changed choices
+    /me/data         what the file of all my information holds
+    /me/data.json    GET that file (a download)
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth.forms import ConsentForm
+from ..auth.service import CONSENT_CHOICES, latest_choices
+from ..db import db_session
+from ..forms import run_form
+from . import bp, service
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/choices", methods=["GET", "POST"])
+def choices():
+    me = current_user._get_current_object()
+    session = db_session()
+    status = 200
+    if request.method == "POST":
+        form = ConsentForm()
+        done, record = run_form(form, lambda: service.change_consent(
+            session, me, form.choices(), str(get_locale())))
+        if done:
+            if record is not None:
+                log.info("consent.change user=%s record=%s", me.id, record.id)
+            flash(_l("Saved. Your choices are changed.") if record is not None
+                  else _l("Nothing changed."), "info")
+            return redirect(url_for("privacy.choices"))
+        status = 400
+    else:
+        form = ConsentForm(data=latest_choices(session, me))
+    return render_template("privacy/choices.html", form=form, keys=CONSENT_CHOICES,
+                           history=service.consent_history(session, me),
+                           organisation=me.organisation), status
+
+
+@bp.get("/data")
+def my_data():
+    data = service.my_data(db_session(), current_user)
+    counts = [(label, len(data[key])) for key, (label, _read) in service.SECTIONS.items()]
+    return render_template("privacy/data.html", counts=counts)
+
+
+@bp.get("/data.json")
+def my_data_file():
+    data = service.my_data(db_session(), current_user)
+    response = make_response(json.dumps(data, ensure_ascii=False, indent=1))
+    response.mimetype = "application/json"
+    stamp = data["exported_at"][:10]
+    response.headers["Content-Disposition"] = f'attachment; filename="footing-my-data-{stamp}.json"'
+    return response

@@ -1,0 +1,214 @@
+"""A returnee's privacy (DESIGN.md §3.6): changing the choices of the consent
+later, and getting all their information in one file.
+
+Functions take the session, flush, and raise DomainError; they never commit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, latest_choices
+from ..checkins.models import CheckIn
+from ..checkins.service import stop_sharing
+from ..db import get_locked
+from ..errors import DomainError
+from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
+from ..models import (
+    AccessLedgerEntry, ConsentRecord, DeviceBinding, Household, Role, User, utcnow,
+)
+from ..monitoring.models import FollowUp, ReintegrationCheck
+from ..plan.models import Goal, GoalComment, PlanChange, Step
+from ..push.models import PushSubscription
+from ..support.models import Case, CaseMessage
+
+EXPORT_FORMAT = "footing-my-data/1"
+
+
+# --- Consent ----------------------------------------------------------------------
+
+def consent_history(session: Session, user: User) -> list[ConsentRecord]:
+    """Every consent record of the person, newest first (activation is the last)."""
+    return list(session.scalars(select(ConsentRecord).where(ConsentRecord.user_id == user.id)
+                                .order_by(ConsentRecord.id.desc())))
+
+
+def change_consent(session: Session, user: User, choices: dict[str, bool],
+                   locale: str) -> ConsentRecord | None:
+    """Record new choices as a new consent record (the earlier ones are kept).
+    Nothing is stored when nothing changed (a second tap, a page sent twice).
+
+    No longer sharing with the group also stops showing the check-ins shared
+    before: the person took the group's view back."""
+    if user.role != Role.RETURNEE.value:
+        raise DomainError(_l("Only returnees have these choices."))
+    # One change at a time per person: two tabs sending the same change store it once.
+    get_locked(session, User, user.id)
+    before = latest_choices(session, user)
+    after = {key: bool(choices.get(key)) for key in CONSENT_CHOICES}
+    if after == before:
+        return None
+    record = ConsentRecord(user_id=user.id, version=CONSENT_VERSION, locale=locale,
+                           choices=after)
+    session.add(record)
+    if before["share_with_group"] and not after["share_with_group"]:
+        stop_sharing(session, user)
+    session.flush()
+    return record
+
+
+# --- Export my data -----------------------------------------------------------------
+
+def _value(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _row(obj: Any, *fields: str, **extra: Any) -> dict[str, Any]:
+    return {**{f: _value(getattr(obj, f)) for f in fields},
+            **{k: _value(v) for k, v in extra.items()}}
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Display names of the people named in the file (staff who wrote to the
+    person, group members): what the person already sees in the app."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+def _account(session: Session, me: User) -> dict[str, Any]:
+    household = session.get(Household, me.household_id) if me.household_id else None
+    return _row(me, "display_name", "locale", "return_date", "created_at",
+                organisation=me.organisation.name,
+                household=household.label if household else None)
+
+
+def _consent(session: Session, me: User) -> list[dict[str, Any]]:
+    return [_row(r, "created_at", "version", "locale", "choices")
+            for r in reversed(consent_history(session, me))]
+
+
+def _checkins(session: Session, me: User) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CheckIn).where(CheckIn.user_id == me.id).order_by(CheckIn.id))
+    return [_row(c, "created_at", "mood", "income", "shelter", "medicine", "safe", "someone",
+                 "note", "share_with_group") for c in rows]
+
+
+def _plan(session: Session, me: User) -> list[dict[str, Any]]:
+    goals = list(session.scalars(select(Goal).where(Goal.returnee_id == me.id).order_by(Goal.id)))
+    ids = [g.id for g in goals]
+    steps = session.scalars(select(Step).where(Step.goal_id.in_(ids)).order_by(Step.id)).all()
+    comments = session.scalars(select(GoalComment).where(GoalComment.goal_id.in_(ids))
+                               .order_by(GoalComment.id)).all()
+    changes = session.scalars(select(PlanChange).where(PlanChange.returnee_id == me.id)
+                              .order_by(PlanChange.id)).all()
+    names = _names(session, {c.author_id for c in comments} | {c.actor_id for c in changes})
+    from ..plan.service import goal_title
+
+    return [_row(
+        g, "area", "why", "status", "state", "target_date", "support_needed", "budget_needed",
+        "budget_own", "budget_asked", "budget_granted", "created_at", title=goal_title(g),
+        steps=[_row(s, "text", "target_date", "support_needed", "done_at", "created_at")
+               for s in steps if s.goal_id == g.id],
+        comments=[_row(c, "created_at", "body", author=names.get(c.author_id))
+                  for c in comments if c.goal_id == g.id],
+        history=[_row(c, "at", "field", "before", "after", by=names.get(c.actor_id))
+                 for c in changes if c.goal_id == g.id],
+    ) for g in goals]
+
+
+def _cases(session: Session, me: User) -> list[dict[str, Any]]:
+    """Requests and reports with the messages the person sees in the app (not
+    the notes staff write for each other)."""
+    cases = list(session.scalars(select(Case).where(Case.returnee_id == me.id).order_by(Case.id)))
+    messages = session.scalars(select(CaseMessage).where(
+        CaseMessage.case_id.in_([c.id for c in cases]), CaseMessage.internal.is_(False)
+    ).order_by(CaseMessage.id)).all()
+    names = _names(session, {m.author_id for m in messages})
+    return [_row(c, "type", "category", "contact_way", "kind", "sub_type", "urgency",
+                 "medicine_name", "text", "callback_phone", "district", "status", "outcome",
+                 "created_at", "updated_at",
+                 messages=[_row(m, "created_at", "body", author=names.get(m.author_id))
+                           for m in messages if m.case_id == c.id])
+            for c in cases]
+
+
+def _groups(session: Session, me: User) -> list[dict[str, Any]]:
+    rows = session.execute(select(GroupMember, PeerGroup).join(
+        PeerGroup, PeerGroup.id == GroupMember.group_id).where(GroupMember.user_id == me.id)
+        .order_by(GroupMember.id)).all()
+    posts = session.scalars(select(GroupPost).where(GroupPost.author_id == me.id)
+                            .order_by(GroupPost.id)).all()
+    answers = session.execute(select(MeetingResponse, Meeting).join(
+        Meeting, Meeting.id == MeetingResponse.meeting_id).where(MeetingResponse.user_id == me.id)
+        .order_by(Meeting.starts_at)).all()
+    names = _names(session, {m.buddy_id for m, _g in rows if m.buddy_id})
+    return [_row(group, "name", "language", joined_at=member.created_at,
+                 buddy=names.get(member.buddy_id),
+                 my_posts=[_row(p, "created_at", "body", hidden=p.hidden_at is not None)
+                           for p in posts if p.group_id == group.id],
+                 my_meeting_answers=[_row(a, "coming", "attended", meeting=m.starts_at)
+                                     for a, m in answers if m.group_id == group.id])
+            for member, group in rows]
+
+
+def _followups(session: Session, me: User) -> list[dict[str, Any]]:
+    """Follow-ups and scores as "My progress" shows them (a staff member's
+    follow-up note is written for the team, as the case notes are)."""
+    followups = session.scalars(select(FollowUp).where(FollowUp.returnee_id == me.id)
+                                .order_by(FollowUp.month)).all()
+    checks = session.scalars(select(ReintegrationCheck).where(
+        ReintegrationCheck.returnee_id == me.id).order_by(ReintegrationCheck.id)).all()
+    return [_row(f, "month", "due_on", "done_at", "contact", "outcome") for f in followups] + [
+        _row(c, "created_at", "instrument_id", "instrument_version", "answers", "economic",
+             "social", "psychosocial", "composite") for c in checks]
+
+
+def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
+    entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
+                              .order_by(AccessLedgerEntry.id)).all()
+    names = _names(session, {e.viewer_id for e in entries})
+    return [_row(e, "at", "what", who=names.get(e.viewer_id)) for e in entries]
+
+
+def _devices(session: Session, me: User) -> list[dict[str, Any]]:
+    """Phones bound to the account and those that get notifications; never
+    their secrets or push addresses."""
+    bindings = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == me.id)
+                               .order_by(DeviceBinding.id)).all()
+    pushes = session.scalars(select(PushSubscription).where(PushSubscription.user_id == me.id)
+                             .order_by(PushSubscription.id)).all()
+    return ([_row(b, "label", "created_at", "last_signin_at", "locked_at", "revoked_at",
+                  kind="signed-in phone") for b in bindings]
+            + [_row(p, "label", "created_at", kind="notifications") for p in pushes])
+
+
+# Section key (in the file) -> (what the page calls it, how it is read).
+SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
+    "consent": (_l("Your choices, each time you made them"), _consent),
+    "plan": (_l("Goals in your plan"), _plan),
+    "check_ins": (_l("Check-ins"), _checkins),
+    "requests_and_reports": (_l("Requests and reports"), _cases),
+    "groups": (_l("Peer groups"), _groups),
+    "follow_ups": (_l("Follow-ups and scores"), _followups),
+    "who_looked": (_l("Who looked at your information"), _who_looked),
+    "devices": (_l("Phones"), _devices),
+}
+
+
+def my_data(session: Session, me: User) -> dict[str, Any]:
+    """All of the person's information Footing keeps, as one JSON-ready dict."""
+    if me.role != Role.RETURNEE.value:
+        raise DomainError(_l("Only returnees can download their information here."))
+    return {"format": EXPORT_FORMAT, "exported_at": utcnow().isoformat(),
+            "account": _account(session, me),
+            **{key: read(session, me) for key, (_label, read) in SECTIONS.items()}}
