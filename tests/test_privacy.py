@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.groups.models import GroupMember, PeerGroup
-from webapp.models import AccessLedgerEntry, ConsentRecord, DeviceBinding, Role, User
+from webapp.alerts.models import Alert
+from webapp.db import Base
+from webapp.models import AccessLedgerEntry, AuditEvent, ConsentRecord, DeviceBinding, Role, User
 
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
@@ -256,3 +258,125 @@ def test_my_data_costs_the_same_queries_however_much_there_is(lived_in, count_qu
         data = json.loads(web.get("/me/data.json").get_data(as_text=True))
     assert len(data["check_ins"]) == 4 and len(data["plan"]) == 4
     assert many() == few()
+
+
+# --- Delete my account ---------------------------------------------------------------
+
+def ask_to_delete(web):
+    return web.post("/me/delete", {"understand": "y"})
+
+
+def confirm_delete(staff, person_id: int, talked: bool = True):
+    return staff.post(f"/people/{person_id}/delete", {"talked": "y"} if talked else {},
+                      form_page=f"/people/{person_id}")
+
+
+def test_asking_to_delete_alerts_the_caseworker_once_and_can_be_taken_back(session, lived_in):
+    me, web, staff = lived_in["me"], lived_in["web"], lived_in["staff"]
+    r = web.post("/me/delete", {})
+    assert r.status_code == 400 and "Please fill this in." in r.get_data(as_text=True)
+    for _ in range(2):
+        assert ask_to_delete(web).status_code == 302
+    assert "You asked to delete your account on" in web.get("/me/delete").get_data(as_text=True)
+    session.expire_all()
+    alerts = session.scalars(select(Alert).where(
+        Alert.returnee_id == me.id, Alert.kind == "account.deletion_requested")).all()
+    assert len(alerts) == 1
+    alert_page = staff.get(f"/alerts/{alerts[0].id}").get_data(as_text=True)
+    assert "Asked to delete the account" in alert_page and f'href="/people/{me.id}"' in alert_page
+    assert "Asked to delete the account" in staff.get(f"/people/{me.id}").get_data(as_text=True)
+
+    r = web.post("/me/delete/cancel", {}, form_page="/me/delete")
+    assert r.status_code == 302
+    assert "Your account stays." in web.get("/me/delete").get_data(as_text=True)
+    assert "Asked to delete the account" not in staff.get(f"/people/{me.id}").get_data(as_text=True)
+    assert confirm_delete(staff, me.id).status_code == 400  # nothing asked any more
+    session.expire_all()
+    assert session.get(User, me.id).deleted_at is None
+
+
+def test_the_caseworker_deletes_everything_of_the_person_and_nothing_else(
+        app, session, org, lived_in, make_returnee):
+    me, web, staff, cw = lived_in["me"], lived_in["web"], lived_in["staff"], lived_in["cw"]
+    friend, friend_code = make_returnee(caseworker=cw, name="Friend")
+    friend_web = Web(app.test_client())
+    activate_returnee(friend_web, friend_code, share_with_group=True)
+    group = PeerGroup(organisation_id=org.id, name="Market women", language="en")
+    session.add(group)
+    session.flush()
+    session.add_all([GroupMember(organisation_id=org.id, group_id=group.id, user_id=me.id,
+                                 buddy_id=friend.id),
+                     GroupMember(organisation_id=org.id, group_id=group.id, user_id=friend.id,
+                                 buddy_id=me.id)])
+    session.commit()
+    for who, words in ((web, "Mariama's words to the group"), (friend_web, "Friend's words")):
+        assert who.post(f"/groups/{group.id}/posts", {"body": words},
+                        form_page=f"/groups/{group.id}").status_code == 302
+    assert checkin(friend_web, note="Friend's check-in").status_code == 302
+    assert staff.get(f"/plan/of/{me.id}").status_code == 200  # an access-ledger entry
+
+    # Confirming needs the box ticked, and the person's request.
+    assert ask_to_delete(web).status_code == 302
+    assert confirm_delete(staff, me.id, talked=False).status_code == 400
+    r = confirm_delete(staff, me.id)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/people/")
+
+    session.expire_all()
+    # No row of any table names the person, but the audit trail.
+    for table in Base.metadata.sorted_tables:
+        if table.name in ("audit_events", "users"):
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "users":
+                assert session.scalar(select(func.count()).select_from(table).where(
+                    fk.parent == me.id)) == 0, f"{table.name}.{fk.parent.name}"
+    # Their words are nowhere in the database.
+    for words in ("Sold rice today", "Open a shop", "The roof leaks", "Mariama"):
+        assert not find_text(session, words), words
+    shell = session.get(User, me.id)
+    assert shell.deleted_at and shell.disabled_at and shell.display_name == ""
+    assert (shell.pin_hash, shell.locale) == (None, None)
+    trail = session.execute(select(AuditEvent.action, AuditEvent.actor_id).where(
+        AuditEvent.subject_id == me.id).order_by(AuditEvent.id)).all()
+    assert trail[-1] == ("account.delete", cw.id)
+    # Everyone else's things stay; the friend's buddy link to the person is cleared.
+    assert find_text(session, "Friend's words") and find_text(session, "Friend's check-in")
+    assert find_text(session, "Words of another person")
+    friend_member = session.scalars(select(GroupMember).where(GroupMember.user_id == friend.id)).one()
+    assert friend_member.buddy_id is None
+    # The person's phone is signed out; staff no longer find the account.
+    r = web.get("/home")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/signin")
+    assert staff.get(f"/people/{me.id}").status_code == 404
+    assert f"/people/{me.id}\"" not in staff.get("/people/").get_data(as_text=True)
+
+
+def test_only_the_persons_caseworker_or_a_coordinator_can_delete(
+        app, session, lived_in, make_staff):
+    me, web = lived_in["me"], lived_in["web"]
+    assert ask_to_delete(web).status_code == 302
+    other_cw = Web(app.test_client())
+    sign_in_staff(other_cw, make_staff(Role.CASEWORKER))
+    assert other_cw.get(f"/people/{me.id}").status_code == 404
+    # With a valid CSRF token (from the sign-out form every page has): still nobody's.
+    for who in (other_cw, web):
+        assert who.post(f"/people/{me.id}/delete", {"talked": "y"},
+                        form_page="/home").status_code == 404
+    session.expire_all()
+    assert session.get(User, me.id).deleted_at is None
+    coordinator = Web(app.test_client())
+    sign_in_staff(coordinator, make_staff(Role.COORDINATOR))
+    assert confirm_delete(coordinator, me.id).status_code == 302
+
+
+def find_text(session, words: str) -> list[str]:
+    """Tables with a text column holding `words`."""
+    from sqlalchemy import String, Text
+
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, (String, Text)) and session.scalar(
+                    select(func.count()).select_from(table).where(column.contains(words))):
+                found.append(f"{table.name}.{column.name}")
+    return found

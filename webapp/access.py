@@ -87,6 +87,7 @@ POLICY: dict[str, Rule] = {
     "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     "people.assign": signed_in(COORDINATOR, scope="person"),
     "people.disable": signed_in(COORDINATOR, scope="person"),
+    "people.delete_account": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     # The future plan (issue #3). The returnee's own plan needs no scope; staff
     # reach a plan through the returnee scope, goals and steps through their own.
     "plan.mine": signed_in(RETURNEE),
@@ -169,6 +170,8 @@ POLICY: dict[str, Rule] = {
     "privacy.choices": signed_in(RETURNEE),
     "privacy.my_data": signed_in(RETURNEE),
     "privacy.my_data_file": signed_in(RETURNEE),
+    "privacy.delete": signed_in(RETURNEE),
+    "privacy.cancel_delete": signed_in(RETURNEE),
 }
 
 
@@ -185,9 +188,11 @@ def current_caseworker_id(session: Session, returnee_id: int) -> int | None:
 
 def visible_person(session: Session, viewer: User, user_id: int) -> User | None:
     """A person the viewer may manage: a coordinator any account of the
-    organisation, a caseworker only returnees assigned to them."""
+    organisation, a caseworker only returnees assigned to them. A deleted
+    account is nobody's any more."""
     person = session.get(User, user_id)
-    if person is None or person.organisation_id != viewer.organisation_id:
+    if (person is None or person.organisation_id != viewer.organisation_id
+            or person.deleted_at is not None):
         return None
     role = viewer.role_enum
     if role is COORDINATOR:

@@ -112,6 +112,11 @@ class User(Base):
     # Bumped at PIN / password change and disable: ends every session at once.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A returnee asked to delete the account; their caseworker confirms
+    # (webapp.privacy). Deleted: every row of the person is gone and this one
+    # is kept, emptied and disabled, for the ids of the audit trail.
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)

@@ -19,6 +19,7 @@ KINDS = {
     "checkin.no_contact": "two check-in periods missed",
     "group.raised": "a facilitator raised a member with the caseworker",
     "followup.overdue": "a follow-up not done in time",
+    "account.deletion_requested": "the person asked to delete their account",
 }
 
 

@@ -27,7 +27,7 @@ PAGES = {
                  "/plan/goals/new", "/notifications/",
                  "/help/", "/help/ask", "/help/report", "/help/now",
                  "/checkin/", "/checkin/history", "/groups/", "/me/progress", "/me/choices",
-                 "/me/data"],
+                 "/me/data", "/me/delete"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",

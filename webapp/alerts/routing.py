@@ -39,6 +39,8 @@ ROUTES: dict[str, Route] = {
                           _l("Raised by the group facilitator")),
     "support.new": Route(NORMAL, timedelta(hours=72), "low", _l("New request for help")),
     "followup.overdue": Route(NORMAL, timedelta(hours=72), "low", _l("Follow-up overdue")),
+    "account.deletion_requested": Route(NORMAL, timedelta(hours=72), "low",
+                                        _l("Asked to delete the account")),
 }
 
 # Push time-to-live: how long a push service keeps trying to reach a device.
@@ -50,5 +52,6 @@ PUSH_TTL = {URGENT: 6 * 3600, SERIOUS: 24 * 3600, NORMAL: 72 * 3600}
 CAUSE_ENDPOINTS: dict[str, tuple[str, str, str]] = {
     "support_case": ("support.case", "case_id", "source_id"),
     "followup": ("monitoring.followups", "user_id", "returnee_id"),
+    "account": ("people.show", "user_id", "returnee_id"),
 }
 DEFAULT_CAUSE = ("monitoring.timeline", "user_id", "returnee_id")

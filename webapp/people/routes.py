@@ -7,8 +7,11 @@
     /people/<id>/activation         POST: a new code (the old one stops working)
     /people/<id>/assign             POST: set the caseworker
     /people/<id>/disable            POST: disable the account
+    /people/<id>/delete             POST: delete a returnee's account they asked to delete
 """
 from __future__ import annotations
+
+import logging
 
 import segno
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -23,9 +26,13 @@ from ..db import db_session
 from ..errors import DomainError
 from ..i18n import language_choices
 from ..monitoring import service as monitoring
+from ..privacy import service as privacy
+from ..privacy.forms import DeletionConfirmForm
 from ..models import CaseworkerAssignment, Household, Role, User
 from . import bp
 from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
+
+log = logging.getLogger(__name__)
 
 ROLE_LABELS = {
     "returnee": _l("Returnee"),
@@ -55,7 +62,7 @@ def _activation_sheet(issued: auth_service.IssuedCode):
                            code=issued.code, expires_at=issued.expires_at, qr=qr)
 
 
-def _show(person: User, status: int = 200):
+def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | None = None):
     cw_id = current_caseworker_id(db_session(), person.id)
     caseworker = db_session().get(User, cw_id) if cw_id else None
     assign = AssignForm()
@@ -64,13 +71,15 @@ def _show(person: User, status: int = 200):
         assign.caseworker.data = cw_id
     return render_template("people/show.html", person=person, caseworker=caseworker,
                            assign=assign, confirm=ConfirmForm(),
+                           delete=delete_form or DeletionConfirmForm(formdata=None),
                            role_labels=ROLE_LABELS), status
 
 
 @bp.get("/")
 def index():
     me: User = current_user
-    query = select(User).where(User.organisation_id == me.organisation_id)
+    query = select(User).where(User.organisation_id == me.organisation_id,
+                               User.deleted_at.is_(None))
     if me.role == Role.CASEWORKER.value:
         query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
             CaseworkerAssignment.caseworker_id == me.id, CaseworkerAssignment.ended_at.is_(None))
@@ -180,3 +189,19 @@ def disable(user_id: int):
         return _show(person, 400)
     flash(_l("The account is disabled. All its sessions have ended."), "info")
     return redirect(url_for("people.show", user_id=person.id))
+
+
+@bp.post("/<int:user_id>/delete")
+def delete_account(user_id: int):
+    person: User = g.scoped
+    form = DeletionConfirmForm()
+    if not form.validate_on_submit():
+        return _show(person, 400, form)
+    try:
+        privacy.delete_account(db_session(), current_user, person)
+    except DomainError as err:
+        flash(err.message, "error")
+        return _show(person, 400)
+    log.info("account.delete user=%s by=%s", user_id, current_user.id)
+    flash(_l("The account and everything in it is deleted."), "info")
+    return redirect(url_for("people.index"))

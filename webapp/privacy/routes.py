@@ -3,13 +3,18 @@
     /me/choices      GET the consent text and my choices, POST changed choices
     /me/data         what the file of all my information holds
     /me/data.json    GET that file (a download)
+    /me/delete       GET what deleting means, POST ask for it (the caseworker confirms)
+    /me/delete/cancel  POST take the request back
+
+The caseworker's side (confirm and delete) is on the person's page:
+`people.delete_account`.
 """
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,8 +22,9 @@ from flask_login import current_user
 from ..auth.forms import ConsentForm
 from ..auth.service import CONSENT_CHOICES, latest_choices
 from ..db import db_session
-from ..forms import run_form
+from ..forms import Form, run_form
 from . import bp, service
+from .forms import DeletionRequestForm
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +67,28 @@ def my_data_file():
     stamp = data["exported_at"][:10]
     response.headers["Content-Disposition"] = f'attachment; filename="footing-my-data-{stamp}.json"'
     return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+def delete():
+    me = current_user._get_current_object()
+    form = DeletionRequestForm()
+    status = 200
+    if request.method == "POST":
+        done, _asked = run_form(form, lambda: service.request_deletion(db_session(), me))
+        if done:
+            log.info("account.deletion_requested user=%s", me.id)
+            flash(_l("Your caseworker is told. They will talk with you, then delete your account."),
+                  "info")
+            return redirect(url_for("privacy.delete"))
+        status = 400
+    return render_template("privacy/delete.html", form=form, cancel=Form()), status
+
+
+@bp.post("/delete/cancel")
+def cancel_delete():
+    if not Form().validate_on_submit():
+        abort(400)
+    service.cancel_deletion(db_session(), current_user)
+    flash(_l("Your account stays. You took your request back."), "info")
+    return redirect(url_for("privacy.delete"))

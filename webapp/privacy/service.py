@@ -1,5 +1,6 @@
 """A returnee's privacy (DESIGN.md §3.6): changing the choices of the consent
-later, and getting all their information in one file.
+later, getting all their information in one file, and deleting the account
+(asked by the person, confirmed by their caseworker).
 
 Functions take the session, flush, and raise DomainError; they never commit.
 """
@@ -10,10 +11,11 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, latest_choices
+from .. import signals
+from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, audit, latest_choices
 from ..checkins.models import CheckIn
 from ..checkins.service import stop_sharing
 from ..db import get_locked
@@ -26,6 +28,7 @@ from ..monitoring.models import FollowUp, ReintegrationCheck
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..push.models import PushSubscription
 from ..support.models import Case, CaseMessage
+from .erase import erase_person
 
 EXPORT_FORMAT = "footing-my-data/1"
 
@@ -60,6 +63,56 @@ def change_consent(session: Session, user: User, choices: dict[str, bool],
         stop_sharing(session, user)
     session.flush()
     return record
+
+
+# --- Delete my account ---------------------------------------------------------------
+
+def request_deletion(session: Session, me: User) -> bool:
+    """The person asks to delete their account; their caseworker is alerted
+    and confirms (so nobody else on a shared phone can delete it for them
+    unseen). False when they had asked already: nothing is raised twice."""
+    if me.role != Role.RETURNEE.value:
+        raise DomainError(_l("Only returnees can ask for this here."))
+    me = get_locked(session, User, me.id)
+    if me.deletion_requested_at is not None:
+        return False
+    me.deletion_requested_at = utcnow()
+    signals.emit(session, returnee=me, kind="account.deletion_requested",
+                 source_type="account", source_id=me.id)
+    return True
+
+
+def cancel_deletion(session: Session, me: User) -> None:
+    me = get_locked(session, User, me.id)
+    me.deletion_requested_at = None
+
+
+def delete_account(session: Session, actor: User, person: User) -> dict[str, int]:
+    """Delete everything of a returnee who asked for it (see `erase`). Their
+    `users` row stays, emptied and disabled, so the audit trail's ids still
+    name one (now anonymous) account; the trail records who deleted it."""
+    person = get_locked(session, User, person.id)
+    if person.role != Role.RETURNEE.value or person.deleted_at is not None:
+        raise DomainError(_l("This account cannot be deleted here."))
+    if person.deletion_requested_at is None:
+        raise DomainError(_l("The person has not asked to delete their account."))
+    household_id = person.household_id
+    deleted = erase_person(session, person.id)
+    now = utcnow()
+    person.display_name = ""
+    for secret_or_personal in ("email", "password_hash", "totp_secret", "pin_hash", "locale",
+                               "household_id", "return_date"):
+        setattr(person, secret_or_personal, None)
+    person.session_epoch += 1
+    person.disabled_at = person.disabled_at or now
+    person.deleted_at = now
+    session.flush()
+    if household_id is not None and session.scalar(
+            select(User.id).where(User.household_id == household_id).limit(1)) is None:
+        session.execute(delete(Household).where(Household.id == household_id))
+    audit(session, actor, "account.delete", person, person.organisation_id)
+    session.flush()
+    return deleted
 
 
 # --- Export my data -----------------------------------------------------------------
