@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from webapp.groups.models import GroupMember, PeerGroup
 from webapp.alerts.models import Alert
 from webapp.db import Base
+from webapp.privacy.erase import KEPT
 from webapp.models import AccessLedgerEntry, AuditEvent, ConsentRecord, DeviceBinding, Role, User
 
 from .conftest import Web, activate_returnee, race, sign_in_staff
@@ -324,7 +325,7 @@ def test_the_caseworker_deletes_everything_of_the_person_and_nothing_else(
     session.expire_all()
     # No row of any table names the person, but the audit trail.
     for table in Base.metadata.sorted_tables:
-        if table.name in ("audit_events", "users"):
+        if table.name in KEPT:
             continue
         for fk in table.foreign_keys:
             if fk.column.table.name == "users":
@@ -339,6 +340,9 @@ def test_the_caseworker_deletes_everything_of_the_person_and_nothing_else(
     trail = session.execute(select(AuditEvent.action, AuditEvent.actor_id).where(
         AuditEvent.subject_id == me.id).order_by(AuditEvent.id)).all()
     assert trail[-1] == ("account.delete", cw.id)
+    looked = session.execute(select(AccessLedgerEntry.viewer_id, AccessLedgerEntry.what).where(
+        AccessLedgerEntry.subject_id == me.id)).all()
+    assert (cw.id, "plan") in looked
     # Everyone else's things stay; the friend's buddy link to the person is cleared.
     assert find_text(session, "Friend's words") and find_text(session, "Friend's check-in")
     assert find_text(session, "Words of another person")

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from ..db import Base
 
-# Kept: the audit trail holds ids only, and the `users` row it names stays,
-# emptied (see `service.delete_account`): what stays is pseudonymous.
-KEPT = frozenset({"audit_events", "users"})
+# Kept: the audit trail (staff actions on accounts, and which staff member
+# looked at which kind of record when) holds ids and kinds only, and the
+# `users` row it names stays, emptied (see `service.delete_account`): what
+# stays is pseudonymous.
+KEPT = frozenset({"audit_events", "access_ledger", "users"})
 
 
 def _key(table: Table):
