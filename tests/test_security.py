@@ -34,6 +34,17 @@ def test_signed_in_pages_are_not_stored(web, returnee_web):
     assert "HX-Request" in vary_names(r)
 
 
+def test_answers_to_the_signed_out_say_so_for_the_service_worker(web, returnee_web):
+    """The service worker forgets the pages it kept as soon as an answer says
+    nobody is signed in (a session that timed out or was ended elsewhere)."""
+    assert web.get("/signin").headers.get("X-Signed-Out") == "1"
+    returnee_web()
+    assert "X-Signed-Out" not in web.get("/home").headers
+    web.client.delete_cookie("footing_session")
+    r = web.get("/home")
+    assert r.status_code == 302 and r.headers.get("X-Signed-Out") == "1"
+
+
 def test_session_cookie_flags(app, web, returnee_web):
     returnee_web()
     cookie = web.client.get_cookie("footing_session")

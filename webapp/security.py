@@ -29,6 +29,10 @@ from flask_login import current_user
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
+# On every answer to someone not signed in: the service worker forgets the
+# pages it kept of an earlier session (one that timed out, or was ended by a
+# PIN change, a disabled or deleted account) as soon as the phone is online.
+SIGNED_OUT_HEADER = "X-Signed-Out"
 
 
 def offline_copy(view):
@@ -89,6 +93,8 @@ def apply_security_headers(response):
     # shared cache or the browser's disk cache (shared phones).
     if g.get("offline_copy") and response.status_code == 200:
         headers[OFFLINE_COPY_HEADER] = "1"
+    if not current_user.is_authenticated:
+        headers[SIGNED_OUT_HEADER] = "1"
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         add_vary(headers, "Cookie", "HX-Request")

@@ -211,3 +211,29 @@ def test_tapping_a_notification_opens_its_page_and_only_on_this_site(pwa_page, l
     _tap_notification(page, "https://elsewhere.example/steal")
     page.wait_for_timeout(500)
     assert page.url == live_server.url + "/language"
+
+
+def test_a_session_ended_elsewhere_leaves_nothing_readable(pwa_page, live_server):
+    """The session ended on the server (timed out, the account disabled or
+    deleted by the caseworker): the next page the phone asks for online is the
+    sign-in page, and the pages kept of that session are forgotten with it."""
+    from .conftest import activate_returnee
+
+    page, _errors = pwa_page
+    context = page.context
+    account = live_server.new_returnee("Gone Elsewhere")
+    activate_returnee(page, account)
+    for path in ("/home", "/plan/"):
+        page.goto(path)
+    assert _personal_copies(page), "the returnee's pages were not kept for offline reading"
+    context.clear_cookies(name="footing_session")  # as the server's end of the session looks
+    page.goto("/plan/")
+    page.wait_for_url("**/signin**")
+    assert _personal_copies(page) == []
+    context.set_offline(True)
+    try:
+        for path in ("/home", "/plan/"):
+            page.goto(path)
+            assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
+    finally:
+        context.set_offline(False)

@@ -38,6 +38,13 @@ function forgetPages() {
 async function networkFirst(request) {
   try {
     const response = await fetch(request);
+    if (response.headers.get("X-Signed-Out") === "1") {
+      // Nobody is signed in any more (the session timed out, or was ended
+      // elsewhere: a PIN change, the account disabled or deleted): what was
+      // kept of it goes too.
+      await forgetPages();
+      return response;
+    }
     if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
       const copy = response.clone();
       caches.open(PAGES_CACHE).then((cache) => cache.put(request.url, copy));
