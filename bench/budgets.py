@@ -61,6 +61,8 @@ RETURNEE_PAGES = [
     "/me/pin", "/language",
     # issues #4 and #5
     "/checkin/", "/checkin/history", "/groups/", "/help/", "/help/ask", "/help/report", "/help/now",
+    # a returnee's own data
+    "/me/choices", "/me/data", "/me/delete",
 ]
 NETWORKS = {
     # name: (round trip ms, kbit/s down and up)
