@@ -91,14 +91,7 @@ def test_own_page_readable_offline_and_gone_after_signout(pwa_page, live_server)
     page.goto("/home")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/signin**")
-    assert _personal_copies(page) == []
-    context.set_offline(True)
-    try:
-        page.goto("/home")
-        assert "Offline Reader" not in page.content()
-        assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
-    finally:
-        context.set_offline(False)
+    _nothing_personal_left(page)
 
 
 def _personal_copies(page) -> list[str]:
@@ -114,6 +107,20 @@ def _personal_copies(page) -> list[str]:
         }
         return out;
     }""")
+
+
+def _nothing_personal_left(page) -> None:
+    """Offline (so that no answer of the server can clear anything now), the
+    person's pages show only the offline page and no personal page is left in
+    the caches."""
+    page.context.set_offline(True)
+    try:
+        for path in ("/home", "/plan/"):
+            page.goto(path)
+            assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
+        assert _personal_copies(page) == []
+    finally:
+        page.context.set_offline(False)
 
 
 def test_quick_exit_leaves_no_personal_page_in_the_caches(pwa_page, live_server):
@@ -133,15 +140,7 @@ def test_quick_exit_leaves_no_personal_page_in_the_caches(pwa_page, live_server)
     page.get_by_role("button", name="Quick exit").click()
     page.wait_for_url("https://www.google.com/**")
     context.unroute("https://www.google.com/**")
-    page.goto("/signin")
-    assert _personal_copies(page) == []
-    context.set_offline(True)
-    try:
-        for path in ("/home", "/plan/"):
-            page.goto(path)
-            assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
-    finally:
-        context.set_offline(False)
+    _nothing_personal_left(page)
 
 
 def test_a_push_shows_a_notification_with_nothing_personal(pwa_page, live_server):
@@ -229,11 +228,4 @@ def test_a_session_ended_elsewhere_leaves_nothing_readable(pwa_page, live_server
     context.clear_cookies(name="footing_session")  # as the server's end of the session looks
     page.goto("/plan/")
     page.wait_for_url("**/signin**")
-    assert _personal_copies(page) == []
-    context.set_offline(True)
-    try:
-        for path in ("/home", "/plan/"):
-            page.goto(path)
-            assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
-    finally:
-        context.set_offline(False)
+    _nothing_personal_left(page)
