@@ -198,7 +198,7 @@ def test_pin_change_and_disable_end_sessions(web, session, returnee_web, make_st
     session.expire_all()  # the app changed the row in its own session
     u = session.get(User, user.id)
     with ctx():
-        service.change_pin(session, u, PIN, "864209", "864209")
+        service.change_pin(session, u, None, PIN, "864209", "864209")
     session.commit()
     assert web.get("/home").status_code == 302
     web.post("/signin/pin", {"pin": "864209"})
@@ -223,7 +223,8 @@ def test_changing_the_pin_ends_other_sessions_and_keeps_this_one(app, web, retur
     copy.set_cookie("footing_session", web.client.get_cookie("footing_session").value)
     assert copy.get("/home").status_code == 200
     bad = web.post("/me/pin", {"current": "000000", "pin": "864209", "pin_repeat": "864209"})
-    assert bad.status_code == 400 and "current PIN is not right" in bad.get_data(as_text=True)
+    assert bad.status_code == 401 and "Wrong PIN. You can try 4 more times." in bad.get_data(
+        as_text=True)
     assert copy.get("/home").status_code == 200  # nothing changed
     r = web.post("/me/pin", {"current": PIN, "pin": "864209", "pin_repeat": "864209"})
     assert r.status_code == 302
@@ -232,6 +233,33 @@ def test_changing_the_pin_ends_other_sessions_and_keeps_this_one(app, web, retur
     web.post("/signout", form_page="/home")
     assert web.post("/signin/pin", {"pin": PIN}).status_code == 401
     assert web.post("/signin/pin", {"pin": "864209"}).status_code == 302
+
+
+def test_wrong_current_pins_at_change_pin_count_and_lock_the_phone(web, session, returnee_web):
+    """Someone who finds the phone signed in cannot try PINs at "Change my
+    PIN" without end: they count as wrong PINs at sign-in do, and the fifth
+    locks sign-in on this phone and ends the session."""
+    user = returnee_web()
+    binding = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == user.id)).one()
+    for left in (4, 3, 2, 1):
+        r = web.post("/me/pin", {"current": "000000", "pin": "864209", "pin_repeat": "864209"})
+        assert r.status_code == 401
+        assert f"You can try {left} more time" in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(DeviceBinding, binding.id).failed_pins == 4
+    # The right PIN still works before the limit, and starts the count again.
+    r = web.post("/me/pin", {"current": PIN, "pin": "864209", "pin_repeat": "864209"})
+    assert r.status_code == 302
+    session.expire_all()
+    assert session.get(DeviceBinding, binding.id).failed_pins == 0
+    for _ in range(4):
+        web.post("/me/pin", {"current": "000000", "pin": "975318", "pin_repeat": "975318"})
+    r = web.post("/me/pin", {"current": "000000", "pin": "975318", "pin_repeat": "975318"})
+    assert r.status_code == 403 and "Sign-in on this phone is locked" in r.get_data(as_text=True)
+    r = web.get("/home")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/signin")
+    page = web.get("/signin/pin").get_data(as_text=True)
+    assert "I have a new code" in page and 'name="pin"' not in page
 
 
 # --- Two requests at once (real connections; SQLite and PostgreSQL) -------------------

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from ..db import db_session, get_locked
 from ..errors import DomainError
 from ..forms import form_error
-from ..models import User
+from ..models import DeviceBinding, User
 from ..extensions import limiter
 from ..i18n import ACTIVATION_LOCALE
 from . import bp, service
@@ -300,11 +300,13 @@ def _change_secret(form, change, template: str):
             user = current_user._get_current_object()
             binding = None
             auth = service.load_session(db_session(), session.get("_user_id", ""))
-            if auth is not None:
-                binding = auth.device_binding
+            if auth is not None and auth.device_binding_id is not None:
+                binding = get_locked(db_session(), DeviceBinding, auth.device_binding_id)
             try:
-                change(user, form)
+                change(user, binding, form)
             except DomainError as err:
+                if isinstance(err, service.SigninError):
+                    keep_changes()  # a wrong current PIN counts
                 form_error(form, err)
                 status = err.status
             else:
@@ -320,8 +322,8 @@ def _change_secret(form, change, template: str):
 def change_pin():
     return _change_secret(
         ChangePinForm(),
-        lambda user, f: service.change_pin(db_session(), user, f.current.data, f.pin.data,
-                                           f.pin_repeat.data),
+        lambda user, binding, f: service.change_pin(db_session(), user, binding, f.current.data,
+                                                    f.pin.data, f.pin_repeat.data),
         "auth/change_pin.html")
 
 
@@ -329,6 +331,6 @@ def change_pin():
 def change_password():
     return _change_secret(
         ChangePasswordForm(),
-        lambda user, f: service.change_password(db_session(), user, f.current.data,
-                                                f.password.data, f.password_repeat.data),
+        lambda user, _binding, f: service.change_password(db_session(), user, f.current.data,
+                                                          f.password.data, f.password_repeat.data),
         "auth/change_password.html")

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 
 import pyotp
 from flask import current_app
@@ -393,6 +394,13 @@ def check_pin(session: Session, binding: DeviceBinding | None, pin: str) -> User
         binding.last_signin_at = utcnow()
         session.flush()
         return user
+    _wrong_pin(session, binding, field="pin")
+
+
+def _wrong_pin(session: Session, binding: DeviceBinding, field: str) -> NoReturn:
+    """Count a wrong PIN on this phone's binding (the caller holds it locked
+    and keeps the change although it answers 4xx); the last one allowed locks
+    the binding, which also ends the sessions started on it."""
     binding.failed_pins += 1
     limit = current_app.config["MAX_WRONG_PINS"]
     if binding.failed_pins >= limit:
@@ -404,13 +412,20 @@ def check_pin(session: Session, binding: DeviceBinding | None, pin: str) -> User
     left = limit - binding.failed_pins
     raise SigninError(lazy_ngettext("Wrong PIN. You can try %(num)d more time.",
                                     "Wrong PIN. You can try %(num)d more times.", left),
-                      field="pin")
+                      field=field)
 
 
-def change_pin(session: Session, user: User, current: str, pin: str, repeat: str) -> None:
-    """New PIN; every session of the person ends (the caller may start a new one)."""
+def change_pin(session: Session, user: User, binding: DeviceBinding | None, current: str,
+               pin: str, repeat: str) -> None:
+    """New PIN; every session of the person ends (the caller may start a new one).
+    A wrong current PIN counts as at sign-in on this phone (`binding`, locked
+    by the caller): someone who finds the phone signed in cannot go on trying."""
     if not verify_secret(user.pin_hash, current):
+        if binding is not None:
+            _wrong_pin(session, binding, field="current")
         raise DomainError(_l("Your current PIN is not right."), field="current")
+    if binding is not None:
+        binding.failed_pins = 0
     validate_pin(pin, repeat)
     user.pin_hash = hash_secret(pin)
     end_all_sessions(session, user, "pin_changed")
