@@ -56,7 +56,7 @@ def translated(app, lang: str, english: str) -> str:
     return str(escape(text))
 
 
-@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "fa_AF"])
+@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "sr_Cyrl", "fa_AF"])
 def test_pages_are_translated(app, client, lang):
     client.set_cookie("lang", lang)
     page = client.get("/signin").get_data(as_text=True)
@@ -65,7 +65,7 @@ def test_pages_are_translated(app, client, lang):
         assert english not in page
 
 
-@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "fa_AF"])
+@pytest.mark.parametrize("lang", ["nl", "sr_Latn", "sr_Cyrl", "fa_AF"])
 @pytest.mark.parametrize("status,url,title", [
     (404, "/nowhere", "Page not found"), (405, "/healthz", "Not allowed"),
     (413, "/activate", "Too much text"),
@@ -104,3 +104,39 @@ def test_wtforms_own_messages_follow_the_language(app, lang, message):
         form = Probe(meta={"csrf": False})
         assert not form.validate()
         assert form.name.errors == [message]
+
+
+def test_serbian_cyrillic_is_written_letter_for_letter_from_latin():
+    from webapp.cyrillic import to_cyrillic
+
+    assert to_cyrillic("Ljudi, njen džep") == "Људи, њен џеп"
+    assert to_cyrillic("LJUBAV Nj") == "ЉУБАВ Њ"
+    # Placeholders, markup, the product's name and Latin abbreviations stay.
+    assert (to_cyrillic("Zdravo, %(name)s! <strong>Footing</strong> QR kod, PIN")
+            == "Здраво, %(name)s! <strong>Footing</strong> QR код, ПИН")
+
+
+def test_the_language_switcher_offers_serbian_in_both_scripts(client):
+    page = client.get("/language").get_data(as_text=True)
+    assert "Srpski (latinica)" in page and "Српски (ћирилица)" in page
+    client.set_cookie("lang", "sr_Cyrl")
+    page = client.get("/signin").get_data(as_text=True)
+    assert 'lang="sr-Cyrl"' in page and "Добро дошли" in page
+
+
+def test_a_cyrillic_catalog_behind_its_latin_one_is_reported(app, tmp_path, monkeypatch):
+    import shutil
+
+    from webapp import cli
+
+    copy = tmp_path / "i18n"
+    shutil.copytree(cli.I18N, copy)
+    latin = copy / "sr_Latn" / "LC_MESSAGES" / "messages.po"
+    text = latin.read_text()
+    assert 'msgstr "Dobro došli u Footing"' in text
+    latin.write_text(text.replace('msgstr "Dobro došli u Footing"', 'msgstr "Dobrodošli u Footing"'))
+    monkeypatch.setattr(cli, "I18N", copy)
+    monkeypatch.setattr(cli, "POT", copy / "messages.pot")
+    with app.app_context():
+        assert cli.catalog_problems(["sr_Latn", "sr_Cyrl"]) == [
+            "sr_Cyrl: not the same as sr_Latn: run `flask translate update`"]

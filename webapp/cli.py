@@ -11,6 +11,8 @@ import click
 from babel.messages.pofile import read_po
 from flask import Flask, current_app
 
+from .cyrillic import DERIVED, derived_catalog, write_derived
+
 ROOT = Path(__file__).resolve().parent.parent
 I18N = Path(__file__).resolve().parent / "i18n"
 POT = I18N / "messages.pot"
@@ -134,6 +136,8 @@ def register_cli(app: Flask) -> None:
         """Merge messages.pot into every catalog."""
         _run(["pybabel", "update", "-i", str(POT), "-d", str(I18N), "--no-fuzzy-matching",
               "--ignore-obsolete"])
+        for path in write_derived(I18N):
+            click.echo(f"writing {path.relative_to(ROOT)} (see webapp/cyrillic.py)")
 
     @translate.command("init")
     @click.argument("locale")
@@ -203,4 +207,9 @@ def catalog_problems(languages: list[str]) -> list[str]:
                 problems.append(f"{lang}: fuzzy {text!r}")
             elif not (all(m.string) if isinstance(m.string, tuple) else m.string):
                 problems.append(f"{lang}: untranslated {text!r}")
+        if lang in DERIVED:
+            made = derived_catalog(I18N / DERIVED[lang] / "LC_MESSAGES" / "messages.po", lang)
+            if {m.id: m.string for m in made if m.id} != {m.id: m.string for m in catalog if m.id}:
+                problems.append(f"{lang}: not the same as {DERIVED[lang]}: run `flask translate "
+                                "update`")
     return problems

@@ -43,7 +43,7 @@ def select_locale() -> str:
 
 
 # Where CLDR's own name is not what speakers call their language.
-NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)"}
+NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)", "sr_Cyrl": "Српски (ћирилица)"}
 
 
 def language_choices() -> list[tuple[str, str, str]]:
