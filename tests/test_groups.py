@@ -489,3 +489,86 @@ def test_returnee_pages_stay_small(session, make_group, phone, staff_phone):
         sizes[url] = len(gzip.compress(r.get_data(), 6))
     print("compressed sizes:", sizes)
     assert max(sizes.values()) <= 10 * 1024, sizes
+
+
+# --- Taking a member out; calling a meeting off -----------------------------------------
+
+def test_a_member_taken_out_no_longer_sees_the_group_nor_is_seen_in_it(
+        session, make_group, phone, staff_phone):
+    facilitator, fac_web = staff_phone()
+    abdul, abdul_web = phone("Abdul")
+    hawa, hawa_web = phone("Hawa")
+    group = make_group(facilitator, members=[abdul, hawa])
+    url = f"/groups/{group.id}"
+    assert fac_web.post(url + "/buddies", {"first": abdul.id, "second": hawa.id}).status_code == 302
+    _checkin(session, abdul, 4, "Shared words of Abdul", shared=True)
+    assert "Shared words of Abdul" in hawa_web.get(url).get_data(as_text=True)
+
+    # Someone who is not in the group cannot be taken out; members cannot take anyone out.
+    r = fac_web.post(url + "/members/remove", {"remove-member": facilitator.id}, form_page=url)
+    assert r.status_code == 400
+    assert hawa_web.post(url + "/members/remove", {"remove-member": abdul.id},
+                         form_page=url).status_code == 404
+    r = fac_web.post(url + "/members/remove", {"remove-member": abdul.id}, form_page=url)
+    assert r.status_code == 302
+    assert "Removed from the group." in fac_web.get(url).get_data(as_text=True)
+
+    assert abdul_web.get(url).status_code == 404
+    page = hawa_web.get(url).get_data(as_text=True)
+    assert "Shared words of Abdul" not in page and "Your buddy is" not in page
+    session.expire_all()
+    assert count(session, GroupMember, GroupMember.group_id == group.id) == 1
+    assert session.scalars(select(GroupMember.buddy_id).where(
+        GroupMember.user_id == hawa.id)).one() is None
+
+
+def test_a_meeting_called_off_tells_those_who_might_come_once(
+        ctx, app, session, make_group, phone, staff_phone, receiver, vapid):
+    from webapp.push import reminders
+    from webapp.push.models import PushDelivery
+
+    from .test_alerts import subscribe
+
+    facilitator, fac_web = staff_phone()
+    abdul, abdul_web = phone("Abdul")
+    hawa, _ = phone("Hawa")
+    sahr, _ = phone("Sahr")
+    group = make_group(facilitator, members=[abdul, hawa, sahr])
+    meeting = _meeting(session, group)
+    session.add(MeetingResponse(organisation_id=group.organisation_id, meeting_id=meeting.id,
+                                user_id=sahr.id, coming=False))
+    session.commit()
+    for person in (abdul, hawa, sahr):
+        subscribe(ctx, session, receiver, person, f"phone-{person.id}")
+    url = f"/groups/{group.id}/meetings/{meeting.id}"
+
+    assert abdul_web.post(url + "/cancel", {}, form_page=url).status_code == 404
+    for _ in range(2):  # a second tap tells nobody again
+        assert fac_web.post(url + "/cancel", {}, form_page=url).status_code == 302
+    session.expire_all()
+    told = session.scalars(select(PushDelivery.user_id).where(
+        PushDelivery.message == "meeting.cancelled")).all()
+    assert sorted(told) == sorted([abdul.id, hawa.id])
+    messages = receiver.wait_for(2)
+    assert {m.payload["body"] for m in messages} == {"A meeting of your group is called off."}
+    assert {m.payload["url"] for m in messages} == {url}
+
+    assert "This meeting is called off." in abdul_web.get(url).get_data(as_text=True)
+    assert "Called off" in abdul_web.get(f"/groups/{group.id}").get_data(as_text=True)
+    r = abdul_web.post(url + "/rsvp", {"coming": "yes"}, form_page=f"/groups/{group.id}")
+    assert r.status_code == 400 and "This meeting is called off." in r.get_data(as_text=True)
+    with ctx():
+        assert reminders.meeting_tomorrow(session, datetime.now(timezone.utc)) == []
+
+
+def test_a_meeting_that_began_cannot_be_called_off(session, make_group, phone, staff_phone):
+    facilitator, fac_web = staff_phone()
+    abdul, _ = phone("Abdul")
+    group = make_group(facilitator, members=[abdul])
+    meeting = _meeting(session, group, days=-1)
+    url = f"/groups/{group.id}/meetings/{meeting.id}"
+    assert "Call the meeting off" not in fac_web.get(url).get_data(as_text=True)
+    r = fac_web.post(url + "/cancel", {}, form_page=url)
+    assert r.status_code == 400 and "This meeting has begun or is over." in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Meeting, meeting.id).cancelled_at is None

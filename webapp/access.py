@@ -142,6 +142,7 @@ POLICY: dict[str, Rule] = {
     "groups.appoint": signed_in(COORDINATOR, scope="group", arg="group_id"),
     "groups.settings": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.add_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.remove_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.buddies": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id"),
     "groups.hide_post": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
@@ -151,6 +152,7 @@ POLICY: dict[str, Rule] = {
                                 arg="group_id"),
     "groups.rsvp": signed_in(RETURNEE, scope="group_in", arg="group_id"),
     "groups.attendance": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.cancel_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.raise_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     # Aftercare monitoring (issue #7). Staff reach a returnee's timeline and

@@ -70,6 +70,8 @@ class Meeting(Base):
     topic_text: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Called off by a facilitator: still listed (marked), no answers, no reminder.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MeetingResponse(Base):

@@ -6,6 +6,7 @@
     /groups/<g>/facilitators                      POST coordinator: appoint a facilitator
     /groups/<g>/settings                          POST facilitator: language, place, period
     /groups/<g>/members                           POST facilitator: add a returnee
+    /groups/<g>/members/remove                    POST facilitator: take a member out of the group
     /groups/<g>/buddies                           POST facilitator: pair two members
     /groups/<g>/posts                             POST someone in the group: write on the board
     /groups/<g>/posts/<p>/hide                    POST facilitator: hide a post
@@ -13,6 +14,7 @@
     /groups/<g>/meetings/new                      facilitator: schedule a meeting
     /groups/<g>/meetings/<m>                      one meeting: answers, attendance
     /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming (htmx: the partial)
+    /groups/<g>/meetings/<m>/cancel               POST facilitator: call the meeting off
     /groups/<g>/meetings/<m>/attendance           POST facilitator: who was there
     /groups/<g>/overview                          facilitator: who checked in this period
     /groups/<g>/raise                             POST facilitator: raise a member with the caseworker
@@ -33,7 +35,7 @@ from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error, run_form
 from ..i18n import language_choices, supported
-from ..models import Role
+from ..models import Role, utcnow
 from ..security import offline_copy
 from . import bp, service
 from .forms import (
@@ -77,8 +79,8 @@ def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dic
         _settings_choices(settings)
         member = MemberForm(formdata=None)
         member.member.choices = [(u.id, u.display_name) for u in service.candidates(session, group)]
-        buddy = BuddyForm(formdata=None)
-        out.update(settings=settings, member=member, buddy=buddy)
+        out.update(settings=settings, member=member, buddy=BuddyForm(formdata=None),
+                   remove=MemberForm(formdata=None, prefix="remove"))
     out.update(forms or {})
     return out
 
@@ -92,7 +94,8 @@ def _show(group: PeerGroup, status: int = 200, **forms):
     names = {m.user_id: m.user.display_name for m in roster}
     page_forms = _page_forms(group, leads, forms)
     if "buddy" in page_forms:
-        for f in (page_forms["buddy"].first, page_forms["buddy"].second):
+        for f in (page_forms["buddy"].first, page_forms["buddy"].second,
+                  page_forms["remove"].member):
             f.choices = list(names.items())
     context = dict(
         group=group, leads=leads, member=mine, roster=roster, names=names,
@@ -191,6 +194,19 @@ def add_member(group_id: int):
     if done:
         log.info("group member added group=%s user=%s", group.id, person.id)
     return _back_to_group(group, done, _l("Added to the group."), member=form)
+
+
+@bp.post("/<int:group_id>/members/remove")
+def remove_member(group_id: int):
+    group: PeerGroup = g.scoped
+    form = MemberForm(prefix="remove")  # the page also has the form that adds one
+    form.member.choices = [(m.user_id, m.user.display_name)
+                           for m in service.members(db_session(), group)]
+    done, _none = run_form(form, lambda: service.remove_member(
+        db_session(), group, form.member.data))
+    if done:
+        log.info("group member removed group=%s user=%s", group.id, form.member.data)
+    return _back_to_group(group, done, _l("Removed from the group."), remove=form)
 
 
 @bp.post("/<int:group_id>/buddies")
@@ -302,7 +318,8 @@ def _meeting_page(group: PeerGroup, meeting: Meeting, status: int = 200, error=N
                    roster=service.members(session, group), answers=answers,
                    mine=answers.get(me.id),
                    is_member=service.membership(session, group, me) is not None,
-                   rsvp=RsvpForm(formdata=None), confirm=ConfirmForm(), error=error)
+                   rsvp=RsvpForm(formdata=None), confirm=ConfirmForm(), error=error,
+                   past=meeting.starts_at <= utcnow())
     return render_template("groups/meeting.html", **context), status
 
 
@@ -329,6 +346,21 @@ def rsvp(group_id: int, meeting_id: int):
         return render_template("groups/_rsvp.html", group=group, meeting=meeting, mine=answer,
                                rsvp=RsvpForm(formdata=None))
     flash(_l("Thank you for your answer."), "info")
+    return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
+
+
+@bp.post("/<int:group_id>/meetings/<int:meeting_id>/cancel")
+def cancel_meeting(group_id: int, meeting_id: int):
+    group: PeerGroup = g.scoped
+    meeting = _meeting_or_404(group, meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        told = service.cancel_meeting(db_session(), group, meeting)
+    except DomainError as err:
+        return _meeting_page(group, meeting, err.status, error=err.message)
+    log.info("meeting cancelled meeting=%s told=%s", meeting.id, len(told))
+    flash(_l("The meeting is called off. The members are told."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
 

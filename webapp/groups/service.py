@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import signals
 from ..checkins.models import CheckIn
+from ..db import get_locked
 from ..errors import DomainError
 from ..models import Role, User, utcnow
+from ..push import service as push
 from .models import (
     GroupFacilitator, GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup, PostReport,
     RaisedWithCaseworker,
@@ -150,6 +152,21 @@ def add_member(session: Session, group: PeerGroup, user_id: int | None, by: User
     return returnee
 
 
+def remove_member(session: Session, group: PeerGroup, user_id: int | None) -> None:
+    """The person leaves the group: they no longer see it, and what they shared
+    with it is no longer shown there (their posts stay, as any post does, and
+    can be hidden). Their buddy is left without one."""
+    row = session.scalar(select(GroupMember).where(GroupMember.group_id == group.id,
+                                                   GroupMember.user_id == (user_id or 0)))
+    if row is None:
+        raise DomainError(_l("Please choose a member of the group."), field="member")
+    session.execute(update(GroupMember).where(GroupMember.group_id == group.id,
+                                              GroupMember.buddy_id == row.user_id)
+                    .values(buddy_id=None))
+    session.delete(row)
+    session.flush()
+
+
 def candidates(session: Session, group: PeerGroup) -> list[User]:
     """Returnees of the organisation not yet in the group."""
     return list(session.scalars(
@@ -238,6 +255,32 @@ def past_meetings(session: Session, group: PeerGroup, now: datetime | None = Non
         .order_by(Meeting.starts_at.desc()).limit(limit)))
 
 
+def cancel_meeting(session: Session, group: PeerGroup, meeting: Meeting,
+                   now: datetime | None = None) -> list[int]:
+    """Call a meeting off and tell the members who did not say they would
+    not come (a push to their devices; the page says it too). Returns whom
+    it told; nobody when it was called off already."""
+    now = now or utcnow()
+    meeting = get_locked(session, Meeting, meeting.id)
+    if meeting.cancelled_at is not None:
+        return []
+    if meeting.starts_at <= now:
+        raise DomainError(_l("This meeting has begun or is over."))
+    meeting.cancelled_at = now
+    answers = responses(session, meeting)
+    told = []
+    for member in members(session, group):
+        answer = answers.get(member.user_id)
+        if answer is not None and answer.coming is False:
+            continue
+        push.notify_user(session, member.user, "meeting.cancelled",
+                         f"/groups/{group.id}/meetings/{meeting.id}",
+                         topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
+        told.append(member.user_id)
+    session.flush()
+    return told
+
+
 def responses(session: Session, meeting: Meeting) -> dict[int, MeetingResponse]:
     return {r.user_id: r for r in session.scalars(select(MeetingResponse).where(
         MeetingResponse.meeting_id == meeting.id))}
@@ -257,6 +300,8 @@ def answer_meeting(session: Session, group: PeerGroup, meeting: Meeting, user: U
                    coming: bool) -> MeetingResponse:
     if membership(session, group, user) is None:
         raise DomainError(_l("Only members of the group can answer."))
+    if meeting.cancelled_at is not None:
+        raise DomainError(_l("This meeting is called off."))
     row = _response(session, meeting, user.id)
     row.coming = coming
     row.updated_at = utcnow()

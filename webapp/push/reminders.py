@@ -87,7 +87,7 @@ def meeting_tomorrow(session: Session, now: datetime | None = None) -> list[tupl
                                   reminded.c.topic == literal("meeting-").concat(
                                       cast(Meeting.id, String))))
         .where(Meeting.starts_at >= now + timedelta(hours=12),
-               Meeting.starts_at < now + timedelta(hours=36),
+               Meeting.starts_at < now + timedelta(hours=36), Meeting.cancelled_at.is_(None),
                User.disabled_at.is_(None),
                MeetingResponse.coming.is_not(False),
                reminded.c.user_id.is_(None))

@@ -36,6 +36,7 @@ MESSAGES = {
     "alert": _l("Something new needs your attention in Footing."),
     "checkin.due": _l("It is time for your check-in."),
     "meeting.tomorrow": _l("Your group meets tomorrow."),
+    "meeting.cancelled": _l("A meeting of your group is called off."),
     "reply": _l("You have a new message in Footing."),
 }
 MAX_PAYLOAD = 1024
