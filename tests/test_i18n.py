@@ -110,10 +110,12 @@ def test_serbian_cyrillic_is_written_letter_for_letter_from_latin():
     from webapp.cyrillic import to_cyrillic
 
     assert to_cyrillic("Ljudi, njen džep") == "Људи, њен џеп"
-    assert to_cyrillic("LJUBAV Nj") == "ЉУБАВ Њ"
-    # Placeholders, markup, the product's name and Latin abbreviations stay.
+    assert to_cyrillic("Njegova Ljubav, Džep") == "Његова Љубав, Џеп"
+    # Placeholders, markup, the product's name, time zones and codes stay.
     assert (to_cyrillic("Zdravo, %(name)s! <strong>Footing</strong> QR kod, PIN")
-            == "Здраво, %(name)s! <strong>Footing</strong> QR код, ПИН")
+            == "Здраво, %(name)s! <strong>Footing</strong> QR код, PIN")
+    assert to_cyrillic("na primer Africa/Freetown, SLE ili EUR") == (
+        "на пример Africa/Freetown, SLE или EUR")
 
 
 def test_the_language_switcher_offers_serbian_in_both_scripts(client):

@@ -22,7 +22,7 @@ from .security import apply_security_headers, queue_owner
 # One package per area, each with a blueprint `bp` (and models in
 # `<area>/models.py` when it has tables). Registered in this order.
 AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
-         "alerts", "push", "monitoring", "privacy")
+         "alerts", "push", "monitoring", "privacy", "organisation")
 
 
 def import_all_models() -> None:

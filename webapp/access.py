@@ -168,6 +168,8 @@ POLICY: dict[str, Rule] = {
     "monitoring.export_page": signed_in(COORDINATOR),
     "monitoring.export": signed_in(COORDINATOR),
     "monitoring.my_progress": signed_in(RETURNEE),
+    # The organisation's own settings
+    "organisation.settings": signed_in(COORDINATOR),
     # A returnee's privacy: their own choices and their own information only.
     "privacy.choices": signed_in(RETURNEE),
     "privacy.my_data": signed_in(RETURNEE),

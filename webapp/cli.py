@@ -104,6 +104,55 @@ def register_cli(app: Flask) -> None:
         session.commit()
         click.echo(json.dumps(asdict(account)))
 
+    @app.cli.command("create-organisation")
+    @click.option("--name", required=True, help="Name of the partner organisation.")
+    @click.option("--country", required=True, help="Two-letter country code, e.g. SL.")
+    @click.option("--timezone", "timezone_", required=True, help="E.g. Africa/Freetown.")
+    @click.option("--currency", required=True, help="Currency of plan budgets, e.g. SLE.")
+    @click.option("--emergency-phone", default="", help="Shown to returnees: 'In danger now? Call'.")
+    @click.option("--followup-months", default="1,3,6,12", show_default=True)
+    @click.option("--coordinator-name", required=True)
+    @click.option("--coordinator-email", required=True)
+    @click.option("--locale", default="en", show_default=True, help="The coordinator's language.")
+    def create_organisation_command(name, country, timezone_, currency, emergency_phone,
+                                    followup_months, coordinator_name, coordinator_email,
+                                    locale) -> None:
+        """Start a partner organisation and its first coordinator. Prints the
+        coordinator's activation code once (it is stored only as a hash)."""
+        from email_validator import EmailNotValidError, validate_email
+
+        from .db import db_session
+        from .errors import DomainError
+        from .organisation.service import Settings, create_organisation
+
+        if locale not in current_app.config["LANGUAGES"]:
+            raise click.BadParameter(f"one of {', '.join(current_app.config['LANGUAGES'])}",
+                                     param_hint="--locale")
+        if not coordinator_name.strip():
+            raise click.BadParameter("must not be empty", param_hint="--coordinator-name")
+        try:
+            email = validate_email(coordinator_email, check_deliverability=False).normalized
+            months = [int(m) for m in followup_months.split(",") if m.strip()]
+        except EmailNotValidError as err:
+            raise click.BadParameter(str(err), param_hint="--coordinator-email") from None
+        except ValueError:
+            raise click.BadParameter("whole months, e.g. 1,3,6,12",
+                                     param_hint="--followup-months") from None
+        session = db_session()
+        try:
+            issued = create_organisation(
+                session, settings=Settings(name, emergency_phone, timezone_, currency, months),
+                country=country, coordinator_name=coordinator_name,
+                coordinator_email=email, locale=locale)
+        except DomainError as err:
+            raise click.ClickException(f"{err.field or 'input'}: {err.message}") from None
+        session.commit()
+        click.echo(f"Organisation {name!r} made, with coordinator {email}.")
+        click.echo(f"Activation code (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, "
+                   f"shown this once): {issued.code}")
+        click.echo("The coordinator opens /activate, types the code, sets a password and "
+                   "an authenticator app.")
+
     @app.cli.group("push")
     def push_group() -> None:
         """Web push (VAPID keys)."""

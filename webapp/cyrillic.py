@@ -3,8 +3,8 @@
 Serbian Latin and Cyrillic map letter for letter (lj, nj and dž are one letter
 each), so translators keep one catalog (`sr_Latn`) and `flask translate update`
 writes `sr_Cyrl` from it; `translate check` fails when the two differ.
-Placeholders, markup, "Footing" and Latin abbreviations (QR, CSV, PDF) stay
-as they are.
+Placeholders, markup, "Footing", time zone names and codes in capitals
+(QR, PIN, EUR) stay as they are.
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ _DIGRAPHS = (("DŽ", "Џ"), ("Dž", "Џ"), ("dž", "џ"), ("LJ", "Љ"), ("Lj", "
 _LETTERS = str.maketrans(
     "ABCČĆDĐEFGHIJKLMNOPRSŠTUVZŽabcčćdđefghijklmnoprsštuvzž",
     "АБЦЧЋДЂЕФГХИЈКЛМНОПРСШТУВЗЖабцчћдђефгхијклмнопрсштувзж")
-# Kept in Latin letters: placeholders, markup, addresses, the product's name,
-# abbreviations read letter by letter in Latin, and words with q, w, x or y.
-_KEEP = re.compile(r"%\(\w+\)[sd]|%[sd]|<[^>]*>|&\w+;|\{[^}]*\}|https?://\S+"
-                   r"|\b(?:Footing|QR|CSV|PDF|\w*[qwxyQWXY]\w*)\b")
+# Kept in Latin letters: placeholders, markup, addresses, names typed as they
+# are (time zones such as Africa/Freetown), the product's name, codes and
+# abbreviations in capitals (QR, PIN, EUR), and words with q, w, x or y.
+_KEEP = re.compile(r"%\(\w+\)[sd]|%[sd]|<[^>]*>|&\w+;|\{[^}]*\}|https?://\S+|\w+(?:/\w+)+"
+                   r"|\b(?:Footing|[A-Z]{2,}|\w*[qwxyQWXY]\w*)\b")
 
 
 def _letters(text: str) -> str:

@@ -35,7 +35,7 @@ PAGES = {
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
-                    "/caseload/", "/caseload/due", "/overview", "/export/"],
+                    "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.

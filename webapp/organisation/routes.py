@@ -1,0 +1,47 @@
+"""The organisation's settings (coordinator). URL map:
+
+    /organisation/     GET the settings, POST changed ones
+
+A new organisation and its first coordinator come from the command line:
+`flask --app wsgi create-organisation --help`.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..db import db_session, get_locked
+from ..forms import run_form
+from ..models import Organisation
+from . import bp, service
+from .forms import SettingsForm
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def settings():
+    me = current_user._get_current_object()
+    session = db_session()
+    status = 200
+    if request.method == "POST":
+        form = SettingsForm()
+        org = get_locked(session, Organisation, me.organisation_id)
+        done, changed = run_form(form, lambda: service.update_settings(
+            session, org, me, service.Settings(
+                name=form.name.data, emergency_phone=form.emergency_phone.data,
+                timezone=form.timezone.data, currency=form.currency.data,
+                followup_months=form.followup_months.data)))
+        if done:
+            if changed:
+                log.info("organisation settings org=%s by=%s", org.id, me.id)
+            flash(_l("Saved.") if changed else _l("Nothing changed."), "info")
+            return redirect(url_for("organisation.settings"))
+        status = 400
+    else:
+        current = service.settings_of(me.organisation)
+        form = SettingsForm(data=vars(current))
+    return render_template("organisation/settings.html", form=form), status

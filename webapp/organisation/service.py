@@ -1,0 +1,103 @@
+"""An organisation: starting one (`flask create-organisation`) and the
+coordinator's settings. Functions take the session, flush, and raise
+DomainError; they never commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import available_timezones
+
+from babel import Locale
+from babel.numbers import list_currencies
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..auth.service import IssuedCode, audit, create_staff
+from ..errors import DomainError
+from ..models import Organisation, Role, User
+from ..monitoring.models import FollowUp
+from ..monitoring.service import schedule_all
+from ..support.service import clean_phone
+
+# Months after the return a follow-up can be set at (DESIGN.md §3.5: 1, 3, 6, 12 by default).
+FOLLOWUP_CHOICES = (1, 2, 3, 4, 6, 9, 12, 18, 24)
+NAME_MAX = 200
+
+
+@dataclass
+class Settings:
+    name: str
+    emergency_phone: str
+    timezone: str
+    currency: str
+    followup_months: list[int]
+
+
+def _checked(settings: Settings) -> Settings:
+    name = (settings.name or "").strip()
+    if not name:
+        raise DomainError(_l("Please fill this in."), field="name")
+    if len(name) > NAME_MAX:
+        raise DomainError(_l("Please use at most %(max)d characters.", max=NAME_MAX), field="name")
+    phone = clean_phone(settings.emergency_phone, field="emergency_phone")
+    timezone = (settings.timezone or "").strip()
+    if timezone not in available_timezones():
+        raise DomainError(_l("Please write a time zone such as Africa/Freetown."), field="timezone")
+    currency = (settings.currency or "").strip().upper()
+    if currency not in list_currencies():
+        raise DomainError(_l("Please write a currency code such as SLE or EUR."), field="currency")
+    months = sorted(set(settings.followup_months or ()))
+    if not months or not set(months) <= set(FOLLOWUP_CHOICES):
+        raise DomainError(_l("Please choose at least one month."), field="followup_months")
+    return Settings(name, phone, timezone, currency, months)
+
+
+def settings_of(org: Organisation) -> Settings:
+    return Settings(org.name, org.emergency_phone, org.timezone, org.currency,
+                    sorted(org.followup_months or []))
+
+
+def update_settings(session: Session, org: Organisation, actor: User, settings: Settings) -> bool:
+    """Save the settings; False when nothing changed. Follow-ups follow the
+    months: new months are scheduled for everyone, and follow-ups not done at
+    months no longer set are dropped (those done stay)."""
+    new = _checked(settings)
+    if new == settings_of(org):
+        return False
+    months_changed = new.followup_months != sorted(org.followup_months or [])
+    org.name, org.emergency_phone, org.timezone = new.name, new.emergency_phone, new.timezone
+    org.currency, org.followup_months = new.currency, new.followup_months
+    if months_changed:
+        session.execute(delete(FollowUp).where(
+            FollowUp.organisation_id == org.id, FollowUp.month.not_in(new.followup_months),
+            FollowUp.done_at.is_(None)))
+        session.flush()
+        schedule_all(session)
+    audit(session, actor, "organisation.settings", None, org.id)
+    session.flush()
+    return True
+
+
+def create_organisation(session: Session, *, settings: Settings, country: str,
+                        coordinator_name: str, coordinator_email: str,
+                        locale: str = "en") -> IssuedCode:
+    """A new organisation and its first coordinator, who activates the account
+    with the code returned (shown once)."""
+    new = _checked(settings)
+    country = (country or "").strip().upper()
+    if country not in Locale("en").territories or not country.isalpha():
+        raise DomainError(_l("Please write a two-letter country code such as SL."),
+                          field="country")
+    if session.scalar(select(Organisation.id).where(Organisation.name == new.name)) is not None:
+        raise DomainError(_l("An organisation with this name exists already."), field="name")
+    org = Organisation(name=new.name, country=country, timezone=new.timezone,
+                       emergency_phone=new.emergency_phone, currency=new.currency,
+                       followup_months=new.followup_months, languages=[])
+    session.add(org)
+    session.flush()
+    issued = create_staff(session, organisation=org, created_by=None,
+                          display_name=coordinator_name, email=coordinator_email,
+                          role=Role.COORDINATOR, locale=locale)
+    audit(session, None, "organisation.create", issued.user, org.id)
+    session.flush()
+    return issued
