@@ -75,9 +75,10 @@ def delete():
     form = DeletionRequestForm()
     status = 200
     if request.method == "POST":
-        done, _asked = run_form(form, lambda: service.request_deletion(db_session(), me))
+        done, asked = run_form(form, lambda: service.request_deletion(db_session(), me))
         if done:
-            log.info("account.deletion_requested user=%s", me.id)
+            if asked:
+                log.info("account.deletion_requested user=%s", me.id)
             flash(_l("Your caseworker is told. They will talk with you, then delete your account."),
                   "info")
             return redirect(url_for("privacy.delete"))
