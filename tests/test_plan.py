@@ -509,3 +509,58 @@ def test_support_needed_becomes_a_support_request_once(web, returnee_web, sessio
     # The returnee finds it among their requests, with the goal's words.
     assert f"/help/cases/{cases[0].id}" in text_of(web.get("/help/"))
     assert "A room near the market" in text_of(web.get(f"/help/cases/{cases[0].id}"))
+
+
+# --- Taking goals and steps out ------------------------------------------------------------
+
+def test_a_goal_taken_out_leaves_the_plan_and_can_be_put_back(web, session, pair):
+    person, _cw, staff = pair()
+    gid = add_goal(web, area="work", title="Sell phone cards")
+    assert add_step(web, gid, "Ask the shop owner").status_code == 302
+    r = web.post(f"/plan/goals/{gid}/in-plan", {"in_plan": "0"}, form_page=f"/plan/goals/{gid}")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/plan/")
+    page = text_of(web.get("/plan/"))
+    areas, rest = page.split('<h2 id="removed">')
+    removed = rest.split('<details class="card history">')[0]
+    assert "Sell phone cards" not in areas and "Sell phone cards" in removed
+    assert "Sell phone cards" not in text_of(web.get("/plan/print"))
+    # The goal page says so and offers to put it back; steps are kept.
+    goal_page = text_of(web.get(f"/plan/goals/{gid}"))
+    assert "This goal is taken out of the plan." in goal_page and "Ask the shop owner" not in goal_page
+    assert "Put it back in the plan" in goal_page
+    # The caseworker without consent cannot put it back or take it out.
+    assert staff.post(f"/plan/goals/{gid}/in-plan", {"in_plan": "1"},
+                      form_page=f"/plan/goals/{gid}").status_code == 403
+    r = web.post(f"/plan/goals/{gid}/in-plan", {"in_plan": "1"}, form_page=f"/plan/goals/{gid}")
+    assert r.status_code == 302
+    assert "Ask the shop owner" in text_of(web.get(f"/plan/goals/{gid}"))
+    session.expire_all()
+    changes = session.execute(select(PlanChange.field, PlanChange.before, PlanChange.after)
+                              .where(PlanChange.goal_id == gid, PlanChange.field == "in_plan")
+                              .order_by(PlanChange.id)).all()
+    assert changes == [("in_plan", "1", "0"), ("in_plan", "0", "1")]
+
+
+def test_a_step_taken_out_is_gone_but_its_words_stay_in_the_history(web, session, pair):
+    person, _cw, staff = pair()
+    gid = add_goal(web, area="work", title="Open a shop")
+    add_step(web, gid, "Find a place")
+    add_step(web, gid, "Buy a fridge")
+    step = session.scalars(select(Step).where(Step.text == "Buy a fridge")).one()
+    r = web.post(f"/plan/steps/{step.id}/remove", {}, form_page=f"/plan/goals/{gid}",
+                 headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    fragment = text_of(r)
+    assert fragment.lstrip().startswith('<section id="goal-steps"')
+    assert "Find a place" in fragment and "Buy a fridge" not in fragment
+    session.expire_all()
+    assert session.scalars(select(Step.text).where(Step.goal_id == gid)).all() == ["Find a place"]
+    assert session.execute(select(PlanChange.field, PlanChange.before).where(
+        PlanChange.goal_id == gid, PlanChange.field == "step_removed")).all() == [
+        ("step_removed", "Buy a fridge")]
+    assert "Step taken out" in text_of(web.get("/plan/"))
+    # Someone who may not change the plan cannot take a step out.
+    other = session.scalars(select(Step).where(Step.text == "Find a place")).one()
+    assert staff.post(f"/plan/steps/{other.id}/remove", {},
+                      form_page=f"/plan/goals/{gid}").status_code == 403
+    assert session.scalar(select(func.count()).select_from(Step).where(Step.goal_id == gid)) == 1

@@ -104,6 +104,8 @@ POLICY: dict[str, Rule] = {
     "plan.comment": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id"),
     "plan.answer": signed_in(RETURNEE, scope="goal", arg="goal_id"),
     "plan.tick_step": signed_in(RETURNEE, CASEWORKER, scope="step", arg="step_id"),
+    "plan.remove_step": signed_in(RETURNEE, CASEWORKER, scope="step", arg="step_id"),
+    "plan.in_plan": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
     # Alerts (issue #6)
     "alerts.inbox": signed_in(CASEWORKER, COORDINATOR),
     "alerts.show": signed_in(CASEWORKER, COORDINATOR, scope="alert", arg="alert_id",

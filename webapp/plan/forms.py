@@ -137,6 +137,11 @@ class CommentForm(Form):
                          validators=[required(), max_len(service.COMMENT_MAX)])
 
 
+class InPlanForm(_FixedChoices):
+    CHOICES = {"in_plan": [("1", "1"), ("0", "0")]}
+    in_plan = ChoiceField(choices=[])
+
+
 class AnswerForm(_FixedChoices):
     CHOICES = {"answer": [("accept", "accept"), ("decline", "decline")]}
     answer = ChoiceField(choices=[])

@@ -9,7 +9,9 @@
     /plan/goals/<id>/steps           POST add a step (htmx: the steps)
     /plan/goals/<id>/comments        POST a message in the goal's thread
     /plan/goals/<id>/answer          POST accept or decline a suggestion (returnee)
+    /plan/goals/<id>/in-plan         POST take the goal out of the plan, or put it back
     /plan/steps/<id>/tick            POST done / not done (htmx: the steps)
+    /plan/steps/<id>/remove          POST take the step out (htmx: the steps)
     /plan/of/<user_id>               a returnee's plan (caseworker, coordinator)
     /plan/of/<user_id>/print         the same on paper
     /plan/of/<user_id>/suggest       suggest a goal (caseworker, coordinator)
@@ -29,12 +31,13 @@ from flask_login import current_user
 
 from ..db import db_session
 from ..errors import DomainError, render_error
+from ..forms import Form
 from ..models import User
 from ..security import offline_copy
 from . import bp, service
 from .catalog import AREAS, STATUSES, starters_of
 from .forms import (
-    AnswerForm, CommentForm, GoalForm, NewGoalForm, StatusForm, StepForm, TickForm,
+    AnswerForm, CommentForm, GoalForm, InPlanForm, NewGoalForm, StatusForm, StepForm, TickForm,
     suggest_form,
 )
 from .models import Goal, Step
@@ -147,7 +150,7 @@ def _goal_context(goal: Goal, **forms) -> dict:
     owner = goal.returnee
     can_edit = service.may_edit(session, current_user, owner)
     context = dict(goal=goal, owner=owner, title=service.goal_title(goal), statuses=STATUSES,
-                   areas=AREAS, can_edit=can_edit and goal.state == "active",
+                   areas=AREAS, can_edit=can_edit and goal.state == "active", may_change=can_edit,
                    is_owner=current_user.id == owner.id, plan_url=_plan_url(owner),
                    step_form=StepForm(formdata=None), comment_form=CommentForm(formdata=None),
                    status_form=None)
@@ -237,6 +240,40 @@ def tick_step(step_id: int):
     if request.htmx:
         return render_template("plan/_steps.html", **_goal_context(step.goal))
     return redirect(url_for("plan.goal", goal_id=step.goal_id) + "#steps")
+
+
+@bp.post("/goals/<int:goal_id>/in-plan")
+def in_plan(goal_id: int):
+    goal_: Goal = g.scoped
+    form = InPlanForm()
+    if not form.validate_on_submit():
+        abort(400)
+    keep = form.in_plan.data == "1"
+    try:
+        service.set_in_plan(db_session(), current_user, goal_, keep)
+    except DomainError as err:
+        return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
+    if keep:
+        flash(_l("The goal is in the plan again."), "info")
+        return redirect(url_for("plan.goal", goal_id=goal_.id))
+    flash(_l("The goal is taken out of the plan. You find it at the end of the plan."), "info")
+    return redirect(_plan_url(goal_.returnee))
+
+
+@bp.post("/steps/<int:step_id>/remove")
+def remove_step(step_id: int):
+    step: Step = g.scoped
+    goal_ = step.goal
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        service.remove_step(db_session(), current_user, step)
+    except DomainError as err:
+        return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
+    if request.htmx:
+        return render_template("plan/_steps.html", **_goal_context(goal_))
+    flash(_l("The step is taken out."), "info")
+    return redirect(url_for("plan.goal", goal_id=goal_.id) + "#steps")
 
 
 @bp.post("/goals/<int:goal_id>/comments")

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..access import current_caseworker_id
@@ -79,6 +79,7 @@ class Plan:
     owner: User
     areas: list[AreaPlan]
     suggestions: list[Goal]
+    removed: list[Goal]  # taken out of the plan: kept, and can be put back
     comment_counts: dict[int, int]
     history: list[PlanChange]
 
@@ -97,9 +98,14 @@ def load_plan(session: Session, owner: User, *, history: int = HISTORY_SHOWN) ->
         select(Goal).where(Goal.returnee_id == owner.id, Goal.state != "declined")
         .options(selectinload(Goal.steps)).order_by(Goal.id)).all()
     by_area: dict[str, list[Goal]] = defaultdict(list)
-    suggestions = []
+    suggestions, removed = [], []
     for goal in goals:
-        (suggestions if goal.state == "suggested" else by_area[goal.area]).append(goal)
+        if goal.state == "suggested":
+            suggestions.append(goal)
+        elif goal.state == "removed":
+            removed.append(goal)
+        else:
+            by_area[goal.area].append(goal)
     counts = dict(session.execute(
         select(GoalComment.goal_id, func.count()).join(Goal, Goal.id == GoalComment.goal_id)
         .where(Goal.returnee_id == owner.id).group_by(GoalComment.goal_id)).all())
@@ -110,7 +116,8 @@ def load_plan(session: Session, owner: User, *, history: int = HISTORY_SHOWN) ->
         .order_by(PlanChange.at.desc(), PlanChange.id.desc()).limit(history)).all()
     return Plan(owner=owner,
                 areas=[AreaPlan(key, label, by_area.get(key, [])) for key, label in AREAS.items()],
-                suggestions=suggestions, comment_counts=counts, history=list(changes))
+                suggestions=suggestions, removed=removed, comment_counts=counts,
+                history=list(changes))
 
 
 def comments_of(session: Session, goal: Goal) -> list[GoalComment]:
@@ -148,10 +155,14 @@ def _text(value: str | None, limit: int, field_name: str, *, required: bool) -> 
     return value
 
 
-def _require_edit(session: Session, actor: User, goal: Goal) -> None:
+def _require_may_edit(session: Session, actor: User, goal: Goal) -> None:
     if not may_edit(session, actor, goal.returnee):
         raise NotAllowed(_l("Only the person can change this plan, or their caseworker "
                             "when the person agreed to that."))
+
+
+def _require_edit(session: Session, actor: User, goal: Goal) -> None:
+    _require_may_edit(session, actor, goal)
     if goal.state != "active":
         raise DomainError(_l("This goal is a suggestion. Accept it first."))
 
@@ -313,6 +324,31 @@ def set_step_done(session: Session, actor: User, step: Step, done: bool) -> None
     session.flush()
 
 
+def set_in_plan(session: Session, actor: User, goal: Goal, in_plan: bool) -> None:
+    """Take a goal out of the plan, or put it back. Either way it keeps its
+    steps and messages, and the history says who did it when."""
+    _require_may_edit(session, actor, goal)
+    if goal.state not in ("active", "removed"):
+        raise DomainError(_l("This goal is a suggestion. Accept it first."))
+    if in_plan == (goal.state == "active"):
+        return  # a repeated tap changes nothing and records nothing
+    _record(session, actor, goal, "in_plan", not in_plan, in_plan)
+    goal.state = "active" if in_plan else "removed"
+    session.flush()
+
+
+def remove_step(session: Session, actor: User, step: Step) -> None:
+    """A step taken out goes from the goal; the history keeps its words."""
+    goal = step.goal
+    _require_edit(session, actor, goal)
+    _record(session, actor, goal, "step_removed", step.text, None)
+    session.flush()
+    session.execute(update(PlanChange).where(PlanChange.step_id == step.id).values(step_id=None))
+    session.delete(step)
+    session.flush()
+    session.expire(goal, ["steps"])
+
+
 def add_comment(session: Session, author: User, goal: Goal, body: str) -> GoalComment:
     """Anyone who may see the goal may write in its thread (the scope checks that)."""
     body = _text(body, COMMENT_MAX, "body", required=True)
@@ -337,6 +373,8 @@ FIELD_LABELS = {
     "step": _l("New step"),
     "step_done": _l("Step done"),
     "step_support": _l("Support needed for a step"),
+    "step_removed": _l("Step taken out"),
+    "in_plan": _l("In the plan"),
     "budget_needed": _l("Money needed in total"),
     "budget_own": _l("My own money"),
     "budget_asked": _l("Micro-finance asked"),
@@ -358,7 +396,7 @@ def describe_change(change: PlanChange, currency: str) -> tuple[str, str, str]:
             return str(STATUSES.get(raw, raw))
         if name == "state":
             return str(STATE_LABELS.get(raw, raw))
-        if name in ("support_needed", "step_done", "step_support"):
+        if name in ("support_needed", "step_done", "step_support", "in_plan"):
             return str(_l("yes") if raw == "1" else _l("no"))
         if name == "target_date":
             return format_date(date.fromisoformat(raw), "medium")
