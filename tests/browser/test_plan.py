@@ -61,10 +61,19 @@ def plan_flow(new_context, live_server):
     # Tick a step with htmx: the page is not reloaded (the marker survives).
     phone.goto(f"/plan/goals/{business}")
     phone.evaluate("window.__notReloaded = true")
-    phone.get_by_role("button", name="Ask my uncle for a loan").click()
+    phone.get_by_role("button", name="Ask my uncle for a loan", exact=True).click()
     phone.wait_for_selector("#goal-steps button[aria-pressed=true]")
     assert phone.evaluate("window.__notReloaded === true"), "ticking reloaded the page"
     assert "1 of 2 steps done" in phone.inner_text("#goal-steps")
+
+    # Take a step out with htmx: gone from the list, the page not reloaded.
+    phone.goto(f"/plan/goals/{housing}")
+    phone.evaluate("window.__notReloaded = true")
+    phone.get_by_role("button", name=re.compile(r"Take this step out\s*: Visit three rooms")).click()
+    phone.wait_for_function(
+        "!document.querySelector('#goal-steps').innerText.includes('Visit three rooms')")
+    assert phone.evaluate("window.__notReloaded === true"), "taking a step out reloaded the page"
+    _add_step(phone, "Visit three rooms")
 
     phone.goto("/plan/")
     text = phone.inner_text("main")
