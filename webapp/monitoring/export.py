@@ -21,8 +21,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..auth.service import audit
 from ..checkins.models import QUESTIONS, CheckIn
-from ..models import AuditEvent, Organisation, User
+from ..models import Organisation, User
 from ..support import choices as sc
 from ..support.models import Case
 from .models import FollowUp, ReintegrationCheck
@@ -128,6 +129,6 @@ def export_csv(session: Session, actor: User, dataset: str) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     for row in DATASETS[dataset](session, org):
         writer.writerow([neutralise(v) for v in row])
-    session.add(AuditEvent(organisation_id=org.id, actor_id=actor.id, action="export"))
+    audit(session, actor, f"export.{dataset}", None, org.id)
     session.flush()
     return out.getvalue()

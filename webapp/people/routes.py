@@ -25,10 +25,10 @@ from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
 from ..i18n import language_choices
+from ..models import CaseworkerAssignment, Household, Role, User
 from ..monitoring import service as monitoring
 from ..privacy import service as privacy
 from ..privacy.forms import DeletionConfirmForm
-from ..models import CaseworkerAssignment, Household, Role, User
 from . import bp
 from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
 
