@@ -1,6 +1,7 @@
 """Staff: e-mail + password + TOTP, activation with authenticator enrolment."""
 from __future__ import annotations
 
+import json
 import re
 
 import pyotp
@@ -67,6 +68,10 @@ def test_staff_activation_sets_password_and_enrols_totp(web, session, staff_web,
     page = newcomer.get("/activate/staff").get_data(as_text=True)
     assert "<svg" in page  # the QR code
     secret = re.search(r'class="secret">([A-Z2-7]+)<', page).group(1)
+    # The same secret on the next try, and never in the (signed, readable) session cookie.
+    assert f'class="secret">{secret}<' in newcomer.get("/activate/staff").get_data(as_text=True)
+    cookie = newcomer.client.get_cookie("footing_session").value
+    assert secret not in json.dumps(app.session_interface.get_signing_serializer(app).loads(cookie))
     short = newcomer.post("/activate/staff", {"password": "too short", "password_repeat": "too short",
                                               "totp": pyotp.TOTP(secret).now()})
     assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)

@@ -260,10 +260,7 @@ def activate_staff():
     activation = _pending_activation()
     if activation is None or activation.user.role == "returnee":
         return redirect(url_for("auth.activate"))
-    # The secret stays the same across a failed try, so the person does not
-    # have to scan again.
-    secret = session.get("totp_secret") or service.new_totp_secret()
-    session["totp_secret"] = secret
+    secret = service.enrolment_secret(activation)
     form = StaffActivationForm()
     status = 200
     if request.method == "POST":

@@ -5,6 +5,9 @@ message a person can read. They never commit and never touch the HTTP layer.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -288,6 +291,17 @@ def _known(choices: dict | None) -> dict[str, bool]:
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+def enrolment_secret(activation: ActivationCode) -> str:
+    """The TOTP secret offered while a staff member activates: the same on
+    every try with this code (no scanning again after a typo), and kept
+    nowhere, not even in the session cookie. It comes from the server's key
+    and this activation, which works once; the account stores it when the
+    activation succeeds."""
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"totp-enrolment:{activation.id}:{activation.verifier_hash}".encode()
+    return base64.b32encode(hmac.new(key, message, hashlib.sha256).digest()[:20]).decode()
 
 
 def totp_uri(user: User, secret: str) -> str:
