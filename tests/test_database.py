@@ -264,3 +264,47 @@ def test_a_post_takes_the_write_lock_once_its_sender_is_known_and_not_before(tmp
     assert where("FROM device_bindings") < where("UPDATE device_bindings") < first("COMMIT")
     assert web.post("/signin/pin", {"pin": PIN}).status_code == 302
     engine.dispose()
+
+
+def test_totp_secrets_are_stored_encrypted_and_migrated_both_ways(app, scratch_url, session,
+                                                                   make_staff):
+    """A copy of the database does not give the staff's TOTP secrets away;
+    the migration encrypts those stored before, and its downgrade decrypts."""
+    from sqlalchemy import text
+
+    user = make_staff(totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    stored = session.execute(text("SELECT totp_secret FROM users WHERE id = :id"),
+                             {"id": user.id}).scalar_one()
+    assert "JBSWY3DPEHPK3PXP" not in stored
+    session.expire_all()
+    assert session.get(type(user), user.id).totp_secret == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+    app.config["DATABASE_URL"], original = scratch_url, app.config["DATABASE_URL"]
+    engine = make_engine(scratch_url)
+    try:
+        with app.app_context():
+            cfg = alembic_config()
+            command.upgrade(cfg, "7c41d9e2b6f3")
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO organisations (name, country, timezone, "
+                                  "emergency_phone, languages, currency, followup_months, "
+                                  "export_secret, created_at) VALUES ('O', 'SL', 'UTC', '', '[]', "
+                                  "'SLE', '[1]', 'x', CURRENT_TIMESTAMP)"))
+                conn.execute(text("INSERT INTO users (organisation_id, role, display_name, "
+                                  "totp_secret, totp_last_counter, session_epoch, created_at) "
+                                  "SELECT id, 'caseworker', 'C', 'PLAINSECRET234567', 0, 0, "
+                                  "CURRENT_TIMESTAMP FROM organisations"))
+            command.upgrade(cfg, "9d3e5a7f1c20")
+            with engine.connect() as conn:
+                sealed_value = conn.execute(text("SELECT totp_secret FROM users")).scalar_one()
+            assert sealed_value != "PLAINSECRET234567"
+            from webapp.sealed import unseal
+
+            assert unseal(sealed_value) == "PLAINSECRET234567"
+            command.downgrade(cfg, "7c41d9e2b6f3")
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT totp_secret FROM users")).scalar_one() == (
+                    "PLAINSECRET234567")
+    finally:
+        engine.dispose()
+        app.config["DATABASE_URL"] = original

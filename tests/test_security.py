@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 
 from webapp.models import Role, User
 
@@ -181,3 +182,14 @@ def test_database_errors_never_carry_the_values(app, session, make_returnee):
     finally:
         session.rollback()
     assert "Dup" not in message and "hidden due to hide_parameters" in message
+
+
+def test_a_data_key_that_is_not_a_fernet_key_is_refused(monkeypatch):
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    class BadKey(TestConfig):
+        DATA_KEY = "not-a-key"
+
+    with pytest.raises(RuntimeError, match="DATA_KEY"):
+        create_app(BadKey)

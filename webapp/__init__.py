@@ -82,9 +82,14 @@ def create_app(config: object | None = None) -> Flask:
 
 
 def _validate(app: Flask) -> None:
+    from . import sealed
     from .config import Config
 
     Config.validate(app.config)
+    try:
+        sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]))
+    except ValueError:
+        raise RuntimeError("DATA_KEY must be a Fernet key (32 bytes, url-safe base64).") from None
 
 
 def _init_login(app: Flask) -> None:

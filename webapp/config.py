@@ -28,6 +28,10 @@ class Config:
     ENV_NAME = "production"
     TESTING = False
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # Key of the columns stored encrypted (webapp/sealed.py): a Fernet key
+    # (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').
+    # Empty: derived from SECRET_KEY.
+    DATA_KEY = os.environ.get("DATA_KEY", "")
     # Default: SQLite in the instance folder (filled in by create_app).
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")

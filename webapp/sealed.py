@@ -1,0 +1,65 @@
+"""Columns stored encrypted: a copy of the database alone does not give them away.
+
+`Sealed` encrypts on the way into the database and decrypts on the way out
+(Fernet: AES-128-CBC with HMAC-SHA256) with a key the database does not hold:
+`DATA_KEY` from the environment, or else one derived from `SECRET_KEY`.
+`create_app` sets it (`configure`). Used for the staff members' TOTP secrets,
+which, unlike passwords, cannot be stored as a one-way hash.
+
+Changing `SECRET_KEY` without a `DATA_KEY` makes the stored secrets unreadable
+(staff would enrol their authenticator again): production sets `DATA_KEY`.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import String, TypeDecorator
+
+# The keys of the apps made in this process, the newest first: a process runs
+# one app, except the tests, which make several (with other settings).
+_keys: list[bytes] = []
+
+
+def key_from(data_key: str, secret_key: str) -> bytes:
+    if data_key:
+        return data_key.encode()
+    digest = hmac.new(secret_key.encode(), b"footing sealed columns", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
+def configure(key: bytes) -> None:
+    Fernet(key)  # a ValueError when it is not a key
+    if key in _keys:
+        _keys.remove(key)
+    _keys.insert(0, key)
+
+
+def _cipher() -> MultiFernet:
+    if not _keys:
+        raise RuntimeError("webapp.sealed is not configured: create the app first")
+    return MultiFernet([Fernet(k) for k in _keys])
+
+
+def seal(value: str) -> str:
+    return _cipher().encrypt(value.encode()).decode()
+
+
+def unseal(value: str) -> str:
+    try:
+        return _cipher().decrypt(value.encode()).decode()
+    except InvalidToken:
+        raise RuntimeError("a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
+
+
+class Sealed(TypeDecorator):
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[override]
+        return None if value is None else seal(value)
+
+    def process_result_value(self, value, dialect):  # type: ignore[override]
+        return None if value is None else unseal(value)
