@@ -104,7 +104,9 @@ class User(Base):
     # Staff sign in with e-mail; returnees usually have none.
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(Sealed)  # encrypted: webapp/sealed.py
+    # Encrypted (webapp/sealed.py), and read only where it is needed: not
+    # decrypted with the user on every signed-in request.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed, deferred=True)
     totp_last_counter: Mapped[int] = mapped_column(Integer, default=0)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(16))

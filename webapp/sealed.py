@@ -20,7 +20,8 @@ from sqlalchemy import String, TypeDecorator
 
 # The keys of the apps made in this process, the newest first: a process runs
 # one app, except the tests, which make several (with other settings).
-_keys: list[bytes] = []
+_fernets: dict[bytes, Fernet] = {}
+_multi: MultiFernet | None = None  # seals with the newest, opens with any
 
 
 def key_from(data_key: str, secret_key: str) -> bytes:
@@ -31,16 +32,21 @@ def key_from(data_key: str, secret_key: str) -> bytes:
 
 
 def configure(key: bytes) -> None:
-    Fernet(key)  # a ValueError when it is not a key
-    if key in _keys:
-        _keys.remove(key)
-    _keys.insert(0, key)
+    """Seal with `key` from now on; still open what earlier keys sealed.
+    A ValueError when it is not a key."""
+    global _multi
+    newest = {key: Fernet(key)}
+    _fernets.pop(key, None)
+    newest.update(_fernets)
+    _fernets.clear()
+    _fernets.update(newest)
+    _multi = MultiFernet(list(_fernets.values()))
 
 
 def _cipher() -> MultiFernet:
-    if not _keys:
+    if _multi is None:
         raise RuntimeError("webapp.sealed is not configured: create the app first")
-    return MultiFernet([Fernet(k) for k in _keys])
+    return _multi
 
 
 def seal(value: str) -> str:

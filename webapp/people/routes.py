@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from ..access import current_caseworker_id
 from ..auth import service as auth_service
@@ -83,7 +84,9 @@ def index():
     if me.role == Role.CASEWORKER.value:
         query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
             CaseworkerAssignment.caseworker_id == me.id, CaseworkerAssignment.ended_at.is_(None))
-    people = db_session().scalars(query.order_by(User.role, User.display_name).limit(500)).all()
+    # Each row says whether the account is activated, which reads the TOTP secret.
+    people = db_session().scalars(query.options(undefer(User.totp_secret))
+                                  .order_by(User.role, User.display_name).limit(500)).all()
     return render_template("people/index.html", people=people, role_labels=ROLE_LABELS)
 
 
