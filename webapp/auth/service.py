@@ -279,10 +279,10 @@ def latest_choices(session: Session, user: User) -> dict[str, bool]:
 
 def latest_choices_of(session: Session, user_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
     """`latest_choices` of many people in one query (for the reminder runs)."""
-    latest = {user_id: _known(choices) for user_id, choices in session.execute(
+    # Ordered by id: each person's newest record is the last one written here.
+    return {user_id: _known(choices) for user_id, choices in session.execute(
         select(ConsentRecord.user_id, ConsentRecord.choices)
         .where(ConsentRecord.user_id.in_(set(user_ids))).order_by(ConsentRecord.id))}
-    return latest  # ordered by id: the newest record of each person is the one kept
 
 
 def _known(choices: dict | None) -> dict[str, bool]:

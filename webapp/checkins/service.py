@@ -42,12 +42,12 @@ def may_share_with_group(session: Session, user: User) -> bool:
     return latest_choices(session, user)["share_with_group"]
 
 
-def stop_sharing(session: Session, user: User) -> int:
+def stop_sharing(session: Session, user: User) -> None:
     """The person no longer shares with their group: check-ins shared before
-    are no longer shown there either. Returns how many were shared."""
-    return session.execute(update(CheckIn).where(
+    are no longer shown there either."""
+    session.execute(update(CheckIn).where(
         CheckIn.user_id == user.id, CheckIn.share_with_group.is_(True)
-    ).values(share_with_group=False)).rowcount
+    ).values(share_with_group=False))
 
 
 def last_checkin(session: Session, user: User) -> CheckIn | None:

@@ -65,7 +65,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def followup_months(org: Organisation) -> list[int]:
-    months = sorted({int(m) for m in (org.followup_months or []) if 0 < int(m) <= 60})
+    return _months(org.followup_months)
+
+
+def _months(setting: list | None) -> list[int]:
+    """An organisation's follow-up months, as stored, made sane."""
+    months = sorted({int(m) for m in (setting or []) if 0 < int(m) <= 60})
     return months or [1, 3, 6, 12]
 
 
@@ -102,10 +107,11 @@ def schedule(session: Session, returnee: User) -> list[Slot]:
 
 
 def schedule_all(session: Session, now: datetime | None = None,
-                 returnee_id: int | None = None) -> int:
+                 returnee_id: int | None = None, organisation_id: int | None = None) -> int:
     """Store the scheduled follow-ups of every returnee with a return date (or
-    of one: right after the account is made), so the caseload filters and the
-    overdue job can read the rows. Idempotent."""
+    of one: right after the account is made; or of one organisation: after
+    its months changed), so the caseload filters and the overdue job can read
+    the rows. Idempotent."""
     query = (select(User.id, User.organisation_id, User.return_date, Organisation.followup_months)
              .join(Organisation, Organisation.id == User.organisation_id)
              .where(User.role == Role.RETURNEE.value, User.return_date.is_not(None),
@@ -114,11 +120,14 @@ def schedule_all(session: Session, now: datetime | None = None,
     if returnee_id is not None:
         query = query.where(User.id == returnee_id)
         existing_query = existing_query.where(FollowUp.returnee_id == returnee_id)
+    if organisation_id is not None:
+        query = query.where(User.organisation_id == organisation_id)
+        existing_query = existing_query.where(FollowUp.organisation_id == organisation_id)
     people = session.execute(query).all()
     existing = {(r, m) for r, m in session.execute(existing_query)}
     added = 0
     for user_id, org_id, returned, months in people:
-        for month in sorted({int(m) for m in (months or [1, 3, 6, 12]) if 0 < int(m) <= 60}):
+        for month in _months(months):
             if (user_id, month) not in existing:
                 session.add(FollowUp(organisation_id=org_id, returnee_id=user_id, month=month,
                                      due_on=add_months(returned, month)))

@@ -72,7 +72,7 @@ def update_settings(session: Session, org: Organisation, actor: User, settings: 
             FollowUp.organisation_id == org.id, FollowUp.month.not_in(new.followup_months),
             FollowUp.done_at.is_(None)))
         session.flush()
-        schedule_all(session)
+        schedule_all(session, organisation_id=org.id)
     audit(session, actor, "organisation.settings", None, org.id)
     session.flush()
     return True

@@ -6,8 +6,10 @@ Functions take the session, flush, and raise DomainError; they never commit.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Callable
 
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ from ..models import (
 )
 from ..monitoring.models import FollowUp, ReintegrationCheck
 from ..plan.models import Goal, GoalComment, PlanChange, Step
+from ..plan.service import goal_title
 from ..push.models import PushSubscription
 from ..support.models import Case, CaseMessage
 from .erase import erase_person
@@ -130,6 +133,14 @@ def _row(obj: Any, *fields: str, **extra: Any) -> dict[str, Any]:
             **{k: _value(v) for k, v in extra.items()}}
 
 
+def _grouped(rows, key: Callable[[Any], Any]) -> dict[Any, list]:
+    """Rows by the id of what they belong to (steps by goal, ...), in order."""
+    out: dict[Any, list] = defaultdict(list)
+    for row in rows:
+        out[key(row)].append(row)
+    return out
+
+
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
     """Display names of the people named in the file (staff who wrote to the
     person, group members): what the person already sees in the app."""
@@ -165,17 +176,17 @@ def _plan(session: Session, me: User) -> list[dict[str, Any]]:
     changes = session.scalars(select(PlanChange).where(PlanChange.returnee_id == me.id)
                               .order_by(PlanChange.id)).all()
     names = _names(session, {c.author_id for c in comments} | {c.actor_id for c in changes})
-    from ..plan.service import goal_title
-
+    steps, comments, changes = (_grouped(rows, attrgetter("goal_id"))
+                                for rows in (steps, comments, changes))
     return [_row(
         g, "area", "why", "status", "state", "target_date", "support_needed", "budget_needed",
         "budget_own", "budget_asked", "budget_granted", "created_at", title=goal_title(g),
         steps=[_row(s, "text", "target_date", "support_needed", "done_at", "created_at")
-               for s in steps if s.goal_id == g.id],
+               for s in steps[g.id]],
         comments=[_row(c, "created_at", "body", author=names.get(c.author_id))
-                  for c in comments if c.goal_id == g.id],
+                  for c in comments[g.id]],
         history=[_row(c, "at", "field", "before", "after", by=names.get(c.actor_id))
-                 for c in changes if c.goal_id == g.id],
+                 for c in changes[g.id]],
     ) for g in goals]
 
 
@@ -187,11 +198,12 @@ def _cases(session: Session, me: User) -> list[dict[str, Any]]:
         CaseMessage.case_id.in_([c.id for c in cases]), CaseMessage.internal.is_(False)
     ).order_by(CaseMessage.id)).all()
     names = _names(session, {m.author_id for m in messages})
+    by_case = _grouped(messages, attrgetter("case_id"))
     return [_row(c, "type", "category", "contact_way", "kind", "sub_type", "urgency",
                  "medicine_name", "text", "callback_phone", "district", "status", "outcome",
                  "created_at", "updated_at",
                  messages=[_row(m, "created_at", "body", author=names.get(m.author_id))
-                           for m in messages if m.case_id == c.id])
+                           for m in by_case[c.id]])
             for c in cases]
 
 
@@ -205,12 +217,14 @@ def _groups(session: Session, me: User) -> list[dict[str, Any]]:
         Meeting, Meeting.id == MeetingResponse.meeting_id).where(MeetingResponse.user_id == me.id)
         .order_by(Meeting.starts_at)).all()
     names = _names(session, {m.buddy_id for m, _g in rows if m.buddy_id})
+    posts = _grouped(posts, attrgetter("group_id"))
+    answers_in = _grouped(answers, lambda answer_and_meeting: answer_and_meeting[1].group_id)
     return [_row(group, "name", "language", joined_at=member.created_at,
                  buddy=names.get(member.buddy_id),
                  my_posts=[_row(p, "created_at", "body", hidden=p.hidden_at is not None)
-                           for p in posts if p.group_id == group.id],
+                           for p in posts[group.id]],
                  my_meeting_answers=[_row(a, "coming", "attended", meeting=m.starts_at)
-                                     for a, m in answers if m.group_id == group.id])
+                                     for a, m in answers_in[group.id]])
             for member, group in rows]
 
 
