@@ -17,8 +17,8 @@ from babel.messages.pofile import read_po, write_po
 # Target locale: source locale (catalogs written from another one).
 DERIVED = {"sr_Cyrl": "sr_Latn"}
 
-_DIGRAPHS = (("DŽ", "Џ"), ("Dž", "Џ"), ("dž", "џ"), ("LJ", "Љ"), ("Lj", "Љ"), ("lj", "љ"),
-             ("NJ", "Њ"), ("Nj", "Њ"), ("nj", "њ"))
+# (Words in capitals stay in Latin letters, see _KEEP: no "LJ" or "NJ" here.)
+_DIGRAPHS = (("Dž", "Џ"), ("dž", "џ"), ("Lj", "Љ"), ("lj", "љ"), ("Nj", "Њ"), ("nj", "њ"))
 _LETTERS = str.maketrans(
     "ABCČĆDĐEFGHIJKLMNOPRSŠTUVZŽabcčćdđefghijklmnoprsštuvzž",
     "АБЦЧЋДЂЕФГХИЈКЛМНОПРСШТУВЗЖабцчћдђефгхијклмнопрсштувзж")
