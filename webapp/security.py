@@ -29,7 +29,7 @@ from flask_login import current_user
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
-# On every answer to someone not signed in: the service worker forgets the
+# On answers to someone not signed in: the service worker forgets the
 # pages it kept of an earlier session (one that timed out, or was ended by a
 # PIN change, a disabled or deleted account) as soon as the phone is online.
 SIGNED_OUT_HEADER = "X-Signed-Out"
@@ -93,7 +93,11 @@ def apply_security_headers(response):
     # shared cache or the browser's disk cache (shared phones).
     if g.get("offline_copy") and response.status_code == 200:
         headers[OFFLINE_COPY_HEADER] = "1"
-    if not current_user.is_authenticated:
+    # Only when this request looked up who is asking (a page, the access
+    # check, the sign-in page): asking here would cost a session lookup on
+    # answers that need none (the service worker script, the manifest).
+    user = g.get("_login_user")  # where Flask-Login keeps the user it loaded
+    if user is not None and not user.is_authenticated:
         headers[SIGNED_OUT_HEADER] = "1"
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
