@@ -193,3 +193,66 @@ def test_a_data_key_that_is_not_a_fernet_key_is_refused(monkeypatch):
 
     with pytest.raises(RuntimeError, match="DATA_KEY"):
         create_app(BadKey)
+
+
+def test_a_new_data_key_reads_old_secrets_and_reseal_moves_them_to_it(app, connection, session,
+                                                                       make_org):
+    """Changing DATA_KEY: with the old key in DATA_KEY_RETIRED the staff's
+    TOTP secrets still open, and `flask reseal` seals them with the new key."""
+    from cryptography.fernet import Fernet, InvalidToken
+    from sqlalchemy import text
+
+    from webapp import create_app, sealed
+    from webapp.config import TestConfig
+    from webapp.models import User
+
+    old, new, unknown = (Fernet.generate_key() for _ in range(3))
+
+    def stored(user_id: int) -> bytes:
+        return connection.execute(text("SELECT totp_secret FROM users WHERE id = :id"),
+                                  {"id": user_id}).scalar_one().encode()
+
+    try:
+        sealed.configure(old)
+        org = make_org()
+        staff = [User(organisation_id=org.id, role="caseworker", display_name=f"C{i}",
+                      totp_secret=f"JBSWY3DPEHPK3PX{i}") for i in range(2)]
+        session.add_all(staff)
+        session.flush()
+        assert Fernet(old).decrypt(stored(staff[0].id)) == b"JBSWY3DPEHPK3PX0"
+
+        class Rotated(TestConfig):
+            DATA_KEY = new.decode()
+            DATA_KEY_RETIRED = f"{Fernet.generate_key().decode()}, {old.decode()}"
+
+        create_app(Rotated)
+        session.expire_all()
+        assert session.get(User, staff[1].id).totp_secret == "JBSWY3DPEHPK3PX1"
+
+        result = app.test_cli_runner().invoke(args=["reseal"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == "2 value(s) sealed again with DATA_KEY."
+        for i, user in enumerate(staff):
+            assert Fernet(new).decrypt(stored(user.id)) == f"JBSWY3DPEHPK3PX{i}".encode()
+            with pytest.raises(InvalidToken):
+                Fernet(old).decrypt(stored(user.id))
+
+        # A value sealed with a key nobody configured: a clear refusal.
+        connection.execute(text("UPDATE users SET totp_secret = :t WHERE id = :id"),
+                           {"t": Fernet(unknown).encrypt(b"X").decode(), "id": staff[0].id})
+        result = app.test_cli_runner().invoke(args=["reseal"])
+        assert result.exit_code != 0
+        assert "users.totp_secret: a value no configured key opens" in result.output
+    finally:
+        sealed.configure(sealed.key_from(app.config["DATA_KEY"], app.config["SECRET_KEY"]))
+
+
+def test_a_retired_data_key_that_is_not_a_fernet_key_is_refused():
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    class BadRetired(TestConfig):
+        DATA_KEY_RETIRED = "not-a-key"
+
+    with pytest.raises(RuntimeError, match="DATA_KEY_RETIRED"):
+        create_app(BadRetired)

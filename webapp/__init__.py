@@ -87,9 +87,11 @@ def _validate(app: Flask) -> None:
 
     Config.validate(app.config)
     try:
-        sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]))
+        sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]),
+                         sealed.retired_keys(app.config.get("DATA_KEY_RETIRED", "")))
     except ValueError:
-        raise RuntimeError("DATA_KEY must be a Fernet key (32 bytes, url-safe base64).") from None
+        raise RuntimeError("DATA_KEY and DATA_KEY_RETIRED must be Fernet keys "
+                           "(32 bytes, url-safe base64).") from None
 
 
 def _init_login(app: Flask) -> None:

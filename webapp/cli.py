@@ -55,6 +55,21 @@ def register_cli(app: Flask) -> None:
 
         command.revision(alembic_config(), message=message, autogenerate=True)
 
+    @app.cli.command("reseal")
+    def reseal_command() -> None:
+        """Seal every encrypted column again with DATA_KEY (after a new key,
+        with the old one in DATA_KEY_RETIRED); then the old key can go."""
+        from .db import Base, db_session
+        from .sealed import reseal
+
+        session = db_session()
+        try:
+            done = reseal(session.connection(), Base.metadata)
+        except RuntimeError as err:
+            raise click.ClickException(str(err)) from None
+        session.commit()
+        click.echo(f"{done} value(s) sealed again with DATA_KEY.")
+
     @app.cli.command("seed-demo")
     @click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
     def seed_demo_command(as_json: bool) -> None:

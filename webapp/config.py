@@ -32,6 +32,9 @@ class Config:
     # (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').
     # Empty: derived from SECRET_KEY.
     DATA_KEY = os.environ.get("DATA_KEY", "")
+    # Keys DATA_KEY had before (comma-separated): still read, until `flask reseal`
+    # has sealed everything again with DATA_KEY.
+    DATA_KEY_RETIRED = os.environ.get("DATA_KEY_RETIRED", "")
     # Default: SQLite in the instance folder (filled in by create_app).
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -8,6 +8,10 @@ which, unlike passwords, cannot be stored as a one-way hash.
 
 Changing `SECRET_KEY` without a `DATA_KEY` makes the stored secrets unreadable
 (staff would enrol their authenticator again): production sets `DATA_KEY`.
+
+A new key: put the old one in `DATA_KEY_RETIRED` (several: comma-separated)
+and the new one in `DATA_KEY`, then run `flask reseal`, which seals every value
+again with the new key; after that the old key can go.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import hashlib
 import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import String, TypeDecorator
+from sqlalchemy import Connection, MetaData, String, TypeDecorator, bindparam, select, type_coerce
 
 # The keys of the apps made in this process, the newest first: a process runs
 # one app, except the tests, which make several (with other settings).
@@ -31,12 +35,18 @@ def key_from(data_key: str, secret_key: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
-def configure(key: bytes) -> None:
-    """Seal with `key` from now on; still open what earlier keys sealed.
-    A ValueError when it is not a key."""
+def retired_keys(value: str) -> list[bytes]:
+    """The keys of `DATA_KEY_RETIRED`: comma-separated."""
+    return [k.strip().encode() for k in value.split(",") if k.strip()]
+
+
+def configure(key: bytes, retired: list[bytes] | None = None) -> None:
+    """Seal with `key` from now on; still open what the `retired` keys and
+    earlier keys sealed. A ValueError when one is not a key."""
     global _multi
-    newest = {key: Fernet(key)}
-    _fernets.pop(key, None)
+    newest = {k: Fernet(k) for k in (key, *(retired or []))}
+    for k in newest:
+        _fernets.pop(k, None)
     newest.update(_fernets)
     _fernets.clear()
     _fernets.update(newest)
@@ -58,6 +68,29 @@ def unseal(value: str) -> str:
         return _cipher().decrypt(value.encode()).decode()
     except InvalidToken:
         raise RuntimeError("a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
+
+
+def reseal(connection: Connection, metadata: MetaData) -> int:
+    """Seal every sealed value of every table again with the newest key (each
+    keeps the time it was first sealed). Returns how many were."""
+    done = 0
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, Sealed)]
+        key = list(table.primary_key.columns)
+        for column in columns:
+            raw = type_coerce(column, String)  # the stored token, not opened
+            for row in connection.execute(select(*key, raw).where(column.is_not(None))):
+                *ids, token = row
+                try:
+                    fresh = _cipher().rotate(token.encode()).decode()
+                except InvalidToken:
+                    raise RuntimeError(f"{table.name}.{column.name}: a value no configured key "
+                                       "opens (is the old key in DATA_KEY_RETIRED?)") from None
+                connection.execute(
+                    table.update().where(*(k == i for k, i in zip(key, ids)))
+                    .values({column.name: bindparam("fresh", fresh, type_=String)}))
+                done += 1
+    return done
 
 
 class Sealed(TypeDecorator):
