@@ -96,3 +96,62 @@
   });
   window.addEventListener("appinstalled", function () { install.hidden = true; });
 })();
+
+/* Read aloud (DESIGN.md 3.7): the page's main text, spoken by the phone.
+   Only a voice on the phone itself is used (localService): a voice that runs
+   on someone's server would send them what the page says. No such voice for
+   the page's language (Krio, often Dari): no button. */
+(function () {
+  "use strict";
+  var box = document.getElementById("read-aloud");
+  var speech = window.speechSynthesis;
+  if (!box || !speech || !window.SpeechSynthesisUtterance) return;
+  var button = box.querySelector("button"), label = button.querySelector("span");
+  var readLabel = label.textContent, lang = document.documentElement.lang.toLowerCase();
+  var voice = null;
+
+  function pickVoice() {
+    var exact = null, near = null, base = lang.split("-")[0];
+    speech.getVoices().forEach(function (v) {
+      if (!v.localService) return;
+      var tag = v.lang.replace("_", "-").toLowerCase();
+      if (tag === lang && !exact) exact = v;
+      if (tag.split("-")[0] === base && !near) near = v;
+    });
+    voice = exact || near;
+    box.hidden = !voice;
+  }
+
+  function pageText() {
+    var parts = [];
+    Array.prototype.forEach.call(document.getElementById("main").children, function (el) {
+      if (el === box || el.hidden || el.hasAttribute("data-no-read")) return;
+      parts.push(el.innerText);
+    });
+    // One sentence or line at a time: long utterances stop early on Android.
+    return parts.join("\n").replace(/([.!?؟۔])\s+/g, "$1\n").split(/\n+/).map(function (s) {
+      return s.trim();
+    }).filter(Boolean);
+  }
+
+  function stop() {
+    speech.cancel();
+    label.textContent = readLabel;
+  }
+
+  button.addEventListener("click", function () {
+    if (speech.speaking || speech.pending) { stop(); return; }
+    var parts = pageText();
+    parts.forEach(function (text, i) {
+      var say = new SpeechSynthesisUtterance(text);
+      say.lang = voice.lang;
+      say.voice = voice;
+      if (i === parts.length - 1) say.onend = function () { label.textContent = readLabel; };
+      speech.speak(say);
+    });
+    if (parts.length) label.textContent = button.getAttribute("data-stop");
+  });
+  window.addEventListener("pagehide", stop);
+  pickVoice();
+  if ("onvoiceschanged" in speech) speech.addEventListener("voiceschanged", pickVoice);
+})();
