@@ -71,19 +71,20 @@ def test_urgent_signal_reaches_the_caseworkers_phone_with_nothing_personal(
     assert delivery.status == "delivered"
 
 
-def test_push_text_is_in_the_recipients_language(ctx, session, people, receiver, vapid):
+@pytest.mark.parametrize("lang", ["nl", "en_SL@kri", "ar"])
+def test_push_text_is_in_the_recipients_language(ctx, session, people, receiver, vapid, lang):
     cw, _c, person = people
-    cw.locale = "nl"
+    cw.locale = lang
     session.commit()
-    subscribe(ctx, session, receiver, cw, "nl-phone")
+    subscribe(ctx, session, receiver, cw, "phone")
     emit_and_commit(ctx, session, person, kind="support.new")
     (msg,) = receiver.wait_for(1)
     from flask_babel import force_locale
 
-    with ctx(), force_locale("nl"):
-        dutch = str(push.MESSAGES["alert"])
-    assert dutch != "Something new needs your attention in Footing."
-    assert msg.payload["body"] == dutch
+    with ctx(), force_locale(lang):
+        theirs = str(push.MESSAGES["alert"])
+    assert theirs != "Something new needs your attention in Footing."
+    assert msg.payload["body"] == theirs
     assert msg.headers["urgency"] == "low"
 
 

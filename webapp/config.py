@@ -83,7 +83,7 @@ class Config:
     # Where the quick-exit button leaves to: a neutral, common page.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
 
-    LANGUAGES = ["en", "nl", "sr_Latn", "sr_Cyrl", "fa_AF"]
+    LANGUAGES = ["en", "fr", "nl", "sr_Latn", "sr_Cyrl", "fa_AF", "ps", "ar", "so", "en_SL@kri", "nl_SR@srn"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
 

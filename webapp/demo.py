@@ -57,7 +57,7 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     if existing is not None:
         return _describe(session, existing, password)
     org = Organisation(name=DEMO_ORG, country="SL", timezone="Africa/Freetown",
-                       emergency_phone="+232 76 000 000", languages=["en", "nl", "sr_Latn", "sr_Cyrl", "fa_AF"],
+                       emergency_phone="+232 76 000 000", languages=["en", "en_SL@kri"],
                        currency="SLE")
     session.add(org)
     session.flush()

@@ -2,6 +2,12 @@
 
 Order: the signed-in person's profile, then the `lang` cookie, then the
 browser's Accept-Language, then English.
+
+Krio and Sranan Tongo have no CLDR data. Their codes are Babel locales with a
+modifier, `en_SL@kri` and `nl_SR@srn`: dates and numbers are written as in
+Sierra Leonean English and Surinamese Dutch (the locale before the `@`), and
+the words come from the language's own catalog (`i18n/en_SL@kri/`). Their
+BCP 47 tag is the modifier: `kri`, `srn`.
 """
 from __future__ import annotations
 
@@ -30,20 +36,20 @@ def select_locale() -> str:
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in langs:
         return cookie
-    # Accept-Language uses tags like fa-AF or sr-Latn; match on the tag form.
-    tags = {code.replace("_", "-"): code for code in langs}
-    best = request.accept_languages.best_match(list(tags) + [c.split("_")[0] for c in langs])
-    if best in tags:
-        return tags[best]
-    if best:
-        for code in langs:
-            if code.split("_")[0] == best:
-                return code
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    # Accept-Language uses tags like fa-AF, sr-Latn or kri; a bare language
+    # ("sr", "fa") stands for its first code, never for a creole ("nl" is not
+    # Sranan Tongo).
+    tags = {locale_tag(code): code for code in langs}
+    for code in langs:
+        if "@" not in code:
+            tags.setdefault(code.split("_")[0], code)
+    best = request.accept_languages.best_match(list(tags))
+    return tags.get(best) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 # Where CLDR's own name is not what speakers call their language.
-NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)", "sr_Cyrl": "Српски (ћирилица)"}
+NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)", "sr_Cyrl": "Српски (ћирилица)",
+                "en_SL@kri": "Krio", "nl_SR@srn": "Sranantongo"}
 
 
 def language_choices() -> list[tuple[str, str, str]]:
@@ -52,12 +58,13 @@ def language_choices() -> list[tuple[str, str, str]]:
     for code in supported():
         loc = Locale.parse(code)
         name = NATIVE_NAMES.get(code) or loc.get_display_name(loc) or code
-        out.append((code, name[:1].upper() + name[1:], code.replace("_", "-")))
+        out.append((code, name[:1].upper() + name[1:], locale_tag(code)))
     return out
 
 
 def locale_tag(code: str) -> str:
-    return code.replace("_", "-")
+    """The BCP 47 tag of a locale code: fa_AF → fa-AF, en_SL@kri → kri."""
+    return code.partition("@")[2] or code.replace("_", "-")
 
 
 def text_direction(code: str) -> str:
