@@ -36,8 +36,6 @@ from typing import Iterator
 import pyotp
 import pytest
 
-from webapp.i18n import locale_tag
-
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -385,6 +383,10 @@ def switch_language(page, code: str) -> None:
     page.goto("/language")
     page.locator(f'button[name="lang"][value="{code}"]').click()
     page.wait_for_load_state()
+    # Imported here: the benches import this module before they set the
+    # environment the app's configuration is read from.
+    from webapp.i18n import locale_tag
+
     expected = locale_tag(code)
     actual = page.locator("html").get_attribute("lang")
     assert actual == expected, f"after choosing {code}: <html lang={actual!r}> at {page.url}"
