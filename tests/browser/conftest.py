@@ -17,6 +17,11 @@ the per-account limit (20 tries an hour) still applies. Each demo returnee's
 activation code works once
 (`live_server.returnee(name)` hands each out once), and a staff TOTP code once
 (`live_server.totp_code` takes care of that).
+
+`page.wait_for_function` takes a function, `"() => ..."`, never a bare
+expression: Playwright evaluates a bare expression again with eval() on each
+poll, which the app's Content-Security-Policy refuses, so such a wait fails
+whenever its condition is not true at once (on a slow machine).
 """
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def _open(context, path: str):
 
 
 def _controlled(page) -> None:
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
 
 def _returnee(context, live_server, name: str):

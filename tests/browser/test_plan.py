@@ -71,7 +71,7 @@ def plan_flow(new_context, live_server):
     phone.evaluate("window.__notReloaded = true")
     phone.get_by_role("button", name=re.compile(r"Take this step out\s*: Visit three rooms")).click()
     phone.wait_for_function(
-        "!document.querySelector('#goal-steps').innerText.includes('Visit three rooms')")
+        "() => !document.querySelector('#goal-steps').innerText.includes('Visit three rooms')")
     assert phone.evaluate("window.__notReloaded === true"), "taking a step out reloaded the page"
     _add_step(phone, "Visit three rooms")
 

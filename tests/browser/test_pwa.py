@@ -28,7 +28,7 @@ def pwa_page(playwright_instance, live_server, tmp_path_factory):
     assert ready is True, "the service worker did not become active within 10 s " \
         f"(install failed? a precached file missing?); console: {errors}"
     page.reload()  # the first load is not controlled; from now on it is
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     yield page, errors
     context.close()
 
@@ -201,7 +201,7 @@ def test_tapping_a_notification_opens_its_page_and_only_on_this_site(pwa_page, l
     page, _errors = pwa_page
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     page.goto("/signin")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     _tap_notification(page, "/language")
     page.wait_for_url("**/language")
