@@ -147,3 +147,41 @@ def test_no_reminders_for_someone_who_said_no_to_them_but_replies_still_come(
     record_consent(session, person, push_reminders=True)
     with ctx():
         assert tasks.send_reminders(app)["checkin_due"] == [person.id]
+
+
+def test_the_reminder_job_asks_the_database_as_often_for_many_returnees_as_for_two(
+        ctx, session, make_returnee, make_staff, count_queries):
+    """The check-in reminder runs over every returnee of every organisation:
+    its statements must not grow with how many are due."""
+    from webapp.push.models import PushSubscription
+
+    cw = make_staff(Role.CASEWORKER)
+
+    def due(n: int) -> list[int]:
+        ids = []
+        for i in range(n):
+            person, _ = make_returnee(caseworker=cw, name=f"Due {i}")
+            code = session.scalars(select(ActivationCode).where(
+                ActivationCode.user_id == person.id)).one()
+            code.used_at = utcnow() - timedelta(days=8)
+            session.add_all(PushSubscription(user_id=person.id, p256dh="k", auth="a",
+                                             endpoint=f"https://push.example.org/{person.id}/{d}")
+                            for d in range(2))
+            record_consent(session, person, push_reminders=True)
+            ids.append(person.id)
+        return ids
+
+    statements = []
+    for n in (2, 8):
+        ids = due(n)
+        with ctx(), count_queries() as queries:
+            assert sorted(reminders.checkin_due(session)) == sorted(ids)
+            statements.append(queries())
+        queued = session.scalars(select(PushDelivery.user_id).where(
+            PushDelivery.message == "checkin.due")).all()
+        assert sorted(queued) == sorted(ids * 2)  # each of their two devices
+        session.rollback()
+        session.execute(PushDelivery.__table__.delete())
+        session.execute(PushSubscription.__table__.delete())
+        session.commit()
+    assert statements[0] == statements[1], statements

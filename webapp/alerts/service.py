@@ -29,18 +29,14 @@ def _tell(session: Session, alert: Alert, users: list[User], reason: str) -> lis
     """Add people to the ladder and queue a push to each of their devices."""
     already = set(session.scalars(select(AlertRecipient.user_id).where(
         AlertRecipient.alert_id == alert.id)))
-    delivery_ids: list[int] = []
-    for user in users:
-        if user.id in already:
-            continue
-        session.add(AlertRecipient(alert_id=alert.id, user_id=user.id, reason=reason))
-        message = "alert.urgent" if alert.severity == URGENT else "alert"
-        delivery_ids += [d.id for d in push.queue(
-            session, user, message, f"/alerts/{alert.id}", topic=f"alert-{alert.id}",
-            urgency=ROUTES[alert.kind].push_urgency, ttl=PUSH_TTL[alert.severity],
-            alert_id=alert.id)]
+    told = [user.id for user in users if user.id not in already]
+    session.add_all(AlertRecipient(alert_id=alert.id, user_id=user_id, reason=reason)
+                    for user_id in told)
     session.flush()
-    return delivery_ids
+    message = "alert.urgent" if alert.severity == URGENT else "alert"
+    return push.queue(session, told, message, f"/alerts/{alert.id}", topic=f"alert-{alert.id}",
+                      urgency=ROUTES[alert.kind].push_urgency, ttl=PUSH_TTL[alert.severity],
+                      alert_id=alert.id)
 
 
 def route_signal(session: Session, signal: Signal, now: datetime | None = None) -> list[int]:

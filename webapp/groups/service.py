@@ -268,16 +268,10 @@ def cancel_meeting(session: Session, group: PeerGroup, meeting: Meeting,
         raise DomainError(_l("This meeting has begun or is over."))
     meeting.cancelled_at = now
     answers = responses(session, meeting)
-    told = []
-    for member in members(session, group):
-        answer = answers.get(member.user_id)
-        if answer is not None and answer.coming is False:
-            continue
-        push.notify_user(session, member.user, "meeting.cancelled",
-                         f"/groups/{group.id}/meetings/{meeting.id}",
-                         topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
-        told.append(member.user_id)
-    session.flush()
+    told = [m.user_id for m in members(session, group)
+            if m.user_id not in answers or answers[m.user_id].coming is not False]
+    push.notify(session, told, "meeting.cancelled", f"/groups/{group.id}/meetings/{meeting.id}",
+                topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
     return told
 
 

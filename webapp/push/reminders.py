@@ -20,8 +20,8 @@ from .models import PushDelivery, PushSubscription
 
 def reply(session: Session, returnee: User, case_id: int) -> None:
     """A caseworker wrote in a case thread the returnee can read."""
-    push.notify_user(session, returnee, "reply", f"/help/cases/{case_id}",
-                     topic=f"case-{case_id}", urgency="normal", ttl=3 * 24 * 3600)
+    push.notify(session, [returnee.id], "reply", f"/help/cases/{case_id}",
+                topic=f"case-{case_id}", urgency="normal", ttl=3 * 24 * 3600)
 
 
 def _want_reminders(session: Session, users: list[User]) -> set[int]:
@@ -62,9 +62,9 @@ def checkin_due(session: Session, now: datetime | None = None) -> list[int]:
             continue
         if reminded_at is not None and reminded_at >= since:
             continue  # reminded for this period already
-        push.notify_user(session, user, "checkin.due", "/checkin/",
-                         topic="checkin-due", urgency="normal", ttl=24 * 3600)
         notified.append(user.id)
+    push.notify(session, notified, "checkin.due", "/checkin/",
+                topic="checkin-due", urgency="normal", ttl=24 * 3600)
     return notified
 
 
@@ -95,8 +95,11 @@ def meeting_tomorrow(session: Session, now: datetime | None = None) -> list[tupl
     ).all()
     wanted = _want_reminders(session, [user for user, _meeting in rows])
     rows = [(user, meeting) for user, meeting in rows if user.id in wanted]
+    by_meeting: dict[Meeting, list[int]] = {}
     for user, meeting in rows:
-        push.notify_user(session, user, "meeting.tomorrow",
-                         f"/groups/{meeting.group_id}/meetings/{meeting.id}",
-                         topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
+        by_meeting.setdefault(meeting, []).append(user.id)
+    for meeting, user_ids in by_meeting.items():
+        push.notify(session, user_ids, "meeting.tomorrow",
+                    f"/groups/{meeting.group_id}/meetings/{meeting.id}",
+                    topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
     return [(user.id, meeting.id) for user, meeting in rows]
