@@ -32,7 +32,7 @@ demo: migrate
 # The web app and the Huey worker together; Ctrl-C stops both.
 run: catalogs demo
 	@echo "Footing on http://$(HOST):$(PORT)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/huey_consumer webapp.tasks.huey $(WORKER_FLAGS) --quiet & \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
