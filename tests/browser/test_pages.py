@@ -2,12 +2,17 @@
 axe (WCAG 2.2 AA) finds nothing, nothing scrolls sideways at 360 or 320 px,
 Dari is right-to-left, and the browser logs no error (a CSP violation shows
 up there). Pages reached only by a form (activation sheets, sign-in steps,
-forms sent back with errors) are checked the same way."""
+forms sent back with errors) are checked the same way. In every other
+language, the returnee's, the sign-in and the coordinator's pages must still
+fit a 320 px phone and carry their language and direction."""
 from __future__ import annotations
 
 import re
 
 import pytest
+
+from webapp.config import Config
+from webapp.i18n import locale_tag
 
 from .conftest import (
     PHONE, activate_returnee, axe_violations, flask_command, format_violations,
@@ -184,6 +189,42 @@ def test_every_page_is_accessible_fits_the_phone_and_follows_the_language(
         # The pages were seen signed in, not as redirects to the sign-in page.
         page.goto("/home")
         assert page.url.endswith("/home"), page.url
+
+
+# The other languages: the full audit above runs in one LTR and one RTL
+# language; here each of the rest only has to fit a 320 px phone (their words
+# are longer: "Réintégration", "Dib-u-dejinta") and say its own lang and dir.
+OTHER_LANGS = [lang for lang in Config.LANGUAGES if lang not in LANGS]
+RTL = {"fa_AF", "ps", "ar"}
+
+
+@pytest.mark.parametrize("role", ["anonymous", "returnee", "coordinator"])
+def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server):
+    page, console = signed_in(role)
+    page.set_viewport_size({"width": 320, "height": PHONE["viewport"]["height"]})
+    problems: list[str] = []
+    try:
+        for lang in OTHER_LANGS:
+            switch_language(page, lang)
+            for url in PAGES[role]:
+                if url == "person":
+                    url = _person_page(page, live_server)
+                elif url == "alert":
+                    url = _alert_page(page)
+                page.goto(url)
+                want = ("rtl" if lang in RTL else "ltr", locale_tag(lang))
+                got = (page.locator("html").get_attribute("dir"),
+                       page.locator("html").get_attribute("lang"))
+                if got != want:
+                    problems.append(f"{lang} {role} {url}: <html dir, lang> {got}, expected {want}")
+                overflow = horizontal_overflow(page)
+                if overflow:
+                    problems.append(f"{lang} {role} {url}: scrolls sideways at 320 px: {overflow}")
+    finally:
+        page.set_viewport_size(PHONE["viewport"])
+        switch_language(page, "en")
+        console.take()
+    assert not problems, "\n".join(problems)
 
 
 def _submit_empty(page) -> None:
