@@ -78,13 +78,21 @@ def test_code_is_forgiving_about_case_and_spacing(web, make_returnee):
     assert r.status_code == 302
 
 
+def test_code_may_be_typed_with_persian_digits(web, make_returnee):
+    _user, code = make_returnee()
+    while not any(ch.isdigit() for ch in code):  # codes mix letters and digits
+        _user, code = make_returnee()
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert web.post("/activate", {"code": persian}).status_code == 302
+
+
 def test_bad_pin_at_activation_changes_nothing(web, session, make_returnee):
     user, code = make_returnee()
     web.post("/activate", {"code": code})
     for pin, repeat, message in [("12345", "12345", "exactly 6 digits"),
                                  ("111111", "111111", "too easy"),
                                  ("123456", "123456", "too easy"),
-                                 ("٢٤٦٨١٣", "٢٤٦٨١٣", "exactly 6 digits"),
+                                 ("٢٤٦٨١x", "٢٤٦٨١x", "exactly 6 digits"),
                                  ("246813", "246814", "not the same")]:
         r = web.post("/activate/returnee", {"pin": pin, "pin_repeat": repeat, "agree": "y"})
         assert r.status_code == 400, pin
@@ -95,6 +103,28 @@ def test_bad_pin_at_activation_changes_nothing(web, session, make_returnee):
     assert session.get(User, user.id).pin_hash is None
     assert count(session, ConsentRecord, user_id=user.id) == 0
     assert count(session, DeviceBinding, user_id=user.id) == 0
+
+
+def test_a_pin_is_the_same_in_arabic_persian_and_latin_digits(web, session, make_returnee):
+    """A Dari, Pashto or Arabic keyboard types ۲۴۶, ٢٤٦: the same PIN. Typed
+    the other way next time, it must not count as a wrong PIN (five lock the
+    phone)."""
+    from .conftest import activate_returnee
+
+    user, code = make_returnee(locale="fa_AF")
+    activate_returnee(web, code, pin="٢٤٦٨١٣")  # Arabic-Indic digits
+    for typed in ("246813", "۲۴۶۸۱۳"):  # Latin, then Persian digits
+        web.post("/signout", form_page="/home")
+        assert web.post("/signin/pin", {"pin": typed}).status_code == 302, typed
+        assert web.get("/home").status_code == 200
+    binding = session.scalars(select(DeviceBinding).where(DeviceBinding.user_id == user.id)).one()
+    assert binding.failed_pins == 0
+    # Changing it works the same way.
+    r = web.post("/me/pin", {"current": "۲۴۶۸۱۳", "pin": "٥٧٩١٣٨", "pin_repeat": "579138"},
+                 form_page="/me/pin")
+    assert r.status_code == 302
+    web.post("/signout", form_page="/home")
+    assert web.post("/signin/pin", {"pin": "579138"}).status_code == 302
 
 
 def test_pin_signin_on_bound_browser(web, returnee_web):

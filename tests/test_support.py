@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from webapp.access import current_caseworker_id
 from webapp.models import AccessLedgerEntry, ClientSubmission, Role, Signal
 from webapp.support import service
+from webapp.support.models import Case
 from webapp.support.models import Case, CaseEvent, CaseMessage
 
 from .conftest import Web, activate_returnee, sign_in_staff
@@ -193,6 +194,14 @@ def test_bad_requests_are_refused_in_words_and_store_nothing(web, session, retur
     assert r.status_code == 400 and message in r.get_data(as_text=True)
     assert 'aria-invalid="true"' in r.get_data(as_text=True)
     assert counts(session) == before
+
+
+def test_a_phone_number_in_persian_digits_is_kept_in_latin_ones(web, session, returnee_web):
+    """The caseworker dials what the returnee typed on a Dari keyboard."""
+    returnee_web(locale="fa_AF")
+    r = report(web, "safety", sub_type="family", urgency="now", callback_phone="۰۷۹ ۱۲۳ ۴۵۶۷")
+    assert r.status_code == 302
+    assert session.scalars(select(Case.callback_phone)).one() == "079 123 4567"
 
 
 def test_phone_numbers_and_words_stay_out_of_the_logs(web, session, returnee_web, caplog):

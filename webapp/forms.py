@@ -5,6 +5,7 @@ not cover all our languages; the fields here say it in our words instead.
 """
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from babel import support
@@ -67,6 +68,16 @@ def run_form(form, action):
     except DomainError as err:
         form_error(form, err)
         return False, None
+
+
+def ascii_digits(value):
+    """A WTForms filter: digits as a Dari, Pashto or Arabic keyboard types them
+    (۱۲۳, ١٢٣) become 0-9. A PIN, a code or a phone number is the same number in
+    every script; without this, a PIN typed in Persian digits would count as a
+    wrong PIN and could lock the phone."""
+    if not isinstance(value, str):
+        return value
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in value)
 
 
 def required() -> DataRequired:

@@ -4,16 +4,22 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import Email
 
-from ..forms import Form, max_len, required
+from ..forms import Form, ascii_digits, max_len, required
 from .service import CONSENT_CHOICES
 
 
+def _pin(label) -> PasswordField:
+    """Six digits; typed in Persian or Arabic digits too (see ascii_digits)."""
+    return PasswordField(label, validators=[required(), max_len(6)], filters=[ascii_digits])
+
+
 class CodeForm(Form):
-    code = StringField(_l("Activation code"), validators=[required(), max_len(20)])
+    code = StringField(_l("Activation code"), validators=[required(), max_len(20)],
+                       filters=[ascii_digits])
 
 
 class PinForm(Form):
-    pin = PasswordField(_l("Your PIN (6 digits)"), validators=[required(), max_len(6)])
+    pin = _pin(_l("Your PIN (6 digits)"))
 
 
 class ConsentForm(Form):
@@ -31,8 +37,8 @@ class ConsentForm(Form):
 class ReturneeActivationForm(ConsentForm):
     agree = BooleanField(_l("I have read this and I agree"), validators=[
         required()])
-    pin = PasswordField(_l("Choose a PIN (6 digits)"), validators=[required(), max_len(6)])
-    pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
+    pin = _pin(_l("Choose a PIN (6 digits)"))
+    pin_repeat = _pin(_l("The same PIN again"))
 
 
 class StaffActivationForm(Form):
@@ -41,7 +47,7 @@ class StaffActivationForm(Form):
     password_repeat = PasswordField(_l("The same password again"),
                                     validators=[required(), max_len(200)])
     totp = StringField(_l("6-digit code from your authenticator app"),
-                       validators=[required(), max_len(10)])
+                       validators=[required(), max_len(10)], filters=[ascii_digits])
 
 
 class StaffSigninForm(Form):
@@ -52,13 +58,13 @@ class StaffSigninForm(Form):
 
 class TotpForm(Form):
     code = StringField(_l("6-digit code from your authenticator app"),
-                       validators=[required(), max_len(10)])
+                       validators=[required(), max_len(10)], filters=[ascii_digits])
 
 
 class ChangePinForm(Form):
-    current = PasswordField(_l("Your PIN now"), validators=[required(), max_len(6)])
-    pin = PasswordField(_l("New PIN (6 digits)"), validators=[required(), max_len(6)])
-    pin_repeat = PasswordField(_l("The same PIN again"), validators=[required(), max_len(6)])
+    current = _pin(_l("Your PIN now"))
+    pin = _pin(_l("New PIN (6 digits)"))
+    pin_repeat = _pin(_l("The same PIN again"))
 
 
 class ChangePasswordForm(Form):

@@ -4,14 +4,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, TelField
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form, max_len, required
+from ..forms import Form, ascii_digits, max_len, required
 from .service import FOLLOWUP_CHOICES
 
 
 class SettingsForm(Form):
     name = StringField(_l("Name of the organisation"), validators=[required(), max_len(200)])
     emergency_phone = TelField(_l("Phone line for emergencies (shown to returnees)"),
-                               validators=[max_len(32)])
+                               validators=[max_len(32)], filters=[ascii_digits])
     timezone = StringField(_l("Time zone"), validators=[required(), max_len(64)])
     currency = StringField(_l("Currency of plan budgets"), validators=[required(), max_len(3)])
     # The service checks the months (a clear message in our words).

@@ -7,7 +7,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from ..errors import DomainError
-from ..forms import ChoiceField, Form, max_len, required
+from ..forms import ChoiceField, Form, ascii_digits, max_len, required
 from . import choices as c
 from .service import clean_phone
 
@@ -29,7 +29,7 @@ class _Submission(Form):
 
 class _Contact:
     callback_phone = StringField(_l("Phone number to call you back (if you want)"),
-                                 validators=[max_len(c.PHONE_MAX)])
+                                 validators=[max_len(c.PHONE_MAX)], filters=[ascii_digits])
     district = StringField(_l("District or town (if you want)"),
                            validators=[max_len(c.DISTRICT_MAX)])
 
