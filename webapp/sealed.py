@@ -79,7 +79,8 @@ def reseal(connection: Connection, metadata: MetaData) -> int:
         key = list(table.primary_key.columns)
         for column in columns:
             raw = type_coerce(column, String)  # the stored token, not opened
-            for row in connection.execute(select(*key, raw).where(column.is_not(None))):
+            # All read first: SQLite may show a scan rows it has just updated.
+            for row in connection.execute(select(*key, raw).where(column.is_not(None))).all():
                 *ids, token = row
                 try:
                     fresh = _cipher().rotate(token.encode()).decode()

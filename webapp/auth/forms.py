@@ -13,6 +13,12 @@ def _pin(label) -> PasswordField:
     return PasswordField(label, validators=[required(), max_len(6)], filters=[ascii_digits])
 
 
+def _totp() -> StringField:
+    """The code an authenticator app shows; Persian or Arabic digits too."""
+    return StringField(_l("6-digit code from your authenticator app"),
+                       validators=[required(), max_len(10)], filters=[ascii_digits])
+
+
 class CodeForm(Form):
     code = StringField(_l("Activation code"), validators=[required(), max_len(20)],
                        filters=[ascii_digits])
@@ -46,8 +52,7 @@ class StaffActivationForm(Form):
                              validators=[required(), max_len(200)])
     password_repeat = PasswordField(_l("The same password again"),
                                     validators=[required(), max_len(200)])
-    totp = StringField(_l("6-digit code from your authenticator app"),
-                       validators=[required(), max_len(10)], filters=[ascii_digits])
+    totp = _totp()
 
 
 class StaffSigninForm(Form):
@@ -57,8 +62,7 @@ class StaffSigninForm(Form):
 
 
 class TotpForm(Form):
-    code = StringField(_l("6-digit code from your authenticator app"),
-                       validators=[required(), max_len(10)], filters=[ascii_digits])
+    code = _totp()
 
 
 class ChangePinForm(Form):
