@@ -321,6 +321,94 @@ def test_sweep_picks_up_signals_never_enqueued(ctx, session, people, receiver, v
     assert len(receiver.wait_for(1)) == 1
 
 
+# --- A stopped worker ------------------------------------------------------------------
+
+LATE_WARNING = "Alerts are late"
+
+
+def unrouted_signal(ctx, session, person, age: timedelta):
+    """A signal committed `age` ago that no worker routed."""
+    with ctx():
+        signal = signals.emit(session, returnee=person, kind="concern.safety_now")
+        signal.created_at = utcnow() - age
+        session.commit()
+        outbox.discard()  # the enqueue never reached a running worker
+    return signal
+
+
+def test_staff_pages_warn_when_the_worker_has_not_routed_an_alert(
+        web, session, ctx, people, make_staff, make_org, make_returnee, app):
+    cw, coordinator, person = people
+    from .conftest import Web, sign_in_staff
+
+    sign_in_staff(web, cw)
+    unrouted_signal(ctx, session, person, timedelta(seconds=30))
+    assert LATE_WARNING not in web.get("/home").get_data(as_text=True)  # still normal
+
+    unrouted_signal(ctx, session, person, timedelta(minutes=4))
+    page = web.get("/home").get_data(as_text=True)
+    assert LATE_WARNING in page and 'role="alert"' in page and "/caseload/" in page
+    other = Web(app.test_client())
+    sign_in_staff(other, coordinator)
+    assert LATE_WARNING in other.get("/alerts/").get_data(as_text=True)
+    # Another organisation's staff are not told about this one's reports.
+    elsewhere = make_org()
+    stranger = make_staff(Role.COORDINATOR, organisation=elsewhere)
+    third = Web(app.test_client())
+    sign_in_staff(third, stranger)
+    assert LATE_WARNING not in third.get("/home").get_data(as_text=True)
+
+    with ctx():
+        tasks.sweep()  # the worker is back
+    assert LATE_WARNING not in web.get("/home").get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Alert)) == 2
+
+
+def test_staff_pages_warn_when_an_overdue_alert_was_not_escalated(web, session, ctx, people):
+    cw, _coordinator, person = people
+    from .conftest import sign_in_staff
+
+    emit_and_commit(ctx, session, person, kind="support.new")
+    alert = session.scalars(select(Alert)).one()
+    sign_in_staff(web, cw)
+    alert.ack_due_at = utcnow() - timedelta(minutes=1)  # due a moment ago: the sweep is coming
+    session.commit()
+    assert LATE_WARNING not in web.get("/home").get_data(as_text=True)
+    alert.ack_due_at = utcnow() - timedelta(minutes=10)
+    session.commit()
+    assert LATE_WARNING in web.get("/home").get_data(as_text=True)
+    with ctx():
+        tasks.escalate()
+    assert LATE_WARNING not in web.get("/home").get_data(as_text=True)
+
+
+def test_worker_health_says_whether_the_sweep_runs(client, ctx, monkeypatch):
+    import time
+
+    tasks.huey.delete(tasks.HEARTBEAT)
+    r = client.get("/healthz/worker")
+    assert (r.status_code, r.json) == (503, {"worker": "not seen"})
+    # The web app itself stays healthy: a load balancer keeps sending people.
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json == {"status": "ok", "database": "ok",
+                                               "worker": "not seen"}
+    with ctx():
+        tasks.sweep()
+    r = client.get("/healthz/worker")
+    assert (r.status_code, r.json) == (200, {"worker": "ok"})
+    tasks.huey.put(tasks.HEARTBEAT, time.time() - 600)
+    assert client.get("/healthz/worker").json == {"worker": "late"}
+    assert client.get("/healthz/worker").status_code == 503
+
+    def unreachable(*_args, **_kwargs):
+        raise ConnectionError("queue storage down")
+
+    monkeypatch.setattr(tasks.huey, "get", unreachable)
+    assert client.get("/healthz/worker").json == {"worker": "unreachable"}
+    assert client.get("/healthz").status_code == 200
+    tasks.huey.delete(tasks.HEARTBEAT)
+
+
 # --- Subscriptions -------------------------------------------------------------------
 
 def test_subscribe_and_unsubscribe_from_the_settings_page(web, session, returnee_web, receiver):

@@ -56,6 +56,7 @@ POLICY: dict[str, Rule] = {
     # Infrastructure and public pages
     "static": public(),
     "main.healthz": public(),
+    "main.worker_health": public(),
     "main.manifest": public(),
     "main.service_worker": public(),
     "main.offline": public(),

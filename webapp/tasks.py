@@ -6,7 +6,9 @@ set: Redis, for many workers on many machines. Start a worker with
 """
 from __future__ import annotations
 
+import logging
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ def _make_huey():
 
 huey = _make_huey()
 _app = None
+log = logging.getLogger(__name__)
 
 
 def flask_app():
@@ -177,7 +180,29 @@ def sweep(now=None) -> dict:
     escalated = escalate(now)
     due = in_transaction(lambda session: push.due_deliveries(session, now))
     sent = [send_delivery(i, now) for i in due]
+    huey.put(HEARTBEAT, time.time())
     return {"routed": len(routed), "escalated": len(escalated), "sent": sent}
+
+
+# --- Is the worker running? -------------------------------------------------------
+# The sweep writes the time it last finished into Huey's own storage, which
+# the web app already reaches (it enqueues there). A web app without a worker
+# queues alerts nobody routes: /healthz/worker is what to monitor for that.
+
+HEARTBEAT = "footing:sweep-finished-at"
+
+
+def worker_state(late_after: float) -> str:
+    """"ok", "late" (no sweep finished for `late_after` seconds), "not seen"
+    (never, on this queue) or "unreachable" (the queue's storage failed)."""
+    try:
+        finished = huey.get(HEARTBEAT, peek=True)
+    except Exception:  # Redis down, a locked file: say so, do not fail the caller
+        log.exception("worker heartbeat: queue storage unreachable")
+        return "unreachable"
+    if finished is None:
+        return "not seen"
+    return "ok" if time.time() - finished <= late_after else "late"
 
 
 @huey.task(retries=3, retry_delay=10)

@@ -58,7 +58,8 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               # A returnee's timeline and follow-ups: tests/browser/test_monitoring.py (issue #7).
               "/caseload/<int:user_id>", "/caseload/<int:user_id>/followups"}
 # GET routes that are not pages.
-NOT_PAGES = {"/static/<path:filename>", "/healthz", "/manifest.webmanifest", "/sw.js", "/",
+NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifest.webmanifest",
+             "/sw.js", "/",
              "/csrf",  # JSON for the offline queue (issue #8)
              "/me/data.json"}  # a download (tests/test_privacy.py reads it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",

@@ -7,7 +7,9 @@
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,11 +25,14 @@ from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
 
 @bp.app_context_processor
 def alert_badge() -> dict:
-    """The count in the header of every caseworker and coordinator page."""
+    """The count in the header of every caseworker and coordinator page, and
+    the warning when the worker is late with alerts."""
     user = g.get("_login_user")
     if user is None or not user.is_authenticated or user.role not in ("caseworker", "coordinator"):
-        return {"alert_badge": None}
-    return {"alert_badge": service.open_count(db_session(), user)}
+        return {"alert_badge": None, "alerts_late": False}
+    late_after = timedelta(seconds=current_app.config["WORKER_LATE_SECONDS"])
+    count, late = service.header(db_session(), user, late_after)
+    return {"alert_badge": count, "alerts_late": late}
 
 
 def cause_url(alert) -> str:

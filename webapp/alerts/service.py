@@ -5,10 +5,10 @@ commits, then enqueues the push deliveries it got back.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import current_caseworker_id
@@ -141,6 +141,23 @@ def inbox(session: Session, user: User, limit: int = 100) -> list[Alert]:
         .limit(limit)))
 
 
-def open_count(session: Session, user: User) -> int:
-    return session.scalar(select(func.count()).select_from(Alert).where(
-        _mine(user), Alert.acknowledged_at.is_(None))) or 0
+def header(session: Session, user: User, late_after: timedelta,
+           now: datetime | None = None) -> tuple[int, bool]:
+    """What every staff page's header shows, in one query: how many alerts in
+    the user's inbox nobody acknowledged, and whether the worker is late with
+    the organisation's alerts (a signal not routed, or an alert not escalated,
+    `late_after` after it was due): then new reports may not reach any inbox
+    or phone, and staff must know."""
+    cutoff = (now or utcnow()) - late_after
+    org = user.organisation_id
+    unacknowledged = select(func.count()).select_from(Alert).where(
+        _mine(user), Alert.acknowledged_at.is_(None)).scalar_subquery()
+    unrouted = select(Signal.id).where(
+        Signal.organisation_id == org, Signal.routed_at.is_(None),
+        Signal.created_at < cutoff).exists()
+    unescalated = select(Alert.id).where(
+        Alert.organisation_id == org, Alert.acknowledged_at.is_(None),
+        Alert.resolved_at.is_(None), Alert.escalated_at.is_(None),
+        Alert.ack_due_at < cutoff).exists()
+    count, late = session.execute(select(unacknowledged, or_(unrouted, unescalated))).one()
+    return count or 0, bool(late)

@@ -16,6 +16,7 @@ from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import AccessLedgerEntry, User
 from ..auth import service as auth_service
+from ..tasks import worker_state
 from ..security import offline_copy, queue_owner
 from . import bp
 
@@ -44,7 +45,21 @@ def healthz():
     except Exception:  # the database is the one thing this checks
         current_app.logger.exception("health check: database unreachable")
         return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    # The web app is healthy without a worker (a load balancer must keep
+    # sending people here); the worker's own state is /healthz/worker.
+    return jsonify(status="ok", database="ok", worker=_worker_state())
+
+
+@bp.get("/healthz/worker")
+def worker_health():
+    """200 while the worker sweeps, 503 when it has stopped or was never
+    started: what a monitor should page someone on."""
+    state = _worker_state()
+    return jsonify(worker=state), 200 if state == "ok" else 503
+
+
+def _worker_state() -> str:
+    return worker_state(current_app.config["WORKER_LATE_SECONDS"])
 
 
 @bp.get("/language")
