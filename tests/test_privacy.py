@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +15,9 @@ from webapp.groups.models import GroupMember, PeerGroup
 from webapp.alerts.models import Alert
 from webapp.db import Base
 from webapp.privacy.erase import KEPT
-from webapp.models import AccessLedgerEntry, AuditEvent, ConsentRecord, DeviceBinding, Role, User
+from webapp.models import (
+    AccessLedgerEntry, AuditEvent, ConsentRecord, DeviceBinding, Role, User, utcnow,
+)
 
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
@@ -371,6 +375,50 @@ def test_only_the_persons_caseworker_or_a_coordinator_can_delete(
     coordinator = Web(app.test_client())
     sign_in_staff(coordinator, make_staff(Role.COORDINATOR))
     assert confirm_delete(coordinator, me.id).status_code == 302
+
+
+def test_a_check_in_stored_while_the_account_was_being_deleted_is_erased_too(
+        app, committed_returnee):
+    """The person's phone sends a queued check-in at the moment their
+    caseworker deletes the account: the request was signed in before the
+    deletion committed, so it may still store its row. The worker erases it."""
+    from webapp import tasks
+    from webapp.checkins.models import CheckIn
+    from webapp.checkins.service import record_checkin
+    from webapp.privacy import service
+
+    engine = app.extensions["footing_db"].engine
+    with Session(engine) as s:
+        s.get(User, committed_returnee.user).deletion_requested_at = utcnow()
+        s.commit()
+
+    def delete(s):
+        return service.delete_account(s, s.get(User, committed_returnee.staff),
+                                      s.get(User, committed_returnee.user))
+
+    def check_in(s):
+        return record_checkin(s, s.get(User, committed_returnee.user), mood=3, answers={},
+                              note="A note written before the deletion", share_with_group=False)
+
+    results = race(app, delete, check_in)
+    assert isinstance(results["second"], CheckIn), results  # stored after the erase
+
+    def stored(s):
+        return s.scalar(select(func.count()).select_from(CheckIn).where(
+            CheckIn.user_id == committed_returnee.user))
+
+    with Session(engine) as s:
+        assert stored(s) == 1
+    with app.app_context():
+        erased = tasks.erase_late_arrivals(app)
+    assert erased == {committed_returnee.user: {"checkins": 1, "checkin_summaries": 1}}
+    with Session(engine) as s:
+        assert stored(s) == 0
+        assert not find_text(s, "A note written before the deletion")
+    with app.app_context():
+        assert tasks.erase_late_arrivals(app) == {}  # nothing left: nothing done
+        # Accounts deleted long ago are not gone through again.
+        assert tasks.erase_late_arrivals(app, now=utcnow() + timedelta(days=2)) == {}
 
 
 def find_text(session, words: str) -> list[str]:

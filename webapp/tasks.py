@@ -82,9 +82,32 @@ def end_expired_sessions(app) -> int:
         return result.rowcount or 0
 
 
+def erase_late_arrivals(app=None, now=None, within=timedelta(days=1)) -> dict:
+    """Rows stored for an account after it was deleted (see
+    `privacy.service.erase_late_arrivals`), for accounts deleted `within`."""
+    from .models import utcnow
+    from .privacy.service import erase_late_arrivals as erase
+
+    since = (now or utcnow()) - within
+    return in_transaction(lambda session: erase(session, since), app)
+
+
+@huey.task()
+def erase_late_arrivals_task() -> None:
+    erase_late_arrivals(within=timedelta(hours=1))
+
+
+def enqueue_erase_late_arrivals() -> None:
+    """After a deletion commits: once more a minute later, when every request
+    that was signed in before it has ended."""
+    erase_late_arrivals_task.schedule(delay=60)
+
+
 @huey.periodic_task(crontab(minute="*/15"))
-def housekeeping() -> int:
-    return end_expired_sessions(flask_app())
+def housekeeping() -> None:
+    app = flask_app()
+    end_expired_sessions(app)
+    erase_late_arrivals(app)
 
 
 # --- Alerts and push ------------------------------------------------------------

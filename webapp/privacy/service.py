@@ -6,6 +6,7 @@ Functions take the session, flush, and raise DomainError; they never commit.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import signals
+from .. import outbox, signals
 from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, audit, latest_choices
 from ..checkins.models import CheckIn
 from ..checkins.service import stop_sharing
@@ -31,8 +32,10 @@ from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
 from ..support.models import Case, CaseMessage
+from ..tasks import enqueue_erase_late_arrivals
 from .erase import erase_person
 
+log = logging.getLogger(__name__)
 EXPORT_FORMAT = "footing-my-data/1"
 
 
@@ -115,7 +118,25 @@ def delete_account(session: Session, actor: User, person: User) -> dict[str, int
         session.execute(delete(Household).where(Household.id == household_id))
     audit(session, actor, "account.delete", person, person.organisation_id)
     session.flush()
+    outbox.after_commit(enqueue_erase_late_arrivals)
     return deleted
+
+
+def erase_late_arrivals(session: Session, deleted_since: datetime) -> dict[int, dict[str, int]]:
+    """Erase again what was stored for an account after its deletion: a
+    request whose sign-in was checked a moment before the deletion committed
+    (a phone's offline queue sending a check-in just then) still stores its
+    rows. The worker runs this a minute after each deletion and every quarter
+    of an hour for the accounts deleted in the last day. Returns the rows
+    erased per account and table."""
+    erased = {}
+    for user_id in session.scalars(select(User.id).where(User.deleted_at >= deleted_since)):
+        rows = erase_person(session, user_id)
+        if rows:
+            erased[user_id] = rows
+            log.warning("erased rows stored after account %s was deleted: %s", user_id,
+                        ", ".join(f"{table} {n}" for table, n in sorted(rows.items())))
+    return erased
 
 
 # --- Export my data -----------------------------------------------------------------
