@@ -411,6 +411,32 @@ def test_worker_health_says_whether_the_sweep_runs(client, ctx, monkeypatch):
 
 # --- Subscriptions -------------------------------------------------------------------
 
+
+NO_DEVICE = "No phone of yours gets alerts"
+
+
+def test_staff_without_a_device_for_alerts_are_told_on_their_home_page(
+        web, app, session, ctx, people, receiver, vapid, make_staff):
+    cw, _coordinator, _person = people
+    from .conftest import Web, sign_in_staff
+
+    sign_in_staff(web, cw)
+    page = web.get("/home").get_data(as_text=True)
+    assert NO_DEVICE in page and 'href="/notifications/"' in page
+    subscribe(ctx, session, receiver, cw, "cw-phone")
+    assert NO_DEVICE not in web.get("/home").get_data(as_text=True)
+    # A facilitator gets no alerts: nothing to turn on for them.
+    facilitator = Web(app.test_client())
+    sign_in_staff(facilitator, make_staff(Role.FACILITATOR))
+    assert NO_DEVICE not in facilitator.get("/home").get_data(as_text=True)
+
+
+def test_no_device_hint_without_push_on_the_server(web, people):
+    from .conftest import sign_in_staff
+
+    sign_in_staff(web, people[0])
+    assert NO_DEVICE not in web.get("/home").get_data(as_text=True)
+
 def test_subscribe_and_unsubscribe_from_the_settings_page(web, session, returnee_web, receiver):
     returnee_web()
     sub = receiver.subscription("returnee-phone")

@@ -14,9 +14,12 @@ from webapp.monitoring.models import FollowUp
 from webapp.monitoring.service import schedule_all
 
 from .conftest import Web, sign_in_staff
+from .test_groups import make_group  # noqa: F401 (a fixture)
 
 GOOD = {"name": "Footing test partner", "emergency_phone": "+232 76 111 222",
-        "timezone": "Africa/Freetown", "currency": "SLE", "followup_months": ["1", "3", "6", "12"]}
+        "timezone": "Africa/Freetown", "currency": "SLE", "followup_months": ["1", "3", "6", "12"],
+        # The test organisation's languages (tests/conftest.py `new_org`).
+        "languages": ["en", "nl", "sr_Latn", "fa_AF"]}
 
 
 @pytest.fixture()
@@ -61,6 +64,8 @@ def test_the_emergency_line_set_here_is_what_returnees_see(session, coordinator,
     ({"followup_months": ["5"]}, "Please choose at least one month."),
     ({"emergency_phone": "call me"}, "Please write a phone number"),
     ({"name": ""}, "Please fill this in."),
+    ({"languages": []}, "Please choose at least one language."),
+    ({"languages": ["en", "xx"]}, "Please choose one from the list."),
 ])
 def test_bad_settings_are_refused_and_change_nothing(session, coordinator, changes, message):
     user, staff = coordinator
@@ -70,7 +75,7 @@ def test_bad_settings_are_refused_and_change_nothing(session, coordinator, chang
     assert r.status_code == 400 and message in r.get_data(as_text=True)
     session.expire_all()
     org = session.get(Organisation, user.organisation_id)
-    for key in ("name", "emergency_phone", "timezone", "currency", "followup_months"):
+    for key in ("name", "emergency_phone", "timezone", "currency", "followup_months", "languages"):
         assert getattr(org, key) == before[key], key
 
 
@@ -93,6 +98,57 @@ def test_follow_up_months_follow_the_setting(session, coordinator, make_returnee
     months = sorted(session.scalars(select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
     # 3 and 12 were not done: dropped; 1 was done: kept; 24 is new.
     assert months == [1, 6, 24]
+
+
+def options(page: str, select: str) -> set[str]:
+    """The values offered by the <select> with id `select`."""
+    block = re.search(rf'<select[^>]*id="{select}".*?</select>', page, re.S).group(0)
+    return set(re.findall(r'<option[^>]*value="([^"]*)"', block))
+
+
+def chosen(page: str) -> set[str]:
+    """The languages ticked on the settings page."""
+    return {re.search(r'value="([^"]*)"', box).group(1)
+            for box in re.findall(r'<input[^>]*name="languages"[^>]*>', page) if "checked" in box}
+
+
+def test_the_languages_chosen_here_are_offered_for_new_accounts_and_groups(
+        app, session, coordinator, make_group, make_staff):
+    user, staff = coordinator
+    facilitator = make_staff(Role.FACILITATOR)
+    group = make_group(facilitator=facilitator)
+    group.language = "nl"
+    session.commit()
+    assert save(staff, languages=["en_SL@kri", "en"]).status_code == 302
+    session.expire_all()
+    assert session.get(Organisation, user.organisation_id).languages == ["en", "en_SL@kri"]
+    page = staff.get("/organisation/").get_data(as_text=True)
+    assert chosen(page) == {"en", "en_SL@kri"}
+
+    for form_page in ("/people/new/returnee", "/people/new/staff", "/groups/new"):
+        page = staff.get(form_page).get_data(as_text=True)
+        name = "language" if form_page == "/groups/new" else "locale"
+        assert options(page, name) == {"en", "en_SL@kri"}, form_page
+    r = staff.post("/people/new/returnee", {"display_name": "Dari speaker", "locale": "fa_AF"})
+    assert r.status_code == 400 and "Please choose one from the list." in r.get_data(as_text=True)
+    assert session.scalar(select(User.id).where(User.display_name == "Dari speaker")) is None
+    # A group keeps its language, even one the organisation no longer chooses.
+    leader = Web(app.test_client())
+    sign_in_staff(leader, facilitator)
+    page = leader.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert options(page, "language") == {"en", "en_SL@kri", "nl"}
+    # Reading is each person's choice: the switcher offers every language.
+    assert 'value="fa_AF"' in staff.get("/language").get_data(as_text=True)
+
+
+def test_an_organisation_without_languages_offers_every_one(session, coordinator):
+    user, staff = coordinator
+    session.get(Organisation, user.organisation_id).languages = []
+    session.commit()
+    page = staff.get("/people/new/returnee").get_data(as_text=True)
+    assert {"en", "fa_AF", "so", "nl_SR@srn"} <= options(page, "locale")
+    page = staff.get("/organisation/").get_data(as_text=True)
+    assert {"en", "fa_AF", "so", "nl_SR@srn"} <= chosen(page)
 
 
 @pytest.mark.parametrize("role", [Role.CASEWORKER, Role.FACILITATOR])

@@ -56,9 +56,10 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     existing = session.scalar(select(Organisation).where(Organisation.name == DEMO_ORG))
     if existing is not None:
         return _describe(session, existing, password)
+    # Every language (empty), so that each can be tried with new accounts and
+    # groups; a partner in Freetown would choose English and Krio.
     org = Organisation(name=DEMO_ORG, country="SL", timezone="Africa/Freetown",
-                       emergency_phone="+232 76 000 000", languages=["en", "en_SL@kri"],
-                       currency="SLE")
+                       emergency_phone="+232 76 000 000", languages=[], currency="SLE")
     session.add(org)
     session.flush()
     data = DemoData(organisation=org.name)

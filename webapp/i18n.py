@@ -52,14 +52,25 @@ NATIVE_NAMES = {"fa_AF": "دری", "sr_Latn": "Srpski (latinica)", "sr_Cyrl": "�
                 "en_SL@kri": "Krio", "nl_SR@srn": "Sranantongo"}
 
 
-def language_choices() -> list[tuple[str, str, str]]:
-    """(code, name in its own language, BCP 47 tag) for the switcher: no flags."""
+def language_choices(only: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(code, name in its own language, BCP 47 tag) for the switcher: no flags.
+    `only`: these codes (an organisation's languages), in the same order."""
     out = []
     for code in supported():
+        if only is not None and code not in only:
+            continue
         loc = Locale.parse(code)
         name = NATIVE_NAMES.get(code) or loc.get_display_name(loc) or code
         out.append((code, name[:1].upper() + name[1:], locale_tag(code)))
     return out
+
+
+def organisation_languages(org) -> list[str]:
+    """The languages an organisation works in (its settings), offered for its
+    people's accounts and its groups; every language when none are set. The
+    switcher always offers every language: reading is each person's choice."""
+    chosen = set(org.languages or ())
+    return [code for code in supported() if code in chosen] or supported()
 
 
 def locale_tag(code: str) -> str:

@@ -216,8 +216,9 @@ HEARTBEAT = "footing:sweep-finished-at"
 
 
 def worker_state(late_after: float) -> str:
-    """"ok", "late" (no sweep finished for `late_after` seconds), "not seen"
-    (never, on this queue) or "unreachable" (the queue's storage failed)."""
+    """The worker as its sweeps show it: "ok", "late" (none finished in the
+    last `late_after` seconds), "not seen" (never, on this queue) or
+    "unreachable" (the queue's storage failed)."""
     try:
         finished = huey.get(HEARTBEAT, peek=True)
     except Exception:  # Redis down, a locked file: say so, do not fail the caller

@@ -34,7 +34,7 @@ from ..checkins.service import MOODS
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error, run_form
-from ..i18n import language_choices, supported
+from ..i18n import language_choices, organisation_languages
 from ..models import Role, utcnow
 from ..security import offline_copy
 from . import bp, service
@@ -51,12 +51,20 @@ def _languages():
     return [(code, name) for code, name, _tag in language_choices()]
 
 
+def _language_options(keep: str | None = None) -> list[tuple[str, str]]:
+    """The organisation's languages, and the group's own (`keep`) should the
+    organisation have stopped offering it."""
+    offered = organisation_languages(current_user.organisation)
+    return [(code, name) for code, name, _tag in language_choices()
+            if code in offered or code == keep]
+
+
 def _periods():
     return list(service.PERIODS.items())
 
 
-def _settings_choices(form) -> None:
-    form.language.choices = _languages()
+def _settings_choices(form, group: PeerGroup | None = None) -> None:
+    form.language.choices = _language_options(group.language if group else None)
     form.period.choices = _periods()
 
 
@@ -76,7 +84,7 @@ def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dic
         settings = GroupSettingsForm(formdata=None, language=group.language,
                                      meeting_place=group.meeting_place,
                                      period=group.checkin_period_days)
-        _settings_choices(settings)
+        _settings_choices(settings, group)
         member = MemberForm(formdata=None)
         member.member.choices = [(u.id, u.display_name) for u in service.candidates(session, group)]
         out.update(settings=settings, member=member, buddy=BuddyForm(formdata=None),
@@ -142,7 +150,8 @@ def new():
         try:
             group = service.create_group(
                 db_session(), me, name=form.name.data, language=form.language.data,
-                languages=supported(), meeting_place=form.meeting_place.data or "",
+                languages=[code for code, _name in form.language.choices],
+                meeting_place=form.meeting_place.data or "",
                 period_days=form.period.data, facilitator_id=form.facilitator.data)
         except DomainError as err:
             form_error(form, err)
@@ -177,9 +186,10 @@ def appoint(group_id: int):
 def settings(group_id: int):
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
-    _settings_choices(form)
+    _settings_choices(form, group)
     done, _ = run_form(form, lambda: service.update_settings(
-        db_session(), group, language=form.language.data, languages=supported(),
+        db_session(), group, language=form.language.data,
+        languages=[code for code, _name in form.language.choices],
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
     return _back_to_group(group, done, _l("Saved."), settings=form)
 

@@ -16,6 +16,7 @@ from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import AccessLedgerEntry, User
 from ..auth import service as auth_service
+from ..push import service as push
 from ..tasks import worker_state
 from ..security import offline_copy, queue_owner
 from . import bp
@@ -35,7 +36,8 @@ def home():
     if user.role == "returnee":
         return render_template("main/home_returnee.html",
                                organisation=user.organisation)
-    return render_template("main/home_staff.html")
+    return render_template("main/home_staff.html",
+                           needs_device=push.needs_device(db_session(), user))
 
 
 @bp.get("/healthz")

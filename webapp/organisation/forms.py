@@ -5,6 +5,7 @@ from wtforms import SelectMultipleField, StringField, TelField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form, ascii_digits, max_len, required
+from ..i18n import language_choices
 from .service import FOLLOWUP_CHOICES
 
 
@@ -19,6 +20,12 @@ class SettingsForm(Form):
         _l("Follow-ups, months after the return"), coerce=int, validate_choice=False,
         choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
+    # The service checks the languages too.
+    languages = SelectMultipleField(
+        _l("Languages your people and groups use"), validate_choice=False, choices=[],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.followup_months.choices = [(m, str(m)) for m in FOLLOWUP_CHOICES]
+        self.languages.choices = [(code, name) for code, name, _tag in language_choices()]

@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from ..db import db_session, get_locked
 from ..forms import run_form
+from ..i18n import language_choices
 from ..models import Organisation
 from . import bp, service
 from .forms import SettingsForm
@@ -34,7 +35,7 @@ def settings():
             session, org, me, service.Settings(
                 name=form.name.data, emergency_phone=form.emergency_phone.data,
                 timezone=form.timezone.data, currency=form.currency.data,
-                followup_months=form.followup_months.data)))
+                followup_months=form.followup_months.data, languages=form.languages.data)))
         if done:
             if changed:
                 log.info("organisation settings org=%s by=%s", org.id, me.id)
@@ -44,4 +45,5 @@ def settings():
     else:
         current = service.settings_of(me.organisation)
         form = SettingsForm(data=vars(current))
-    return render_template("organisation/settings.html", form=form), status
+    tags = {code: tag for code, _name, tag in language_choices()}
+    return render_template("organisation/settings.html", form=form, language_tags=tags), status

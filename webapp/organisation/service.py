@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.service import IssuedCode, audit, create_staff
 from ..errors import DomainError
+from ..i18n import organisation_languages, supported
 from ..models import Organisation, Role, User
 from ..monitoring.models import FollowUp
 from ..monitoring.service import schedule_all
@@ -31,6 +32,8 @@ class Settings:
     timezone: str
     currency: str
     followup_months: list[int]
+    # The languages its people and groups use (None: every language).
+    languages: list[str] | None = None
 
 
 def _checked(settings: Settings) -> Settings:
@@ -49,12 +52,18 @@ def _checked(settings: Settings) -> Settings:
     months = sorted(set(settings.followup_months or ()))
     if not months or not set(months) <= set(FOLLOWUP_CHOICES):
         raise DomainError(_l("Please choose at least one month."), field="followup_months")
-    return Settings(name, phone, timezone, currency, months)
+    chosen = set(supported() if settings.languages is None else settings.languages)
+    if not chosen:
+        raise DomainError(_l("Please choose at least one language."), field="languages")
+    if not chosen <= set(supported()):
+        raise DomainError(_l("Please choose one from the list."), field="languages")
+    languages = [code for code in supported() if code in chosen]
+    return Settings(name, phone, timezone, currency, months, languages)
 
 
 def settings_of(org: Organisation) -> Settings:
     return Settings(org.name, org.emergency_phone, org.timezone, org.currency,
-                    sorted(org.followup_months or []))
+                    sorted(org.followup_months or []), organisation_languages(org))
 
 
 def update_settings(session: Session, org: Organisation, actor: User, settings: Settings) -> bool:
@@ -67,6 +76,7 @@ def update_settings(session: Session, org: Organisation, actor: User, settings: 
     months_changed = new.followup_months != sorted(org.followup_months or [])
     org.name, org.emergency_phone, org.timezone = new.name, new.emergency_phone, new.timezone
     org.currency, org.followup_months = new.currency, new.followup_months
+    org.languages = new.languages
     if months_changed:
         session.execute(delete(FollowUp).where(
             FollowUp.organisation_id == org.id, FollowUp.month.not_in(new.followup_months),
@@ -92,7 +102,7 @@ def create_organisation(session: Session, *, settings: Settings, country: str,
         raise DomainError(_l("An organisation with this name exists already."), field="name")
     org = Organisation(name=new.name, country=country, timezone=new.timezone,
                        emergency_phone=new.emergency_phone, currency=new.currency,
-                       followup_months=new.followup_months, languages=[])
+                       followup_months=new.followup_months, languages=new.languages)
     session.add(org)
     session.flush()
     issued = create_staff(session, organisation=org, created_by=None,

@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
-from ..models import User, utcnow
+from ..models import Role, User, utcnow
 from .models import PushAttempt, PushDelivery, PushSubscription
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,17 @@ def vapid_private_key() -> str | None:
         return key
     path = Path(current_app.instance_path) / "vapid_private.pem"
     return str(path) if path.exists() else None
+
+
+def needs_device(session: Session, user: User) -> bool:
+    """Staff who get alerts, on a server that can send pushes, with no device
+    that accepts them: they see an alert only when they open Footing."""
+    if user.role not in (Role.CASEWORKER.value, Role.COORDINATOR.value):
+        return False
+    if vapid_private_key() is None:
+        return False
+    return session.scalar(select(PushSubscription.id).where(
+        PushSubscription.user_id == user.id).limit(1)) is None
 
 
 @dataclass
