@@ -1,6 +1,6 @@
 """An organisation: started from the command line with its first coordinator,
 and its settings kept by coordinators (emergency line, time zone, currency,
-follow-up months)."""
+follow-up months, languages)."""
 from __future__ import annotations
 
 import re
