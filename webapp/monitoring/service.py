@@ -292,7 +292,8 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     """The returnees the viewer follows (a coordinator: the organisation's, or
     one caseworker's), those needing attention first. A fixed number of
     queries whatever the number of returnees: aggregates per returnee in
-    subqueries, one query for the page, one for its mood lines."""
+    subqueries, one query that sorts narrow rows (ids and figures, not whole
+    accounts) and picks the page, then the page's people and details."""
     now = now or utcnow()
     today = _today(now)
     org_id = viewer.organisation_id
@@ -314,12 +315,6 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     upcoming = (select(FollowUp.returnee_id.label("rid"), func.min(FollowUp.due_on).label("due"))
                 .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None))
                 .group_by(FollowUp.returnee_id).subquery())
-    ranked = (select(ReintegrationCheck.id.label("id"), ReintegrationCheck.returnee_id.label("rid"),
-                     func.row_number().over(partition_by=ReintegrationCheck.returnee_id,
-                                            order_by=(ReintegrationCheck.created_at.desc(),
-                                                      ReintegrationCheck.id.desc())).label("n"))
-              .where(ReintegrationCheck.organisation_id == org_id).subquery())
-    latest = select(ranked.c.rid, ranked.c.id).where(ranked.c.n == 1).subquery()
     cw_user = aliased(User)
     caseworker = (select(cw_user.display_name).where(cw_user.id == CaseworkerAssignment.caseworker_id)
                   .correlate(CaseworkerAssignment).scalar_subquery())
@@ -332,13 +327,12 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     serious = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_SOON
     attention = case((urgent, 0), (or_(serious, overdue, no_contact), 1), else_=2)
 
-    base = (select(User).join(CaseworkerAssignment, and_(
+    base = (select(User.id).join(CaseworkerAssignment, and_(
                 CaseworkerAssignment.returnee_id == User.id, CaseworkerAssignment.ended_at.is_(None)))
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
             .outerjoin(steps, steps.c.rid == User.id)
             .outerjoin(upcoming, upcoming.c.rid == User.id)
-            .outerjoin(latest, latest.c.rid == User.id)
             .where(User.organisation_id == org_id, User.role == Role.RETURNEE.value,
                    User.disabled_at.is_(None)))
     if viewer.role == Role.CASEWORKER.value:
@@ -357,34 +351,38 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     page = min(max(page, 1), pages)
     query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
                               open_cases.c.worst, open_cases.c.requests, steps.c.steps,
-                              steps.c.done, upcoming.c.due, latest.c.id, attention.label("att"))
+                              steps.c.done, upcoming.c.due, attention.label("att"))
              .order_by(attention, func.coalesce(open_cases.c.worst, 99),
                        last_at.is_not(None), last_at, User.display_name, User.id)
              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     result = session.execute(query).all()
-    check_ids = [r[9] for r in result if r[9] is not None]
-    ids = [r[0].id for r in result]
-    extra = _page_details(session, ids, check_ids, today)
+    ids = [r[0] for r in result]
+    people, checks, moods, months = _page_details(session, ids)
     rows = []
-    for user, cw, at, concerns, worst, requests, n_steps, n_done, due, check_id, att in result:
-        checks, moods, months = extra
+    for user_id, cw, at, concerns, worst, requests, n_steps, n_done, due, att in result:
         rows.append(CaseloadRow(
-            returnee=user, caseworker_name=cw, last_checkin_at=at,
+            returnee=people[user_id], caseworker_name=cw, last_checkin_at=at,
             open_concerns=int(concerns or 0), worst_priority=worst,
             open_requests=int(requests or 0), steps=int(n_steps or 0), steps_done=int(n_done or 0),
-            next_followup=due, next_followup_month=months.get(user.id),
-            score=checks.get(check_id), attention=int(att),
-            mood=sparkline(moods.get(user.id, [])[::-1]) if moods.get(user.id) else None))
+            next_followup=due, next_followup_month=months.get(user_id),
+            score=checks.get(user_id), attention=int(att),
+            mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None))
     return Caseload(rows=rows, total=total, page=page, pages=pages)
 
 
-def _page_details(session: Session, ids: list[int], check_ids: list[int], today: date):
-    """For the returnees of one page, in three queries: their latest checks,
-    their last moods, and the month of their next follow-up."""
+def _page_details(session: Session, ids: list[int]):
+    """For the returnees of one page, in four queries: their accounts, their
+    latest checks, their last moods, and the month of their next follow-up."""
     if not ids:
-        return {}, {}, {}
-    checks = {c.id: c for c in session.scalars(
-        select(ReintegrationCheck).where(ReintegrationCheck.id.in_(check_ids or [-1])))}
+        return {}, {}, {}, {}
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    ranked = (select(ReintegrationCheck, func.row_number().over(
+                  partition_by=ReintegrationCheck.returnee_id,
+                  order_by=(ReintegrationCheck.created_at.desc(), ReintegrationCheck.id.desc()))
+                  .label("n"))
+              .where(ReintegrationCheck.returnee_id.in_(ids)).subquery())
+    latest = aliased(ReintegrationCheck, ranked)
+    checks = {c.returnee_id: c for c in session.scalars(select(latest).where(ranked.c.n == 1))}
     recent = (select(CheckIn.user_id, CheckIn.mood,
                      func.row_number().over(partition_by=CheckIn.user_id,
                                             order_by=(CheckIn.created_at.desc(), CheckIn.id.desc()))
@@ -401,7 +399,7 @@ def _page_details(session: Session, ids: list[int], check_ids: list[int], today:
             .where(FollowUp.returnee_id.in_(ids), FollowUp.done_at.is_(None))
             .order_by(FollowUp.returnee_id, FollowUp.due_on.desc())):
         months[user_id] = month  # the earliest open one wins (ordered last)
-    return checks, moods, months
+    return people, checks, moods, months
 
 
 def caseworkers(session: Session, organisation_id: int) -> list[User]:
