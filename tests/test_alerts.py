@@ -431,9 +431,12 @@ def test_staff_without_a_device_for_alerts_are_told_on_their_home_page(
     assert NO_DEVICE not in facilitator.get("/home").get_data(as_text=True)
 
 
-def test_no_device_hint_without_push_on_the_server(web, people):
+def test_no_device_hint_without_push_on_the_server(web, app, people, tmp_path, monkeypatch):
     from .conftest import sign_in_staff
 
+    # No key configured, none in the instance folder (a developer's may hold one).
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", "")
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
     sign_in_staff(web, people[0])
     assert NO_DEVICE not in web.get("/home").get_data(as_text=True)
 
