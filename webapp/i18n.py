@@ -73,6 +73,14 @@ def organisation_languages(org) -> list[str]:
     return [code for code in supported() if code in chosen] or supported()
 
 
+def organisation_choices(org, keep: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the organisation's languages for a form's list, with
+    `keep` (the value a record has already) should the organisation have
+    stopped offering it."""
+    return [(code, name) for code, name, _tag in
+            language_choices([*organisation_languages(org), keep])]
+
+
 def locale_tag(code: str) -> str:
     """The BCP 47 tag of a locale code: fa_AF → fa-AF, en_SL@kri → kri."""
     return code.partition("@")[2] or code.replace("_", "-")

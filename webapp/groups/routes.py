@@ -34,7 +34,7 @@ from ..checkins.service import MOODS
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error, run_form
-from ..i18n import language_choices, organisation_languages
+from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
 from . import bp, service
@@ -51,20 +51,13 @@ def _languages():
     return [(code, name) for code, name, _tag in language_choices()]
 
 
-def _language_options(keep: str | None = None) -> list[tuple[str, str]]:
-    """The organisation's languages, and the group's own (`keep`) should the
-    organisation have stopped offering it."""
-    offered = organisation_languages(current_user.organisation)
-    return [(code, name) for code, name, _tag in language_choices()
-            if code in offered or code == keep]
-
-
 def _periods():
     return list(service.PERIODS.items())
 
 
 def _settings_choices(form, group: PeerGroup | None = None) -> None:
-    form.language.choices = _language_options(group.language if group else None)
+    form.language.choices = organisation_choices(current_user.organisation,
+                                                 keep=group.language if group else None)
     form.period.choices = _periods()
 
 

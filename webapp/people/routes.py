@@ -25,7 +25,7 @@ from ..access import current_caseworker_id
 from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
-from ..i18n import language_choices, organisation_languages
+from ..i18n import organisation_choices
 from ..models import CaseworkerAssignment, Household, Role, User
 from ..monitoring import service as monitoring
 from ..privacy import service as privacy
@@ -90,16 +90,11 @@ def index():
     return render_template("people/index.html", people=people, role_labels=ROLE_LABELS)
 
 
-def _locale_choices(me: User) -> list[tuple[str, str]]:
-    return [(c, name) for c, name, _tag in
-            language_choices(organisation_languages(me.organisation))]
-
-
 @bp.route("/new/returnee", methods=["GET", "POST"])
 def new_returnee():
     me: User = current_user
     form = NewReturneeForm()
-    form.locale.choices = _locale_choices(me)
+    form.locale.choices = organisation_choices(me.organisation)
     caseworkers = _caseworkers() if me.role == Role.COORDINATOR.value else [me]
     form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
     households = db_session().scalars(select(Household).where(
@@ -134,7 +129,7 @@ def new_staff():
     me: User = current_user
     form = NewStaffForm()
     form.role.choices = [(r, ROLE_LABELS[r]) for r in ("caseworker", "facilitator", "coordinator")]
-    form.locale.choices = _locale_choices(me)
+    form.locale.choices = organisation_choices(me.organisation)
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("people/new_staff.html", form=form), 400
