@@ -46,8 +46,9 @@ from tests.browser.conftest import _free_port as free_port, _healthy  # noqa: E4
 CHECKIN_FORM = "/checkin/"
 GOAL = 0.4
 # A usual check-in ("Okay", every question "yes", only to my caseworker)
-# stores a row; "Very bad" after "Very bad" also raises a low-mood signal,
-# which queues its routing job (no worker runs during the bench).
+# stores a row; "Very bad" after "Very bad" also raises a low-mood signal and
+# its alert, in the same transaction, and queues its push (no worker runs
+# during the bench).
 CHECKIN_KINDS = {"checkin": {"mood": "3"}, "checkin_alert": {"mood": "1"}}
 CONNECTIONS = 4
 # Posts that do what the bare write does and more: shown as a share of it too.
@@ -283,7 +284,7 @@ def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
         "form_write": "+ CSRF check + the check-in form validated (bench only)",
         "checkin": f'POST {CHECKIN_FORM}: a usual check-in ("Okay", all "yes")',
         "checkin_alert": f'POST {CHECKIN_FORM}: "Very bad" again, so it also raises an alert '
-                         "(signal + queued routing job)",
+                         "(signal + alert + queued push)",
         "home": "GET /home (returnee)",
     }
     lines = [f"Load: {load.name}; gunicorn {workers} sync workers; {seconds:.0f} s per row.", "",

@@ -307,18 +307,43 @@ def test_worker_killed_after_sending_sends_again_and_the_inbox_shows_one_alert(
     assert session.scalar(select(func.count()).select_from(Alert)) == 1
 
 
-def test_sweep_picks_up_signals_never_enqueued(ctx, session, people, receiver, vapid):
+def test_the_alert_is_made_with_its_cause_and_the_sweep_sends_a_push_never_enqueued(
+        ctx, session, people, receiver, vapid):
     cw, _c, person = people
     subscribe(ctx, session, receiver, cw, "phone")
     with ctx():
         signals.emit(session, returnee=person, kind="concern.urgent")
         session.commit()
         outbox.discard()  # the process died right after the commit
+    # In the caseworker's inbox at once: no worker needed for that.
+    alert = session.scalars(select(Alert)).one()
+    assert [r.user_id for r in session.scalars(select(AlertRecipient))] == [cw.id]
+    assert receiver.received == []
+    with ctx():
+        tasks.sweep()
+    assert len(receiver.wait_for(1)) == 1
+    assert receiver.received[0].headers["topic"] == f"alert-{alert.id}"
+
+
+def test_a_routing_failure_keeps_the_report_and_the_sweep_routes_it(
+        ctx, session, people, monkeypatch):
+    _cw, _c, person = people
+    from webapp.alerts import service as alerts
+    from webapp.models import Signal
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("routing table broken")
+
+    real = alerts.route_signal
+    monkeypatch.setattr(alerts, "route_signal", broken)
+    signal = emit_and_commit(ctx, session, person)
+    session.expire_all()
+    assert session.get(Signal, signal.id).routed_at is None  # kept, not routed
     assert session.scalar(select(func.count()).select_from(Alert)) == 0
+    monkeypatch.setattr(alerts, "route_signal", real)
     with ctx():
         tasks.sweep()
     assert session.scalar(select(func.count()).select_from(Alert)) == 1
-    assert len(receiver.wait_for(1)) == 1
 
 
 # --- A stopped worker ------------------------------------------------------------------
@@ -327,12 +352,14 @@ LATE_WARNING = "Alerts are late"
 
 
 def unrouted_signal(ctx, session, person, age: timedelta):
-    """A signal committed `age` ago that no worker routed."""
-    with ctx():
-        signal = signals.emit(session, returnee=person, kind="concern.safety_now")
-        signal.created_at = utcnow() - age
-        session.commit()
-        outbox.discard()  # the enqueue never reached a running worker
+    """A signal committed `age` ago and not routed yet (its routing failed, or
+    a script wrote it): the worker's sweep is what routes it."""
+    from webapp.models import Signal
+
+    signal = Signal(organisation_id=person.organisation_id, returnee_id=person.id,
+                    kind="concern.safety_now", created_at=utcnow() - age)
+    session.add(signal)
+    session.commit()
     return signal
 
 

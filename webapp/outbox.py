@@ -22,7 +22,6 @@ def after_commit(fn: Callable[..., Any], *args: Any) -> None:
 
 
 def run_after_commit() -> None:
-    g.pop("signals_routing_queued", None)
     for fn, args in g.pop("after_commit", []):
         try:
             fn(*args)
@@ -32,4 +31,3 @@ def run_after_commit() -> None:
 
 def discard() -> None:
     g.pop("after_commit", None)
-    g.pop("signals_routing_queued", None)

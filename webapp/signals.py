@@ -3,9 +3,13 @@ as their cause. The alerts area turns each into an alert with a severity, a
 time limit and recipients (its routing table maps these kinds)."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from .models import Signal, User
+
+log = logging.getLogger(__name__)
 
 # Every kind any area may emit; the alerts routing table must cover each one.
 KINDS = {
@@ -32,19 +36,29 @@ def emit(session: Session, *, returnee: User, kind: str, source_type: str | None
                     raised_by_id=raised_by.id if raised_by else None)
     session.add(signal)
     session.flush()
-    _route_after_commit()
+    _route(session, signal)
     return signal
 
 
-def _route_after_commit() -> None:
-    """Once per transaction: route the new signals as soon as they are committed."""
-    from flask import g, has_app_context
+def _route(session: Session, signal: Signal) -> None:
+    """The signal's alert, in the same transaction as its cause (DESIGN §3.4):
+    it is in the inbox the moment the cause is committed, whether the worker
+    runs or not. The pushes it queued go to the worker after the commit.
+    Should routing fail, the cause is stored all the same and the signal is
+    left for the worker's sweep (staff pages say when that takes too long)."""
+    from flask import has_app_context
 
     from . import outbox
-    from .tasks import enqueue_routing
+    from .alerts.service import route_signal
+    from .tasks import enqueue_deliveries
 
-    if not has_app_context():  # a script or test without an app: the sweep routes it
+    if not has_app_context():  # a script without an app: the sweep routes it
         return
-    if not g.get("signals_routing_queued"):
-        g.signals_routing_queued = True
-        outbox.after_commit(enqueue_routing)
+    try:
+        with session.begin_nested():
+            delivery_ids = route_signal(session, signal)
+    except Exception:  # the report must be kept; the sweep routes it later
+        log.exception("routing signal %s failed; left for the sweep", signal.id)
+        return
+    if delivery_ids:
+        outbox.after_commit(enqueue_deliveries, delivery_ids)

@@ -115,10 +115,6 @@ def housekeeping() -> None:
 LEASE = timedelta(seconds=60)
 
 
-def enqueue_routing() -> None:
-    route_signals_task()
-
-
 def enqueue_deliveries(delivery_ids: list[int]) -> None:
     for delivery_id in delivery_ids:
         send_delivery_task(delivery_id)
@@ -227,11 +223,6 @@ def worker_state(late_after: float) -> str:
     if finished is None:
         return "not seen"
     return "ok" if time.time() - finished <= late_after else "late"
-
-
-@huey.task(retries=3, retry_delay=10)
-def route_signals_task() -> None:
-    route_signals()
 
 
 @huey.task()
