@@ -56,7 +56,7 @@ def _route(session: Session, signal: Signal) -> None:
         return
     try:
         with session.begin_nested():
-            delivery_ids = route_signal(session, signal)
+            delivery_ids = route_signal(session, signal, new=True)
     except Exception:  # the report must be kept; the sweep routes it later
         log.exception("routing signal %s failed; left for the sweep", signal.id)
         return

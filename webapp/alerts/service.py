@@ -25,9 +25,11 @@ def _coordinators(session: Session, organisation_id: int) -> list[User]:
         User.disabled_at.is_(None)).order_by(User.id)))
 
 
-def _tell(session: Session, alert: Alert, users: list[User], reason: str) -> list[int]:
-    """Add people to the ladder and queue a push to each of their devices."""
-    already = set(session.scalars(select(AlertRecipient.user_id).where(
+def _tell(session: Session, alert: Alert, users: list[User], reason: str,
+          new: bool = False) -> list[int]:
+    """Add people to the ladder and queue a push to each of their devices
+    (`new`: an alert made just now, with nobody on its ladder yet)."""
+    already = set() if new else set(session.scalars(select(AlertRecipient.user_id).where(
         AlertRecipient.alert_id == alert.id)))
     told = [user.id for user in users if user.id not in already]
     session.add_all(AlertRecipient(alert_id=alert.id, user_id=user_id, reason=reason)
@@ -39,26 +41,31 @@ def _tell(session: Session, alert: Alert, users: list[User], reason: str) -> lis
                       alert_id=alert.id)
 
 
-def route_signal(session: Session, signal: Signal, now: datetime | None = None) -> list[int]:
+def route_signal(session: Session, signal: Signal, now: datetime | None = None,
+                 new: bool = False) -> list[int]:
     """The alert for one signal (made once), told to the returnee's caseworker,
-    or straight to the coordinators when there is none."""
+    or straight to the coordinators when there is none. `new`: the signal was
+    written in this transaction, so it cannot have an alert yet."""
     now = now or utcnow()
     signal.routed_at = now
-    if session.scalar(select(Alert.id).where(Alert.signal_id == signal.id)) is not None:
+    if not new and session.scalar(select(Alert.id).where(Alert.signal_id == signal.id)) is not None:
         return []
+    cw_id = current_caseworker_id(session, signal.returnee_id)
+    caseworker = session.get(User, cw_id) if cw_id else None
+    if caseworker is not None and caseworker.is_disabled:
+        caseworker = None
     route = ROUTES[signal.kind]
     alert = Alert(organisation_id=signal.organisation_id, returnee_id=signal.returnee_id,
                   signal_id=signal.id, kind=signal.kind, severity=route.severity,
                   severity_rank=SEVERITY_ORDER[route.severity], source_type=signal.source_type,
-                  source_id=signal.source_id, created_at=now, ack_due_at=now + route.ack_within)
+                  source_id=signal.source_id, created_at=now, ack_due_at=now + route.ack_within,
+                  escalated_at=None if caseworker else now)
     session.add(alert)
     session.flush()
-    cw_id = current_caseworker_id(session, signal.returnee_id)
-    caseworker = session.get(User, cw_id) if cw_id else None
-    if caseworker is not None and not caseworker.is_disabled:
-        return _tell(session, alert, [caseworker], "assigned")
-    alert.escalated_at = now
-    return _tell(session, alert, _coordinators(session, alert.organisation_id), "escalated")
+    if caseworker is not None:
+        return _tell(session, alert, [caseworker], "assigned", new=True)
+    return _tell(session, alert, _coordinators(session, alert.organisation_id), "escalated",
+                 new=True)
 
 
 def route_pending(session: Session, now: datetime | None = None, limit: int = 100) -> list[int]:
