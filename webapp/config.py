@@ -42,9 +42,11 @@ class Config:
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@example.org")
     PUSH_TIMEOUT_SECONDS = 10
-    # The worker routes a signal within seconds and sweeps every minute. A
-    # signal not routed, or an alert not escalated, this long after it was due
-    # means the worker has stopped: staff pages say so, /healthz/worker fails.
+    # The worker sweeps every minute: it escalates overdue alerts and routes
+    # a signal whose alert could not be made with it. A signal still not
+    # routed, or an alert not escalated, this long after it was due means the
+    # worker has stopped: staff pages say so; /healthz/worker fails when no
+    # sweep finished for this long.
     WORKER_LATE_SECONDS = _env_int("WORKER_LATE_SECONDS", 180)
     # Real push services are HTTPS; tests and benchmarks use a local receiver.
     PUSH_ALLOW_HTTP_ENDPOINTS = _env_bool("PUSH_ALLOW_HTTP_ENDPOINTS", False)

@@ -48,9 +48,8 @@ def _route(session: Session, signal: Signal) -> None:
     left for the worker's sweep (staff pages say when that takes too long)."""
     from flask import has_app_context
 
-    from . import outbox
     from .alerts.service import route_signal
-    from .tasks import enqueue_deliveries
+    from .push.service import send_after_commit
 
     if not has_app_context():  # a script without an app: the sweep routes it
         return
@@ -60,5 +59,4 @@ def _route(session: Session, signal: Signal) -> None:
     except Exception:  # the report must be kept; the sweep routes it later
         log.exception("routing signal %s failed; left for the sweep", signal.id)
         return
-    if delivery_ids:
-        outbox.after_commit(enqueue_deliveries, delivery_ids)
+    send_after_commit(delivery_ids)

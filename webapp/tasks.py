@@ -205,8 +205,9 @@ def sweep(now=None) -> dict:
 
 # --- Is the worker running? -------------------------------------------------------
 # The sweep writes the time it last finished into Huey's own storage, which
-# the web app already reaches (it enqueues there). A web app without a worker
-# queues alerts nobody routes: /healthz/worker is what to monitor for that.
+# the web app already reaches (it enqueues there). Without a worker, alerts
+# still reach the inbox but no push is sent and nothing escalates:
+# /healthz/worker is what to monitor for that.
 
 HEARTBEAT = "footing:sweep-finished-at"
 

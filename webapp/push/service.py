@@ -124,12 +124,18 @@ def notify(session: Session, user_ids: Iterable[int], message: str, url: str, *,
            urgency: str = "normal", ttl: int = 24 * 3600) -> None:
     """For returnee notifications (check-in due, meeting tomorrow or called
     off, a reply): written now, sent after the commit."""
+    send_after_commit(queue(session, user_ids, message, url, topic=topic, urgency=urgency,
+                            ttl=ttl))
+
+
+def send_after_commit(delivery_ids: list[int]) -> None:
+    """Hand deliveries written in this transaction to the worker once it has
+    committed (the sweep sends any whose hand-over was lost)."""
     from .. import outbox
     from ..tasks import enqueue_deliveries
 
-    ids = queue(session, user_ids, message, url, topic=topic, urgency=urgency, ttl=ttl)
-    if ids:
-        outbox.after_commit(enqueue_deliveries, ids)
+    if delivery_ids:
+        outbox.after_commit(enqueue_deliveries, delivery_ids)
 
 
 def payload(delivery: PushDelivery, locale: str) -> str:
