@@ -59,3 +59,84 @@ def test_demo_returnee_adds_one_more_person_with_a_working_code(app, connection)
     web = Web(app.test_client())
     activate_returnee(web, account["activation_code"])
     assert 'lang="nl"' in web.get("/home").get_data(as_text=True)
+
+
+# --- flask db backup ----------------------------------------------------------------
+
+def _live_sqlite_app(tmp_path):
+    """An app on its own SQLite file, migrated and seeded, as `make run` leaves it
+    (the suite's shared database may be PostgreSQL)."""
+    from webapp.config import TestConfig
+
+    class Live(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(tmp_path / "live.db")
+
+    app = create_app(Live)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo", "--json"]).exit_code == 0
+    return app, tmp_path / "live.db"
+
+
+def _rows(path, sql):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_backup_copies_every_committed_row_while_a_write_is_open(tmp_path):
+    import sqlite3
+    import stat
+
+    app, live = _live_sqlite_app(tmp_path)
+    target = tmp_path / "backups" / "footing.db"
+    target.parent.mkdir()
+    # Another process is half-way through a write: the backup neither waits
+    # for it nor copies what it has not committed.
+    writer = sqlite3.connect(live, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE organisations SET name = 'not committed'")
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "backup", str(target)])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert result.exit_code == 0, result.output
+    assert "Backup written" in result.output and "encrypted" in result.output
+    query = "SELECT id, display_name, role, totp_secret FROM users ORDER BY id"
+    assert _rows(target, query) == _rows(live, query) and len(_rows(target, query)) >= 5
+    assert _rows(target, "SELECT name FROM organisations") == _rows(live, "SELECT name FROM organisations")
+    assert _rows(target, "PRAGMA journal_mode") == [("delete",)]  # one file, no WAL beside it
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # personal data: the owner only
+    assert sorted(p.name for p in target.parent.iterdir()) == ["footing.db"]  # no .partial left
+    # The copy is a working database: the app starts on it and is at the same migration.
+    assert _rows(target, "SELECT version_num FROM alembic_version") == \
+        _rows(live, "SELECT version_num FROM alembic_version")
+
+
+def test_backup_never_overwrites(tmp_path):
+    app, _live = _live_sqlite_app(tmp_path)
+    target = tmp_path / "footing.db.bak"
+    target.write_bytes(b"an older backup")
+    result = app.test_cli_runner().invoke(args=["db", "backup", str(target)])
+    assert result.exit_code != 0
+    assert "exists" in result.output
+    assert target.read_bytes() == b"an older backup"
+
+
+def test_backup_of_postgresql_points_to_pg_dump(tmp_path):
+    from webapp.config import TestConfig
+
+    class Pg(TestConfig):
+        DATABASE_URL = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+
+    target = tmp_path / "footing.db"
+    result = create_app(Pg).test_cli_runner().invoke(args=["db", "backup", str(target)])
+    assert result.exit_code != 0
+    assert "pg_dump" in result.output
+    assert not target.exists() and not list(tmp_path.iterdir())
+

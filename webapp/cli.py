@@ -1,4 +1,4 @@
-"""Command-line tools: `flask db …`, `flask seed-demo`, `flask translate …`."""
+"""Command-line tools: `flask db …` (migrations, backup), `flask seed-demo`, `flask translate …`."""
 from __future__ import annotations
 
 import json
@@ -54,6 +54,20 @@ def register_cli(app: Flask) -> None:
         from alembic import command
 
         command.revision(alembic_config(), message=message, autogenerate=True)
+
+    @db_group.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+    def backup(target: Path) -> None:
+        """Copy the embedded SQLite database to TARGET, safely while the app runs."""
+        from .db import BackupError, backup_sqlite, get_db
+
+        try:
+            size = backup_sqlite(get_db().engine, target)
+        except BackupError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"Backup written to {target} ({size / 1024:.0f} KB) and checked.")
+        click.echo("It holds personal data: keep it encrypted and away from the server. "
+                   "Reading the staff two-factor secrets in it needs DATA_KEY.")
 
     @app.cli.command("reseal")
     def reseal_command() -> None:

@@ -6,6 +6,9 @@ commit themselves.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -162,3 +165,53 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().new_session()
     return g.db_session
+
+
+# --- Backup -----------------------------------------------------------------------
+
+class BackupError(RuntimeError):
+    pass
+
+
+def backup_sqlite(engine: Engine, target: Path) -> int:
+    """Copy the embedded SQLite database to `target` while the app runs, and
+    return its size in bytes.
+
+    SQLite's online backup reads one snapshot (in WAL, writers go on beside
+    it): every committed row, nothing half-written. The copy is one file (no
+    WAL beside it), readable by its owner only from its first byte, checked
+    with `integrity_check`, and appears under its name only when complete.
+    PostgreSQL has pg_dump for this."""
+    if engine.dialect.name != "sqlite":
+        raise BackupError("This copies the embedded SQLite database. "
+                          "For PostgreSQL, use pg_dump.")
+    target = Path(target)
+    if target.exists():
+        raise BackupError(f"{target} exists: choose a new name.")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise BackupError(f"{partial} exists: another backup is running, or one "
+                          "stopped half-way (delete it then).") from None
+    try:
+        source = engine.raw_connection()
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                source.driver_connection.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+                check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            finally:
+                copy.close()
+        finally:
+            source.close()
+        if check != "ok":
+            raise BackupError(f"The copy failed its integrity check: {check}")
+        with open(partial, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
