@@ -140,3 +140,73 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path):
     assert "pg_dump" in result.output
     assert not target.exists() and not list(tmp_path.iterdir())
 
+
+def test_restoring_a_backup_then_delete_again_keeps_a_deletion_made_since(tmp_path):
+    """The backup was made before a person's account was deleted: restoring it
+    brings the person back, and `delete-again` with the id from the log line
+    deletes them once more."""
+    import shutil
+
+    from sqlalchemy import func, select
+
+    from webapp.checkins.models import CheckIn
+    from webapp.checkins.service import record_checkin
+    from webapp.config import TestConfig
+    from webapp.db import db_session
+    from webapp.models import AuditEvent, Role, User, utcnow
+    from webapp.privacy import service as privacy
+
+    app, live = _live_sqlite_app(tmp_path)
+    with app.app_context():
+        s = db_session()
+        person = s.scalars(select(User).where(User.role == Role.RETURNEE.value)).first()
+        staff = s.scalars(select(User).where(User.role == Role.CASEWORKER.value)).first()
+        person_id, staff_id, name = person.id, staff.id, person.display_name
+        person.deletion_requested_at = utcnow()
+        record_checkin(s, person, mood=2, answers={}, note="Written before the backup",
+                       share_with_group=False)
+        s.commit()
+    backup = tmp_path / "before-the-deletion.db"
+    assert app.test_cli_runner().invoke(args=["db", "backup", str(backup)]).exit_code == 0
+    with app.app_context():
+        s = db_session()
+        privacy.delete_account(s, s.get(User, staff_id), s.get(User, person_id))
+        s.commit()
+
+    # The server is lost; the backup comes back in its place.
+    restored_path = tmp_path / "restored" / "footing.db"
+    restored_path.parent.mkdir()
+    shutil.copyfile(backup, restored_path)
+
+    class Restored(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(restored_path)
+
+    restored = create_app(Restored)
+
+    def notes():
+        with restored.app_context():
+            return db_session().scalars(select(CheckIn.note).where(CheckIn.user_id == person_id)).all()
+
+    assert notes() == ["Written before the backup"]  # the person is back
+    runner = restored.test_cli_runner()
+    # A staff account's id (a slip in the list) is refused and nothing changes.
+    result = runner.invoke(args=["delete-again", str(person_id), str(staff_id)])
+    assert result.exit_code != 0 and f"account {staff_id}" in result.output
+    assert notes() == ["Written before the backup"]
+
+    result = runner.invoke(args=["delete-again", str(person_id)])
+    assert result.exit_code == 0, result.output
+    assert f"Account {person_id}: deleted" in result.output
+    assert name not in result.output  # ids only
+    with restored.app_context():
+        s = db_session()
+        shell = s.get(User, person_id)
+        assert shell.deleted_at and shell.display_name == "" and shell.pin_hash is None
+        trail = s.execute(select(AuditEvent.action, AuditEvent.actor_id)
+                          .where(AuditEvent.subject_id == person_id)
+                          .order_by(AuditEvent.id.desc())).first()
+        assert tuple(trail) == ("account.delete", None)
+        assert s.scalar(select(func.count()).select_from(CheckIn)
+                        .where(CheckIn.user_id == person_id)) == 0
+    # Run again (the same list twice): nothing left to do, no error.
+    assert runner.invoke(args=["delete-again", str(person_id)]).exit_code == 0

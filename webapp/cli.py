@@ -69,6 +69,27 @@ def register_cli(app: Flask) -> None:
         click.echo("It holds personal data: keep it encrypted and away from the server. "
                    "Reading the staff two-factor secrets in it needs DATA_KEY.")
 
+    @app.cli.command("delete-again")
+    @click.argument("user_ids", nargs=-1, type=int, required=True)
+    def delete_again_command(user_ids: tuple[int, ...]) -> None:
+        """After restoring a backup: delete again the accounts deleted since it
+        was made (the log lines `account.delete user=ID` give their ids). All
+        or nothing: one id that is not a returnee's changes nothing."""
+        from .db import db_session
+        from .errors import DomainError
+        from .privacy.service import delete_again
+
+        session = db_session()
+        done = {}
+        for user_id in user_ids:
+            try:
+                done[user_id] = sum(delete_again(session, user_id).values())
+            except DomainError as err:
+                raise click.ClickException(f"account {user_id}: {err.message}") from None
+        session.commit()
+        for user_id, rows in done.items():
+            click.echo(f"Account {user_id}: deleted ({rows} rows erased).")
+
     @app.cli.command("reseal")
     def reseal_command() -> None:
         """Seal every encrypted column again with DATA_KEY (after a new key,

@@ -102,6 +102,32 @@ def delete_account(session: Session, actor: User, person: User) -> dict[str, int
         raise DomainError(_l("This account cannot be deleted here."))
     if person.deletion_requested_at is None:
         raise DomainError(_l("The person has not asked to delete their account."))
+    deleted = _empty_account(session, person)
+    audit(session, actor, "account.delete", person, person.organisation_id)
+    session.flush()
+    outbox.after_commit(enqueue_erase_late_arrivals)
+    return deleted
+
+
+def delete_again(session: Session, user_id: int) -> dict[str, int]:
+    """Delete once more an account deleted after the backup that was just
+    restored: the restore brought it back (`flask delete-again`; the ids are
+    in the log lines `account.delete user=ID`). The request and the
+    caseworker's confirmation happened before; the trail records no actor.
+    An account the backup already has as deleted only loses what was stored
+    for it later, if anything."""
+    person = get_locked(session, User, user_id)
+    if person is None or person.role != Role.RETURNEE.value:
+        raise DomainError(_l("This account cannot be deleted here."))
+    if person.deleted_at is not None:
+        return erase_person(session, person.id)
+    deleted = _empty_account(session, person)
+    audit(session, None, "account.delete", person, person.organisation_id)
+    session.flush()
+    return deleted
+
+
+def _empty_account(session: Session, person: User) -> dict[str, int]:
     household_id = person.household_id
     deleted = erase_person(session, person.id)
     now = utcnow()
@@ -116,9 +142,6 @@ def delete_account(session: Session, actor: User, person: User) -> dict[str, int
     if household_id is not None and session.scalar(
             select(User.id).where(User.household_id == household_id).limit(1)) is None:
         session.execute(delete(Household).where(Household.id == household_id))
-    audit(session, actor, "account.delete", person, person.organisation_id)
-    session.flush()
-    outbox.after_commit(enqueue_erase_late_arrivals)
     return deleted
 
 
