@@ -1,9 +1,10 @@
 """Caseload and organisation overview at scale, on PostgreSQL.
 
 Seeds one organisation with 10,000 returnees (20 caseworkers, 500 each) and
-1,000,000 check-ins, plus open concerns and requests, follow-ups, reintegration
-checks and alerts; then times the pages in-process (server time: the Flask
-test client, no network) and writes bench/results/caseload.md.
+1,000,000 check-ins, plus plans (30,000 goals, 120,000 steps), open concerns
+and requests, follow-ups, reintegration checks and alerts; then times the
+pages in-process (server time: the Flask test client, no network) and writes
+bench/results/caseload.md.
 
     make bench-caseload
     python bench/caseload.py --url postgresql+psycopg://postgres@127.0.0.1:5432/footing_bench
@@ -56,6 +57,7 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
     from webapp.db import db_session
     from webapp.models import CaseworkerAssignment, Organisation, Role, Signal, User, utcnow
     from webapp.monitoring.models import ReintegrationCheck
+    from webapp.plan.models import Goal
 
     rng = random.Random(7)
     now = utcnow()
@@ -111,6 +113,21 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
              "instrument_version": 1, "answers": {}, "economic": 0.5, "social": 0.6,
              "psychosocial": 0.7, "composite": 0.6, "recorded_by_id": caseworkers[0].id}
             for rid in ids[::2]])
+        # A plan for everyone: two goals of their own and one their caseworker
+        # suggested, four steps each, some ticked; the caseload shows the
+        # progress of their own goals.
+        copy_rows(s, "plan_goals", ["organisation_id", "returnee_id", "area", "title", "why",
+                                    "status", "state", "support_needed", "created_at"],
+                  ((org.id, rid, area, f"Goal in {area}", "", "under_way",
+                    "suggested" if area == "housing" else "active", False, now)
+                   for rid in ids for area in ("work", "housing", "skills")))
+        goals = s.execute(select(Goal.id, Goal.state).where(Goal.organisation_id == org.id)
+                          .order_by(Goal.id)).all()
+        copy_rows(s, "plan_steps", ["organisation_id", "goal_id", "text", "support_needed",
+                                    "done_at", "created_at"],
+                  ((org.id, goal_id, f"Step {n}", False,
+                    now if state == "active" and rng.random() < 0.4 else None, now)
+                   for goal_id, state in goals for n in range(4)))
         signal_rows = [{"organisation_id": org.id, "returnee_id": rid, "kind": "checkin.low_mood",
                         "routed_at": now} for rid in ids[::5]]
         s.execute(insert(Signal), signal_rows)
@@ -122,8 +139,11 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
              "acknowledged_at": now - timedelta(hours=i % 500) + timedelta(minutes=rng.randint(1, 3000))}
             for i, sid in enumerate(signal_ids)])
         s.commit()
-        s.connection().exec_driver_sql("ANALYZE")
-        s.commit()
+        # As autovacuum leaves a live database: statistics, and the visibility
+        # map that lets the counts read only the index (a table loaded a moment
+        # ago has none, and every row would be fetched from the heap).
+        with s.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
         return {"org": org.id, "coordinator": coordinator.id, "caseworker": caseworkers[3].id,
                 "returnees": len(ids), "checkin_seconds": seeded_checkins}
 
@@ -198,7 +218,8 @@ def main() -> int:
         f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
         f"--checkins-each {args.checkins_each} --runs {args.runs}`)",
         f"- data: {info['returnees']:,} returnees, {info['returnees'] * args.checkins_each:,} "
-        "check-ins (minus some silent weeks), a case for every 4th person, 4 follow-ups each, "
+        "check-ins (minus some silent weeks), 3 plan goals of 4 steps each, a case for every "
+        "4th person, 4 follow-ups each, "
         f"checks and alerts; seeded in {seeded:.0f} s",
         "- server time measured in-process (Flask test client), after 3 warm-up requests",
         "",
