@@ -344,6 +344,27 @@ def test_caseload_puts_who_needs_attention_first_and_filters(
     assert staff.get("/caseload/?show=nonsense&page=abc").status_code == 200
 
 
+def test_caseload_shows_the_progress_of_each_persons_own_goals(
+        app, session, org, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    ama, _ = make_returnee(caseworker=cw, name="Ama")
+    make_returnee(caseworker=cw, name="Kofi")
+    now = utcnow()
+    own = Goal(organisation_id=org.id, returnee_id=ama.id, area="work", title="Shop")
+    removed = Goal(organisation_id=org.id, returnee_id=ama.id, area="housing", title="Room",
+                   state="removed")
+    session.add_all([own, removed])
+    session.flush()
+    session.add_all([Step(organisation_id=org.id, goal_id=own.id, text=f"Step {n}",
+                          done_at=now if n < 2 else None) for n in range(3)]
+                    + [Step(organisation_id=org.id, goal_id=removed.id, text="Old", done_at=now)])
+    session.commit()
+    page = staff_client(app, cw).get("/caseload/").get_data(as_text=True)
+    plans = dict(re.findall(r'/caseload/\d+">([^<]+)</a>.*?<dt>Plan</dt>\s*<dd>([^<]+)</dd>',
+                            page, re.S))
+    assert plans == {"Ama": "2 of 3 steps done", "Kofi": "No steps yet"}
+
+
 def test_caseload_htmx_gets_the_rows_only(app, caseworker_and_person):
     _cw, _person, staff = caseworker_and_person
     full = staff.get("/caseload/").get_data(as_text=True)

@@ -307,11 +307,6 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                func.sum(case((Case.type == sc.REQUEST, 1), else_=0)).label("requests"))
         .where(Case.organisation_id == org_id, Case.status.in_(sc.OPEN_STATUSES))
         .group_by(Case.returnee_id).subquery())
-    steps = (select(Goal.returnee_id.label("rid"), func.count(Step.id).label("steps"),
-                    func.count(Step.done_at).label("done"))
-             .join(Step, Step.goal_id == Goal.id)
-             .where(Goal.organisation_id == org_id, Goal.state == "active")
-             .group_by(Goal.returnee_id).subquery())
     upcoming = (select(FollowUp.returnee_id.label("rid"), func.min(FollowUp.due_on).label("due"))
                 .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None))
                 .group_by(FollowUp.returnee_id).subquery())
@@ -331,7 +326,6 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                 CaseworkerAssignment.returnee_id == User.id, CaseworkerAssignment.ended_at.is_(None)))
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
-            .outerjoin(steps, steps.c.rid == User.id)
             .outerjoin(upcoming, upcoming.c.rid == User.id)
             .where(User.organisation_id == org_id, User.role == Role.RETURNEE.value,
                    User.disabled_at.is_(None)))
@@ -350,20 +344,21 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
-                              open_cases.c.worst, open_cases.c.requests, steps.c.steps,
-                              steps.c.done, upcoming.c.due, attention.label("att"))
+                              open_cases.c.worst, open_cases.c.requests, upcoming.c.due,
+                              attention.label("att"))
              .order_by(attention, func.coalesce(open_cases.c.worst, 99),
                        last_at.is_not(None), last_at, User.display_name, User.id)
              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     result = session.execute(query).all()
     ids = [r[0] for r in result]
-    people, checks, moods, months = _page_details(session, ids)
+    people, checks, moods, months, progress = _page_details(session, ids)
     rows = []
-    for user_id, cw, at, concerns, worst, requests, n_steps, n_done, due, att in result:
+    for user_id, cw, at, concerns, worst, requests, due, att in result:
+        n_steps, n_done = progress.get(user_id, (0, 0))
         rows.append(CaseloadRow(
             returnee=people[user_id], caseworker_name=cw, last_checkin_at=at,
             open_concerns=int(concerns or 0), worst_priority=worst,
-            open_requests=int(requests or 0), steps=int(n_steps or 0), steps_done=int(n_done or 0),
+            open_requests=int(requests or 0), steps=n_steps, steps_done=n_done,
             next_followup=due, next_followup_month=months.get(user_id),
             score=checks.get(user_id), attention=int(att),
             mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None))
@@ -371,10 +366,12 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
 
 
 def _page_details(session: Session, ids: list[int]):
-    """For the returnees of one page, in four queries: their accounts, their
-    latest checks, their last moods, and the month of their next follow-up."""
+    """For the returnees of one page, in five queries: their accounts, their
+    latest checks, their last moods, the month of their next follow-up, and
+    their plan's progress (steps, steps done). None of these orders the list,
+    so they are read for the page's people only, not for the whole caseload."""
     if not ids:
-        return {}, {}, {}, {}
+        return {}, {}, {}, {}, {}
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
     ranked = (select(ReintegrationCheck, func.row_number().over(
                   partition_by=ReintegrationCheck.returnee_id,
@@ -399,7 +396,12 @@ def _page_details(session: Session, ids: list[int]):
             .where(FollowUp.returnee_id.in_(ids), FollowUp.done_at.is_(None))
             .order_by(FollowUp.returnee_id, FollowUp.due_on.desc())):
         months[user_id] = month  # the earliest open one wins (ordered last)
-    return people, checks, moods, months
+    progress = {user_id: (int(n), int(done)) for user_id, n, done in session.execute(
+        select(Goal.returnee_id, func.count(Step.id), func.count(Step.done_at))
+        .join(Step, Step.goal_id == Goal.id)
+        .where(Goal.returnee_id.in_(ids), Goal.state == "active")
+        .group_by(Goal.returnee_id))}
+    return people, checks, moods, months, progress
 
 
 def caseworkers(session: Session, organisation_id: int) -> list[User]:
