@@ -199,7 +199,8 @@ def test_inbox_orders_by_severity_then_age_and_refreshes_as_a_partial(web, sessi
     assert 'hx-trigger="every 30s"' in body
 
 
-def test_inbox_queries_do_not_grow_with_alerts(web, session, ctx, people, count_queries):
+def test_inbox_queries_do_not_grow_with_alerts(web, session, ctx, people, make_returnee,
+                                              count_queries):
     cw, _c, person = people
     emit_and_commit(ctx, session, person)
     from .conftest import sign_in_staff
@@ -207,10 +208,13 @@ def test_inbox_queries_do_not_grow_with_alerts(web, session, ctx, people, count_
     sign_in_staff(web, cw)
     with count_queries() as few:
         web.get("/alerts/")
-    for _ in range(10):
-        emit_and_commit(ctx, session, person, kind="checkin.unsafe")
+    # Alerts about ten other people: each row names its person.
+    for n in range(10):
+        other, _ = make_returnee(caseworker=cw, name=f"Person {n}")
+        emit_and_commit(ctx, session, other, kind="checkin.unsafe")
     with count_queries() as many:
-        web.get("/alerts/")
+        page = web.get("/alerts/").get_data(as_text=True)
+    assert all(f"Person {n}" in page for n in range(10))
     assert many() == few()
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..access import current_caseworker_id
 from ..errors import DomainError
@@ -142,8 +142,10 @@ def _mine(user: User):
 
 
 def inbox(session: Session, user: User, limit: int = 100) -> list[Alert]:
+    """The user's open alerts, most severe and oldest first, each with the
+    person it is about (loaded in the same query: the list names them)."""
     return list(session.scalars(
-        select(Alert).where(_mine(user))
+        select(Alert).options(joinedload(Alert.returnee)).where(_mine(user))
         .order_by(Alert.severity_rank, Alert.acknowledged_at.is_not(None), Alert.created_at)
         .limit(limit)))
 
