@@ -181,6 +181,28 @@ def _activated_at(session, user, when):
     session.commit()
 
 
+def test_many_silent_people_are_signalled_in_batches_each_once(app, session, make_returnee,
+                                                                monkeypatch):
+    from webapp import tasks
+
+    people = [make_returnee(name=f"Quiet {n}")[0] for n in range(5)]
+    for person in people:
+        _activated_at(session, person, T0)
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    batches = []
+    in_transaction = tasks.in_transaction
+
+    def counted(work, app=None):
+        batches.append(in_transaction(work, app))
+        return batches[-1]
+
+    monkeypatch.setattr(tasks, "in_transaction", counted)
+    assert signal_no_contact(app, now=T0 + timedelta(days=14)) == 5
+    assert batches == [2, 2, 1]  # three transactions, the last one not full
+    assert all(kinds(session, person) == ["checkin.no_contact"] for person in people)
+    assert signal_no_contact(app, now=T0 + timedelta(days=15)) == 0
+
+
 def test_no_contact_is_signalled_once_per_gap(app, session, make_returnee):
     quiet, _ = make_returnee(name="Quiet")
     _activated_at(session, quiet, T0)

@@ -238,6 +238,47 @@ def test_overdue_follow_ups_signal_once(app, session, caseworker_and_person):
     assert signal_overdue_followups(app, utcnow() + timedelta(days=60)) == 1
 
 
+def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commit(
+        app, session, make_staff, make_returnee, monkeypatch):
+    """A stopped worker or a new organisation leaves many follow-ups overdue
+    at once: the job works them off in short transactions. When it fails
+    half-way, what it committed stays, and the next run signals the rest,
+    each follow-up once."""
+    from webapp import signals, tasks
+
+    cw = make_staff(Role.CASEWORKER)
+    for n in range(2):  # months 1, 3, 6 and 12 overdue for each: 8 follow-ups
+        returned(session, make_returnee(caseworker=cw, name=f"Back {n}")[0], 400)
+    monkeypatch.setattr(tasks, "BATCH", 3)
+    emit = signals.emit
+    emitted = []
+
+    def emit_until_the_database_goes_away(*args, **kwargs):
+        emitted.append(kwargs["source_id"])
+        if len(emitted) == 8:
+            raise RuntimeError("the database went away")
+        return emit(*args, **kwargs)
+
+    monkeypatch.setattr(signals, "emit", emit_until_the_database_goes_away)
+    with pytest.raises(RuntimeError):
+        tasks.signal_overdue_followups(app)
+
+    def signalled():
+        session.expire_all()
+        return session.execute(select(Signal.source_id, func.count(Alert.id))
+                               .outerjoin(Alert, Alert.signal_id == Signal.id)
+                               .where(Signal.kind == "followup.overdue")
+                               .group_by(Signal.source_id)).all()
+
+    # Two batches of three committed, each signal with its alert; the third
+    # batch (two done, the third failing) left nothing.
+    assert sorted(n for _id, n in signalled()) == [1] * 6
+    monkeypatch.setattr(signals, "emit", emit)
+    assert tasks.signal_overdue_followups(app) == 2
+    assert sorted(n for _id, n in signalled()) == [1] * 8
+    assert tasks.signal_overdue_followups(app) == 0
+
+
 def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_and_person):
     _cw, person, staff = caseworker_and_person
     with ctx():

@@ -66,6 +66,29 @@ def in_transaction(work, app=None):
         return result
 
 
+# Signals a job raises per transaction: a backlog (a worker stopped for a day,
+# a new organisation's past follow-ups) is worked off in short transactions,
+# so the job never holds SQLite's write lock for long (check-ins wait for it),
+# and each batch's alerts are committed and pushed before the next begins.
+BATCH = 100
+MAX_BATCHES = 500  # per run: the next run goes on, should anything keep it busy
+
+
+def in_batches(work, app=None) -> int:
+    """Run `work(session, BATCH)` in transactions of its own (`in_transaction`)
+    until it does fewer than BATCH things; `work` must mark what it did, so
+    that the next call goes on with the rest. Returns how many it did."""
+    size = BATCH
+    total = 0
+    for _ in range(MAX_BATCHES):
+        done = in_transaction(lambda session: work(session, size), app)
+        total += done
+        if done < size:
+            return total
+    log.warning("stopped after %d batches of %d; the next run goes on", MAX_BATCHES, size)
+    return total
+
+
 def end_expired_sessions(app) -> int:
     """Mark sessions past their absolute lifetime as ended, so the table says
     what is really live. (Requests already refuse them on their own.)"""
@@ -241,9 +264,9 @@ def signal_no_contact(app, now=None) -> int:
     `now` is for tests; the worker uses the clock."""
     from .checkins.service import record_no_contact
 
-    # in_transaction runs the outbox after the commit: the new signals are
-    # routed to caseworkers at once.
-    return in_transaction(lambda session: len(record_no_contact(session, now)), app)
+    # Each signal's alert is made with it; in_transaction sends the pushes
+    # after each batch's commit.
+    return in_batches(lambda session, size: len(record_no_contact(session, now, size)), app)
 
 
 @huey.periodic_task(crontab(minute="5"))
@@ -269,9 +292,10 @@ def reminders_task() -> None:
 def signal_overdue_followups(app, now=None) -> int:
     """Schedule the follow-ups of new returnees and signal every follow-up not
     recorded in time, once per follow-up (issue #7). `now` is for tests."""
-    from .monitoring.service import signal_overdue
+    from .monitoring.service import schedule_all, signal_overdue
 
-    return in_transaction(lambda session: len(signal_overdue(session, now)), app)
+    in_transaction(lambda session: schedule_all(session, now), app)
+    return in_batches(lambda session, size: len(signal_overdue(session, now, size)), app)
 
 
 @huey.periodic_task(crontab(minute="35"))

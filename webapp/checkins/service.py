@@ -149,13 +149,16 @@ def rhythm():
 MISSED_PERIODS = 2
 
 
-def record_no_contact(session: Session, now: datetime | None = None) -> list[int]:
-    """Signal every returnee silent for two check-in periods, once per gap.
+def record_no_contact(session: Session, now: datetime | None = None,
+                      limit: int | None = None) -> list[int]:
+    """Signal every returnee silent for two check-in periods (at most
+    `limit` of them), once per gap.
 
     The period is the shortest of the person's groups (weekly when in none).
     Silence starts at the last check-in, or at activation when there is none;
     a gap already signalled (a NoContactGap with that start) is not signalled
-    again. Returns the ids of the people signalled."""
+    again, so the next call goes on with the rest. Returns the ids of the
+    people signalled."""
     from ..groups.models import DEFAULT_PERIOD_DAYS
 
     now = now or utcnow()
@@ -170,9 +173,12 @@ def record_no_contact(session: Session, now: datetime | None = None) -> list[int
         .outerjoin(signalled, signalled.c.user_id == User.id)
         .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None),
                User.pin_hash.is_not(None))
+        .order_by(User.id)
     ).all()
     raised = []
     for user, last_at, activated_at, days, signalled_since in rows:
+        if len(raised) == limit:
+            break
         since = max(last_at, activated_at) if last_at else activated_at
         if now - since < timedelta(days=(days or DEFAULT_PERIOD_DAYS) * MISSED_PERIODS):
             continue

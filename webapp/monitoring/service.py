@@ -136,15 +136,18 @@ def schedule_all(session: Session, now: datetime | None = None,
     return added
 
 
-def signal_overdue(session: Session, now: datetime | None = None) -> list[int]:
-    """A followup.overdue signal for every follow-up not recorded in time,
-    once per follow-up. Returns the follow-up ids signalled."""
-    schedule_all(session, now)
+def signal_overdue(session: Session, now: datetime | None = None,
+                   limit: int | None = None) -> list[int]:
+    """A followup.overdue signal for every follow-up not recorded in time
+    (at most `limit`, oldest first), once per follow-up: a follow-up signalled
+    is marked, so the next call goes on with the rest. Returns the follow-up
+    ids signalled. The follow-ups must be scheduled (`schedule_all`)."""
     cutoff = _today(now) - timedelta(days=OVERDUE_AFTER_DAYS)
     rows = session.execute(
         select(FollowUp, User).join(User, User.id == FollowUp.returnee_id)
         .where(FollowUp.done_at.is_(None), FollowUp.overdue_signal_id.is_(None),
-               FollowUp.due_on < cutoff, User.disabled_at.is_(None))).all()
+               FollowUp.due_on < cutoff, User.disabled_at.is_(None))
+        .order_by(FollowUp.id).limit(limit)).all()
     done = []
     for followup, returnee in rows:
         signal = signals.emit(session, returnee=returnee, kind="followup.overdue",
