@@ -148,6 +148,48 @@ def test_unacknowledged_urgent_alert_escalates_after_30_minutes(
         assert tasks.escalate(start + timedelta(hours=5)) == []
 
 
+def test_a_backlog_of_overdue_alerts_escalates_in_batches_the_most_severe_first(
+        session, ctx, people, make_returnee, monkeypatch):
+    """Many alerts overdue at once (the worker was stopped): each batch is
+    committed before the next, the urgent one goes first, and after a failure
+    half-way the next sweep escalates the rest, each alert once."""
+    from webapp.alerts import service as alerts
+
+    cw, coordinator, _person = people
+    for n in range(3):
+        emit_and_commit(ctx, session, make_returnee(caseworker=cw, name=f"P{n}")[0],
+                        kind="checkin.unsafe")
+    emit_and_commit(ctx, session, make_returnee(caseworker=cw, name="Urgent")[0])
+    urgent = session.scalars(select(Alert).where(Alert.kind == "concern.safety_now")).one()
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    tell = alerts._tell
+    told = []
+
+    def tell_until_the_database_goes_away(session_, alert, users, reason, new=False):
+        told.append(alert.id)
+        if len(told) == 3:
+            raise RuntimeError("the database went away")
+        return tell(session_, alert, users, reason, new)
+
+    monkeypatch.setattr(alerts, "_tell", tell_until_the_database_goes_away)
+    later = utcnow() + timedelta(days=3)
+    with ctx(), pytest.raises(RuntimeError):
+        tasks.escalate(later)
+
+    def escalated():
+        session.expire_all()
+        return session.execute(select(AlertRecipient.alert_id, func.count()).where(
+            AlertRecipient.user_id == coordinator.id, AlertRecipient.reason == "escalated")
+            .group_by(AlertRecipient.alert_id)).all()
+
+    first = dict(escalated())
+    assert len(first) == 2 and urgent.id in first  # the first batch, committed
+    monkeypatch.setattr(alerts, "_tell", tell)
+    with ctx():
+        tasks.escalate(later)
+    assert sorted(n for _id, n in escalated()) == [1, 1, 1, 1]
+
+
 def test_acknowledged_alert_does_not_escalate(web, session, ctx, people):
     cw, coordinator, person = people
     emit_and_commit(ctx, session, person)

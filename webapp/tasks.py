@@ -66,10 +66,11 @@ def in_transaction(work, app=None):
         return result
 
 
-# Signals a job raises per transaction: a backlog (a worker stopped for a day,
-# a new organisation's past follow-ups) is worked off in short transactions,
-# so the job never holds SQLite's write lock for long (check-ins wait for it),
-# and each batch's alerts are committed and pushed before the next begins.
+# What a job handles per transaction (signals raised, alerts escalated): a
+# backlog (a worker stopped for a day, a new organisation's past follow-ups)
+# is worked off in short transactions, so the job never holds SQLite's write
+# lock for long (check-ins wait for it), and each batch's alerts are committed
+# and pushed before the next begins.
 BATCH = 100
 MAX_BATCHES = 500  # per run: the next run goes on, should anything keep it busy
 
@@ -150,13 +151,15 @@ def send_deliveries_now(delivery_ids: list[int]) -> None:
         send_delivery(delivery_id)
 
 
-def _alert_step(step, now) -> list[int]:
-    """Run an alerts step (routing or escalation) in its own transaction and
-    send the pushes it queued right after the commit."""
+def route_signals(now=None) -> list[int]:
+    """Signals whose alert could not be made with them (see signals._route)
+    → alerts → push deliveries, in one transaction, the pushes sent right
+    after its commit."""
     from . import outbox
+    from .alerts import service as alerts
 
     def work(session):
-        ids = step(session, now)
+        ids = alerts.route_pending(session, now)
         if ids:
             outbox.after_commit(send_deliveries_now, ids)
         return ids
@@ -164,18 +167,24 @@ def _alert_step(step, now) -> list[int]:
     return in_transaction(work)
 
 
-def route_signals(now=None) -> list[int]:
-    """Signals → alerts → push deliveries to the caseworker."""
-    from .alerts import service as alerts
-
-    return _alert_step(alerts.route_pending, now)
-
-
 def escalate(now=None) -> list[int]:
-    """Alerts nobody acknowledged in time → the coordinators' phones."""
+    """Alerts nobody acknowledged in time → the coordinators' phones, in
+    batches (the most severe first), each committed and pushed before the
+    next. Returns the push deliveries queued."""
+    from . import outbox
     from .alerts import service as alerts
 
-    return _alert_step(alerts.escalate_overdue, now)
+    deliveries: list[int] = []
+
+    def work(session, size):
+        escalated, ids = alerts.escalate_overdue(session, now, size)
+        if ids:
+            outbox.after_commit(send_deliveries_now, ids)
+            deliveries.extend(ids)
+        return escalated
+
+    in_batches(work)
+    return deliveries
 
 
 def send_delivery(delivery_id: int, now=None) -> str:

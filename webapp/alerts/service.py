@@ -79,19 +79,26 @@ def route_pending(session: Session, now: datetime | None = None, limit: int = 10
     return delivery_ids
 
 
-def escalate_overdue(session: Session, now: datetime | None = None) -> list[int]:
-    """Alerts nobody acknowledged in time go to the coordinators."""
+def escalate_overdue(session: Session, now: datetime | None = None,
+                     limit: int | None = None) -> tuple[int, list[int]]:
+    """Alerts nobody acknowledged in time go to the coordinators: at most
+    `limit`, the most severe first, then the longest overdue. Returns how many
+    were escalated and the push deliveries queued."""
     now = now or utcnow()
     overdue = session.scalars(select(Alert).where(
         Alert.acknowledged_at.is_(None), Alert.resolved_at.is_(None),
         Alert.escalated_at.is_(None), Alert.ack_due_at <= now,
-    ).order_by(Alert.id).with_for_update(skip_locked=True)).all()
+    ).order_by(Alert.severity_rank, Alert.ack_due_at, Alert.id).limit(limit)
+     .with_for_update(skip_locked=True)).all()
+    coordinators: dict[int, list[User]] = {}
     delivery_ids: list[int] = []
     for alert in overdue:
         alert.escalated_at = now
-        delivery_ids += _tell(session, alert, _coordinators(session, alert.organisation_id),
-                              "escalated")
-    return delivery_ids
+        org = alert.organisation_id
+        if org not in coordinators:
+            coordinators[org] = _coordinators(session, org)
+        delivery_ids += _tell(session, alert, coordinators[org], "escalated")
+    return len(overdue), delivery_ids
 
 
 # --- What staff do ---------------------------------------------------------------
