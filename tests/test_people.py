@@ -106,6 +106,31 @@ def test_people_list_queries_do_not_grow_with_people(web, staff_web, make_return
     assert many() == few()
 
 
+def test_the_people_list_goes_page_by_page_and_a_caseworker_sees_their_own(
+        web, staff_web, make_staff, make_returnee, monkeypatch):
+    """A large organisation's list is in pages, not cut off after its first rows."""
+    from webapp.people import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    me = staff_web(Role.CASEWORKER)
+    for name in ("Ama", "Bintu", "Chernor", "Dauda", "Esther"):
+        make_returnee(caseworker=me, name=name)
+    make_returnee(name="Someone else's")
+
+    def names(page):
+        return re.findall(r'/people/\d+">([^<]+)</a>', page)
+
+    first = web.get("/people/").get_data(as_text=True)
+    assert names(first) == ["Ama", "Bintu"]
+    assert "5 people" in first and "Page 1 of 3" in first
+    assert 'href="/people/?page=2">Next' in first and "Previous" not in first
+    last = web.get("/people/?page=3").get_data(as_text=True)
+    assert names(last) == ["Esther"] and 'href="/people/?page=2">Previous' in last
+    # A page out of range or not a number shows the nearest page.
+    assert names(web.get("/people/?page=99").get_data(as_text=True)) == ["Esther"]
+    assert names(web.get("/people/?page=x").get_data(as_text=True)) == ["Ama", "Bintu"]
+
+
 def test_choice_and_date_errors_are_in_our_words(web, staff_web):
     staff_web(Role.COORDINATOR)
     web.client.set_cookie("lang", "sr_Latn")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,26 @@ def get_locked(session: Session, model: type, ident: Any, lock: bool = True) -> 
     # foreign key check takes only a key-share lock).
     return session.get(model, ident, with_for_update={"of": model, "key_share": True},
                        populate_existing=True)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: `number` counts from 1 and is within 1..pages."""
+    number: int
+    pages: int
+    size: int
+    total: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def page_of(total: int, requested: int | None, size: int) -> Page:
+    """The page asked for, moved into range (a made-up or stale page number
+    from a link shows the nearest page, not an error)."""
+    pages = max(1, -(-total // size))
+    return Page(min(max(requested or 1, 1), pages), pages, size, total)
 
 
 def get_db() -> Database:

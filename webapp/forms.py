@@ -9,6 +9,7 @@ import unicodedata
 from functools import lru_cache
 
 from babel import support
+from flask import request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField
@@ -125,3 +126,11 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Please enter a date like 2026-12-31.")) from None
+
+
+def int_arg(name: str) -> int | None:
+    """A whole number from the query string (`?page=3`), or None."""
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None

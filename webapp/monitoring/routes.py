@@ -23,7 +23,7 @@ from sqlalchemy import and_, select
 
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import Form
+from ..forms import Form, int_arg
 from ..models import CaseworkerAssignment, Role, User, utcnow
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
@@ -38,13 +38,6 @@ DUE_AHEAD_DAYS = 30
 DUE_LIMIT = 200
 
 
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.get("/caseload/")
 def caseload():
     me: User = current_user
@@ -55,10 +48,10 @@ def caseload():
     caseworker_id = None
     if me.role == Role.COORDINATOR.value:
         caseworkers = service.caseworkers(session, me.organisation_id)
-        wanted = _int_arg("caseworker")
+        wanted = int_arg("caseworker")
         caseworker_id = wanted if wanted in {c.id for c in caseworkers} else None
     result = service.caseload(session, me, caseworker_id=caseworker_id, show=show,
-                              page=_int_arg("page") or 1)
+                              page=int_arg("page") or 1)
     context = dict(result=result, show=show, caseworkers=caseworkers,
                    caseworker_id=caseworker_id, filters=service.FILTERS,
                    today=utcnow().date(), moods=_moods())
