@@ -241,6 +241,27 @@ def test_inbox_orders_by_severity_then_age_and_refreshes_as_a_partial(web, sessi
     assert 'hx-trigger="every 30s"' in body
 
 
+def test_a_long_inbox_goes_page_by_page_and_each_page_refreshes_itself(
+        web, session, ctx, people, make_returnee, monkeypatch):
+    from webapp import db
+
+    from .conftest import sign_in_staff
+
+    cw, _c, _person = people
+    monkeypatch.setattr(db, "PAGE_SIZE", 2)
+    # A new request (normal), an urgent safety concern, a check-in "not safe" (serious).
+    for name, kind in (("Ama", "support.new"), ("Bintu", "concern.safety_now"),
+                       ("Chernor", "checkin.unsafe")):
+        emit_and_commit(ctx, session, make_returnee(caseworker=cw, name=name)[0], kind=kind)
+    sign_in_staff(web, cw)
+    first = web.get("/alerts/").get_data(as_text=True)
+    assert first.index("Bintu") < first.index("Chernor") and "Ama" not in first
+    assert "Page 1 of 2" in first and 'href="/alerts/?page=2">Next' in first
+    second = web.get("/alerts/?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Ama" in second and "Bintu" not in second
+    assert 'hx-get="/alerts/?page=2"' in second  # the refresh stays on this page
+
+
 def test_inbox_queries_do_not_grow_with_alerts(web, session, ctx, people, make_returnee,
                                               count_queries):
     cw, _c, person = people

@@ -109,9 +109,9 @@ def test_people_list_queries_do_not_grow_with_people(web, staff_web, make_return
 def test_the_people_list_goes_page_by_page_and_a_caseworker_sees_their_own(
         web, staff_web, make_staff, make_returnee, monkeypatch):
     """A large organisation's list is in pages, not cut off after its first rows."""
-    from webapp.people import routes
+    from webapp import db
 
-    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    monkeypatch.setattr(db, "PAGE_SIZE", 2)
     me = staff_web(Role.CASEWORKER)
     for name in ("Ama", "Bintu", "Chernor", "Dauda", "Esther"):
         make_returnee(caseworker=me, name=name)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Select, create_engine, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -170,11 +170,26 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def page_of(total: int, requested: int | None, size: int) -> Page:
+PAGE_SIZE = 50  # rows per page of a staff list
+
+
+def page_of(total: int, requested: int | None, size: int | None = None) -> Page:
     """The page asked for, moved into range (a made-up or stale page number
-    from a link shows the nearest page, not an error)."""
+    from a link shows the nearest page, not an error). `size`: PAGE_SIZE."""
+    size = size or PAGE_SIZE
     pages = max(1, -(-total // size))
     return Page(min(max(requested or 1, 1), pages), pages, size, total)
+
+
+def paginate(session: Session, query: Select, requested: int | None,
+             size: int | None = None, scalars: bool = False) -> tuple[list, Page]:
+    """One page of an ordered query's rows (or first column, `scalars`) and
+    the Page, in two queries: the count and the page."""
+    total = session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)
+                           .order_by(None)) or 0
+    shown = page_of(total, requested, size)
+    result = session.execute(query.limit(shown.size).offset(shown.offset))
+    return (result.scalars().all() if scalars else result.all()), shown
 
 
 def get_db() -> Database:

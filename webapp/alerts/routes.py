@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import db_session
+from ..forms import int_arg
 from ..errors import DomainError
 from ..push.models import PushAttempt, PushDelivery
 from . import bp, service
@@ -50,9 +51,9 @@ def _context() -> dict:
 
 @bp.get("/")
 def inbox():
-    alerts = service.inbox(db_session(), current_user)
+    alerts, shown = service.inbox(db_session(), current_user, int_arg("page"))
     template = "alerts/_list.html" if request.htmx else "alerts/inbox.html"
-    return render_template(template, alerts=alerts, **_context())
+    return render_template(template, alerts=alerts, shown=shown, **_context())
 
 
 @bp.get("/<int:alert_id>")

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..access import current_caseworker_id
+from ..db import Page, paginate
 from ..errors import DomainError
 from ..models import Role, Signal, User, utcnow
 from ..push import service as push
@@ -148,13 +149,12 @@ def _mine(user: User):
                                       AlertRecipient.user_id == user.id))
 
 
-def inbox(session: Session, user: User, limit: int = 100) -> list[Alert]:
-    """The user's open alerts, most severe and oldest first, each with the
-    person it is about (loaded in the same query: the list names them)."""
-    return list(session.scalars(
-        select(Alert).options(joinedload(Alert.returnee)).where(_mine(user))
-        .order_by(Alert.severity_rank, Alert.acknowledged_at.is_not(None), Alert.created_at)
-        .limit(limit)))
+def inbox(session: Session, user: User, page: int | None = None) -> tuple[list[Alert], Page]:
+    """One page of the user's open alerts, most severe and oldest first, each
+    with the person it is about (loaded in the same query: the list names them)."""
+    return paginate(session, select(Alert).options(joinedload(Alert.returnee)).where(_mine(user))
+                    .order_by(Alert.severity_rank, Alert.acknowledged_at.is_not(None),
+                              Alert.created_at, Alert.id), page, scalars=True)
 
 
 def header(session: Session, user: User, late_after: timedelta,

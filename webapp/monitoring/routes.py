@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import and_, select
 
-from ..db import db_session
+from ..db import db_session, paginate
 from ..errors import DomainError
 from ..forms import Form, int_arg
 from ..models import CaseworkerAssignment, Role, User, utcnow
@@ -35,7 +35,6 @@ from .models import FollowUp
 
 DIMENSIONS = instruments.DIMENSIONS
 DUE_AHEAD_DAYS = 30
-DUE_LIMIT = 200
 
 
 @bp.get("/caseload/")
@@ -76,12 +75,12 @@ def due():
              .where(FollowUp.organisation_id == me.organisation_id, FollowUp.done_at.is_(None),
                     FollowUp.due_on <= today + timedelta(days=DUE_AHEAD_DAYS),
                     User.disabled_at.is_(None))
-             .order_by(FollowUp.due_on, User.display_name).limit(DUE_LIMIT))
+             .order_by(FollowUp.due_on, User.display_name, FollowUp.id))
     if me.role == Role.CASEWORKER.value:
         query = query.where(CaseworkerAssignment.caseworker_id == me.id)
-    rows = db_session().execute(query).all()
+    rows, shown = paginate(db_session(), query, int_arg("page"))
     overdue_before = today - timedelta(days=service.OVERDUE_AFTER_DAYS)
-    return render_template("monitoring/due.html", rows=rows, today=today,
+    return render_template("monitoring/due.html", rows=rows, shown=shown, today=today,
                            overdue_before=overdue_before)
 
 

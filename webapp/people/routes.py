@@ -18,12 +18,12 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from ..access import current_caseworker_id
 from ..auth import service as auth_service
-from ..db import db_session, page_of
+from ..db import db_session, paginate
 from ..errors import DomainError
 from ..forms import int_arg
 from ..i18n import organisation_choices
@@ -35,8 +35,6 @@ from . import bp
 from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
 
 log = logging.getLogger(__name__)
-
-PAGE_SIZE = 50  # people per page of the list
 
 ROLE_LABELS = {
     "returnee": _l("Returnee"),
@@ -87,13 +85,10 @@ def index():
     if me.role == Role.CASEWORKER.value:
         query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
             CaseworkerAssignment.caseworker_id == me.id, CaseworkerAssignment.ended_at.is_(None))
-    session = db_session()
-    shown = page_of(session.scalar(query.with_only_columns(func.count())), int_arg("page"),
-                    PAGE_SIZE)
     # Each row says whether the account is activated, which reads the TOTP secret.
-    people = session.scalars(query.options(undefer(User.totp_secret))
-                             .order_by(User.role, User.display_name, User.id)
-                             .limit(shown.size).offset(shown.offset)).all()
+    people, shown = paginate(db_session(), query.options(undefer(User.totp_secret))
+                             .order_by(User.role, User.display_name, User.id),
+                             int_arg("page"), scalars=True)
     return render_template("people/index.html", people=people, shown=shown,
                            role_labels=ROLE_LABELS)
 

@@ -26,7 +26,7 @@ from ..access import current_caseworker_id
 from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import form_error
+from ..forms import form_error, int_arg
 from ..models import Role, User
 from ..security import offline_copy
 from . import bp, choices as c, service
@@ -239,9 +239,9 @@ def reassign(case_id: int):
 @bp.get("/inbox")
 def inbox():
     show = "closed" if request.args.get("show") == "closed" else "open"
-    rows = service.inbox(db_session(), current_user, show=show)
+    rows, shown = service.inbox(db_session(), current_user, show=show, page=int_arg("page"))
     template = "support/_inbox_rows.html" if request.htmx else "support/inbox.html"
-    return render_template(template, rows=rows, show=show, c=c)
+    return render_template(template, rows=rows, shown=shown, show=show, c=c)
 
 
 @bp.get("/medicine")

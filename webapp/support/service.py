@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from .. import signals
 from ..access import current_caseworker_id
+from ..db import Page, paginate
 from ..errors import DomainError
 from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
 from . import choices as c
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PHONE_CHARS = re.compile(r"[0-9+\- ]+")
 PHONE_DIGITS = (6, 20)
-INBOX_LIMIT = 200
+MY_CASES_LIMIT = 200
 SOURCE_TYPE = "support_case"
 
 
@@ -243,7 +244,7 @@ def timeline(session: Session, case: Case, *, include_internal: bool) -> list[En
 
 def my_cases(session: Session, returnee: User) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.returnee_id == returnee.id)
-                                .order_by(Case.created_at.desc()).limit(INBOX_LIMIT)))
+                                .order_by(Case.created_at.desc()).limit(MY_CASES_LIMIT)))
 
 
 @dataclass
@@ -253,10 +254,12 @@ class InboxRow:
     caseworker_name: str | None
 
 
-def inbox(session: Session, viewer: User, *, show: str = "open") -> list[InboxRow]:
-    """Open cases most urgent and oldest first; ended ones latest first.
-    A caseworker sees the cases of returnees assigned to them, a coordinator
-    the whole organisation. One query, whatever the number of cases."""
+def inbox(session: Session, viewer: User, *, show: str = "open",
+          page: int | None = None) -> tuple[list[InboxRow], Page]:
+    """One page of cases: open ones most urgent and oldest first, ended ones
+    latest first. A caseworker sees the cases of returnees assigned to them,
+    a coordinator the whole organisation. Two queries (the count and the
+    page), whatever the number of cases."""
     returnee = aliased(User)
     caseworker = aliased(User)
     query = (
@@ -275,8 +278,8 @@ def inbox(session: Session, viewer: User, *, show: str = "open") -> list[InboxRo
     else:
         query = query.where(Case.status.not_in(c.OPEN_STATUSES)).order_by(
             Case.updated_at.desc(), Case.id.desc())
-    return [InboxRow(case, name, cw) for case, name, cw in
-            session.execute(query.limit(INBOX_LIMIT)).all()]
+    rows, shown = paginate(session, query, page)
+    return [InboxRow(case, name, cw) for case, name, cw in rows], shown
 
 
 def visible_case(session: Session, viewer: User, case_id: int) -> Case | None:
