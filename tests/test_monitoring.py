@@ -285,7 +285,7 @@ def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_a
         service.schedule_all(session)
     session.commit()
     page = staff.get("/caseload/due").get_data(as_text=True)
-    assert "Abdul" in page and "Overdue" in page
+    assert f'<a href="/caseload/{person.id}/followups">Abdul</a>' in page and "Overdue" in page
 
 
 # --- Caseload ---------------------------------------------------------------------

@@ -69,7 +69,11 @@ def _moods():
 def due():
     me: User = current_user
     today = utcnow().date()
-    query = (select(FollowUp, User).join(User, User.id == FollowUp.returnee_id)
+    # The person's id and name only: whole accounts (with their organisation
+    # joined) would be read for every due follow-up before the sort.
+    query = (select(FollowUp.id, FollowUp.month, FollowUp.due_on, User.id.label("person_id"),
+                    User.display_name.label("name"))
+             .join(User, User.id == FollowUp.returnee_id)
              .join(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == User.id,
                                               CaseworkerAssignment.ended_at.is_(None)))
              .where(FollowUp.organisation_id == me.organisation_id, FollowUp.done_at.is_(None),
