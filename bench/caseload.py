@@ -6,7 +6,9 @@ and requests, follow-ups, reintegration checks and alerts; then times the
 pages in-process (server time: the Flask test client, no network), counts
 their SQL statements, and writes bench/results/caseload.md. Only the caseload
 is held to a budget (DESIGN §5: p95 ≤ 100 ms); the overview, the inboxes, the
-people list and the follow-ups due are reported beside it.
+people list and the follow-ups due are reported beside it. Then it runs the
+worker's jobs on the same data and reports how long each held a transaction
+(`--no-jobs` skips them; they take about two minutes).
 
     make bench-caseload
     python bench/caseload.py --url postgresql+psycopg://postgres@127.0.0.1:5432/footing_bench
@@ -14,6 +16,7 @@ people list and the follow-ups due are reported beside it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import secrets
@@ -53,9 +56,10 @@ def copy_rows(session, table: str, columns: list[str], rows) -> None:
 
 
 def seed(app, returnees: int, checkins_each: int) -> dict:
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from webapp.alerts.models import Alert
+    from webapp.auth import service as auth_service
     from webapp.db import db_session
     from webapp.models import CaseworkerAssignment, Organisation, Role, Signal, User, utcnow
     from webapp.monitoring.models import ReintegrationCheck
@@ -130,6 +134,24 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
                   ((org.id, goal_id, f"Step {n}", False,
                     now if state == "active" and rng.random() < 0.4 else None, now)
                    for goal_id, state in goals for n in range(4)))
+        # Everyone activated 200 days ago, agreed to reminders, and every second
+        # person has a phone for push: the hourly jobs go through all of them.
+        conn = s.connection()
+        conn.exec_driver_sql(
+            "INSERT INTO activation_codes (user_id, selector, verifier_hash, created_at, "
+            "expires_at, used_at) SELECT id, substr(md5(id::text), 1, 8), 'x', "
+            "now() - interval '200 days', now() - interval '199 days', "
+            "now() - interval '199 days' FROM users WHERE role = 'returnee'")
+        choices = {c: c == "push_reminders" for c in auth_service.CONSENT_CHOICES}
+        conn.execute(text(
+            "INSERT INTO consent_records (user_id, version, locale, choices, created_at) "
+            "SELECT id, :version, 'en', CAST(:choices AS json), now() - interval '199 days' "
+            "FROM users WHERE role = 'returnee'"),
+            {"version": auth_service.CONSENT_VERSION, "choices": json.dumps(choices)})
+        conn.exec_driver_sql(
+            "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, label, created_at) "
+            "SELECT id, 'https://push.invalid/' || id, 'k', 'a', 'phone', now() FROM users "
+            "WHERE role = 'returnee' AND mod(id, 2) = 0")
         signal_rows = [{"organisation_id": org.id, "returnee_id": rid, "kind": "checkin.low_mood",
                         "routed_at": now} for rid in ids[::5]]
         s.execute(insert(Signal), signal_rows)
@@ -183,6 +205,70 @@ def statements(engine, client, url: str) -> int:
     return count[0]
 
 
+def time_jobs(app) -> list[tuple[str, int, dict]]:
+    """The worker's jobs on the seeded data, after the pages were timed (they
+    add alerts). Most seeded follow-ups are past their date, so the overdue
+    job meets a backlog, as after a stopped worker, and three days later so
+    does escalation. Per job: what it did, the time, the SQL statements, the
+    transactions and the longest one (what SQLite's write lock would be held
+    for, while check-ins wait)."""
+    from sqlalchemy import event, func, select
+
+    from webapp import tasks
+    from webapp.models import utcnow
+
+    from webapp.alerts.models import Alert
+    from webapp.db import db_session
+
+    engine = app.extensions["footing_db"].engine
+
+    def escalate():
+        def waiting():
+            return db_session().scalar(select(func.count()).select_from(Alert).where(
+                Alert.escalated_at.is_(None), Alert.acknowledged_at.is_(None)))
+
+        before = waiting()
+        tasks.escalate(utcnow() + timedelta(days=3))
+        db_session().rollback()  # read afresh
+        return before - waiting()
+
+    jobs = [
+        ("overdue follow-ups", lambda: tasks.signal_overdue_followups(app)),
+        ("escalation of their alerts, 3 days later", escalate),
+        ("no contact", lambda: tasks.signal_no_contact(app)),
+        ("check-in and meeting reminders", lambda: sum(map(len, tasks.send_reminders(app).values()))),
+    ]
+    tasks.send_deliveries_now = lambda _ids: None  # no push leaves the bench
+    results = []
+    for label, job in jobs:
+        stats = {"statements": 0, "transactions": 0, "longest": 0.0, "began": 0.0}
+
+        def count(*_args):
+            stats["statements"] += 1
+
+        def began(_conn):
+            stats["began"] = time.perf_counter()
+
+        def ended(_conn):
+            stats["transactions"] += 1
+            stats["longest"] = max(stats["longest"], time.perf_counter() - stats["began"])
+
+        listeners = [("before_cursor_execute", count), ("begin", began), ("commit", ended),
+                     ("rollback", ended)]
+        for name, fn in listeners:
+            event.listen(engine, name, fn)
+        started = time.perf_counter()
+        try:
+            with app.app_context():
+                done = job()
+        finally:
+            for name, fn in listeners:
+                event.remove(engine, name, fn)
+        stats["seconds"] = time.perf_counter() - started
+        results.append((label, done, stats))
+    return results
+
+
 def time_page(client, url: str, runs: int) -> dict:
     for _ in range(3):  # warm caches
         assert client.get(url).status_code == 200, url
@@ -202,6 +288,7 @@ def main() -> int:
     parser.add_argument("--returnees", type=int, default=10_000)
     parser.add_argument("--checkins-each", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-jobs", action="store_true", help="time the pages only")
     args = parser.parse_args()
 
     ensure_database(args.url)
@@ -247,7 +334,7 @@ def main() -> int:
         f"--checkins-each {args.checkins_each} --runs {args.runs}`)",
         f"- data: {info['returnees']:,} returnees, {info['returnees'] * args.checkins_each:,} "
         "check-ins (minus some silent weeks), 3 plan goals of 4 steps each, a case for every "
-        "4th person, 4 follow-ups each, "
+        "4th person, 4 follow-ups each, a phone for every 2nd person, "
         f"checks and alerts; seeded in {seeded:.0f} s",
         "- server time measured in-process (Flask test client), after 3 warm-up requests",
         "",
@@ -260,6 +347,13 @@ def main() -> int:
             ok = False
         lines.append(f"| {label} `{url}` | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
                      f"{r['max']:.1f} ms | {sql} | {'p95 ≤ 100 ms' if budgeted else 'reported'} |")
+    if not args.no_jobs:
+        lines += ["", "## Worker jobs on the same data (reported)", "",
+                  "| job | did | time | SQL statements | transactions | longest transaction |",
+                  "|---|---|---|---|---|---|"]
+        for label, done, r in time_jobs(app):
+            lines.append(f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
+                         f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms |")
     out = ROOT / "bench" / "results" / "caseload.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
