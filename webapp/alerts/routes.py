@@ -15,8 +15,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import db_session
-from ..forms import int_arg
 from ..errors import DomainError
+from ..forms import int_arg
 from ..push.models import PushAttempt, PushDelivery
 from . import bp, service
 from .forms import AckForm, ResolveForm

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from .. import signals
 from ..checkins.models import CheckIn, CheckInSummary
-from ..db import page_of
+from ..db import paginate
 from ..errors import DomainError
 from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
 from ..plan.models import Goal, PlanChange, Step
@@ -344,15 +344,12 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     elif show == "overdue":
         base = base.where(overdue)
 
-    total = session.scalar(base.with_only_columns(func.count()).order_by(None)) or 0
-    shown = page_of(total, page, PAGE_SIZE)
     query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
                               open_cases.c.worst, open_cases.c.requests, upcoming.c.due,
                               attention.label("att"))
              .order_by(attention, func.coalesce(open_cases.c.worst, 99),
-                       last_at.is_not(None), last_at, User.display_name, User.id)
-             .limit(shown.size).offset(shown.offset))
-    result = session.execute(query).all()
+                       last_at.is_not(None), last_at, User.display_name, User.id))
+    result, shown = paginate(session, query, page, PAGE_SIZE)
     ids = [r[0] for r in result]
     people, checks, moods, months, progress = _page_details(session, ids)
     rows = []
@@ -365,7 +362,7 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
             next_followup=due, next_followup_month=months.get(user_id),
             score=checks.get(user_id), attention=int(att),
             mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None))
-    return Caseload(rows=rows, total=total, page=shown.number, pages=shown.pages)
+    return Caseload(rows=rows, total=shown.total, page=shown.number, pages=shown.pages)
 
 
 def _page_details(session: Session, ids: list[int]):
