@@ -8,7 +8,7 @@ their SQL statements, and writes bench/results/caseload.md. Only the caseload
 is held to a budget (DESIGN §5: p95 ≤ 100 ms); the overview, the inboxes, the
 people list and the follow-ups due are reported beside it. Then it runs the
 worker's jobs on the same data and reports how long each held a transaction
-(`--no-jobs` skips them; they take about two minutes).
+(`--no-jobs` skips them; they take two to three minutes).
 
     make bench-caseload
     python bench/caseload.py --url postgresql+psycopg://postgres@127.0.0.1:5432/footing_bench
@@ -22,6 +22,7 @@ import random
 import secrets
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -188,21 +189,40 @@ def signed_in_client(app, user_id: int):
     return client
 
 
-def statements(engine, client, url: str) -> int:
-    """SQL statements of one request for the page (constant in the data size)."""
+@contextmanager
+def measured(engine):
+    """Counts what runs inside: SQL statements, transactions (ended by commit
+    or rollback) and the longest one, in seconds."""
     from sqlalchemy import event
 
-    count = [0]
+    stats = {"statements": 0, "transactions": 0, "longest": 0.0, "began": 0.0}
 
-    def tally(*_args):
-        count[0] += 1
+    def statement(*_args):
+        stats["statements"] += 1
 
-    event.listen(engine, "before_cursor_execute", tally)
+    def began(_conn):
+        stats["began"] = time.perf_counter()
+
+    def ended(_conn):
+        stats["transactions"] += 1
+        stats["longest"] = max(stats["longest"], time.perf_counter() - stats["began"])
+
+    listeners = [("before_cursor_execute", statement), ("begin", began), ("commit", ended),
+                 ("rollback", ended)]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
     try:
-        assert client.get(url).status_code == 200, url
+        yield stats
     finally:
-        event.remove(engine, "before_cursor_execute", tally)
-    return count[0]
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+
+
+def statements(engine, client, url: str) -> int:
+    """SQL statements of one request for the page (constant in the data size)."""
+    with measured(engine) as stats:
+        assert client.get(url).status_code == 200, url
+    return stats["statements"]
 
 
 def time_jobs(app) -> list[tuple[str, int, dict]]:
@@ -212,60 +232,37 @@ def time_jobs(app) -> list[tuple[str, int, dict]]:
     does escalation. Per job: what it did, the time, the SQL statements, the
     transactions and the longest one (what SQLite's write lock would be held
     for, while check-ins wait)."""
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
 
     from webapp import tasks
-    from webapp.models import utcnow
-
     from webapp.alerts.models import Alert
     from webapp.db import db_session
+    from webapp.models import utcnow
 
-    engine = app.extensions["footing_db"].engine
+    def escalated() -> int:
+        with app.app_context():
+            return db_session().scalar(select(func.count()).select_from(Alert)
+                                       .where(Alert.escalated_at.is_not(None)))
 
-    def escalate():
-        def waiting():
-            return db_session().scalar(select(func.count()).select_from(Alert).where(
-                Alert.escalated_at.is_(None), Alert.acknowledged_at.is_(None)))
-
-        before = waiting()
-        tasks.escalate(utcnow() + timedelta(days=3))
-        db_session().rollback()  # read afresh
-        return before - waiting()
-
+    # (label, the job, what it did: from its answer, or counted around it)
     jobs = [
-        ("overdue follow-ups", lambda: tasks.signal_overdue_followups(app)),
-        ("escalation of their alerts, 3 days later", escalate),
-        ("no contact", lambda: tasks.signal_no_contact(app)),
-        ("check-in and meeting reminders", lambda: sum(map(len, tasks.send_reminders(app).values()))),
+        ("overdue follow-ups", lambda: tasks.signal_overdue_followups(app), None),
+        ("escalation of their alerts, 3 days later",
+         lambda: tasks.escalate(utcnow() + timedelta(days=3)), escalated),
+        ("no contact", lambda: tasks.signal_no_contact(app), None),
+        ("check-in and meeting reminders",
+         lambda: sum(map(len, tasks.send_reminders(app).values())), None),
     ]
     tasks.send_deliveries_now = lambda _ids: None  # no push leaves the bench
+    engine = app.extensions["footing_db"].engine
     results = []
-    for label, job in jobs:
-        stats = {"statements": 0, "transactions": 0, "longest": 0.0, "began": 0.0}
-
-        def count(*_args):
-            stats["statements"] += 1
-
-        def began(_conn):
-            stats["began"] = time.perf_counter()
-
-        def ended(_conn):
-            stats["transactions"] += 1
-            stats["longest"] = max(stats["longest"], time.perf_counter() - stats["began"])
-
-        listeners = [("before_cursor_execute", count), ("begin", began), ("commit", ended),
-                     ("rollback", ended)]
-        for name, fn in listeners:
-            event.listen(engine, name, fn)
+    for label, job, count in jobs:
+        before = count() if count else 0
         started = time.perf_counter()
-        try:
-            with app.app_context():
-                done = job()
-        finally:
-            for name, fn in listeners:
-                event.remove(engine, name, fn)
+        with measured(engine) as stats, app.app_context():
+            answer = job()
         stats["seconds"] = time.perf_counter() - started
-        results.append((label, done, stats))
+        results.append((label, count() - before if count else answer, stats))
     return results
 
 
