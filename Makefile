@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
+.PHONY: run test lint install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,11 @@ demo: migrate
 run: catalogs demo
 	@echo "Footing on http://$(HOST):$(PORT)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
-	$(BIN)/huey_consumer webapp.tasks.huey $(WORKER_FLAGS) --quiet & \
+	$(BIN)/huey_consumer webapp.worker.huey $(WORKER_FLAGS) --quiet & \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 worker: install
-	$(BIN)/huey_consumer webapp.tasks.huey $(WORKER_FLAGS)
+	$(BIN)/huey_consumer webapp.worker.huey $(WORKER_FLAGS)
 
 # Poll the queue often: an urgent alert must not wait for an idle worker.
 WORKER_FLAGS := --workers 2 --worker-type thread --delay 0.05 --max-delay 0.5 --backoff 1.1
@@ -65,6 +65,12 @@ bench-caseload: catalogs
 
 test: catalogs
 	FOOTING_ENV=testing $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, import order and the layers (pyproject.toml's contracts), types.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test-browser: catalogs
 	FOOTING_ENV=testing $(BIN)/python -m pytest -m browser $(PYTEST_ARGS)

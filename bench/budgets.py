@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import throughput  # noqa: E402
 from bench.throughput import demo_env, free_port, wait_healthy  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
 NODE = ROOT / "bench" / ".node"
 LIGHTHOUSE_VERSION = "12"
@@ -322,7 +323,13 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Account, activate_returnee
+    from tests.browser.conftest import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        PHONE,
+        Account,
+        activate_returnee,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="footing-budgets-"))
     env = demo_env(str(tmp), args.database_url, RATELIMIT_SIGNIN="600 per minute")

@@ -46,7 +46,8 @@ def main() -> int:
     os.environ.pop("REDIS_URL", None)
 
     from tests.push_receiver import PushReceiver
-    from webapp import create_app, outbox, signals
+    from webapp import create_app, outbox
+    from webapp.alerts import signals
     from webapp.db import db_session
     from webapp.demo import seed_demo
     from webapp.models import Role, User
@@ -65,7 +66,7 @@ def main() -> int:
         session.commit()
 
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "huey_consumer"), "webapp.tasks.huey", "--workers", "1",
+        [str(Path(sys.executable).parent / "huey_consumer"), "webapp.worker.huey", "--workers", "1",
          "--worker-type", "thread", "--delay", "0.05", "--max-delay", "0.5", "--backoff", "1.1",
          "--quiet"],
         cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,

@@ -41,7 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import _free_port as free_port, _healthy  # noqa: E402
+from tests.browser.conftest import (
+    _free_port as free_port,  # noqa: E402
+    _healthy,
+)
 
 CHECKIN_FORM = "/checkin/"
 GOAL = 0.4

@@ -24,8 +24,10 @@ from webapp.auth import service as auth_service
 from webapp.config import TestConfig
 from webapp.db import Base, get_db
 from webapp.extensions import limiter
-from webapp.models import ConsentRecord, Organisation, Role, User
+from webapp.models import Organisation, Role, User
 from webapp.passwords import hash_secret
+from webapp.people import service as people_service
+from webapp.privacy.models import ConsentRecord
 
 STAFF_PASSWORD = "correct horse battery staple"
 PIN = "246813"
@@ -170,7 +172,7 @@ def make_returnee(session, org, make_staff, ctx):
         o = organisation or org
         cw = caseworker or make_staff(Role.CASEWORKER, organisation=o)
         with ctx():
-            issued = auth_service.create_returnee(session, organisation=o, created_by=None,
+            issued = people_service.create_returnee(session, organisation=o, created_by=None,
                                                   display_name=name, locale=locale, caseworker=cw)
         session.commit()
         return issued.user, issued.code

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.access import POLICY
-from webapp.models import AccessLedgerEntry, Role, User
+from webapp.models import Role, User
+from webapp.privacy.models import AccessLedgerEntry
 
 from .conftest import Web
 
@@ -124,7 +125,7 @@ def test_coordinator_cannot_disable_themselves(web, session, staff_web):
 
 
 def test_returnee_scope(session, make_returnee, make_staff, make_org, ctx):
-    from webapp.access import visible_returnee
+    from webapp.people.service import visible_returnee
 
     cw = make_staff(Role.CASEWORKER)
     coordinator = make_staff(Role.COORDINATOR)

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp import outbox, signals, tasks
+from webapp import outbox, queue, tasks
+from webapp.alerts import signals
 from webapp.alerts.models import Alert, AlertRecipient
 from webapp.alerts.routing import ROUTES
 from webapp.models import Role, utcnow
 from webapp.push import service as push
 from webapp.push.models import PushAttempt, PushDelivery, PushSubscription
-
 
 
 @pytest.fixture()
@@ -117,7 +117,7 @@ def test_no_caseworker_means_the_coordinators_are_told_at_once(
         session, ctx, make_staff, make_returnee):
     coordinator = make_staff(Role.COORDINATOR)
     person, _ = make_returnee()
-    from webapp.models import CaseworkerAssignment
+    from webapp.people.models import CaseworkerAssignment
 
     for a in session.scalars(select(CaseworkerAssignment)):
         a.ended_at = utcnow()
@@ -396,7 +396,7 @@ def test_a_routing_failure_keeps_the_report_and_the_sweep_routes_it(
         ctx, session, people, monkeypatch):
     _cw, _c, person = people
     from webapp.alerts import service as alerts
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("routing table broken")
@@ -421,7 +421,7 @@ LATE_WARNING = "Alerts are late"
 def unrouted_signal(ctx, session, person, age: timedelta):
     """A signal committed `age` ago and not routed yet (its routing failed, or
     a script wrote it): the worker's sweep is what routes it."""
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
 
     signal = Signal(organisation_id=person.organisation_id, returnee_id=person.id,
                     kind="concern.safety_now", created_at=utcnow() - age)
@@ -479,7 +479,7 @@ def test_staff_pages_warn_when_an_overdue_alert_was_not_escalated(web, session, 
 def test_worker_health_says_whether_the_sweep_runs(client, ctx, monkeypatch):
     import time
 
-    tasks.huey.delete(tasks.HEARTBEAT)
+    queue.huey.delete(queue.HEARTBEAT)
     r = client.get("/healthz/worker")
     assert (r.status_code, r.json) == (503, {"worker": "not seen"})
     # The web app itself stays healthy: a load balancer keeps sending people.
@@ -490,17 +490,17 @@ def test_worker_health_says_whether_the_sweep_runs(client, ctx, monkeypatch):
         tasks.sweep()
     r = client.get("/healthz/worker")
     assert (r.status_code, r.json) == (200, {"worker": "ok"})
-    tasks.huey.put(tasks.HEARTBEAT, time.time() - 600)
+    queue.huey.put(queue.HEARTBEAT, time.time() - 600)
     assert client.get("/healthz/worker").json == {"worker": "late"}
     assert client.get("/healthz/worker").status_code == 503
 
     def unreachable(*_args, **_kwargs):
         raise ConnectionError("queue storage down")
 
-    monkeypatch.setattr(tasks.huey, "get", unreachable)
+    monkeypatch.setattr(queue.huey, "get", unreachable)
     assert client.get("/healthz/worker").json == {"worker": "unreachable"}
     assert client.get("/healthz").status_code == 200
-    tasks.huey.delete(tasks.HEARTBEAT)
+    queue.huey.delete(queue.HEARTBEAT)
 
 
 # --- Subscriptions -------------------------------------------------------------------
@@ -644,8 +644,9 @@ def test_two_coordinators_closing_one_alert_at_once_keep_the_first_note(app):
 
     from webapp import access
     from webapp.alerts import service as alerts
+    from webapp.alerts.models import Signal
     from webapp.errors import DomainError
-    from webapp.models import Organisation, Signal, User
+    from webapp.models import Organisation, User
 
     from .conftest import new_org, race
 

@@ -8,10 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from webapp.alerts.models import Signal
+from webapp.auth.models import ActivationCode
 from webapp.checkins.models import CheckIn, NoContactGap
 from webapp.groups.models import GroupMember, PeerGroup
-from webapp.models import ActivationCode, ClientSubmission, Role, Signal
-from webapp.tasks import huey, signal_no_contact
+from webapp.models import Role
+from webapp.queue import huey
+from webapp.submissions import ClientSubmission
+from webapp.tasks import signal_no_contact
 
 from .conftest import Web, activate_returnee
 

@@ -149,11 +149,12 @@ def test_restoring_a_backup_then_delete_again_keeps_a_deletion_made_since(tmp_pa
 
     from sqlalchemy import func, select
 
+    from webapp.audit import AuditEvent
     from webapp.checkins.models import CheckIn
     from webapp.checkins.service import record_checkin
     from webapp.config import TestConfig
     from webapp.db import db_session
-    from webapp.models import AuditEvent, Role, User, utcnow
+    from webapp.models import Role, User, utcnow
     from webapp.privacy import service as privacy
 
     app, live = _live_sqlite_app(tmp_path)

@@ -3,14 +3,13 @@ concurrent writers wait instead of failing."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-import uuid
-
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 

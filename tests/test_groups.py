@@ -10,12 +10,19 @@ import pytest
 from babel.dates import format_datetime
 from sqlalchemy import func, select
 
+from webapp.alerts.models import Signal
 from webapp.checkins.models import CheckIn
 from webapp.groups.models import (
-    GroupFacilitator, GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup, PostReport,
+    GroupFacilitator,
+    GroupMember,
+    GroupPost,
+    Meeting,
+    MeetingResponse,
+    PeerGroup,
+    PostReport,
     RaisedWithCaseworker,
 )
-from webapp.models import Role, Signal
+from webapp.models import Role
 
 from .conftest import Web, activate_returnee, sign_in_staff
 
@@ -524,7 +531,7 @@ def test_a_member_taken_out_no_longer_sees_the_group_nor_is_seen_in_it(
 
 def test_a_meeting_called_off_tells_those_who_might_come_once(
         ctx, app, session, make_group, phone, staff_phone, receiver, vapid):
-    from webapp.push import reminders
+    from webapp.groups import reminders
     from webapp.push.models import PushDelivery
 
     from .test_alerts import subscribe

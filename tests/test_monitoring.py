@@ -14,13 +14,16 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from webapp.alerts.models import Alert
+from webapp.alerts.models import Alert, Signal
+from webapp.audit import AuditEvent
 from webapp.checkins.models import CheckIn
-from webapp.models import AccessLedgerEntry, AuditEvent, CaseworkerAssignment, Household, Role, Signal, User, utcnow
+from webapp.models import Household, Role, User, utcnow
 from webapp.monitoring import export, instruments, overview, service
 from webapp.monitoring.instrument_texts import TEXTS
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
+from webapp.people.models import CaseworkerAssignment
 from webapp.plan.models import Goal, Step
+from webapp.privacy.models import AccessLedgerEntry
 from webapp.support.models import Case
 
 from .conftest import Web, activate_returnee, sign_in_staff
@@ -244,7 +247,8 @@ def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commi
     at once: the job works them off in short transactions. When it fails
     half-way, what it committed stays, and the next run signals the rest,
     each follow-up once."""
-    from webapp import signals, tasks
+    from webapp import tasks
+    from webapp.alerts import signals
 
     cw = make_staff(Role.CASEWORKER)
     for n in range(2):  # months 1, 3, 6 and 12 overdue for each: 8 follow-ups

@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from webapp.models import AuditEvent, Organisation, Role, User, utcnow
+from webapp.audit import AuditEvent
+from webapp.models import Organisation, Role, User, utcnow
 from webapp.monitoring.models import FollowUp
 from webapp.monitoring.service import schedule_all
 

@@ -100,7 +100,7 @@ def test_times_are_shown_in_the_organisations_timezone(web, session, staff_web, 
     from babel.dates import format_datetime, get_timezone
     from sqlalchemy import select
 
-    from webapp.models import ActivationCode
+    from webapp.auth.models import ActivationCode
 
     kabul = make_org(timezone="Asia/Kabul")
     staff_web(Role.COORDINATOR, organisation=kabul)

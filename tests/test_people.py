@@ -5,8 +5,10 @@ import re
 
 from sqlalchemy import func, select
 
-from webapp.access import current_caseworker_id
-from webapp.models import ActivationCode, AuditEvent, Household, Role, User
+from webapp.audit import AuditEvent
+from webapp.auth.models import ActivationCode
+from webapp.models import Household, Role, User
+from webapp.people.service import current_caseworker_id
 
 from .conftest import Web, activate_returnee
 

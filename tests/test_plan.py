@@ -9,8 +9,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp.models import AccessLedgerEntry, ConsentRecord, Role
+from webapp.models import Role
 from webapp.plan.models import Goal, GoalComment, PlanChange, Step
+from webapp.privacy.models import AccessLedgerEntry, ConsentRecord
 
 from .conftest import Web, activate_returnee, sign_in_staff, vary_names
 
@@ -491,7 +492,7 @@ def test_plan_page_weight(web, returnee_web, session):
 
 
 def test_support_needed_becomes_a_support_request_once(web, returnee_web, session):
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
     from webapp.support.models import Case
 
     returnee_web()

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.groups.models import GroupMember, PeerGroup
 from webapp.alerts.models import Alert
+from webapp.audit import AuditEvent
+from webapp.auth.models import DeviceBinding
 from webapp.db import Base
+from webapp.groups.models import GroupMember, PeerGroup
+from webapp.models import Role, User, utcnow
 from webapp.privacy.erase import KEPT
-from webapp.models import (
-    AccessLedgerEntry, AuditEvent, ConsentRecord, DeviceBinding, Role, User, utcnow,
-)
+from webapp.privacy.models import AccessLedgerEntry, ConsentRecord
 
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
@@ -191,8 +191,8 @@ def lived_in(app, session, make_staff, make_returnee):
 
 
 def test_my_data_holds_my_information_and_nobody_elses(app, session, lived_in):
-    from webapp.support.models import Case
     from webapp.support import service as support
+    from webapp.support.models import Case
 
     me, web = lived_in["me"], lived_in["web"]
     with app.test_request_context():

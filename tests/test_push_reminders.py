@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from webapp import tasks
-from webapp.models import ActivationCode, Role, utcnow
-from webapp.push import reminders
+from webapp.auth.models import ActivationCode
+from webapp.checkins.reminders import checkin_due
+from webapp.groups.reminders import meeting_tomorrow
+from webapp.models import Role, utcnow
 from webapp.push.models import PushDelivery
 
 from .conftest import record_consent
@@ -104,9 +106,9 @@ def test_meeting_tomorrow_reminds_members_once_unless_they_are_not_coming(
     subscribe(ctx, session, receiver, person, "phone")
     subscribe(ctx, session, receiver, other, "other-phone")
     with ctx():
-        first = reminders.meeting_tomorrow(session)
+        first = meeting_tomorrow(session)
         session.commit()
-        again = reminders.meeting_tomorrow(session)
+        again = meeting_tomorrow(session)
     assert first == [(person.id, meeting.id)] and again == []
     queued = session.scalars(select(PushDelivery).where(
         PushDelivery.message == "meeting.tomorrow")).all()
@@ -175,7 +177,7 @@ def test_the_reminder_job_asks_the_database_as_often_for_many_returnees_as_for_t
     for n in (2, 8):
         ids = due(n)
         with ctx(), count_queries() as queries:
-            assert sorted(reminders.checkin_due(session)) == sorted(ids)
+            assert sorted(checkin_due(session)) == sorted(ids)
             statements.append(queries())
         queued = session.scalars(select(PushDelivery.user_id).where(
             PushDelivery.message == "checkin.due")).all()

@@ -9,14 +9,15 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from webapp.audit import AuditEvent
 from webapp.auth import service
+from webapp.auth.models import ActivationCode, AuthSession, DeviceBinding
 from webapp.auth.routes import DEVICE_COOKIE
 from webapp.db import get_locked
-from webapp.models import (
-    ActivationCode, AuditEvent, AuthSession, ConsentRecord, DeviceBinding, Organisation, Role, User,
-    utcnow,
-)
+from webapp.models import Organisation, Role, User, utcnow
 from webapp.passwords import hash_secret, token_digest
+from webapp.people import service as people_service
+from webapp.privacy.models import ConsentRecord
 
 from .conftest import PIN, activate_returnee, new_org, race
 
@@ -235,7 +236,7 @@ def test_pin_change_and_disable_end_sessions(web, session, returnee_web, make_st
     assert web.get("/home").status_code == 200
     admin = make_staff()
     with ctx():
-        service.disable_user(session, session.get(User, user.id), admin)
+        people_service.disable_user(session, session.get(User, user.id), admin)
     session.commit()
     assert web.get("/home").status_code == 302
     r = web.post("/signin/pin", {"pin": "864209"})
@@ -381,7 +382,7 @@ def test_a_locked_person_can_still_be_written_about(app, committed_returnee):
     is FOR NO KEY UPDATE, which a foreign key check does not wait for."""
     from sqlalchemy import text
 
-    from webapp.models import ClientSubmission
+    from webapp.submissions import ClientSubmission
 
     if app.extensions["footing_db"].engine.dialect.name != "postgresql":
         pytest.skip("row locks are PostgreSQL's; SQLite has one write lock")

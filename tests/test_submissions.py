@@ -7,9 +7,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from webapp import signals, submissions
+from webapp import submissions
+from webapp.alerts import signals
+from webapp.alerts.models import Signal
 from webapp.errors import DomainError
-from webapp.models import ClientSubmission, Organisation, Role, Signal, User
+from webapp.models import Organisation, Role, User
+from webapp.submissions import ClientSubmission
 
 from .conftest import new_org, race
 

@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from webapp.access import current_caseworker_id
-from webapp.models import AccessLedgerEntry, ClientSubmission, Role, Signal
+from webapp.alerts.models import Signal
+from webapp.models import Role
+from webapp.people.service import current_caseworker_id
+from webapp.privacy.models import AccessLedgerEntry
+from webapp.submissions import ClientSubmission
 from webapp.support import service
-from webapp.support.models import Case
 from webapp.support.models import Case, CaseEvent, CaseMessage
 
 from .conftest import Web, activate_returnee, sign_in_staff

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from webapp.models import AuthSession, utcnow
-from webapp.tasks import end_expired_sessions, huey
+from webapp.auth.models import AuthSession
+from webapp.models import utcnow
+from webapp.queue import huey
+from webapp.tasks import end_expired_sessions
 
 
 def test_worker_queue_is_configured_for_the_environment():

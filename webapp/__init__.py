@@ -1,6 +1,8 @@
 """Footing: the app factory."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -11,26 +13,34 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from . import access, assets, i18n, outbox
-from .config import config_from_env, default_sqlite_url
-from .db import db_session
+from . import (
+    access,
+    assets,
+    i18n,
+    outbox,
+    sealed,
+    tasks,  # noqa: F401  (registers the outbox's handlers: the jobs that run after a commit)
+)
+from .auth import service as auth_service
+from .cli import register_cli
+from .config import Config, config_from_env, default_sqlite_url
+from .db import Database, db_session
 from .errors import register_error_pages
-from .db import Database
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
 from .security import apply_security_headers, queue_owner
 
-# One package per area, each with a blueprint `bp` (and models in
-# `<area>/models.py` when it has tables). Registered in this order.
+# One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
+# models in `<area>/models.py` when it has tables). Registered in this order.
 AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
          "alerts", "push", "monitoring", "privacy", "organisation")
+# Shared mechanisms with a table of their own, beside the areas' models.
+MODEL_MODULES = ("webapp.models", "webapp.audit", "webapp.submissions")
 
 
 def import_all_models() -> None:
     """Load every table definition (for Alembic and the schema test)."""
-    import importlib
-    import importlib.util
-
-    importlib.import_module("webapp.models")
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
     for area in AREAS:
         if importlib.util.find_spec(f"webapp.{area}.models") is not None:
             importlib.import_module(f"webapp.{area}.models")
@@ -55,11 +65,9 @@ def create_app(config: object | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
 
-    import importlib
-
     import_all_models()
     for area in AREAS:
-        app.register_blueprint(importlib.import_module(f"webapp.{area}").bp)
+        app.register_blueprint(importlib.import_module(f"webapp.{area}.routes").bp)
 
     app.before_request(access.enforce)
     app.after_request(_commit_at_edge)
@@ -67,9 +75,6 @@ def create_app(config: object | None = None) -> Flask:
     app.after_request(apply_security_headers)
     register_error_pages(app)
     app.context_processor(_template_globals)
-
-    from .cli import register_cli
-
     register_cli(app)
 
     # Pages compressed on the way out (brotli or gzip, see security.py on
@@ -82,9 +87,6 @@ def create_app(config: object | None = None) -> Flask:
 
 
 def _validate(app: Flask) -> None:
-    from . import sealed
-    from .config import Config
-
     Config.validate(app.config)
     try:
         sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]),
@@ -95,8 +97,6 @@ def _validate(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
-    from .auth import service as auth_service
-
     login_manager.init_app(app)
     login_manager.session_protection = None  # our own server-side sessions
     login_manager.login_view = "auth.signin"

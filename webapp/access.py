@@ -14,11 +14,17 @@ from typing import Callable
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from .alerts import service as alerts
 from .db import db_session, get_locked, route_begins
-from .models import AccessLedgerEntry, CaseworkerAssignment, Role, User
+from .groups import service as groups
+from .models import Role, User
+from .people import service as people
+from .plan import service as plan
+from .privacy.models import AccessLedgerEntry
+from .support import service as support
 
 log = logging.getLogger(__name__)
 
@@ -183,121 +189,19 @@ POLICY: dict[str, Rule] = {
 
 
 # --- Scopes -----------------------------------------------------------------
-
-def current_caseworker_id(session: Session, returnee_id: int) -> int | None:
-    return session.scalar(
-        select(CaseworkerAssignment.caseworker_id).where(
-            CaseworkerAssignment.returnee_id == returnee_id,
-            CaseworkerAssignment.ended_at.is_(None),
-        )
-    )
-
-
-def visible_person(session: Session, viewer: User, user_id: int) -> User | None:
-    """A person the viewer may manage: a coordinator any account of the
-    organisation, a caseworker only returnees assigned to them. A deleted
-    account is nobody's any more."""
-    person = session.get(User, user_id)
-    if (person is None or person.organisation_id != viewer.organisation_id
-            or person.deleted_at is not None):
-        return None
-    role = viewer.role_enum
-    if role is COORDINATOR:
-        return person
-    if role is CASEWORKER and person.role == RETURNEE.value:
-        if current_caseworker_id(session, person.id) == viewer.id:
-            return person
-    return None
-
-
-def visible_returnee(session: Session, viewer: User, user_id: int) -> User | None:
-    """A returnee whose records the viewer may read: themself, their current
-    caseworker, or a coordinator of the same organisation. Facilitators never."""
-    if viewer.id == user_id:
-        return viewer if viewer.role == RETURNEE.value else None
-    person = visible_person(session, viewer, user_id)
-    return person if person is not None and person.role == RETURNEE.value else None
-
-
-def visible_goal(session: Session, viewer: User, goal_id: int):
-    """A goal of a plan the viewer may read (issue #3)."""
-    from .plan.models import Goal
-
-    goal = session.get(Goal, goal_id)
-    if goal is None or goal.organisation_id != viewer.organisation_id:
-        return None
-    return goal if visible_returnee(session, viewer, goal.returnee_id) is not None else None
-
-
-def visible_step(session: Session, viewer: User, step_id: int):
-    """A step of a goal the viewer may read (issue #3)."""
-    from .plan.models import Step
-
-    step = session.get(Step, step_id)
-    if step is None or step.organisation_id != viewer.organisation_id:
-        return None
-    return step if visible_goal(session, viewer, step.goal_id) is not None else None
-
-
-def _visible_alert(session: Session, viewer: User, alert_id: int):
-    from .alerts.service import visible_alert
-
-    return visible_alert(session, viewer, alert_id)
-
-
-def visible_case(session: Session, viewer: User, case_id: int) -> object | None:
-    """A support request or concern (issue #5): see webapp.support.service."""
-    from .support.service import visible_case as support_case
-
-    return support_case(session, viewer, case_id)
-
-
-def _group_roles(session: Session, viewer: User, group_id: int):
-    """(group, leads, member) for a group of the viewer's organisation, else None."""
-    from .groups.models import GroupFacilitator, GroupMember, PeerGroup
-
-    group = session.get(PeerGroup, group_id)
-    if group is None or group.organisation_id != viewer.organisation_id:
-        return None
-    leads = session.scalar(select(GroupFacilitator.id).where(
-        GroupFacilitator.group_id == group_id, GroupFacilitator.user_id == viewer.id))
-    member = session.scalar(select(GroupMember.id).where(
-        GroupMember.group_id == group_id, GroupMember.user_id == viewer.id))
-    return group, leads is not None, member is not None
-
-
-def visible_group(session: Session, viewer: User, group_id: int):
-    """A group the viewer is in (member or facilitator), or any group of the
-    organisation for its coordinator."""
-    found = _group_roles(session, viewer, group_id)
-    if found is None:
-        return None
-    group, leads, member = found
-    return group if leads or member or viewer.role == COORDINATOR.value else None
-
-
-def group_in(session: Session, viewer: User, group_id: int):
-    """A group the viewer is in: only they write on its board or answer its meetings."""
-    found = _group_roles(session, viewer, group_id)
-    return found[0] if found is not None and (found[1] or found[2]) else None
-
-
-def group_led(session: Session, viewer: User, group_id: int):
-    """A group the viewer runs as its facilitator."""
-    found = _group_roles(session, viewer, group_id)
-    return found[0] if found is not None and found[1] else None
-
+# Each area answers "may this viewer reach this object?" in its own service;
+# None means no, and the route answers 404.
 
 SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
-    "person": visible_person,
-    "returnee": visible_returnee,
-    "goal": visible_goal,
-    "step": visible_step,
-    "alert": _visible_alert,
-    "case": visible_case,
-    "group": visible_group,       # issue #4
-    "group_in": group_in,         # issue #4
-    "group_led": group_led,       # issue #4
+    "person": people.visible_person,
+    "returnee": people.visible_returnee,
+    "goal": plan.visible_goal,
+    "step": plan.visible_step,
+    "alert": alerts.visible_alert,
+    "case": support.visible_case,
+    "group": groups.visible_group,
+    "group_in": groups.group_in,
+    "group_led": groups.group_led,
 }
 
 

@@ -5,13 +5,25 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from babel.messages.pofile import read_po
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from .cyrillic import DERIVED, derived_catalog, write_derived
+from .db import BackupError, Base, backup_sqlite, db_session, get_db
+from .demo import add_demo_returnee, seed_demo
+from .errors import DomainError
+from .organisation.service import Settings, create_organisation
+from .privacy.service import delete_again
+from .push.service import generate_vapid as make_keys
+from .sealed import reseal
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = Path(__file__).resolve().parent / "i18n"
@@ -19,243 +31,247 @@ POT = I18N / "messages.pot"
 BABEL_CFG = ROOT / "babel.cfg"
 
 
-def alembic_config():
-    from alembic.config import Config as AlembicConfig
-
+def alembic_config() -> AlembicConfig:
     cfg = AlembicConfig(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
     return cfg
 
 
-def register_cli(app: Flask) -> None:
-    @app.cli.group("db")
-    def db_group() -> None:
-        """Database migrations (Alembic)."""
+@click.group("db", cls=AppGroup)
+def db_group() -> None:
+    """Database migrations (Alembic)."""
 
-    @db_group.command("upgrade")
-    @click.argument("revision", default="head")
-    def upgrade(revision: str) -> None:
-        from alembic import command
 
-        command.upgrade(alembic_config(), revision)
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    command.upgrade(alembic_config(), revision)
 
-    @db_group.command("downgrade")
-    @click.argument("revision", default="-1")
-    def downgrade(revision: str) -> None:
-        from alembic import command
 
-        command.downgrade(alembic_config(), revision)
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+def downgrade(revision: str) -> None:
+    command.downgrade(alembic_config(), revision)
 
-    @db_group.command("revision")
-    @click.option("-m", "--message", required=True)
-    def revision(message: str) -> None:
-        """Write a new migration from the difference between models and database."""
-        from alembic import command
 
-        command.revision(alembic_config(), message=message, autogenerate=True)
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def revision(message: str) -> None:
+    """Write a new migration from the difference between models and database."""
+    command.revision(alembic_config(), message=message, autogenerate=True)
 
-    @db_group.command("backup")
-    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-    def backup(target: Path) -> None:
-        """Copy the embedded SQLite database to TARGET, safely while the app runs."""
-        from .db import BackupError, backup_sqlite, get_db
 
+@db_group.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(target: Path) -> None:
+    """Copy the embedded SQLite database to TARGET, safely while the app runs."""
+    try:
+        size = backup_sqlite(get_db().engine, target)
+    except BackupError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"Backup written to {target} ({size / 1024:.0f} KB) and checked.")
+    click.echo("It holds personal data: keep it encrypted and away from the server. "
+               "Reading the staff two-factor secrets in it needs DATA_KEY.")
+
+
+@click.command("delete-again")
+@with_appcontext
+@click.argument("user_ids", nargs=-1, type=int, required=True)
+def delete_again_command(user_ids: tuple[int, ...]) -> None:
+    """After restoring a backup: delete again the accounts deleted since it
+    was made (the log lines `account.delete user=ID` give their ids). All
+    or nothing: one id that is not a returnee's changes nothing."""
+    session = db_session()
+    done = {}
+    for user_id in user_ids:
         try:
-            size = backup_sqlite(get_db().engine, target)
-        except BackupError as err:
-            raise click.ClickException(str(err)) from None
-        click.echo(f"Backup written to {target} ({size / 1024:.0f} KB) and checked.")
-        click.echo("It holds personal data: keep it encrypted and away from the server. "
-                   "Reading the staff two-factor secrets in it needs DATA_KEY.")
-
-    @app.cli.command("delete-again")
-    @click.argument("user_ids", nargs=-1, type=int, required=True)
-    def delete_again_command(user_ids: tuple[int, ...]) -> None:
-        """After restoring a backup: delete again the accounts deleted since it
-        was made (the log lines `account.delete user=ID` give their ids). All
-        or nothing: one id that is not a returnee's changes nothing."""
-        from .db import db_session
-        from .errors import DomainError
-        from .privacy.service import delete_again
-
-        session = db_session()
-        done = {}
-        for user_id in user_ids:
-            try:
-                done[user_id] = sum(delete_again(session, user_id).values())
-            except DomainError as err:
-                raise click.ClickException(f"account {user_id}: {err.message}") from None
-        session.commit()
-        for user_id, rows in done.items():
-            click.echo(f"Account {user_id}: deleted ({rows} rows erased).")
-
-    @app.cli.command("reseal")
-    def reseal_command() -> None:
-        """Seal every encrypted column again with DATA_KEY (after a new key,
-        with the old one in DATA_KEY_RETIRED); then the old key can go."""
-        from .db import Base, db_session
-        from .sealed import reseal
-
-        session = db_session()
-        try:
-            done = reseal(session.connection(), Base.metadata)
-        except RuntimeError as err:
-            raise click.ClickException(str(err)) from None
-        session.commit()
-        click.echo(f"{done} value(s) sealed again with DATA_KEY.")
-
-    @app.cli.command("seed-demo")
-    @click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
-    def seed_demo_command(as_json: bool) -> None:
-        """Create a demo organisation with an account in each role and print them."""
-        if current_app.config.get("ENV_NAME") == "production":
-            raise click.ClickException("seed-demo refuses to run with the production configuration.")
-        from .db import db_session
-        from .demo import seed_demo
-
-        session = db_session()
-        data = seed_demo(session)
-        session.commit()
-        if as_json:
-            click.echo(json.dumps(data.as_dict(), indent=2))
-            return
-        click.echo(f"Demo organisation: {data.organisation}")
-        for a in data.accounts:
-            if a.email:
-                click.echo(f"  {a.role:<12} {a.name:<18} {a.email}  password: {a.password}"
-                           f"  TOTP secret: {a.totp_secret}")
-            else:
-                code = a.activation_code or "(already activated)"
-                click.echo(f"  {a.role:<12} {a.name:<18} activation code: {code}")
-        click.echo("Staff: sign in at /signin/staff; the TOTP secret goes into an authenticator app "
-                   "(or: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
-        click.echo("Returnees: open /activate on a phone and enter the code.")
-
-    @app.cli.command("demo-returnee")
-    @click.argument("name")
-    @click.option("--caseworker", "caseworker_email", help="E-mail of the demo caseworker.")
-    @click.option("--locale", default="en")
-    def demo_returnee_command(name: str, caseworker_email: str | None, locale: str) -> None:
-        """Add a returnee to the demo organisation and print it as JSON."""
-        if current_app.config.get("ENV_NAME") == "production":
-            raise click.ClickException("demo-returnee refuses to run with the production configuration.")
-        from dataclasses import asdict
-
-        from .db import db_session
-        from .demo import add_demo_returnee
-
-        session = db_session()
-        try:
-            account = add_demo_returnee(session, name, caseworker_email=caseworker_email,
-                                        locale=locale)
-        except RuntimeError as err:
-            raise click.ClickException(str(err)) from None
-        session.commit()
-        click.echo(json.dumps(asdict(account)))
-
-    @app.cli.command("create-organisation")
-    @click.option("--name", required=True, help="Name of the partner organisation.")
-    @click.option("--country", required=True, help="Two-letter country code, e.g. SL.")
-    @click.option("--timezone", "timezone_", required=True, help="E.g. Africa/Freetown.")
-    @click.option("--currency", required=True, help="Currency of plan budgets, e.g. SLE.")
-    @click.option("--emergency-phone", default="", help="Shown to returnees: 'In danger now? Call'.")
-    @click.option("--followup-months", default="1,3,6,12", show_default=True)
-    @click.option("--coordinator-name", required=True)
-    @click.option("--coordinator-email", required=True)
-    @click.option("--locale", default="en", show_default=True, help="The coordinator's language.")
-    def create_organisation_command(name, country, timezone_, currency, emergency_phone,
-                                    followup_months, coordinator_name, coordinator_email,
-                                    locale) -> None:
-        """Start a partner organisation and its first coordinator. Prints the
-        coordinator's activation code once (it is stored only as a hash)."""
-        from email_validator import EmailNotValidError, validate_email
-
-        from .db import db_session
-        from .errors import DomainError
-        from .organisation.service import Settings, create_organisation
-
-        if locale not in current_app.config["LANGUAGES"]:
-            raise click.BadParameter(f"one of {', '.join(current_app.config['LANGUAGES'])}",
-                                     param_hint="--locale")
-        if not coordinator_name.strip():
-            raise click.BadParameter("must not be empty", param_hint="--coordinator-name")
-        try:
-            email = validate_email(coordinator_email, check_deliverability=False).normalized
-            months = [int(m) for m in followup_months.split(",") if m.strip()]
-        except EmailNotValidError as err:
-            raise click.BadParameter(str(err), param_hint="--coordinator-email") from None
-        except ValueError:
-            raise click.BadParameter("whole months, e.g. 1,3,6,12",
-                                     param_hint="--followup-months") from None
-        session = db_session()
-        try:
-            issued = create_organisation(
-                session, settings=Settings(name, emergency_phone, timezone_, currency, months),
-                country=country, coordinator_name=coordinator_name,
-                coordinator_email=email, locale=locale)
+            done[user_id] = sum(delete_again(session, user_id).values())
         except DomainError as err:
-            raise click.ClickException(f"{err.field or 'input'}: {err.message}") from None
-        session.commit()
-        click.echo(f"Organisation {name!r} made, with coordinator {email}.")
-        click.echo(f"Activation code (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, "
-                   f"shown this once): {issued.code}")
-        click.echo("The coordinator opens /activate, types the code, sets a password and "
-                   "an authenticator app.")
+            raise click.ClickException(f"account {user_id}: {err.message}") from None
+    session.commit()
+    for user_id, rows in done.items():
+        click.echo(f"Account {user_id}: deleted ({rows} rows erased).")
 
-    @app.cli.group("push")
-    def push_group() -> None:
-        """Web push (VAPID keys)."""
 
-    @push_group.command("generate-vapid")
-    @click.option("--force", is_flag=True, help="Replace an existing key.")
-    def generate_vapid(force: bool) -> None:
-        """Write a VAPID private key to the instance folder and print the public key."""
-        from .push.service import generate_vapid as make_keys
+@click.command("reseal")
+@with_appcontext
+def reseal_command() -> None:
+    """Seal every encrypted column again with DATA_KEY (after a new key,
+    with the old one in DATA_KEY_RETIRED); then the old key can go."""
+    session = db_session()
+    try:
+        done = reseal(session.connection(), Base.metadata)
+    except RuntimeError as err:
+        raise click.ClickException(str(err)) from None
+    session.commit()
+    click.echo(f"{done} value(s) sealed again with DATA_KEY.")
 
-        path = Path(current_app.instance_path) / "vapid_private.pem"
-        if path.exists() and not force:
-            raise click.ClickException(f"{path} exists; --force replaces it (every device "
-                                       "must then subscribe again).")
-        public = make_keys(path)
-        click.echo(f"VAPID private key written to {path}")
-        click.echo(f"VAPID_PUBLIC_KEY={public}")
 
-    @app.cli.group("translate")
-    def translate() -> None:
-        """Message catalogs in webapp/i18n (Babel)."""
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+def seed_demo_command(as_json: bool) -> None:
+    """Create a demo organisation with an account in each role and print them."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("seed-demo refuses to run with the production configuration.")
 
-    @translate.command("extract")
-    def extract() -> None:
-        """Write messages.pot from the code and templates."""
-        _extract(POT)
+    session = db_session()
+    data = seed_demo(session)
+    session.commit()
+    if as_json:
+        click.echo(json.dumps(data.as_dict(), indent=2))
+        return
+    click.echo(f"Demo organisation: {data.organisation}")
+    for a in data.accounts:
+        if a.email:
+            click.echo(f"  {a.role:<12} {a.name:<18} {a.email}  password: {a.password}"
+                       f"  TOTP secret: {a.totp_secret}")
+        else:
+            code = a.activation_code or "(already activated)"
+            click.echo(f"  {a.role:<12} {a.name:<18} activation code: {code}")
+    click.echo("Staff: sign in at /signin/staff; the TOTP secret goes into an authenticator app "
+               "(or: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
+    click.echo("Returnees: open /activate on a phone and enter the code.")
 
-    @translate.command("update")
-    def update() -> None:
-        """Merge messages.pot into every catalog."""
-        _run(["pybabel", "update", "-i", str(POT), "-d", str(I18N), "--no-fuzzy-matching",
-              "--ignore-obsolete"])
-        for path in write_derived(I18N):
-            click.echo(f"writing {path.relative_to(ROOT)} (see webapp/cyrillic.py)")
 
-    @translate.command("init")
-    @click.argument("locale")
-    def init(locale: str) -> None:
-        _run(["pybabel", "init", "-i", str(POT), "-d", str(I18N), "-l", locale])
+@click.command("demo-returnee")
+@with_appcontext
+@click.argument("name")
+@click.option("--caseworker", "caseworker_email", help="E-mail of the demo caseworker.")
+@click.option("--locale", default="en")
+def demo_returnee_command(name: str, caseworker_email: str | None, locale: str) -> None:
+    """Add a returnee to the demo organisation and print it as JSON."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("demo-returnee refuses to run with the production configuration.")
 
-    @translate.command("compile")
-    def compile_() -> None:
-        _run(["pybabel", "compile", "-d", str(I18N)])
 
-    @translate.command("check")
-    def check() -> None:
-        """Fail when messages.pot is stale or a catalog is incomplete."""
-        problems = catalog_problems(current_app.config["LANGUAGES"])
-        for line in problems:
-            click.echo(line, err=True)
-        if problems:
-            raise click.ClickException(f"{len(problems)} translation problem(s)")
-        click.echo("catalogs complete")
+    session = db_session()
+    try:
+        account = add_demo_returnee(session, name, caseworker_email=caseworker_email,
+                                    locale=locale)
+    except RuntimeError as err:
+        raise click.ClickException(str(err)) from None
+    session.commit()
+    click.echo(json.dumps(asdict(account)))
+
+
+@click.command("create-organisation")
+@with_appcontext
+@click.option("--name", required=True, help="Name of the partner organisation.")
+@click.option("--country", required=True, help="Two-letter country code, e.g. SL.")
+@click.option("--timezone", "timezone_", required=True, help="E.g. Africa/Freetown.")
+@click.option("--currency", required=True, help="Currency of plan budgets, e.g. SLE.")
+@click.option("--emergency-phone", default="", help="Shown to returnees: 'In danger now? Call'.")
+@click.option("--followup-months", default="1,3,6,12", show_default=True)
+@click.option("--coordinator-name", required=True)
+@click.option("--coordinator-email", required=True)
+@click.option("--locale", default="en", show_default=True, help="The coordinator's language.")
+def create_organisation_command(name, country, timezone_, currency, emergency_phone,
+                                followup_months, coordinator_name, coordinator_email,
+                                locale) -> None:
+    """Start a partner organisation and its first coordinator. Prints the
+    coordinator's activation code once (it is stored only as a hash)."""
+
+
+    if locale not in current_app.config["LANGUAGES"]:
+        raise click.BadParameter(f"one of {', '.join(current_app.config['LANGUAGES'])}",
+                                 param_hint="--locale")
+    if not coordinator_name.strip():
+        raise click.BadParameter("must not be empty", param_hint="--coordinator-name")
+    try:
+        email = validate_email(coordinator_email, check_deliverability=False).normalized
+        months = [int(m) for m in followup_months.split(",") if m.strip()]
+    except EmailNotValidError as err:
+        raise click.BadParameter(str(err), param_hint="--coordinator-email") from None
+    except ValueError:
+        raise click.BadParameter("whole months, e.g. 1,3,6,12",
+                                 param_hint="--followup-months") from None
+    session = db_session()
+    try:
+        issued = create_organisation(
+            session, settings=Settings(name, emergency_phone, timezone_, currency, months),
+            country=country, coordinator_name=coordinator_name,
+            coordinator_email=email, locale=locale)
+    except DomainError as err:
+        raise click.ClickException(f"{err.field or 'input'}: {err.message}") from None
+    session.commit()
+    click.echo(f"Organisation {name!r} made, with coordinator {email}.")
+    click.echo(f"Activation code (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, "
+               f"shown this once): {issued.code}")
+    click.echo("The coordinator opens /activate, types the code, sets a password and "
+               "an authenticator app.")
+
+
+@click.group("push", cls=AppGroup)
+def push_group() -> None:
+    """Web push (VAPID keys)."""
+
+
+@push_group.command("generate-vapid")
+@click.option("--force", is_flag=True, help="Replace an existing key.")
+def generate_vapid(force: bool) -> None:
+    """Write a VAPID private key to the instance folder and print the public key."""
+    path = Path(current_app.instance_path) / "vapid_private.pem"
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; --force replaces it (every device "
+                                   "must then subscribe again).")
+    public = make_keys(path)
+    click.echo(f"VAPID private key written to {path}")
+    click.echo(f"VAPID_PUBLIC_KEY={public}")
+
+
+@click.group("translate", cls=AppGroup)
+def translate() -> None:
+    """Message catalogs in webapp/i18n (Babel)."""
+
+
+@translate.command("extract")
+def extract() -> None:
+    """Write messages.pot from the code and templates."""
+    _extract(POT)
+
+
+@translate.command("update")
+def update() -> None:
+    """Merge messages.pot into every catalog."""
+    _run(["pybabel", "update", "-i", str(POT), "-d", str(I18N), "--no-fuzzy-matching",
+          "--ignore-obsolete"])
+    for path in write_derived(I18N):
+        click.echo(f"writing {path.relative_to(ROOT)} (see webapp/cyrillic.py)")
+
+
+@translate.command("init")
+@click.argument("locale")
+def init(locale: str) -> None:
+    _run(["pybabel", "init", "-i", str(POT), "-d", str(I18N), "-l", locale])
+
+
+@translate.command("compile")
+def compile_() -> None:
+    _run(["pybabel", "compile", "-d", str(I18N)])
+
+
+@translate.command("check")
+def check() -> None:
+    """Fail when messages.pot is stale or a catalog is incomplete."""
+    problems = catalog_problems(current_app.config["LANGUAGES"])
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} translation problem(s)")
+    click.echo("catalogs complete")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(push_group)
+    app.cli.add_command(translate)
+    app.cli.add_command(delete_again_command)
+    app.cli.add_command(reseal_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(demo_returnee_command)
+    app.cli.add_command(create_organisation_command)
 
 
 def _run(cmd: list[str], quiet: bool = False) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import MetaData, Select, create_engine, event, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -96,11 +98,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def dialect_insert(dialect: str):
     """`insert` with ON CONFLICT for this dialect (PostgreSQL or SQLite)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

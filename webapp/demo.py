@@ -11,9 +11,12 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .alerts import service as alerts, signals
 from .auth import service as auth_service
 from .models import Household, Organisation, Role, User
+from .monitoring import service as monitoring
 from .passwords import hash_secret
+from .people import service as people
 
 DEMO_ORG = "Footing demo partner, Freetown"
 
@@ -84,14 +87,13 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
         ("Farid", cw2, None, "fa_AF", 20),
     ]
     for name, cw, hh, locale, days_ago in returnees:
-        issued = auth_service.create_returnee(
+        issued = people.create_returnee(
             session, organisation=org, created_by=coord_user, display_name=name, locale=locale,
             caseworker=session.get(User, cw.user_id), household=hh,
             return_date=date.today() - timedelta(days=days_ago))
         data.accounts.append(DemoAccount(role="returnee", name=name,
                                          activation_code=issued.code, user_id=issued.user.id))
     session.flush()
-    from .monitoring import service as monitoring
 
     monitoring.schedule_all(session)
     _sample_alert(session, data)
@@ -101,9 +103,6 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
 def _sample_alert(session: Session, data: DemoData) -> None:
     """One open alert in the first caseworker's inbox, as if Sahr had checked
     in twice with a low mood."""
-    from . import signals
-    from .alerts import service as alerts
-
     sahr = next(a for a in data.accounts if a.name == "Sahr")
     signals.emit(session, returnee=session.get(User, sahr.user_id), kind="checkin.low_mood")
     alerts.route_pending(session)
@@ -141,7 +140,7 @@ def add_demo_returnee(session: Session, name: str, *, caseworker_email: str | No
     caseworker = session.scalars(query).first()
     if caseworker is None:
         raise RuntimeError("no such caseworker in the demo organisation")
-    issued = auth_service.create_returnee(session, organisation=org, created_by=None,
+    issued = people.create_returnee(session, organisation=org, created_by=None,
                                           display_name=name, locale=locale,
                                           caseworker=caseworker,
                                           return_date=date.today() - timedelta(days=30))

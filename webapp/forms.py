@@ -16,6 +16,8 @@ from wtforms import DateField, RadioField, SelectField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from .errors import DomainError
+
 
 @lru_cache(maxsize=None)
 def _wtforms_catalog(locale: str) -> support.NullTranslations:
@@ -60,8 +62,6 @@ def run_form(form, action):
     """Validate `form`, then run `action()` (a service call). A DomainError it
     raises is shown on the form. Returns (True, result) when done, else
     (False, None): the route re-renders the form with status 400."""
-    from .errors import DomainError
-
     if not form.validate_on_submit():
         return False, None
     try:

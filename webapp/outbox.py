@@ -1,9 +1,13 @@
 """Work that must happen only after the request's commit (push, jobs).
 
-Routes and services call `after_commit(fn, *args)`; the request edge runs the
-callbacks once its commit succeeded, and drops them on rollback. The rows the
-work reads were written in that commit, so a crash between commit and enqueue
-loses nothing: the worker's periodic sweep finds them.
+Services name what should happen, `after_commit("push.send", delivery_ids)`;
+the request edge runs it once its commit succeeded, and drops it on rollback.
+The rows the work reads were written in that commit, so a crash between
+commit and enqueue loses nothing: the worker's periodic sweep finds them.
+
+The names are the outbox's vocabulary: the edge that does the work (the job
+queue, `webapp.tasks`) registers a handler for each with `@handles(name)`.
+So a service says what must happen and never imports the worker.
 """
 from __future__ import annotations
 
@@ -14,19 +18,40 @@ from flask import g, has_app_context
 
 log = logging.getLogger(__name__)
 
+JOBS = {
+    "push.send": "queue these push deliveries for the worker",
+    "push.send_now": "send these push deliveries at once (inside a worker)",
+    "privacy.erase_again": "erase once more, a minute from now, what reached a deleted account",
+}
+_handlers: dict[str, Callable[..., Any]] = {}
 
-def after_commit(fn: Callable[..., Any], *args: Any) -> None:
+
+def handles(job: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the function that does `job` after a commit."""
+    if job not in JOBS:
+        raise ValueError(f"unknown outbox job {job!r}")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _handlers[job] = fn
+        return fn
+
+    return register
+
+
+def after_commit(job: str, *args: Any) -> None:
+    if job not in JOBS:
+        raise ValueError(f"unknown outbox job {job!r}")
     if not has_app_context():
         raise RuntimeError("after_commit needs an app context")
-    g.setdefault("after_commit", []).append((fn, args))
+    g.setdefault("after_commit", []).append((job, args))
 
 
 def run_after_commit() -> None:
-    for fn, args in g.pop("after_commit", []):
+    for job, args in g.pop("after_commit", []):
         try:
-            fn(*args)
+            _handlers[job](*args)
         except Exception:  # the periodic sweep retries whatever this missed
-            log.exception("after-commit work failed: %s", getattr(fn, "__name__", fn))
+            log.exception("after-commit work failed: %s", job)
 
 
 def discard() -> None:

@@ -20,7 +20,15 @@ import hashlib
 import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Connection, MetaData, String, TypeDecorator, bindparam, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    MetaData,
+    String,
+    TypeDecorator,
+    bindparam,
+    select,
+    type_coerce,
+)
 
 # The keys of the apps made in this process, the newest first: a process runs
 # one app, except the tests, which make several (with other settings).

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlsplit
-
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 from flask_login import current_user

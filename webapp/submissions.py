@@ -17,16 +17,34 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import dialect_insert
+from .db import Base, dialect_insert
 from .errors import DomainError
-from .models import ClientSubmission, User, utcnow
+from .models import User, UTCDateTime, utcnow
+
+
+class ClientSubmission(Base):
+    """A form a returnee's device sent with its own UUID (offline queue, double
+    taps, retries): stored once; a repeat answers as the first did."""
+
+    __tablename__ = "client_submissions"
+    __table_args__ = (UniqueConstraint("user_id", "client_uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    # Where the first answer pointed (e.g. the "received" page of the report).
+    result_url: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SubmissionConflict(DomainError):

@@ -1,57 +1,54 @@
-"""Background and periodic work (Huey).
-
-Embedded default: Huey's SQLite storage in the instance folder. With REDIS_URL
-set: Redis, for many workers on many machines. Start a worker with
-`huey_consumer webapp.tasks.huey`.
+"""Background and periodic work (Huey): the jobs, at the edge like the
+routes. They call the services and do what the services handed to the outbox
+(`outbox.handles`). The queue itself is `webapp.queue`; a worker process is
+`huey_consumer webapp.worker.huey`.
 """
 from __future__ import annotations
 
 import logging
-import os
-import time
 from datetime import timedelta
-from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey, crontab
+from flask import Flask, current_app, has_app_context
+from huey import crontab
 from sqlalchemy import update
 
+from . import outbox
+from .alerts import service as alerts
+from .auth.models import AuthSession
+from .checkins.reminders import checkin_due
+from .checkins.service import record_no_contact
+from .db import db_session
+from .groups.reminders import meeting_tomorrow
+from .models import utcnow
+from .monitoring.service import schedule_all, signal_overdue
+from .privacy.service import erase_late_arrivals as erase
+from .push import service as push
+from .push.models import PushDelivery
+from .queue import beat, huey
 
-def _make_huey():
-    redis_url = os.environ.get("REDIS_URL")
-    immediate = os.environ.get("FOOTING_ENV") == "testing"
-    if redis_url:
-        return RedisHuey("footing", url=redis_url, immediate=immediate)
-    instance = Path(os.environ.get("FOOTING_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
-    instance.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("footing", filename=str(instance / "huey.db"), immediate=immediate)
-
-
-huey = _make_huey()
-_app = None
+_app: Flask | None = None
 log = logging.getLogger(__name__)
 
 
-def flask_app():
-    """The app tasks run in: the current one (tests, immediate mode) or one
-    created once per worker process."""
+def use_app(app: Flask) -> None:
+    """The app a worker process runs its jobs in (`webapp.worker`)."""
     global _app
-    from flask import current_app, has_app_context
+    _app = app
 
+
+def flask_app() -> Flask:
+    """The app tasks run in: the current one (requests, tests in immediate
+    mode), else the worker process's own."""
     if has_app_context():
-        return current_app._get_current_object()
+        return current_app._get_current_object()  # type: ignore[attr-defined]
     if _app is None:
-        from . import create_app
-
-        _app = create_app()
+        raise RuntimeError("no app for the jobs: run the worker as webapp.worker")
     return _app
 
 
 def in_transaction(work, app=None):
     """Run `work(session)` in a fresh app context, commit, then run what it
     queued for after the commit (like a request does)."""
-    from . import outbox
-    from .db import db_session
-
     app = app or flask_app()
     with app.app_context():
         session = db_session()
@@ -93,9 +90,6 @@ def in_batches(work, app=None) -> int:
 def end_expired_sessions(app) -> int:
     """Mark sessions past their absolute lifetime as ended, so the table says
     what is really live. (Requests already refuse them on their own.)"""
-    from .db import db_session
-    from .models import AuthSession, utcnow
-
     cutoff = utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
     with app.app_context():
         session = db_session()
@@ -109,9 +103,6 @@ def end_expired_sessions(app) -> int:
 def erase_late_arrivals(app=None, now=None, within=timedelta(days=1)) -> dict:
     """Rows stored for an account after it was deleted (see
     `privacy.service.erase_late_arrivals`), for accounts deleted `within`."""
-    from .models import utcnow
-    from .privacy.service import erase_late_arrivals as erase
-
     since = (now or utcnow()) - within
     return in_transaction(lambda session: erase(session, since), app)
 
@@ -121,6 +112,7 @@ def erase_late_arrivals_task() -> None:
     erase_late_arrivals(within=timedelta(hours=1))
 
 
+@outbox.handles("privacy.erase_again")
 def enqueue_erase_late_arrivals() -> None:
     """After a deletion commits: once more a minute later, when every request
     that was signed in before it has ended."""
@@ -139,11 +131,13 @@ def housekeeping() -> None:
 LEASE = timedelta(seconds=60)
 
 
+@outbox.handles("push.send")
 def enqueue_deliveries(delivery_ids: list[int]) -> None:
     for delivery_id in delivery_ids:
         send_delivery_task(delivery_id)
 
 
+@outbox.handles("push.send_now")
 def send_deliveries_now(delivery_ids: list[int]) -> None:
     """Inside a worker: send at once instead of queueing another hop (an urgent
     alert should not wait for a second poll of the queue)."""
@@ -155,13 +149,10 @@ def route_signals(now=None) -> list[int]:
     """Signals whose alert could not be made with them (see signals._route)
     → alerts → push deliveries, in one transaction, the pushes sent right
     after its commit."""
-    from . import outbox
-    from .alerts import service as alerts
-
     def work(session):
         ids = alerts.route_pending(session, now)
         if ids:
-            outbox.after_commit(send_deliveries_now, ids)
+            outbox.after_commit("push.send_now", ids)
         return ids
 
     return in_transaction(work)
@@ -171,15 +162,12 @@ def escalate(now=None) -> list[int]:
     """Alerts nobody acknowledged in time → the coordinators' phones, in
     batches (the most severe first), each committed and pushed before the
     next. Returns the push deliveries queued."""
-    from . import outbox
-    from .alerts import service as alerts
-
     deliveries: list[int] = []
 
     def work(session, size):
         escalated, ids = alerts.escalate_overdue(session, now, size)
         if ids:
-            outbox.after_commit(send_deliveries_now, ids)
+            outbox.after_commit("push.send_now", ids)
             deliveries.extend(ids)
         return escalated
 
@@ -193,12 +181,6 @@ def send_delivery(delivery_id: int, now=None) -> str:
     transaction, and a second short transaction records the answer. A worker
     killed in between leaves the row pending: the sweep sends it again once
     the lease has run out (the Topic makes the device show it once)."""
-    from sqlalchemy import update
-
-    from .models import utcnow
-    from .push import service as push
-    from .push.models import PushDelivery
-
     now = now or utcnow()
 
     def take(session):
@@ -223,39 +205,13 @@ def send_delivery(delivery_id: int, now=None) -> str:
 def sweep(now=None) -> dict:
     """Every minute: route what was never routed, escalate what is overdue,
     send what is due. Nothing committed is lost if an enqueue was missed."""
-    from .models import utcnow
-    from .push import service as push
-
     now = now or utcnow()
     routed = route_signals(now)
     escalated = escalate(now)
     due = in_transaction(lambda session: push.due_deliveries(session, now))
     sent = [send_delivery(i, now) for i in due]
-    huey.put(HEARTBEAT, time.time())
+    beat()
     return {"routed": len(routed), "escalated": len(escalated), "sent": sent}
-
-
-# --- Is the worker running? -------------------------------------------------------
-# The sweep writes the time it last finished into Huey's own storage, which
-# the web app already reaches (it enqueues there). Without a worker, alerts
-# still reach the inbox but no push is sent and nothing escalates:
-# /healthz/worker is what to monitor for that.
-
-HEARTBEAT = "footing:sweep-finished-at"
-
-
-def worker_state(late_after: float) -> str:
-    """The worker as its sweeps show it: "ok", "late" (none finished in the
-    last `late_after` seconds), "not seen" (never, on this queue) or
-    "unreachable" (the queue's storage failed)."""
-    try:
-        finished = huey.get(HEARTBEAT, peek=True)
-    except Exception:  # Redis down, a locked file: say so, do not fail the caller
-        log.exception("worker heartbeat: queue storage unreachable")
-        return "unreachable"
-    if finished is None:
-        return "not seen"
-    return "ok" if time.time() - finished <= late_after else "late"
 
 
 @huey.task()
@@ -271,8 +227,6 @@ def sweep_task() -> None:
 def signal_no_contact(app, now=None) -> int:
     """Signal returnees silent for two check-in periods, once per gap (issue #4).
     `now` is for tests; the worker uses the clock."""
-    from .checkins.service import record_no_contact
-
     # Each signal's alert is made with it; in_transaction sends the pushes
     # after each batch's commit.
     return in_batches(lambda session, size: len(record_no_contact(session, now, size)), app)
@@ -285,11 +239,9 @@ def no_contact() -> int:
 
 def send_reminders(app=None, now=None) -> dict:
     """Check-in due and meeting tomorrow, for returnees with a device."""
-    from .push import reminders
-
     return in_transaction(lambda session: {
-        "checkin_due": reminders.checkin_due(session, now),
-        "meeting_tomorrow": reminders.meeting_tomorrow(session, now),
+        "checkin_due": checkin_due(session, now),
+        "meeting_tomorrow": meeting_tomorrow(session, now),
     }, app)
 
 
@@ -301,8 +253,6 @@ def reminders_task() -> None:
 def signal_overdue_followups(app, now=None) -> int:
     """Schedule the follow-ups of new returnees and signal every follow-up not
     recorded in time, once per follow-up (issue #7). `now` is for tests."""
-    from .monitoring.service import schedule_all, signal_overdue
-
     in_transaction(lambda session: schedule_all(session, now), app)
     return in_batches(lambda session, size: len(signal_overdue(session, now, size)), app)
 

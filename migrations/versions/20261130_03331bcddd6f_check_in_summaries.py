@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import webapp.models
 
+import webapp.models
 
 revision = '03331bcddd6f'
 down_revision = 'c7dd4fc10d74'

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import webapp.models
 
+import webapp.models
 
 revision = '268cc9e8750a'
 down_revision = 'e48e422eaa03'

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import webapp.models
 
+import webapp.models
 
 revision = '5b7d2e0c9a41'
 down_revision = '03331bcddd6f'

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import webapp.models
 
+import webapp.models
 
 revision = '7c41d9e2b6f3'
 down_revision = '5b7d2e0c9a41'

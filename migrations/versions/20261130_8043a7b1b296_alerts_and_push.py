@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import webapp.models
 
+import webapp.models
 
 revision = '8043a7b1b296'
 down_revision = '9fa28eca14c9'

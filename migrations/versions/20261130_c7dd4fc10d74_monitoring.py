@@ -15,7 +15,6 @@ from alembic import op
 
 import webapp.models
 
-
 revision = 'c7dd4fc10d74'
 down_revision = 'a8177d565fab'
 branch_labels = None

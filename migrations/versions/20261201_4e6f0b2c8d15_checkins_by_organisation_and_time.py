@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from alembic import op
 
-
 revision = '4e6f0b2c8d15'
 down_revision = '9d3e5a7f1c20'
 branch_labels = None

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, jsonify, redirect, render_template_string, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp import access, create_app as create_footing_app
 from webapp.db import db_session
 from webapp.errors import DomainError
-from webapp.models import ClientSubmission
 from webapp.security import offline_copy
-from webapp.submissions import claim
+from webapp.submissions import ClientSubmission, claim
 
 bp = Blueprint("probe", __name__, url_prefix="/probe")
 

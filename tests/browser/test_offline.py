@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PHONE, ROOT, _free_port, _healthy, activate_returnee, launch_options, sign_in_pin
+from .conftest import (
+    PHONE,
+    ROOT,
+    _free_port,
+    _healthy,
+    activate_returnee,
+    launch_options,
+    sign_in_pin,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,14 @@ from webapp.config import Config
 from webapp.i18n import locale_tag
 
 from .conftest import (
-    PHONE, activate_returnee, axe_violations, flask_command, format_violations,
-    horizontal_overflow, sign_in_staff, switch_language,
+    PHONE,
+    activate_returnee,
+    axe_violations,
+    flask_command,
+    format_violations,
+    horizontal_overflow,
+    sign_in_staff,
+    switch_language,
 )
 
 pytestmark = pytest.mark.browser

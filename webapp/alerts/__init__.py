@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-
-from . import routes  # noqa: E402,F401
+"""Alerts: the inbox, an alert's ladder, acknowledging and resolving; signals from the other areas become alerts here."""

@@ -7,7 +7,27 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
-from ..models import UTCDateTime, User, utcnow
+from ..models import User, UTCDateTime, utcnow
+
+
+class Signal(Base):
+    """Something a caseworker should know, written in the same transaction as
+    its cause; the alerts area routes it (severity, recipients, push).
+
+    Holds ids and a kind, never the person's words."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_unrouted", "routed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str | None] = mapped_column(String(32))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Alert(Base):

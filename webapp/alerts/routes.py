@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,10 +27,12 @@ from ..db import db_session
 from ..errors import DomainError
 from ..forms import int_arg
 from ..push.models import PushAttempt, PushDelivery
-from . import bp, service
+from . import service
 from .forms import AckForm, ResolveForm
 from .models import AlertRecipient
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 
 @bp.app_context_processor

@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..access import current_caseworker_id
 from ..db import Page, paginate
 from ..errors import DomainError
-from ..models import Role, Signal, User, utcnow
+from ..models import Role, User, utcnow
+from ..people.service import current_caseworker_id
 from ..push import service as push
-from .models import Alert, AlertRecipient
+from .models import Alert, AlertRecipient, Signal
 from .routing import PUSH_TTL, ROUTES, SEVERITY_ORDER, URGENT
 
 

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
-
-from . import routes  # noqa: E402,F401
+"""Activation, sign-in and sessions, for returnees (code + PIN on a bound device) and staff (password + TOTP)."""

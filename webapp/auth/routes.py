@@ -18,24 +18,40 @@ import time
 
 import segno
 from flask import (
-    current_app, flash, g, redirect, render_template, request, session, url_for,
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from ..db import db_session, get_locked
 from ..errors import DomainError
-from ..forms import form_error
-from ..models import DeviceBinding, User
 from ..extensions import limiter
+from ..forms import form_error
 from ..i18n import ACTIVATION_LOCALE
-from . import bp, service
+from ..models import User
+from . import service
 from .forms import (
-    ChangePasswordForm, ChangePinForm, CodeForm, PinForm, ReturneeActivationForm,
-    StaffActivationForm, StaffSigninForm, TotpForm,
+    ChangePasswordForm,
+    ChangePinForm,
+    CodeForm,
+    PinForm,
+    ReturneeActivationForm,
+    StaffActivationForm,
+    StaffSigninForm,
+    TotpForm,
 )
+from .models import DeviceBinding
+
+bp = Blueprint("auth", __name__)
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +94,6 @@ def _sign_in(user, binding=None):
 
 def _device_binding(lock: bool = False):
     return service.binding_from_cookie(db_session(), request.cookies.get(DEVICE_COOKIE), lock)
-
-
 
 
 @bp.get("/signin")

@@ -11,32 +11,22 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 import pyotp
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ..audit import audit
 from ..db import get_locked
 from ..errors import DomainError
-from ..models import (
-    ActivationCode,
-    AuditEvent,
-    AuthSession,
-    CaseworkerAssignment,
-    ConsentRecord,
-    DeviceBinding,
-    Household,
-    Organisation,
-    Role,
-    User,
-    utcnow,
-)
+from ..models import Role, User, utcnow
 from ..passwords import hash_secret, new_token, token_digest, verify_secret
+from ..privacy.models import ConsentRecord
+from .models import ActivationCode, AuthSession, DeviceBinding
 
 # No 0/O, 1/I/L: codes are read aloud, printed and typed on small keyboards.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -65,16 +55,6 @@ class IssuedCode:
 
 
 # --- Accounts -----------------------------------------------------------------
-
-def audit(session: Session, actor: User | None, action: str, subject: User | None,
-          organisation_id: int) -> None:
-    session.add(AuditEvent(
-        organisation_id=organisation_id,
-        actor_id=actor.id if actor else None,
-        action=action,
-        subject_id=subject.id if subject else None,
-    ))
-
 
 def _random_code(length: int) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
@@ -109,60 +89,6 @@ def issue_activation_code(session: Session, user: User, issued_by: User | None) 
     return IssuedCode(user=user, code=format_code(selector + verifier), expires_at=expires)
 
 
-def create_returnee(session: Session, *, organisation: Organisation, created_by: User | None,
-                    display_name: str, locale: str | None, caseworker: User | None,
-                    household: Household | None = None,
-                    return_date: date | None = None) -> IssuedCode:
-    user = User(organisation_id=organisation.id, role=Role.RETURNEE.value,
-                display_name=display_name.strip(), locale=locale,
-                household_id=household.id if household else None, return_date=return_date)
-    session.add(user)
-    session.flush()
-    if caseworker is not None:
-        assign_caseworker(session, user, caseworker, created_by)
-    audit(session, created_by, "account.create", user, organisation.id)
-    return issue_activation_code(session, user, created_by)
-
-
-def create_staff(session: Session, *, organisation: Organisation, created_by: User | None,
-                 display_name: str, email: str, role: Role,
-                 locale: str | None = None) -> IssuedCode:
-    if role is Role.RETURNEE:
-        raise DomainError(_l("Choose a staff role."), field="role")
-    email = email.strip().lower()
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DomainError(_l("This e-mail address is already in use."), field="email")
-    user = User(organisation_id=organisation.id, role=role.value,
-                display_name=display_name.strip(), email=email, locale=locale)
-    session.add(user)
-    session.flush()
-    audit(session, created_by, "account.create", user, organisation.id)
-    return issue_activation_code(session, user, created_by)
-
-
-def assign_caseworker(session: Session, returnee: User, caseworker: User,
-                      assigned_by: User | None) -> None:
-    if (caseworker.role != Role.CASEWORKER.value
-            or caseworker.organisation_id != returnee.organisation_id
-            or caseworker.is_disabled):
-        raise DomainError(_l("Choose a caseworker of your organisation."), field="caseworker")
-    if returnee.role != Role.RETURNEE.value:
-        raise DomainError(_l("Only returnees have a caseworker."))
-    current = session.scalar(select(CaseworkerAssignment).where(
-        CaseworkerAssignment.returnee_id == returnee.id,
-        CaseworkerAssignment.ended_at.is_(None)))
-    if current is not None:
-        if current.caseworker_id == caseworker.id:
-            return
-        current.ended_at = utcnow()
-        session.flush()
-    session.add(CaseworkerAssignment(
-        organisation_id=returnee.organisation_id, returnee_id=returnee.id,
-        caseworker_id=caseworker.id, assigned_by_id=assigned_by.id if assigned_by else None))
-    audit(session, assigned_by, "caseworker.assign", returnee, returnee.organisation_id)
-    session.flush()
-
-
 def end_all_sessions(session: Session, user: User, reason: str) -> None:
     """Every session of the person ends now, on every device."""
     user.session_epoch += 1
@@ -171,23 +97,6 @@ def end_all_sessions(session: Session, user: User, reason: str) -> None:
         .where(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
     )
-
-
-def disable_user(session: Session, user: User, disabled_by: User) -> None:
-    if user.id == disabled_by.id:
-        raise DomainError(_l("You cannot disable your own account."))
-    if user.disabled_at is None:
-        user.disabled_at = utcnow()
-    end_all_sessions(session, user, "disabled")
-    now = utcnow()
-    session.execute(update(DeviceBinding).where(
-        DeviceBinding.user_id == user.id, DeviceBinding.revoked_at.is_(None)
-    ).values(revoked_at=now))
-    session.execute(update(ActivationCode).where(
-        ActivationCode.user_id == user.id, ActivationCode.used_at.is_(None),
-        ActivationCode.revoked_at.is_(None)).values(revoked_at=now))
-    audit(session, disabled_by, "account.disable", user, user.organisation_id)
-    session.flush()
 
 
 # --- Activation ---------------------------------------------------------------

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("checkins", __name__, url_prefix="/checkin")
-
-from . import routes  # noqa: E402,F401
+"""Check-ins: mood, five quick questions and a note; silence is a signal too."""

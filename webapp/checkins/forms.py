@@ -8,7 +8,6 @@ from ..forms import Form, RadioChoiceField, max_len
 from .models import ANSWERS, QUESTIONS
 from .service import ANSWER_LABELS, MOODS, NOTE_MAX, QUESTION_LABELS
 
-
 VISIBILITY = (("caseworker", _l("My caseworker only")),
               ("group", _l("My caseworker and my group")))
 

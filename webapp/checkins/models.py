@@ -4,7 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, case, event
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    case,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, dialect_insert

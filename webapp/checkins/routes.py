@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -17,8 +17,10 @@ from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error
 from ..security import offline_copy
-from . import bp, service
+from . import service
 from .forms import VISIBILITY, CheckInForm
+
+bp = Blueprint("checkins", __name__, url_prefix="/checkin")
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .. import signals
-from ..errors import DomainError
+from ..alerts import signals
+from ..auth.models import ActivationCode
 from ..auth.service import latest_choices
-from ..models import ActivationCode, Role, User, utcnow
+from ..errors import DomainError
+from ..groups.models import DEFAULT_PERIOD_DAYS, GroupMember, PeerGroup
+from ..models import Role, User, utcnow
 from .models import ANSWERS, QUESTIONS, CheckIn, CheckInSummary, NoContactGap
 
 NOTE_MAX = 500
@@ -134,8 +136,6 @@ def rhythm():
     the activation (`at`) and the check-in period in days (`days`: the shortest
     of their groups; none when in no group). Shared by the no-contact job and
     the check-in reminder, so both count silence the same way."""
-    from ..groups.models import GroupMember, PeerGroup
-
     last = select(CheckInSummary.user_id, CheckInSummary.last_at.label("at")).subquery()
     activated = (select(ActivationCode.user_id, func.max(ActivationCode.used_at).label("at"))
                  .where(ActivationCode.used_at.is_not(None))
@@ -159,8 +159,6 @@ def record_no_contact(session: Session, now: datetime | None = None,
     a gap already signalled (a NoContactGap with that start) is not signalled
     again, so the next call goes on with the rest. Returns the ids of the
     people signalled."""
-    from ..groups.models import DEFAULT_PERIOD_DAYS
-
     now = now or utcnow()
     last, activated, period = rhythm()
     signalled = (select(NoContactGap.user_id, func.max(NoContactGap.since).label("since"))

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("groups", __name__, url_prefix="/groups")
-
-from . import routes  # noqa: E402,F401
+"""Peer groups: members, facilitators, meetings, attendance and the group board."""

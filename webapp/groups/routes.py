@@ -26,7 +26,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -37,12 +46,22 @@ from ..forms import form_error, run_form
 from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
-from . import bp, service
+from . import service
 from .forms import (
-    BuddyForm, ConfirmForm, FacilitatorForm, GroupSettingsForm, MeetingForm, MemberForm,
-    NewGroupForm, PostForm, RaiseForm, RsvpForm,
+    BuddyForm,
+    ConfirmForm,
+    FacilitatorForm,
+    GroupSettingsForm,
+    MeetingForm,
+    MemberForm,
+    NewGroupForm,
+    PostForm,
+    RaiseForm,
+    RsvpForm,
 )
 from .models import Meeting, PeerGroup
+
+bp = Blueprint("groups", __name__, url_prefix="/groups")
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from .. import signals
+from ..alerts import signals
 from ..checkins.models import CheckIn
 from ..db import get_locked
 from ..errors import DomainError
 from ..models import Role, User, utcnow
 from ..push import service as push
 from .models import (
-    GroupFacilitator, GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup, PostReport,
+    GroupFacilitator,
+    GroupMember,
+    GroupPost,
+    Meeting,
+    MeetingResponse,
+    PeerGroup,
+    PostReport,
     RaisedWithCaseworker,
 )
 
@@ -439,3 +445,39 @@ def raise_with_caseworker(session: Session, group: PeerGroup, facilitator: User,
     signal.source_id = raised.id
     session.flush()
     return raised
+
+
+# --- Who may see what (access.SCOPES) ----------------------------------------
+
+def _group_roles(session: Session, viewer: User, group_id: int):
+    """(group, leads, member) for a group of the viewer's organisation, else None."""
+    group = session.get(PeerGroup, group_id)
+    if group is None or group.organisation_id != viewer.organisation_id:
+        return None
+    leads = session.scalar(select(GroupFacilitator.id).where(
+        GroupFacilitator.group_id == group_id, GroupFacilitator.user_id == viewer.id))
+    member = session.scalar(select(GroupMember.id).where(
+        GroupMember.group_id == group_id, GroupMember.user_id == viewer.id))
+    return group, leads is not None, member is not None
+
+
+def visible_group(session: Session, viewer: User, group_id: int) -> PeerGroup | None:
+    """A group the viewer is in (member or facilitator), or any group of the
+    organisation for its coordinator."""
+    found = _group_roles(session, viewer, group_id)
+    if found is None:
+        return None
+    group, leads, member = found
+    return group if leads or member or viewer.role == Role.COORDINATOR.value else None
+
+
+def group_in(session: Session, viewer: User, group_id: int) -> PeerGroup | None:
+    """A group the viewer is in: only they write on its board or answer its meetings."""
+    found = _group_roles(session, viewer, group_id)
+    return found[0] if found is not None and (found[1] or found[2]) else None
+
+
+def group_led(session: Session, viewer: User, group_id: int) -> PeerGroup | None:
+    """A group the viewer runs as its facilitator."""
+    found = _group_roles(session, viewer, group_id)
+    return found[0] if found is not None and found[1] else None

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("main", __name__)
-
-from . import routes  # noqa: E402,F401
+"""The app's frame: home, health checks, the service worker, language and quick exit."""

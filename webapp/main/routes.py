@@ -4,22 +4,32 @@ from __future__ import annotations
 import json
 
 from flask import (
-    current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select, text
 
+from ..auth import service as auth_service
 from ..db import db_session
 from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
-from ..models import AccessLedgerEntry, User
-from ..auth import service as auth_service
+from ..models import User
+from ..privacy.models import AccessLedgerEntry
 from ..push import service as push
-from ..tasks import worker_state
+from ..queue import worker_state
 from ..security import offline_copy, queue_owner
-from . import bp
+
+bp = Blueprint("main", __name__)
 
 
 @bp.get("/")

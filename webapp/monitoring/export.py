@@ -21,7 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth.service import audit
+from ..audit import audit
 from ..checkins.models import QUESTIONS, CheckIn
 from ..models import Organisation, User
 from ..support import choices as sc

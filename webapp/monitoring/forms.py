@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import escape
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Optional
 
@@ -22,8 +23,6 @@ class _Text:
         return gettext(self.msgid)
 
     def __html__(self) -> str:
-        from markupsafe import escape
-
         return str(escape(str(self)))
 
 

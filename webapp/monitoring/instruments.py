@@ -14,8 +14,8 @@ file and the problem. Texts are English msgids, translated when shown
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 

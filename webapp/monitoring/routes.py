@@ -16,22 +16,36 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import and_, select
 
+from ..checkins.service import MOODS
 from ..db import db_session, paginate
 from ..errors import DomainError
 from ..forms import Form, int_arg
-from ..models import CaseworkerAssignment, Role, User, utcnow
+from ..models import Role, User, utcnow
+from ..people.models import CaseworkerAssignment
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
 from ..support import choices as sc
-from . import bp, export as export_, instruments, overview as overview_, service
+from . import export as export_, instruments, overview as overview_, service
 from .charts import bar_chart, line_chart
 from .forms import followup_form_class
 from .models import FollowUp
+
+bp = Blueprint("monitoring", __name__)
 
 DIMENSIONS = instruments.DIMENSIONS
 DUE_AHEAD_DAYS = 30
@@ -60,8 +74,6 @@ def caseload():
 
 
 def _moods():
-    from ..checkins.service import MOODS
-
     return MOODS
 
 

@@ -16,11 +16,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from .. import signals
+from ..alerts import signals
 from ..checkins.models import CheckIn, CheckInSummary
 from ..db import paginate
 from ..errors import DomainError
-from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
+from ..models import Organisation, Role, User, utcnow
+from ..people.models import CaseworkerAssignment
 from ..plan.models import Goal, PlanChange, Step
 from ..support import choices as sc
 from ..support.models import Case, CaseMessage

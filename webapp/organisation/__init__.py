@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("organisation", __name__, url_prefix="/organisation")
-
-from . import routes  # noqa: E402,F401
+"""An organisation's own settings, kept by its coordinators."""

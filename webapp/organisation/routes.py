@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -17,8 +17,10 @@ from ..db import db_session, get_locked
 from ..forms import run_form
 from ..i18n import language_choices
 from ..models import Organisation
-from . import bp, service
+from . import service
 from .forms import SettingsForm
+
+bp = Blueprint("organisation", __name__, url_prefix="/organisation")
 
 log = logging.getLogger(__name__)
 

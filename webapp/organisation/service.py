@@ -12,12 +12,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..auth.service import IssuedCode, audit, create_staff
+from ..audit import audit
+from ..auth.service import IssuedCode
 from ..errors import DomainError
 from ..i18n import organisation_languages, supported
 from ..models import Organisation, Role, User
 from ..monitoring.models import FollowUp
 from ..monitoring.service import schedule_all
+from ..people.service import create_staff
 from ..support.service import clean_phone
 
 # Months after the return a follow-up can be set at (DESIGN.md §3.5: 1, 3, 6, 12 by default).

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("people", __name__, url_prefix="/people")
-
-from . import routes  # noqa: E402,F401
+"""The accounts of an organisation: creating them, who follows whom, disabling."""

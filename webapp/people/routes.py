@@ -14,25 +14,33 @@ from __future__ import annotations
 import logging
 
 import segno
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
-from ..access import current_caseworker_id
-from ..auth import service as auth_service
+from ..auth.service import IssuedCode, issue_activation_code
 from ..db import db_session, paginate
 from ..errors import DomainError
 from ..forms import int_arg
 from ..i18n import organisation_choices
-from ..models import CaseworkerAssignment, Household, Role, User
+from ..models import Role, User
 from ..monitoring import service as monitoring
 from ..privacy import service as privacy
 from ..privacy.forms import DeletionConfirmForm
-from . import bp
+from . import service
 from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
+
+bp = Blueprint("people", __name__, url_prefix="/people")
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +53,10 @@ ROLE_LABELS = {
 
 
 def _caseworkers() -> list[User]:
-    return list(db_session().scalars(select(User).where(
-        User.organisation_id == current_user.organisation_id,
-        User.role == Role.CASEWORKER.value, User.disabled_at.is_(None),
-    ).order_by(User.display_name)))
+    return service.caseworkers(db_session(), current_user.organisation_id)
 
 
-def _activation_sheet(issued: auth_service.IssuedCode):
+def _activation_sheet(issued: IssuedCode):
     """The printable code and QR, as the answer to the POST that made it.
 
     The code is shown this once and never stored in clear: not in a URL, a
@@ -65,12 +70,11 @@ def _activation_sheet(issued: auth_service.IssuedCode):
 
 
 def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | None = None):
-    cw_id = current_caseworker_id(db_session(), person.id)
-    caseworker = db_session().get(User, cw_id) if cw_id else None
+    caseworker = service.current_caseworker(db_session(), person)
     assign = AssignForm()
     assign.caseworker.choices = [(c.id, c.display_name) for c in _caseworkers()]
-    if cw_id:
-        assign.caseworker.data = cw_id
+    if caseworker is not None:
+        assign.caseworker.data = caseworker.id
     return render_template("people/show.html", person=person, caseworker=caseworker,
                            assign=assign, confirm=ConfirmForm(),
                            delete=delete_form or DeletionConfirmForm(formdata=None),
@@ -79,15 +83,7 @@ def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | No
 
 @bp.get("/")
 def index():
-    me: User = current_user
-    query = select(User).where(User.organisation_id == me.organisation_id,
-                               User.deleted_at.is_(None))
-    if me.role == Role.CASEWORKER.value:
-        query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
-            CaseworkerAssignment.caseworker_id == me.id, CaseworkerAssignment.ended_at.is_(None))
-    # Each row says whether the account is activated, which reads the TOTP secret.
-    people, shown = paginate(db_session(), query.options(undefer(User.totp_secret))
-                             .order_by(User.role, User.display_name, User.id),
+    people, shown = paginate(db_session(), service.people_query(current_user),
                              int_arg("page"), scalars=True)
     return render_template("people/index.html", people=people, shown=shown,
                            role_labels=ROLE_LABELS)
@@ -100,23 +96,16 @@ def new_returnee():
     form.locale.choices = organisation_choices(me.organisation)
     caseworkers = _caseworkers() if me.role == Role.COORDINATOR.value else [me]
     form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
-    households = db_session().scalars(select(Household).where(
-        Household.organisation_id == me.organisation_id).order_by(Household.label)).all()
+    households = service.households(db_session(), me.organisation_id)
     form.household.choices = ([(0, _l("No household")), (-1, _l("A new household"))]
                               + [(h.id, h.label) for h in households])
     if request.method == "POST" and not form.validate_on_submit():
         return render_template("people/new_returnee.html", form=form), 400
     if request.method == "POST":
         caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
-        household = None
-        if form.household.data == -1:
-            household = Household(organisation_id=me.organisation_id,
-                                  label=form.display_name.data.strip()[:100])
-            db_session().add(household)
-            db_session().flush()
-        elif form.household.data:
-            household = next(h for h in households if h.id == form.household.data)
-        issued = auth_service.create_returnee(
+        household = (service.NEW_HOUSEHOLD if form.household.data == -1
+                     else next((h for h in households if h.id == form.household.data), None))
+        issued = service.create_returnee(
             db_session(), organisation=me.organisation, created_by=me,
             display_name=form.display_name.data, locale=form.locale.data,
             caseworker=caseworker, household=household, return_date=form.return_date.data)
@@ -137,7 +126,7 @@ def new_staff():
         if not form.validate_on_submit():
             return render_template("people/new_staff.html", form=form), 400
         try:
-            issued = auth_service.create_staff(
+            issued = service.create_staff(
                 db_session(), organisation=me.organisation, created_by=me,
                 display_name=form.display_name.data, email=form.email.data,
                 role=Role(form.role.data), locale=form.locale.data)
@@ -161,7 +150,7 @@ def reissue(user_id: int):
     if person.is_disabled:
         flash(_l("This account is disabled."), "error")
         return _show(person, 400)
-    return _activation_sheet(auth_service.issue_activation_code(db_session(), person, current_user))
+    return _activation_sheet(issue_activation_code(db_session(), person, current_user))
 
 
 @bp.post("/<int:user_id>/assign")
@@ -175,7 +164,7 @@ def assign(user_id: int):
         return _show(person, 400)
     caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
     try:
-        auth_service.assign_caseworker(db_session(), person, caseworker, current_user)
+        service.assign_caseworker(db_session(), person, caseworker, current_user)
     except DomainError as err:
         flash(err.message, "error")
         return _show(person, 400)
@@ -189,7 +178,7 @@ def disable(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        auth_service.disable_user(db_session(), person, current_user)
+        service.disable_user(db_session(), person, current_user)
     except DomainError as err:
         flash(err.message, "error")
         return _show(person, 400)

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("plan", __name__, url_prefix="/plan")
-
-from . import routes  # noqa: E402,F401
+"""The returnee's own future plan: goals, steps, comments and its history."""

@@ -25,8 +25,17 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_currency, lazy_gettext as _l
 from flask_login import current_user
 
 from ..db import db_session
@@ -34,13 +43,22 @@ from ..errors import DomainError, render_error
 from ..forms import Form
 from ..models import User
 from ..security import offline_copy
-from . import bp, service
+from . import service
 from .catalog import AREAS, STATUSES, starters_of
 from .forms import (
-    AnswerForm, CommentForm, GoalForm, InPlanForm, NewGoalForm, StatusForm, StepForm, TickForm,
+    AnswerForm,
+    CommentForm,
+    GoalForm,
+    InPlanForm,
+    NewGoalForm,
+    StatusForm,
+    StepForm,
+    TickForm,
     suggest_form,
 )
 from .models import Goal, Step
+
+bp = Blueprint("plan", __name__, url_prefix="/plan")
 
 
 def _plan_url(owner: User) -> str:
@@ -321,8 +339,6 @@ def _domain_error(err: DomainError, back: str):
 
 @bp.context_processor
 def _plan_helpers() -> dict:
-    from flask_babel import format_currency
-
     def money(amount, currency: str) -> str:
         return format_currency(amount or 0, currency)
 

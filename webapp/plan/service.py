@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_currency, format_date, lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..access import current_caseworker_id
-from ..errors import DomainError
 from ..auth.service import latest_choices
+from ..errors import DomainError
 from ..models import Role, User, utcnow
+from ..people.service import current_caseworker_id, visible_returnee
+from ..support import choices as support_choices, service as support
 from .catalog import AREAS, STARTERS, STATUSES
 from .models import Goal, GoalComment, PlanChange, Step
 
@@ -249,9 +250,6 @@ AREA_CATEGORY = {"work": "work", "business": "business", "housing": "housing",
 
 
 def _request_support(session: Session, goal: Goal, step: Step | None = None) -> None:
-    from ..support import choices as support_choices
-    from ..support import service as support
-
     details = goal_title(goal) + (f": {step.text}" if step is not None else "")
     support.create_request(session, goal.returnee,
                            category=AREA_CATEGORY.get(goal.area, "other"), contact_way="app",
@@ -386,8 +384,6 @@ STATE_LABELS = {"suggested": _l("waiting for an answer"), "active": _l("accepted
 
 def describe_change(change: PlanChange, currency: str) -> tuple[str, str, str]:
     """(what changed, before, after) in the viewer's language."""
-    from flask_babel import format_currency, format_date
-
     def show(raw: str | None) -> str:
         if raw is None or raw == "":
             return "–"
@@ -407,3 +403,21 @@ def describe_change(change: PlanChange, currency: str) -> tuple[str, str, str]:
         return raw
 
     return str(FIELD_LABELS.get(change.field, change.field)), show(change.before), show(change.after)
+
+
+# --- Who may see what (access.SCOPES) ----------------------------------------
+
+def visible_goal(session: Session, viewer: User, goal_id: int) -> Goal | None:
+    """A goal of a plan the viewer may read (issue #3)."""
+    goal = session.get(Goal, goal_id)
+    if goal is None or goal.organisation_id != viewer.organisation_id:
+        return None
+    return goal if visible_returnee(session, viewer, goal.returnee_id) is not None else None
+
+
+def visible_step(session: Session, viewer: User, step_id: int) -> Step | None:
+    """A step of a goal the viewer may read (issue #3)."""
+    step = session.get(Step, step_id)
+    if step is None or step.organisation_id != viewer.organisation_id:
+        return None
+    return step if visible_goal(session, viewer, step.goal_id) is not None else None

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("privacy", __name__, url_prefix="/me")
-
-from . import routes  # noqa: E402,F401
+"""A returnee's own data: consent choices, export, deletion; the access ledger."""

@@ -14,17 +14,27 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.forms import ConsentForm
 from ..auth.service import CONSENT_CHOICES, latest_choices
 from ..db import db_session
 from ..forms import Form, run_form
-from . import bp, service
+from . import service
 from .forms import DeletionRequestForm
+
+bp = Blueprint("privacy", __name__, url_prefix="/me")
 
 log = logging.getLogger(__name__)
 

@@ -17,23 +17,24 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import outbox, signals
-from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, audit, latest_choices
+from .. import outbox
+from ..alerts import signals
+from ..audit import audit
+from ..auth.models import DeviceBinding
+from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, latest_choices
 from ..checkins.models import CheckIn
 from ..checkins.service import stop_sharing
 from ..db import get_locked
 from ..errors import DomainError
 from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
-from ..models import (
-    AccessLedgerEntry, ConsentRecord, DeviceBinding, Household, Role, User, utcnow,
-)
+from ..models import Household, Role, User, utcnow
 from ..monitoring.models import FollowUp, ReintegrationCheck
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
 from ..support.models import Case, CaseMessage
-from ..tasks import enqueue_erase_late_arrivals
 from .erase import erase_person
+from .models import AccessLedgerEntry, ConsentRecord
 
 log = logging.getLogger(__name__)
 EXPORT_FORMAT = "footing-my-data/1"
@@ -105,7 +106,7 @@ def delete_account(session: Session, actor: User, person: User) -> dict[str, int
     deleted = _empty_account(session, person)
     audit(session, actor, "account.delete", person, person.organisation_id)
     session.flush()
-    outbox.after_commit(enqueue_erase_late_arrivals)
+    outbox.after_commit("privacy.erase_again")
     return deleted
 
 

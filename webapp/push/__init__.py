@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("push", __name__, url_prefix="/notifications")
-
-from . import routes  # noqa: E402,F401
+"""Web push: devices, deliveries and sending. The areas queue what they send (`notify`, `queue`)."""

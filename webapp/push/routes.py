@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,8 +14,10 @@ from sqlalchemy import select
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import Form
-from . import bp, service
+from . import service
 from .models import PushSubscription
+
+bp = Blueprint("push", __name__, url_prefix="/notifications")
 
 
 class ConfirmForm(Form):

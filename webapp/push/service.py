@@ -18,12 +18,17 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import serialization
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, lazy_gettext as _l
+from py_vapid import Vapid01
+from pywebpush import WebPushException, webpush
+from requests import RequestException
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from .. import outbox
+from ..auth.service import latest_choices_of
 from ..errors import DomainError
 from ..models import Role, User, utcnow
 from .models import PushAttempt, PushDelivery, PushSubscription
@@ -128,14 +133,18 @@ def notify(session: Session, user_ids: Iterable[int], message: str, url: str, *,
                             ttl=ttl))
 
 
+def want_reminders(session: Session, users: list[User]) -> set[int]:
+    """Those of `users` whose latest consent says yes to reminders. (A reply
+    in their own case is not a reminder: it goes to every device they added.)"""
+    choices = latest_choices_of(session, (user.id for user in users))
+    return {user_id for user_id, c in choices.items() if c["push_reminders"]}
+
+
 def send_after_commit(delivery_ids: list[int]) -> None:
     """Hand deliveries written in this transaction to the worker once it has
     committed (the sweep sends any whose hand-over was lost)."""
-    from .. import outbox
-    from ..tasks import enqueue_deliveries
-
     if delivery_ids:
-        outbox.after_commit(enqueue_deliveries, delivery_ids)
+        outbox.after_commit("push.send", delivery_ids)
 
 
 def payload(delivery: PushDelivery, locale: str) -> str:
@@ -195,9 +204,6 @@ def _record(session: Session, delivery: PushDelivery, outcome: str, code: int | 
 
 def send(session: Session, delivery: PushDelivery, now: datetime | None = None) -> Outcome:
     """Try one delivery once; record what happened. The caller commits."""
-    from pywebpush import WebPushException, webpush
-    from requests import RequestException
-
     now = now or utcnow()
     if delivery.status != "pending":
         return Outcome("skipped")
@@ -276,9 +282,6 @@ def due_deliveries(session: Session, now: datetime, limit: int = 200) -> list[in
 def generate_vapid(path: Path) -> str:
     """Write a new VAPID private key (PEM) and return the public key for the
     browser (base64url, uncompressed point)."""
-    from cryptography.hazmat.primitives import serialization
-    from py_vapid import Vapid01
-
     vapid = Vapid01()
     vapid.generate_keys()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,8 +299,6 @@ def vapid_public_key() -> str | None:
     key = vapid_private_key()
     if key is None:
         return None
-    from cryptography.hazmat.primitives import serialization
-    from py_vapid import Vapid01
 
     vapid = Vapid01.from_file(key) if Path(key).exists() else Vapid01.from_string(key)
     raw = vapid.public_key.public_bytes(serialization.Encoding.X962,

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("support", __name__, url_prefix="/help")
-
-from . import routes  # noqa: E402,F401
+"""Support requests and concern reports, with their thread between the person and staff."""

@@ -16,26 +16,39 @@
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import submissions
-from ..access import current_caseworker_id
-from ..auth import service as auth_service
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import form_error, int_arg
 from ..models import Role, User
+from ..people import service as people
 from ..security import offline_copy
-from . import bp, choices as c, service
+from . import choices as c, service
 from .forms import (
-    ConcernForm, ConfirmForm, HelpNowForm, MessageForm, ReassignForm, RequestForm, StatusForm,
+    ConcernForm,
+    ConfirmForm,
+    HelpNowForm,
+    MessageForm,
+    ReassignForm,
+    RequestForm,
+    StatusForm,
 )
 from .models import Case
 
-
+bp = Blueprint("support", __name__, url_prefix="/help")
 
 
 def _submit(form, claim_kind: str, create, template: str, **context):
@@ -138,18 +151,11 @@ def _status_form(case: Case) -> StatusForm:
     return form
 
 
-def _caseworkers() -> list[User]:
-    return list(db_session().scalars(select(User).where(
-        User.organisation_id == current_user.organisation_id,
-        User.role == Role.CASEWORKER.value, User.disabled_at.is_(None),
-    ).order_by(User.display_name)))
-
-
 def _reassign_form(case: Case, caseworkers: list[User] | None = None) -> ReassignForm:
     form = ReassignForm()
-    form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers or _caseworkers()]
+    form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers or people.caseworkers(db_session(), current_user.organisation_id)]
     if request.method == "GET":
-        form.caseworker.data = current_caseworker_id(db_session(), case.returnee_id)
+        form.caseworker.data = people.current_caseworker_id(db_session(), case.returnee_id)
     return form
 
 
@@ -220,14 +226,14 @@ def change_status(case_id: int):
 @bp.post("/cases/<int:case_id>/reassign")
 def reassign(case_id: int):
     case: Case = g.scoped
-    caseworkers = _caseworkers()
+    caseworkers = people.caseworkers(db_session(), current_user.organisation_id)
     form = _reassign_form(case, caseworkers)
     if not form.validate_on_submit():
         flash(_l("Please choose a caseworker from the list."), "error")
         return _case_page(case, 400)
     chosen = next(u for u in caseworkers if u.id == form.caseworker.data)
     try:
-        auth_service.assign_caseworker(db_session(), case.returnee, chosen, current_user)
+        people.assign_caseworker(db_session(), case.returnee, chosen, current_user)
     except DomainError as err:
         flash(err.message, "error")
         return _case_page(case, err.status)

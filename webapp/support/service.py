@@ -18,11 +18,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from .. import signals
-from ..access import current_caseworker_id
+from ..alerts import signals
 from ..db import Page, paginate
 from ..errors import DomainError
-from ..models import CaseworkerAssignment, Organisation, Role, User, utcnow
+from ..models import Organisation, Role, User, utcnow
+from ..people.models import CaseworkerAssignment
+from ..people.service import current_caseworker_id
+from ..push import service as push
 from . import choices as c
 from .models import Case, CaseEvent, CaseMessage
 
@@ -176,9 +178,10 @@ def add_message(session: Session, case: Case, author: User, body: str | None, *,
     case.updated_at = utcnow()
     session.flush()
     if author.is_staff and not internal:
-        from ..push import reminders
-
-        reminders.reply(session, case.returnee, case.id)
+        # A reply in their own case is not a reminder: it goes to every
+        # device the person added, whatever their reminder choice.
+        push.notify(session, [case.returnee_id], "reply", f"/help/cases/{case.id}",
+                    topic=f"case-{case.id}", urgency="normal", ttl=3 * 24 * 3600)
     return message
 
 

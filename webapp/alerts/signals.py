@@ -1,13 +1,20 @@
 """Signals: facts a caseworker must hear about, written in the same transaction
 as their cause. The alerts area turns each into an alert with a severity, a
-time limit and recipients (its routing table maps these kinds)."""
+time limit and recipients (its routing table maps these kinds).
+
+This module is the alerts area's interface for the other areas: they call
+`emit` from their services and know nothing else of alerts."""
 from __future__ import annotations
 
 import logging
 
+from flask import has_app_context
 from sqlalchemy.orm import Session
 
-from .models import Signal, User
+from ..models import User
+from ..push.service import send_after_commit
+from . import service
+from .models import Signal
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +53,11 @@ def _route(session: Session, signal: Signal) -> None:
     runs or not. The pushes it queued go to the worker after the commit.
     Should routing fail, the cause is stored all the same and the signal is
     left for the worker's sweep (staff pages say when that takes too long)."""
-    from flask import has_app_context
-
-    from .alerts.service import route_signal
-    from .push.service import send_after_commit
-
     if not has_app_context():  # a script without an app: the sweep routes it
         return
     try:
         with session.begin_nested():
-            delivery_ids = route_signal(session, signal, new=True)
+            delivery_ids = service.route_signal(session, signal, new=True)
     except Exception:  # the report must be kept; the sweep routes it later
         log.exception("routing signal %s failed; left for the sweep", signal.id)
         return
