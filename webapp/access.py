@@ -30,6 +30,7 @@ from .models import Role, User
 from .people import service as people
 from .plan import service as plan
 from .privacy.models import AccessLedgerEntry
+from .push import service as push
 from .support import service as support
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ POLICY: dict[str, Rule] = {
     # Push notifications: every signed-in person, for their own devices
     "push.devices": signed_in(),
     "push.subscribe": signed_in(),
-    "push.remove": signed_in(),
+    "push.remove": signed_in(scope="subscription", arg="subscription_id"),
     # Support requests and concerns (issue #5). A case page is a view of the
     # returnee's records: the view writes the ledger entry (the scope resolves
     # to the case, not the person).
@@ -222,6 +223,7 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "group": groups.visible_group,
     "group_in": groups.group_in,
     "group_led": groups.group_led,
+    "subscription": push.own_subscription,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the
