@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from webapp.access import POLICY
+from webapp.access import NESTED, POLICY, SCOPES
 from webapp.models import Role, User
 from webapp.privacy.models import AccessLedgerEntry
 
@@ -18,6 +18,24 @@ def test_every_endpoint_has_a_declared_policy(app):
     assert not missing, f"endpoints without an access policy: {missing}"
     stale = sorted(set(POLICY) - endpoints)
     assert not stale, f"policy entries for endpoints that do not exist: {stale}"
+
+
+# View arguments that name no row: their route checks them against a fixed list.
+NOT_IDS = {("static", "filename"), ("monitoring.export", "dataset")}
+
+
+def test_every_object_a_url_names_is_found_by_its_rule(app):
+    """No route looks up an id of its URL by hand: the rule's scope finds the
+    first object, its nested scopes each further one inside it (issue #25)."""
+    unscoped = []
+    for url_rule in app.url_map.iter_rules():
+        rule = POLICY[url_rule.endpoint]
+        assert rule.scope is None or rule.scope in SCOPES, url_rule.endpoint
+        assert all(name in NESTED for name, _arg in rule.nested), url_rule.endpoint
+        scoped = ({rule.arg} if rule.scope else set()) | {arg for _name, arg in rule.nested}
+        unscoped += [f"{url_rule.endpoint}: <{arg}>" for arg in sorted(url_rule.arguments - scoped)
+                     if (url_rule.endpoint, arg) not in NOT_IDS]
+    assert not unscoped, f"view arguments no rule scopes: {unscoped}"
 
 
 def test_an_endpoint_without_policy_is_denied(app, client, monkeypatch):

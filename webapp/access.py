@@ -2,15 +2,21 @@
 
 Every endpoint in `app.url_map` must have an entry in `POLICY` (a test enforces
 it); an endpoint without one answers 404 for everybody. A rule names the roles
-that may call the endpoint and, where the URL names a person, the scope the
-person must be in for the caller. Anything outside the caller's scope answers
-404, exactly as if it did not exist.
+that may call the endpoint and, where the URL names an object, the scope it
+must be in for the caller; where the URL names more than one (a meeting of a
+group), each further one is found inside the one before (`nested`), so no
+route looks up an id itself (a test enforces that too). Anything outside the
+caller's scope answers 404, exactly as if it did not exist.
+
+A view reads what the rule found: `g.scoped` is the object of `scope`,
+`g.nested[name]` the object of each nested scope, by its name in `NESTED`.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
@@ -24,6 +30,7 @@ from .models import Role, User
 from .people import service as people
 from .plan import service as plan
 from .privacy.models import AccessLedgerEntry
+from .push import service as push
 from .support import service as support
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,9 @@ class Rule:
     roles: frozenset[Role] | None
     scope: str | None = None  # key of SCOPES, applied to the view argument `arg`
     arg: str = "user_id"
+    # (key of NESTED, view argument) pairs, each found inside the object before
+    # it: the scope's first, e.g. (("meeting", "meeting_id"),) within a group.
+    nested: tuple[tuple[str, str], ...] = ()
     ledger: str | None = None  # a staff view is written to the access ledger as this
 
 
@@ -51,11 +61,19 @@ def public() -> Rule:
 
 
 def signed_in(*roles: Role | frozenset[Role], scope: str | None = None,
-              arg: str = "user_id", ledger: str | None = None) -> Rule:
+              arg: str = "user_id", nested: tuple[tuple[str, str], ...] = (),
+              ledger: str | None = None) -> Rule:
+    if nested and scope is None:
+        raise ValueError("a nested scope is found inside the rule's own scope")
     flat: set[Role] = set()
     for r in roles or (EVERYONE,):
         flat |= set(r) if isinstance(r, frozenset) else {r}
-    return Rule(roles=frozenset(flat), scope=scope, arg=arg, ledger=ledger)
+    return Rule(roles=frozenset(flat), scope=scope, arg=arg, nested=nested, ledger=ledger)
+
+
+# The nested objects of a group's pages, each inside the group of the URL.
+MEETING = (("meeting", "meeting_id"),)
+POST = (("post", "post_id"),)
 
 
 POLICY: dict[str, Rule] = {
@@ -122,7 +140,7 @@ POLICY: dict[str, Rule] = {
     # Push notifications: every signed-in person, for their own devices
     "push.devices": signed_in(),
     "push.subscribe": signed_in(),
-    "push.remove": signed_in(),
+    "push.remove": signed_in(scope="subscription", arg="subscription_id"),
     # Support requests and concerns (issue #5). A case page is a view of the
     # returnee's records: the view writes the ledger entry (the scope resolves
     # to the case, not the person).
@@ -154,14 +172,17 @@ POLICY: dict[str, Rule] = {
     "groups.remove_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.buddies": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id"),
-    "groups.hide_post": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
-    "groups.report_post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id"),
+    "groups.hide_post": signed_in(FACILITATOR, scope="group_led", arg="group_id", nested=POST),
+    "groups.report_post": signed_in(RETURNEE, FACILITATOR, scope="group_in", arg="group_id",
+                                    nested=POST),
     "groups.new_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.meeting": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group",
-                                arg="group_id"),
-    "groups.rsvp": signed_in(RETURNEE, scope="group_in", arg="group_id"),
-    "groups.attendance": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
-    "groups.cancel_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+                                arg="group_id", nested=MEETING),
+    "groups.rsvp": signed_in(RETURNEE, scope="group_in", arg="group_id", nested=MEETING),
+    "groups.attendance": signed_in(FACILITATOR, scope="group_led", arg="group_id",
+                                   nested=MEETING),
+    "groups.cancel_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id",
+                                       nested=MEETING),
     "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.raise_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     # Aftercare monitoring (issue #7). Staff reach a returnee's timeline and
@@ -202,6 +223,14 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "group": groups.visible_group,
     "group_in": groups.group_in,
     "group_led": groups.group_led,
+    "subscription": push.own_subscription,
+}
+
+# Nested scopes answer "is this object inside that one, for this viewer?"; the
+# outer object has passed its own scope already.
+NESTED: dict[str, Callable[[Session, User, Any, int], object | None]] = {
+    "meeting": groups.meeting_of,
+    "post": groups.post_of,
 }
 
 
@@ -234,18 +263,34 @@ def enforce() -> object | None:
     if viewer.role_enum not in rule.roles:
         abort(404)
     if rule.scope is not None:
-        raw = (request.view_args or {}).get(rule.arg)
-        target = SCOPES[rule.scope](db_session(), viewer, int(raw)) if raw is not None else None
-        if target is None:
-            abort(404)
-        if request.method not in ("GET", "HEAD"):
-            # What a post changes is changed by one request at a time: two
-            # caseworkers closing one alert at once, the second is told it is
-            # closed instead of overwriting the first one's note.
-            get_locked(db_session(), type(target), inspect(target).identity)
-        g.scoped = target
+        session = db_session()
+        target = _reached(SCOPES[rule.scope](session, viewer, _id(rule.arg)))
+        g.scoped, g.nested = target, {}
+        outer = target
+        for name, arg in rule.nested:
+            outer = g.nested[name] = _reached(NESTED[name](session, viewer, outer, _id(arg)))
         # The person whose record this is: the target itself, or its `returnee`.
         subject = target if isinstance(target, User) else getattr(target, "returnee", None)
         if rule.ledger and isinstance(subject, User) and request.method == "GET":
-            record_view(db_session(), viewer, subject, rule.ledger)
+            record_view(session, viewer, subject, rule.ledger)
     return None
+
+
+def _id(arg: str) -> int:
+    """The id in the view argument `arg`; a URL without it names nothing (404)."""
+    raw = (request.view_args or {}).get(arg)
+    if raw is None:
+        abort(404)
+    return int(raw)
+
+
+def _reached(target: object | None) -> object:
+    """What a scope found, locked on a post; 404 when it found nothing."""
+    if target is None:
+        abort(404)
+    if request.method not in ("GET", "HEAD"):
+        # What a post changes is changed by one request at a time: two
+        # caseworkers closing one alert at once, the second is told it is
+        # closed instead of overwriting the first one's note.
+        get_locked(db_session(), type(target), inspect(target).identity)
+    return target

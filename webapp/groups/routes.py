@@ -20,7 +20,8 @@
     /groups/<g>/raise                             POST facilitator: raise a member with the caseworker
 
 The scope (`group`, `group_in`, `group_led` in webapp.access) has already
-checked the group before a view runs; meetings and posts are looked up inside it.
+checked the group before a view runs (`g.scoped`), and the meeting or post of
+the URL inside it (`g.nested["meeting"]`, `g.nested["post"]`).
 """
 from __future__ import annotations
 
@@ -267,17 +268,12 @@ def post(group_id: int):
     return _show(group, 400, post=form)
 
 
-def _post_or_404(group: PeerGroup, post_id: int):
-    found = service.find_post(db_session(), group, post_id)
-    if found is None or not ConfirmForm().validate_on_submit():
-        abort(404 if found is None else 400)
-    return found
-
-
 @bp.post("/<int:group_id>/posts/<int:post_id>/hide")
 def hide_post(group_id: int, post_id: int):
     group: PeerGroup = g.scoped
-    service.hide_post(db_session(), _post_or_404(group, post_id), current_user)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    service.hide_post(db_session(), g.nested["post"], current_user)
     log.info("group post hidden group=%s post=%s", group.id, post_id)
     return _board_answer(group)
 
@@ -285,24 +281,15 @@ def hide_post(group_id: int, post_id: int):
 @bp.post("/<int:group_id>/posts/<int:post_id>/report")
 def report_post(group_id: int, post_id: int):
     group: PeerGroup = g.scoped
-    found = _post_or_404(group, post_id)
-    if found.hidden_at is not None and found.author_id != current_user.id \
-            and not service.is_facilitator(db_session(), group, current_user):
-        abort(404)  # a hidden post is gone for the others
-    service.report_post(db_session(), found, current_user)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    service.report_post(db_session(), g.nested["post"], current_user)
     if not request.htmx:
         flash(_l("Thank you. The facilitator will look at it."), "info")
     return _board_answer(group)
 
 
 # --- Meetings ----------------------------------------------------------------------------
-
-def _meeting_or_404(group: PeerGroup, meeting_id: int) -> Meeting:
-    meeting = db_session().get(Meeting, meeting_id)
-    if meeting is None or meeting.group_id != group.id:
-        abort(404)
-    return meeting
-
 
 @bp.route("/<int:group_id>/meetings/new", methods=["GET", "POST"])
 def new_meeting(group_id: int):
@@ -348,14 +335,13 @@ def _meeting_page(group: PeerGroup, meeting: Meeting, status: int = 200, error=N
 @bp.get("/<int:group_id>/meetings/<int:meeting_id>")
 @offline_copy
 def meeting(group_id: int, meeting_id: int):
-    group: PeerGroup = g.scoped
-    return _meeting_page(group, _meeting_or_404(group, meeting_id))
+    return _meeting_page(g.scoped, g.nested["meeting"])
 
 
 @bp.post("/<int:group_id>/meetings/<int:meeting_id>/rsvp")
 def rsvp(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
-    meeting = _meeting_or_404(group, meeting_id)
+    meeting: Meeting = g.nested["meeting"]
     form = RsvpForm()
     if not form.validate_on_submit():
         return _meeting_page(group, meeting, 400, error=_l("Please choose one from the list."))
@@ -374,7 +360,7 @@ def rsvp(group_id: int, meeting_id: int):
 @bp.post("/<int:group_id>/meetings/<int:meeting_id>/cancel")
 def cancel_meeting(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
-    meeting = _meeting_or_404(group, meeting_id)
+    meeting: Meeting = g.nested["meeting"]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -389,7 +375,7 @@ def cancel_meeting(group_id: int, meeting_id: int):
 @bp.post("/<int:group_id>/meetings/<int:meeting_id>/attendance")
 def attendance(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
-    meeting = _meeting_or_404(group, meeting_id)
+    meeting: Meeting = g.nested["meeting"]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -341,11 +341,6 @@ def add_post(session: Session, group: PeerGroup, author: User, body: str) -> Gro
     return post
 
 
-def find_post(session: Session, group: PeerGroup, post_id: int) -> GroupPost | None:
-    post = session.get(GroupPost, post_id)
-    return post if post is not None and post.group_id == group.id else None
-
-
 def hide_post(session: Session, post: GroupPost, by: User) -> None:
     if post.hidden_at is None:
         post.hidden_at = utcnow()
@@ -481,3 +476,21 @@ def group_led(session: Session, viewer: User, group_id: int) -> PeerGroup | None
     """A group the viewer runs as its facilitator."""
     found = _group_roles(session, viewer, group_id)
     return found[0] if found is not None and found[1] else None
+
+
+# Nested in a group's scope (access.NESTED): the group is already the viewer's.
+
+def meeting_of(session: Session, viewer: User, group: PeerGroup, meeting_id: int) -> Meeting | None:
+    """A meeting of this group; one of another group is not here."""
+    meeting = session.get(Meeting, meeting_id)
+    return meeting if meeting is not None and meeting.group_id == group.id else None
+
+
+def post_of(session: Session, viewer: User, group: PeerGroup, post_id: int) -> GroupPost | None:
+    """A post on this group's board as the viewer sees it: a hidden post is
+    gone for all but its author and the group's facilitators."""
+    post = session.get(GroupPost, post_id)
+    if post is None or post.group_id != group.id:
+        return None
+    seen = post.hidden_at is None or post.author_id == viewer.id
+    return post if seen or is_facilitator(session, group, viewer) else None

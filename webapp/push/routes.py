@@ -2,11 +2,11 @@
 
     /notifications/               the person's devices; turn on for this one
     /notifications/subscribe      POST (from the page's script): register this browser
-    /notifications/<id>/remove    POST: stop notifications on that device
+    /notifications/<id>/remove    POST: stop notifications on that device (one of the person's own)
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -54,10 +54,6 @@ def remove(subscription_id: int):
     if not ConfirmForm().validate_on_submit():
         return render_template("push/devices.html", devices=_devices(), form=ConfirmForm(),
                                public_key=service.vapid_public_key()), 400
-    try:
-        service.unsubscribe(db_session(), current_user, subscription_id)
-    except DomainError:
-        return render_template("error.html", status=404, title=_l("Page not found"),
-                               text=_l("This page does not exist or you cannot see it.")), 404
+    service.unsubscribe(db_session(), g.scoped)  # the person's own (access: "subscription")
     flash(_l("Notifications are off on that device."), "info")
     return redirect(url_for("push.devices"))

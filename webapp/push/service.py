@@ -94,11 +94,17 @@ def subscribe(session: Session, user: User, *, endpoint: str, p256dh: str, auth:
     return existing
 
 
-def unsubscribe(session: Session, user: User, subscription_id: int) -> None:
+def own_subscription(session: Session, viewer: User,
+                     subscription_id: int) -> PushSubscription | None:
+    """The access scope "subscription": a device of the viewer's own; nobody
+    else's, whatever their role."""
     sub = session.get(PushSubscription, subscription_id)
-    if sub is None or sub.user_id != user.id:
-        raise DomainError(_l("This device is not in your list."))
-    session.delete(sub)
+    return sub if sub is not None and sub.user_id == viewer.id else None
+
+
+def unsubscribe(session: Session, subscription: PushSubscription) -> None:
+    """Stop notifications on one device (found through `own_subscription`)."""
+    session.delete(subscription)
     session.flush()
 
 

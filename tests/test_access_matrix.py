@@ -1,0 +1,411 @@
+"""The access matrix (issue #25): every endpoint of the app, requested by every
+role, on objects of the caller's own circle, of another person in the same
+organisation and of another organisation, and the answer checked against a
+table written here by hand, apart from `webapp.access.POLICY`. A rule that
+lets in more than the table says fails here, and so does an endpoint the table
+does not know yet.
+
+The world is built once for the module. Each of two organisations has a
+coordinator, a caseworker and a facilitator, and two returnees with their
+goal, step, case, alert, group (meeting, post) and device:
+
+- "mine": the returnee who signs in, assigned to the caseworker who signs in,
+  member of the group the facilitator who signs in runs; a device is the
+  caller's own;
+- "other": another returnee of the same organisation, with a caseworker and a
+  facilitator of their own who never sign in; a device is that returnee's;
+- "abroad": the second organisation's "mine" (nobody of it signs in);
+- "mixed": the URL's first object is mine, the objects inside it another's
+  (a meeting of another group under my group's address);
+- "hidden": a post in my group that a facilitator hid, by someone else.
+
+An endpoint whose URL names no object has the one variant "-". "Denied" is a
+404 for a signed-in caller (as if the object did not exist), the sign-in page
+(GET) or 401 for an anonymous one; "allowed" is any answer but 401, 403, 404.
+POSTs go without CSRF (this module's config) and with an empty form: what a
+form does with it is the area's own tests' business, who reaches it is this
+one's. Each request runs in a savepoint rolled back after it, so a POST that
+deletes an account leaves the world as it was for the next one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pyotp
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from webapp.alerts.models import Alert
+from webapp.auth.routes import DEVICE_COOKIE
+from webapp.groups import service as groups
+from webapp.groups.models import GroupFacilitator, GroupMember, GroupPost, PeerGroup
+from webapp.models import Organisation, Role, User, utcnow
+from webapp.passwords import hash_secret
+from webapp.people import service as people
+from webapp.plan import service as plan
+from webapp.push.models import PushSubscription
+from webapp.support import service as support
+
+from .conftest import STAFF_PASSWORD, Web, activate_returnee, new_org, sign_in_staff
+
+ANON, RE, FA, CW, CO = "anonymous", "returnee", "facilitator", "caseworker", "coordinator"
+ROLES = (ANON, RE, FA, CW, CO)
+SIGNED_IN = (RE, FA, CW, CO)
+STAFF = (FA, CW, CO)
+
+NONE = "-"  # the one variant of an endpoint whose URL names no object
+MINE, OTHER, ABROAD, MIXED, HIDDEN = "mine", "other", "abroad", "mixed", "hidden"
+OWN = frozenset({MINE})
+ORGANISATION = frozenset({MINE, OTHER})  # the caller's own and another person's, not abroad
+
+
+def reach(*roles: str) -> dict[str, frozenset[str]]:
+    """An endpoint that names no object: these roles reach it."""
+    return {role: frozenset({NONE}) for role in roles}
+
+
+PUBLIC = reach(ANON, *SIGNED_IN)
+
+# Who reaches what: {endpoint: {role: the variants it reaches}}; a role not
+# named reaches nothing. Written from the issues, not copied from POLICY.
+EXPECTED: dict[str, dict[str, frozenset[str]]] = {
+    # Infrastructure, public pages, signing in
+    "static": PUBLIC,
+    "main.healthz": PUBLIC,
+    "main.worker_health": PUBLIC,
+    "main.manifest": PUBLIC,
+    "main.service_worker": PUBLIC,
+    "main.offline": PUBLIC,
+    "main.language": PUBLIC,
+    "main.set_language": PUBLIC,
+    "main.quick_exit": PUBLIC,
+    "main.index": PUBLIC,
+    "auth.signin": PUBLIC,
+    "auth.staff_signin": PUBLIC,
+    "auth.staff_totp": PUBLIC,
+    "auth.pin_signin": PUBLIC,
+    "auth.activate": PUBLIC,
+    "auth.activate_returnee": PUBLIC,
+    "auth.activate_staff": PUBLIC,
+    "auth.signout": reach(*SIGNED_IN),
+    "auth.change_pin": reach(RE),
+    "auth.change_password": reach(*STAFF),
+    "main.home": reach(*SIGNED_IN),
+    "main.my_ledger": reach(RE),
+    "main.csrf_token": reach(*SIGNED_IN),
+    # People: a caseworker manages their own returnees, a coordinator everyone
+    # of the organisation; a facilitator nobody.
+    "people.index": reach(CW, CO),
+    "people.new_returnee": reach(CW, CO),
+    "people.new_staff": reach(CO),
+    "people.show": {CW: OWN, CO: ORGANISATION},
+    "people.reissue": {CW: OWN, CO: ORGANISATION},
+    "people.assign": {CO: ORGANISATION},
+    "people.disable": {CO: ORGANISATION},
+    "people.delete_account": {CW: OWN, CO: ORGANISATION},
+    # The plan: the returnee's own; their caseworker changes it (they agreed
+    # to that), a coordinator reads and comments.
+    "plan.mine": reach(RE),
+    "plan.print_mine": reach(RE),
+    "plan.new_goal": reach(RE),
+    "plan.of": {CW: OWN, CO: ORGANISATION},
+    "plan.print_of": {CW: OWN, CO: ORGANISATION},
+    "plan.suggest": {CW: OWN, CO: ORGANISATION},
+    "plan.goal": {RE: OWN, CW: OWN, CO: ORGANISATION},
+    "plan.edit_goal": {RE: OWN, CW: OWN},
+    "plan.set_status": {RE: OWN, CW: OWN},
+    "plan.add_step": {RE: OWN, CW: OWN},
+    "plan.comment": {RE: OWN, CW: OWN, CO: ORGANISATION},
+    "plan.answer": {RE: OWN},
+    "plan.tick_step": {RE: OWN, CW: OWN},
+    "plan.remove_step": {RE: OWN, CW: OWN},
+    "plan.in_plan": {RE: OWN, CW: OWN},
+    # Alerts: the returnee's caseworker (told of it) and the coordinators.
+    "alerts.inbox": reach(CW, CO),
+    "alerts.show": {CW: OWN, CO: ORGANISATION},
+    "alerts.acknowledge": {CW: OWN, CO: ORGANISATION},
+    "alerts.resolve": {CW: OWN, CO: ORGANISATION},
+    # Devices: everyone their own.
+    "push.devices": reach(*SIGNED_IN),
+    "push.subscribe": reach(*SIGNED_IN),
+    "push.remove": {role: OWN for role in SIGNED_IN},
+    # Support: the returnee's own cases, their caseworker's, the coordinators'.
+    "support.mine": reach(RE),
+    "support.ask": reach(RE),
+    "support.report": reach(RE),
+    "support.help_now": reach(RE),
+    "support.received": {RE: OWN},
+    "support.case": {RE: OWN, CW: OWN, CO: ORGANISATION},
+    "support.reply": {RE: OWN, CW: OWN, CO: ORGANISATION},
+    "support.note": {CW: OWN, CO: ORGANISATION},
+    "support.acknowledge": {CW: OWN, CO: ORGANISATION},
+    "support.change_status": {CW: OWN, CO: ORGANISATION},
+    "support.reassign": {CO: ORGANISATION},
+    "support.inbox": reach(CW, CO),
+    "support.medicine": reach(CO),
+    # Check-ins and groups: members and facilitators of a group see it, the
+    # coordinators every group; only those in it write; its facilitators run it
+    # and see its hidden posts. Caseworkers are not in groups.
+    "checkins.new": reach(RE),
+    "checkins.history": reach(RE),
+    "groups.index": reach(RE, FA, CO),
+    "groups.new": reach(CO),
+    "groups.show": {RE: OWN, FA: OWN, CO: ORGANISATION},
+    "groups.appoint": {CO: ORGANISATION},
+    "groups.settings": {FA: OWN},
+    "groups.add_member": {FA: OWN},
+    "groups.remove_member": {FA: OWN},
+    "groups.buddies": {FA: OWN},
+    "groups.post": {RE: OWN, FA: OWN},
+    "groups.hide_post": {FA: OWN | {HIDDEN}},
+    "groups.report_post": {RE: OWN, FA: OWN | {HIDDEN}},
+    "groups.new_meeting": {FA: OWN},
+    "groups.meeting": {RE: OWN, FA: OWN, CO: ORGANISATION},
+    "groups.rsvp": {RE: OWN},
+    "groups.attendance": {FA: OWN},
+    "groups.cancel_meeting": {FA: OWN},
+    "groups.overview": {FA: OWN},
+    "groups.raise_member": {FA: OWN},
+    # Monitoring: the caseworker's caseload and own returnees; the coordinator's
+    # overview and export.
+    "monitoring.caseload": reach(CW, CO),
+    "monitoring.due": reach(CW, CO),
+    "monitoring.timeline": {CW: OWN, CO: ORGANISATION},
+    "monitoring.followups": {CW: OWN, CO: ORGANISATION},
+    "monitoring.overview": reach(CO),
+    "monitoring.export_page": reach(CO),
+    "monitoring.export": reach(CO),
+    "monitoring.my_progress": reach(RE),
+    "organisation.settings": reach(CO),
+    # A returnee's own privacy.
+    "privacy.choices": reach(RE),
+    "privacy.my_data": reach(RE),
+    "privacy.my_data_file": reach(RE),
+    "privacy.delete": reach(RE),
+    "privacy.cancel_delete": reach(RE),
+}
+
+# View arguments that name no object: the same value in every variant.
+FIXED = {"filename": "css/app.css", "dataset": "checkins"}
+# Those that do, in the order of the objects a circle has.
+OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
+           "post_id", "subscription_id")
+ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+# --- The world ---------------------------------------------------------------------
+
+def _staff(session: Session, org: Organisation, role: Role, name: str) -> User:
+    user = User(organisation_id=org.id, role=role.value, display_name=name,
+                email=f"{name.lower().replace(' ', '.')}@{org.id}.example.org",
+                password_hash=hash_secret(STAFF_PASSWORD), totp_secret=pyotp.random_base32(),
+                locale="en")
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _device(session: Session, user: User) -> int:
+    sub = PushSubscription(user_id=user.id, endpoint=f"https://push.example.org/{user.id}",
+                           p256dh="k", auth="a")
+    session.add(sub)
+    session.flush()
+    return sub.id
+
+
+def _circle(session: Session, org: Organisation, caseworker: User, facilitator: User,
+            name: str) -> tuple[dict[str, int], str]:
+    """A returnee and their objects: ({view argument: id}, activation code)."""
+    issued = people.create_returnee(session, organisation=org, created_by=None, display_name=name,
+                                    locale="en", caseworker=caseworker)
+    person = issued.user
+    goal = plan.add_goal(session, person, person, area="work", title="Find work")
+    step = plan.add_step(session, person, goal, text="Write down what I can do")
+    case = support.create_request(session, person, category="work", contact_way="app")
+    alert = session.scalars(select(Alert).where(Alert.returnee_id == person.id)).one()
+    group = PeerGroup(organisation_id=org.id, name=f"{name}'s group", language="en",
+                      meeting_place="Community hall", checkin_period_days=7)
+    session.add(group)
+    session.flush()
+    session.add_all([
+        GroupFacilitator(organisation_id=org.id, group_id=group.id, user_id=facilitator.id),
+        GroupMember(organisation_id=org.id, group_id=group.id, user_id=person.id),
+    ])
+    session.flush()
+    meeting = groups.schedule_meeting(session, group, facilitator,
+                                      local_start=datetime.now() + timedelta(days=7),
+                                      place="", topic_key=None, topic_text="Welcome")
+    post = groups.add_post(session, group, person, "Hello, everyone")
+    return {"user_id": person.id, "goal_id": goal.id, "step_id": step.id, "case_id": case.id,
+            "alert_id": alert.id, "group_id": group.id, "meeting_id": meeting.id,
+            "post_id": post.id, "subscription_id": _device(session, person)}, issued.code
+
+
+@dataclass
+class Partner:
+    """One partner organisation of the world: its people by role, "mine" and "other"."""
+    people: dict[str, User]
+    code: str  # the activation code of "mine"'s returnee
+    mine: dict[str, int]
+    other: dict[str, int]
+    hidden_post: int
+    devices: dict[int, int] = field(default_factory=dict)  # user id: their device
+
+
+def _partner(session: Session, name: str) -> Partner:
+    org = new_org(session, name=name)
+    staff = {role: _staff(session, org, Role(role), f"{role.title()} {name}") for role in STAFF}
+    mine, code = _circle(session, org, staff[CW], staff[FA], f"Amina {name}")
+    other, _ = _circle(session, org,
+                       _staff(session, org, Role.CASEWORKER, f"Other caseworker {name}"),
+                       _staff(session, org, Role.FACILITATOR, f"Other facilitator {name}"),
+                       f"Bakary {name}")
+    hidden = GroupPost(organisation_id=org.id, group_id=mine["group_id"],
+                       author_id=other["user_id"], body="Something unkind",
+                       hidden_at=utcnow(), hidden_by_id=staff[FA].id)
+    session.add(hidden)
+    session.flush()
+    returnee = session.get(User, mine["user_id"])
+    partner = Partner(people={RE: returnee, **staff}, code=code, mine=mine, other=other,
+                      hidden_post=hidden.id)
+    partner.devices = {user.id: _device(session, user) for user in staff.values()}
+    partner.devices[returnee.id] = mine["subscription_id"]
+    return partner
+
+
+@dataclass
+class World:
+    connection: Connection
+    home: Partner
+    abroad: Partner
+    clients: dict[str, FlaskClient]
+    cookies: dict[str, dict[str, str]]
+
+    def values(self, variant: str, role: str, objects: list[str]) -> dict[str, int]:
+        """The ids of the URL's objects in this variant, for this caller."""
+        mine = dict(self.home.mine)
+        if role != ANON:  # a device is the caller's own
+            mine["subscription_id"] = self.home.devices[self.home.people[role].id]
+        if variant in (MINE, NONE):
+            return mine
+        if variant == OTHER:
+            return dict(self.home.other)
+        if variant == ABROAD:
+            return dict(self.abroad.mine)
+        if variant == MIXED:  # the first object mine, the ones inside it another's
+            return {**self.home.other, objects[0]: mine[objects[0]]}
+        if variant == HIDDEN:
+            return {**mine, "post_id": self.home.hidden_post}
+        raise ValueError(variant)
+
+    def ask(self, role: str, method: str, url: str) -> tuple[int, str]:
+        """One request as `role`, its changes rolled back after it: the status
+        and where it redirects to."""
+        client = self.clients[role]
+        for name, value in self.cookies[role].items():  # a sign-out cleared them
+            client.set_cookie(name, value)
+        savepoint = self.connection.begin_nested()
+        try:
+            with client.open(url, method=method, data={} if method == "POST" else None) as r:
+                return r.status_code, r.headers.get("Location", "")
+        finally:
+            savepoint.rollback()
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    db = app.extensions["footing_db"]
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.bind_override = connection
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    try:
+        with app.app_context():
+            home, abroad = _partner(session, "Home"), _partner(session, "Abroad")
+            session.commit()
+        clients = {role: app.test_client() for role in ROLES}
+        for role, user in home.people.items():
+            if role == RE:
+                activate_returnee(Web(clients[role]), home.code, caseworker_may_edit_plan=True)
+            else:
+                sign_in_staff(Web(clients[role]), user)
+        for role in SIGNED_IN:  # else every "allowed" would be the sign-in page
+            assert clients[role].get("/home").status_code == 200, role
+        cookies = {}
+        for role, client in clients.items():
+            cookies[role] = {name: c.value for name in (app.config["SESSION_COOKIE_NAME"],
+                                                        DEVICE_COOKIE)
+                             if (c := client.get_cookie(name)) is not None}
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+            yield World(connection, home, abroad, clients, cookies)
+    finally:
+        session.close()
+        db.bind_override = None
+        outer.rollback()
+        connection.close()
+
+
+# --- The tests -------------------------------------------------------------------------
+
+def test_the_table_covers_every_endpoint_and_only_those(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = sorted(endpoints - set(EXPECTED))
+    assert not missing, f"endpoints the access matrix does not cover (add to EXPECTED): {missing}"
+    stale = sorted(set(EXPECTED) - endpoints)
+    assert not stale, f"EXPECTED names endpoints that do not exist: {stale}"
+
+
+def _variants(objects: list[str]) -> list[str]:
+    if not objects:
+        return [NONE]
+    out = [MINE, OTHER, ABROAD]
+    if len(objects) > 1:
+        out.append(MIXED)
+    if "post_id" in objects:
+        out.append(HIDDEN)
+    return out
+
+
+def _url(pattern: str, values: dict) -> str:
+    return ARGUMENT.sub(lambda m: str(values[m.group(1)]), pattern)
+
+
+def _denied(role: str, method: str, status: int, location: str) -> bool:
+    if role == ANON:
+        return status == 302 and location.endswith("/signin") if method == "GET" else status == 401
+    return status == 404
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+def test_access_matrix(app, world, endpoint):
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
+    assert rules, f"{endpoint} is not in the app"
+    wrong = []
+    for rule in rules:
+        names = ARGUMENT.findall(rule.rule)
+        unknown = [n for n in names if n not in FIXED and n not in OBJECTS]
+        assert not unknown, f"{endpoint}: the matrix has no object for {unknown}: add one"
+        objects = [n for n in names if n in OBJECTS]
+        variants = _variants(objects)
+        for role, allowed in EXPECTED[endpoint].items():
+            assert allowed <= set(variants), f"EXPECTED[{endpoint!r}][{role!r}]: no such variant"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for role in ROLES:
+                for variant in variants:
+                    url = _url(rule.rule, {**FIXED, **world.values(variant, role, objects)})
+                    status, location = world.ask(role, method, url)
+                    if variant in EXPECTED[endpoint].get(role, ()):
+                        if status in (401, 403, 404):
+                            wrong.append(f"{role} {method} {url} ({variant}): {status}, "
+                                         "should be allowed")
+                    elif not _denied(role, method, status, location):
+                        wrong.append(f"{role} {method} {url} ({variant}): {status} {location}, "
+                                     "should be denied")
+    assert not wrong, f"{endpoint}:\n" + "\n".join(wrong)
