@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import logging
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from . import (
     access,
     assets,
     i18n,
+    logs,
     outbox,
     sealed,
     tasks,  # noqa: F401  (registers the outbox's handlers: the jobs that run after a commit)
@@ -54,7 +54,7 @@ def create_app(config: object | None = None) -> Flask:
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
     _validate(app)
 
-    logging.basicConfig(level=logging.INFO)
+    logs.configure(app)
     Database(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone,

@@ -109,6 +109,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Error messages and logs never show the values of a statement: they can
     # be a person's report text or phone number.
     kwargs.setdefault("hide_parameters", True)
+    if not url.startswith("sqlite"):
+        # After a PostgreSQL restart every pooled connection is dead; without a
+        # ping on checkout the next request on each one fails with a 500. The
+        # ping is one round trip per checkout, on the same machine or LAN.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -1,0 +1,60 @@
+"""Logs: JSON lines a log store can index, each with the id of its request,
+and nothing a person wrote (issue #20)."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from webapp.db import make_engine
+
+
+def _footing_handler() -> logging.Handler:
+    return next(h for h in logging.getLogger().handlers if getattr(h, "footing", False))
+
+
+def test_each_request_is_one_json_line_with_its_id_route_status_and_user(
+        app, web, returnee_web, caplog):
+    me = returnee_web()
+    note = "my neighbour Fatmata threatened me"
+    with caplog.at_level(logging.INFO):
+        answer = web.post("/checkin/", {"mood": "2", "visibility": "caseworker", "note": note,
+                                        "client_uuid": str(uuid.uuid4())})
+    assert answer.status_code in (302, 303)
+    request_id = answer.headers["X-Request-ID"]
+    lines = [json.loads(_footing_handler().format(r)) for r in caplog.records]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    summary = next(line for line in mine if line["message"] == "request")
+    assert summary["route"] == "checkins.new" and summary["method"] == "POST"
+    assert summary["status"] == answer.status_code and summary["user"] == me.id
+    assert summary["ms"] >= 0 and summary["level"] == "INFO" and "time" in summary
+    # What the route logged carries the same id: the lines of one request belong together.
+    assert any(line["message"].startswith("checkin user=") for line in mine)
+    assert not any(note in json.dumps(line) or "Fatmata" in json.dumps(line) for line in lines)
+
+
+def test_requests_get_ids_of_their_own(client):
+    first = client.get("/healthz").headers["X-Request-ID"]
+    second = client.get("/healthz").headers["X-Request-ID"]
+    assert first and second and first != second
+
+
+def test_a_postgresql_restart_costs_no_failed_request(database_url):
+    """A pooled connection the server ended (a restart, a failover) is noticed
+    on checkout and replaced, instead of failing the request that gets it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a pool of server connections is PostgreSQL's; SQLite opens a file")
+    engine, admin = make_engine(database_url), make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:  # back in the pool; the server ends it
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
