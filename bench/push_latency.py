@@ -40,6 +40,7 @@ def main() -> int:
         "FOOTING_INSTANCE": str(tmp),
         "SECRET_KEY": secrets.token_hex(32),
         "PUSH_ALLOW_HTTP_ENDPOINTS": "1",
+        "PUSH_SERVICE_HOSTS": "127.0.0.1",  # tests/push_receiver.py
         "VAPID_PRIVATE_KEY": str(tmp / "vapid.pem"),
     }
     os.environ.update(env)

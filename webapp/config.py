@@ -50,6 +50,15 @@ class Config:
     WORKER_LATE_SECONDS = _env_int("WORKER_LATE_SECONDS", 180)
     # Real push services are HTTPS; tests and benchmarks use a local receiver.
     PUSH_ALLOW_HTTP_ENDPOINTS = _env_bool("PUSH_ALLOW_HTTP_ENDPOINTS", False)
+    # The push services a device may name as its endpoint (each host and its
+    # subdomains): the worker POSTs to that address, so any other would let a
+    # signed-in person point the server at a host of their choosing. These are
+    # the services of the browsers in use today (Chrome and Android, Firefox,
+    # Edge, Safari).
+    PUSH_SERVICE_HOSTS = tuple(h.strip().lower() for h in os.environ.get(
+        "PUSH_SERVICE_HOSTS",
+        "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
+    ).split(",") if h.strip())
 
     # Sessions: ours live server-side (AuthSession rows); the cookie only carries
     # the token. Flask-Login's remember cookie is never set.
@@ -125,6 +134,7 @@ class TestConfig(DevelopmentConfig):
     ARGON2_MEMORY_COST = 8
     HUEY_IMMEDIATE = True
     PUSH_ALLOW_HTTP_ENDPOINTS = True
+    PUSH_SERVICE_HOSTS = Config.PUSH_SERVICE_HOSTS + ("127.0.0.1",)  # tests/push_receiver.py
     RATELIMIT_ENABLED = True
     RATELIMIT_SIGNIN = "10 per minute;60 per hour"
 

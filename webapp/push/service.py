@@ -61,15 +61,23 @@ def _b64url_bytes(value: str, length: int) -> bool:
     return len(raw) == length
 
 
+def known_push_service(endpoint: str) -> bool:
+    """An endpoint at one of the push services of PUSH_SERVICE_HOSTS (a host
+    there or its subdomain), over https (or http where tests allow it)."""
+    parts = urlsplit(endpoint)
+    schemes = ("https", "http") if current_app.config["PUSH_ALLOW_HTTP_ENDPOINTS"] else ("https",)
+    host = (parts.hostname or "").lower()
+    return (parts.scheme in schemes and bool(host) and not parts.username
+            and any(host == known or host.endswith("." + known)
+                    for known in current_app.config["PUSH_SERVICE_HOSTS"]))
+
+
 def validate_subscription(endpoint: str, p256dh: str, auth: str) -> None:
     bad = DomainError(_l("This device could not be registered for notifications. "
                          "Please try again."))
     if not isinstance(endpoint, str) or not isinstance(p256dh, str) or not isinstance(auth, str):
         raise bad
-    parts = urlsplit(endpoint)
-    allowed = current_app.config.get("PUSH_ALLOW_HTTP_ENDPOINTS", False)
-    if (len(endpoint) > 1000 or not parts.netloc
-            or parts.scheme not in (("https", "http") if allowed else ("https",))):
+    if len(endpoint) > 1000 or not known_push_service(endpoint):
         raise bad
     # An uncompressed P-256 public key, and a 16-byte authentication secret.
     if not (_b64url_bytes(p256dh, 65) and _b64url_bytes(auth, 16)):
@@ -217,6 +225,10 @@ def send(session: Session, delivery: PushDelivery, now: datetime | None = None) 
     if sub is None:  # the device unsubscribed meanwhile
         delivery.status = "gone"
         return Outcome("gone")
+    if not known_push_service(sub.endpoint):  # stored before the list changed
+        delivery.status = "failed"
+        _record(session, delivery, "refused", None, "unknown push service")
+        return Outcome("refused")
     key = vapid_private_key()
     if key is None:
         log.warning("push not sent: no VAPID key configured (delivery=%s)", delivery.id)
