@@ -15,6 +15,7 @@ from markupsafe import Markup
 from . import (
     access,
     assets,
+    bodies,
     i18n,
     logs,
     outbox,
@@ -59,6 +60,7 @@ def create_app(config: object | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone,
                    default_translation_directories=str(Path(__file__).parent / "i18n"))
+    bodies.init_app(app)  # before CSRF's check, which reads the form
     csrf.init_app(app)
     htmx.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")

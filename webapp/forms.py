@@ -5,6 +5,7 @@ not cover all our languages; the fields here say it in our words instead.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -12,7 +13,7 @@ from babel import support
 from flask import request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -40,12 +41,41 @@ class _CachedTranslations:
         return _catalog().ungettext(singular, plural, n)
 
 
+# NUL and the other control characters (all but tab and line breaks) are
+# never part of what a person types: a tampered or broken client sends them.
+# PostgreSQL refuses NUL in text outright, and the offline queue retried such
+# a report for ever on the 500 that followed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(value):
+    """A WTForms filter on every field of every form (see Form.Meta)."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
 class Form(FlaskForm):
-    """The base of every form: Flask-WTF's CSRF, with cached translations."""
+    """The base of every form: Flask-WTF's CSRF, with cached translations;
+    control characters stripped from every field; a field sent twice refused."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _CachedTranslations()
+
+        def bind_field(self, form, unbound_field, options):
+            filters = [*unbound_field.kwargs.get("filters", ()), plain_text]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        formdata = self.meta.wrap_formdata(self, request.form) if request else None
+        if formdata and any(len(formdata.getlist(field.name)) > 1 for field in self
+                            if not isinstance(field, SelectMultipleField)):
+            # A page never sends one box twice; a tampered request does, and
+            # which of the two counts would be a guess.
+            self.form_errors.append(
+                _l("This form is damaged. Please reload the page and try again."))
+            valid = False
+        return valid
 
 
 def form_error(form, err) -> None:

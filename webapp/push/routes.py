@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..bodies import takes
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import Form
@@ -36,6 +37,7 @@ def devices():
 
 
 @bp.post("/subscribe")
+@takes("application/json")
 def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the header)."""
     data = request.get_json(silent=True) or {}
