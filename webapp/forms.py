@@ -48,6 +48,10 @@ class Form(FlaskForm):
             return _CachedTranslations()
 
 
+class ConfirmForm(Form):
+    """A button that changes state: only the CSRF token."""
+
+
 def form_error(form, err) -> None:
     """A service's DomainError shown where the person sees it: on its field, or
     above the form when it names none, or a hidden one (such as client_uuid)."""

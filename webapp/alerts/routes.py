@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import int_arg
+from ..forms import ConfirmForm, int_arg
 from ..push.models import PushAttempt, PushDelivery
 from . import service
-from .forms import AckForm, ResolveForm
+from .forms import ResolveForm
 from .models import AlertRecipient
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
 
@@ -78,13 +78,13 @@ def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
     attempts = db_session().scalars(select(PushAttempt).where(
         PushAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(PushAttempt.id)).all()
     return render_template("alerts/show.html", alert=alert, ladder=ladder,
-                           deliveries=deliveries, attempts=attempts, ack=AckForm(),
+                           deliveries=deliveries, attempts=attempts, ack=ConfirmForm(),
                            resolve=form or ResolveForm(), **_context()), status
 
 
 @bp.post("/<int:alert_id>/ack")
 def acknowledge(alert_id: int):
-    if not AckForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         flash(_l("This form has expired. Please go back, reload the page and send it again."),
               "error")
         return show(alert_id, status=400)

@@ -66,7 +66,3 @@ class RaiseForm(Form):
     member = ChoiceField(_l("Member"), coerce=int, choices=[])
     reason = TextAreaField(_l("Short reason for the caseworker"),
                            validators=[required(), max_len(REASON_MAX)])
-
-
-class ConfirmForm(Form):
-    """A button that changes state: only the CSRF token."""

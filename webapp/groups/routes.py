@@ -42,14 +42,13 @@ from flask_login import current_user
 from ..checkins.service import MOODS
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import form_error, run_form
+from ..forms import ConfirmForm, form_error, run_form
 from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
 from . import service
 from .forms import (
     BuddyForm,
-    ConfirmForm,
     FacilitatorForm,
     GroupSettingsForm,
     MeetingForm,

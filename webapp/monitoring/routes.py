@@ -34,7 +34,7 @@ from sqlalchemy import and_, select
 from ..checkins.service import MOODS
 from ..db import db_session, paginate
 from ..errors import DomainError
-from ..forms import Form, int_arg
+from ..forms import ConfirmForm, int_arg
 from ..models import Role, User, utcnow
 from ..people.models import CaseworkerAssignment
 from ..plan.service import describe_change, goal_title
@@ -199,7 +199,7 @@ def export_page():
 def export(dataset: str):
     if dataset not in export_.DATASETS:
         abort(404)
-    if not Form().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     body = export_.export_csv(db_session(), current_user, dataset)
     response = make_response(body)

@@ -31,14 +31,14 @@ from markupsafe import Markup
 from ..auth.service import IssuedCode, issue_activation_code
 from ..db import db_session, paginate
 from ..errors import DomainError
-from ..forms import int_arg
+from ..forms import ConfirmForm, int_arg
 from ..i18n import organisation_choices
 from ..models import Role, User
 from ..monitoring import service as monitoring
 from ..privacy import service as privacy
 from ..privacy.forms import DeletionConfirmForm
 from . import service
-from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
+from .forms import AssignForm, NewReturneeForm, NewStaffForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 

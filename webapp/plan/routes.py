@@ -40,7 +40,7 @@ from flask_login import current_user
 
 from ..db import db_session
 from ..errors import DomainError, render_error
-from ..forms import Form
+from ..forms import ConfirmForm
 from ..models import User
 from ..security import offline_copy
 from . import service
@@ -282,7 +282,7 @@ def in_plan(goal_id: int):
 def remove_step(step_id: int):
     step: Step = g.scoped
     goal_ = step.goal
-    if not Form().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         service.remove_step(db_session(), current_user, step)

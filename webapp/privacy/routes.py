@@ -30,7 +30,7 @@ from flask_login import current_user
 from ..auth.forms import ConsentForm
 from ..auth.service import CONSENT_CHOICES, latest_choices
 from ..db import db_session
-from ..forms import Form, run_form
+from ..forms import ConfirmForm, run_form
 from . import service
 from .forms import DeletionRequestForm
 
@@ -93,12 +93,12 @@ def delete():
                   "info")
             return redirect(url_for("privacy.delete"))
         status = 400
-    return render_template("privacy/delete.html", form=form, cancel=Form()), status
+    return render_template("privacy/delete.html", form=form, cancel=ConfirmForm()), status
 
 
 @bp.post("/delete/cancel")
 def cancel_delete():
-    if not Form().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     service.cancel_deletion(db_session(), current_user)
     flash(_l("Your account stays. You took your request back."), "info")

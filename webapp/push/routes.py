@@ -13,15 +13,11 @@ from sqlalchemy import select
 
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import Form
+from ..forms import ConfirmForm
 from . import service
 from .models import PushSubscription
 
 bp = Blueprint("push", __name__, url_prefix="/notifications")
-
-
-class ConfirmForm(Form):
-    """Only the CSRF token."""
 
 
 def _devices():

@@ -32,14 +32,13 @@ from flask_login import current_user
 from .. import submissions
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import form_error, int_arg
+from ..forms import ConfirmForm, form_error, int_arg
 from ..models import Role, User
 from ..people import service as people
 from ..security import offline_copy
 from . import choices as c, service
 from .forms import (
     ConcernForm,
-    ConfirmForm,
     HelpNowForm,
     MessageForm,
     ReassignForm,
