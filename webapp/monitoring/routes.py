@@ -36,6 +36,7 @@ from ..db import db_session, paginate
 from ..errors import DomainError
 from ..forms import ConfirmForm, int_arg
 from ..models import Role, User, utcnow
+from ..people import service as people
 from ..people.models import CaseworkerAssignment
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
@@ -60,7 +61,7 @@ def caseload():
     caseworkers = []
     caseworker_id = None
     if me.role == Role.COORDINATOR.value:
-        caseworkers = service.caseworkers(session, me.organisation_id)
+        caseworkers = people.caseworkers(session, me.organisation_id)
         wanted = int_arg("caseworker")
         caseworker_id = wanted if wanted in {c.id for c in caseworkers} else None
     result = service.caseload(session, me, caseworker_id=caseworker_id, show=show,

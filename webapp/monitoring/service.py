@@ -405,12 +405,6 @@ def _page_details(session: Session, ids: list[int]):
     return people, checks, moods, months, progress
 
 
-def caseworkers(session: Session, organisation_id: int) -> list[User]:
-    return list(session.scalars(select(User).where(
-        User.organisation_id == organisation_id, User.role == Role.CASEWORKER.value,
-        User.disabled_at.is_(None)).order_by(User.display_name)))
-
-
 # --- Timeline ---------------------------------------------------------------------
 
 KINDS = {

@@ -52,10 +52,6 @@ ROLE_LABELS = {
 }
 
 
-def _caseworkers() -> list[User]:
-    return service.caseworkers(db_session(), current_user.organisation_id)
-
-
 def _activation_sheet(issued: IssuedCode):
     """The printable code and QR, as the answer to the POST that made it.
 
@@ -72,7 +68,8 @@ def _activation_sheet(issued: IssuedCode):
 def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | None = None):
     caseworker = service.current_caseworker(db_session(), person)
     assign = AssignForm()
-    assign.caseworker.choices = [(c.id, c.display_name) for c in _caseworkers()]
+    assign.caseworker.choices = [(c.id, c.display_name) for c in service.caseworkers(
+        db_session(), current_user.organisation_id)]
     if caseworker is not None:
         assign.caseworker.data = caseworker.id
     return render_template("people/show.html", person=person, caseworker=caseworker,
@@ -94,7 +91,8 @@ def new_returnee():
     me: User = current_user
     form = NewReturneeForm()
     form.locale.choices = organisation_choices(me.organisation)
-    caseworkers = _caseworkers() if me.role == Role.COORDINATOR.value else [me]
+    caseworkers = (service.caseworkers(db_session(), me.organisation_id)
+                   if me.role == Role.COORDINATOR.value else [me])
     form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
     households = service.households(db_session(), me.organisation_id)
     form.household.choices = ([(0, _l("No household")), (-1, _l("A new household"))]
@@ -157,7 +155,7 @@ def reissue(user_id: int):
 def assign(user_id: int):
     person: User = g.scoped
     form = AssignForm()
-    caseworkers = _caseworkers()
+    caseworkers = service.caseworkers(db_session(), current_user.organisation_id)
     form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
     if not form.validate_on_submit():
         flash(_l("Please choose a caseworker from the list."), "error")
