@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from ..forms import ChoiceField, Form, RadioChoiceField, max_len, required
@@ -66,3 +66,9 @@ class RaiseForm(Form):
     member = ChoiceField(_l("Member"), coerce=int, choices=[])
     reason = TextAreaField(_l("Short reason for the caseworker"),
                            validators=[required(), max_len(REASON_MAX)])
+
+
+class AttendanceForm(Form):
+    """Who was there: the ids of the ticked members (the page's own boxes)."""
+
+    present = SelectMultipleField(coerce=int, validate_choice=False)
