@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from ..db import db_session
 from ..errors import DomainError
-from ..forms import ConfirmForm
+from ..forms import ConfirmForm, run_form
 from . import service
+from .forms import SubscriptionForm
 from .models import PushSubscription
 
 bp = Blueprint("push", __name__, url_prefix="/notifications")
@@ -34,15 +35,13 @@ def devices():
 @bp.post("/subscribe")
 def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the header)."""
-    data = request.get_json(silent=True) or {}
-    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
-    try:
-        sub = service.subscribe(db_session(), current_user, endpoint=data.get("endpoint"),
-                                p256dh=keys.get("p256dh"), auth=keys.get("auth"),
-                                label=(request.user_agent.platform or "")[:100])
-    except DomainError as err:
-        return jsonify(ok=False, error=str(err.message)), 400
-    return jsonify(ok=True, id=sub.id), 201
+    form = SubscriptionForm.from_json(request.get_json(silent=True))
+    run = run_form(form, lambda: service.subscribe(
+        db_session(), current_user, endpoint=form.endpoint.data, p256dh=form.p256dh.data,
+        auth=form.auth.data, label=(request.user_agent.platform or "")[:100]))
+    if run.done:
+        return jsonify(ok=True, id=run.result.id), 201
+    return jsonify(ok=False, error=str(run.message or "")), run.status
 
 
 @bp.post("/<int:subscription_id>/remove")
