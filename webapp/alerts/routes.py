@@ -24,8 +24,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import ConfirmForm, int_arg
+from ..forms import ConfirmForm, int_arg, run_form
 from ..push.models import PushAttempt, PushDelivery
 from . import service
 from .forms import ResolveForm
@@ -84,11 +83,13 @@ def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
 
 @bp.post("/<int:alert_id>/ack")
 def acknowledge(alert_id: int):
-    if not ConfirmForm().validate_on_submit():
+    run = run_form(ConfirmForm(), lambda: service.acknowledge(db_session(), g.scoped, current_user),
+                   flash_error=True)
+    if run.invalid:
         flash(_l("This form has expired. Please go back, reload the page and send it again."),
               "error")
-        return show(alert_id, status=400)
-    service.acknowledge(db_session(), g.scoped, current_user)
+    if not run.done:
+        return show(alert_id, status=run.status)
     flash(_l("Acknowledged. Others can see that you are on it."), "info")
     return redirect(url_for("alerts.show", alert_id=alert_id))
 
@@ -96,12 +97,9 @@ def acknowledge(alert_id: int):
 @bp.post("/<int:alert_id>/resolve")
 def resolve(alert_id: int):
     form = ResolveForm()
-    if not form.validate_on_submit():
-        return show(alert_id, form=form, status=400)
-    try:
-        service.resolve(db_session(), g.scoped, current_user, form.note.data)
-    except DomainError as err:
-        form.note.errors = list(form.note.errors) + [err.message]
-        return show(alert_id, form=form, status=400)
+    run = run_form(form, lambda: service.resolve(db_session(), g.scoped, current_user,
+                                                 form.note.data))
+    if not run.done:
+        return show(alert_id, form=form, status=run.status)
     flash(_l("The alert is closed."), "info")
     return redirect(url_for("alerts.inbox"))
