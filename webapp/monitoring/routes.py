@@ -33,8 +33,7 @@ from sqlalchemy import and_, select
 
 from ..checkins.service import MOODS
 from ..db import db_session, paginate
-from ..errors import DomainError
-from ..forms import ConfirmForm, int_arg
+from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
 from ..people import service as people
 from ..people.models import CaseworkerAssignment
@@ -150,21 +149,11 @@ def followups(user_id: int):
     # Choices first (the month list depends on the schedule), then validate.
     form.month.choices = [(s.month, "") for s in service.schedule(db_session(), returnee)
                           if not s.is_done]
-    if not form.validate_on_submit():
-        return _followups_page(returnee, form, 400)
-    try:
-        service.record_followup(db_session(), current_user, returnee, month=form.month.data,
-                                contact=form.contact.data, outcome=form.outcome.data,
-                                note=form.note.data, answers=form.answers())
-    except DomainError as err:
-        field = None
-        if err.field:
-            field = getattr(form, err.field, None) or getattr(form, "q_" + err.field, None)
-        if field is not None:
-            field.errors = list(field.errors) + [err.message]
-        else:
-            form.form_errors.append(err.message)
-        return _followups_page(returnee, form, err.status)
+    run = run_form(form, lambda: service.record_followup(
+        db_session(), current_user, returnee, month=form.month.data, contact=form.contact.data,
+        outcome=form.outcome.data, note=form.note.data, answers=form.answers()))
+    if not run.done:
+        return _followups_page(returnee, form, run.status)
     flash(_l("Follow-up recorded."), "info")
     return redirect(url_for("monitoring.followups", user_id=returnee.id))
 
@@ -200,9 +189,10 @@ def export_page():
 def export(dataset: str):
     if dataset not in export_.DATASETS:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    body = export_.export_csv(db_session(), current_user, dataset)
+    run = run_form(ConfirmForm(), lambda: export_.export_csv(db_session(), current_user, dataset))
+    if not run.done:
+        abort(run.status)
+    body = run.result
     response = make_response(body)
     response.mimetype = "text/csv"
     response.charset = "utf-8"
