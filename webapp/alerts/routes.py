@@ -21,14 +21,12 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
-from ..push.models import PushAttempt, PushDelivery
+from ..push import service as push
 from . import service
 from .forms import ResolveForm
-from .models import AlertRecipient
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -69,14 +67,9 @@ def inbox():
 @bp.get("/<int:alert_id>")
 def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
     alert = g.scoped
-    ladder = db_session().scalars(select(AlertRecipient).where(
-        AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.told_at,
-                                                      AlertRecipient.id)).all()
-    deliveries = db_session().scalars(select(PushDelivery).where(
-        PushDelivery.alert_id == alert.id).order_by(PushDelivery.id)).all()
-    attempts = db_session().scalars(select(PushAttempt).where(
-        PushAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(PushAttempt.id)).all()
-    return render_template("alerts/show.html", alert=alert, ladder=ladder,
+    deliveries, attempts = push.deliveries_of_alert(db_session(), alert.id)
+    return render_template("alerts/show.html", alert=alert,
+                           ladder=service.ladder(db_session(), alert),
                            deliveries=deliveries, attempts=attempts, ack=ConfirmForm(),
                            resolve=form or ResolveForm(), **_context()), status
 

@@ -29,26 +29,22 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
-from sqlalchemy import and_, select
 
 from ..checkins.service import MOODS
-from ..db import db_session, paginate
+from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
 from ..people import service as people
-from ..people.models import CaseworkerAssignment
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
 from ..support import choices as sc
 from . import export as export_, instruments, overview as overview_, service
 from .charts import bar_chart, line_chart
 from .forms import followup_form_class
-from .models import FollowUp
 
 bp = Blueprint("monitoring", __name__)
 
 DIMENSIONS = instruments.DIMENSIONS
-DUE_AHEAD_DAYS = 30
 
 
 @bp.get("/caseload/")
@@ -79,22 +75,8 @@ def _moods():
 
 @bp.get("/caseload/due")
 def due():
-    me: User = current_user
     today = utcnow().date()
-    # The person's id and name only: whole accounts (with their organisation
-    # joined) would be read for every due follow-up before the sort.
-    query = (select(FollowUp.id, FollowUp.month, FollowUp.due_on, User.id.label("person_id"),
-                    User.display_name.label("name"))
-             .join(User, User.id == FollowUp.returnee_id)
-             .join(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == User.id,
-                                              CaseworkerAssignment.ended_at.is_(None)))
-             .where(FollowUp.organisation_id == me.organisation_id, FollowUp.done_at.is_(None),
-                    FollowUp.due_on <= today + timedelta(days=DUE_AHEAD_DAYS),
-                    User.disabled_at.is_(None))
-             .order_by(FollowUp.due_on, User.display_name, FollowUp.id))
-    if me.role == Role.CASEWORKER.value:
-        query = query.where(CaseworkerAssignment.caseworker_id == me.id)
-    rows, shown = paginate(db_session(), query, int_arg("page"))
+    rows, shown = service.due_followups(db_session(), current_user, today, int_arg("page"))
     overdue_before = today - timedelta(days=service.OVERDUE_AFTER_DAYS)
     return render_template("monitoring/due.html", rows=rows, shown=shown, today=today,
                            overdue_before=overdue_before)

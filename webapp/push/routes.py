@@ -9,21 +9,18 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..db import db_session
 from ..errors import DomainError
 from ..forms import ConfirmForm, run_form
 from . import service
 from .forms import SubscriptionForm
-from .models import PushSubscription
 
 bp = Blueprint("push", __name__, url_prefix="/notifications")
 
 
 def _devices():
-    return db_session().scalars(select(PushSubscription).where(
-        PushSubscription.user_id == current_user.id).order_by(PushSubscription.id)).all()
+    return service.devices_of(db_session(), current_user)
 
 
 @bp.get("/")
