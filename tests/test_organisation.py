@@ -14,8 +14,10 @@ from webapp.models import Organisation, Role, User, utcnow
 from webapp.monitoring.models import FollowUp
 from webapp.monitoring.service import schedule_all
 
+from . import test_groups
 from .conftest import Web, sign_in_staff
-from .test_groups import make_group  # noqa: F401 (a fixture)
+
+make_group = test_groups.make_group  # the groups' fixture, used here too
 
 GOOD = {"name": "Footing test partner", "emergency_phone": "+232 76 111 222",
         "timezone": "Africa/Freetown", "currency": "SLE", "followup_months": ["1", "3", "6", "12"],

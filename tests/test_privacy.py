@@ -19,9 +19,11 @@ from webapp.models import Role, User, utcnow
 from webapp.privacy.erase import KEPT
 from webapp.privacy.models import AccessLedgerEntry, ConsentRecord
 
+from . import test_returnee_signin
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
-from .test_returnee_signin import committed_returnee  # noqa: F401 (a fixture)
+
+committed_returnee = test_returnee_signin.committed_returnee  # its fixture, used here too
 
 CHOICES = ("share_with_group", "caseworker_may_edit_plan", "push_reminders")
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 from babel import support
-from flask import request
+from flask import flash, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, SelectMultipleField
@@ -77,28 +80,82 @@ class Form(FlaskForm):
             valid = False
         return valid
 
+    def field_named(self, name: str | None):
+        """The field a service's DomainError names (its `field`), or None."""
+        return self._fields.get(name) if name else None
 
-def form_error(form, err) -> None:
+
+class ConfirmForm(Form):
+    """A button that changes state: only the CSRF token."""
+
+
+def form_error(form: Form, err: DomainError) -> None:
     """A service's DomainError shown where the person sees it: on its field, or
     above the form when it names none, or a hidden one (such as client_uuid)."""
-    field = getattr(form, err.field, None) if err.field else None
+    field = form.field_named(err.field)
     if field is not None and field.type != "HiddenField":
         field.errors = list(field.errors) + [err.message]
     else:
         form.form_errors.append(err.message)
 
 
-def run_form(form, action):
-    """Validate `form`, then run `action()` (a service call). A DomainError it
-    raises is shown on the form. Returns (True, result) when done, else
-    (False, None): the route re-renders the form with status 400."""
-    if not form.validate_on_submit():
-        return False, None
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FormRun(Generic[T]):
+    """What came of running a form (see `run_form`)."""
+
+    done: bool
+    result: T  # what the action returned; read it only when `done`
+    # The status to show the page again with when not done: 200 before the
+    # form is sent, 400 when it is not valid, the refusal's own (400, 401,
+    # 403, 404, 409) when the service refused. Always 4xx once sent, so the
+    # edge rolls back whatever the service wrote before it refused.
+    status: int = 200
+    error: DomainError | None = None
+
+    @property
+    def invalid(self) -> bool:
+        """Sent, but the form's own validation failed (the service was not called)."""
+        return self.status == 400 and self.error is None
+
+    @property
+    def message(self) -> object | None:
+        """The refusal's message, for a page that shows it in a place of its own."""
+        return self.error.message if self.error is not None else None
+
+
+def _not_done(status: int, error: DomainError | None = None) -> FormRun[Any]:
+    return FormRun(done=False, result=None, status=status, error=error)
+
+
+def run_form(form: Form, action: Callable[[], T], *, flash_error: bool = False) -> FormRun[T]:
+    """The one way a route runs a form: when it is sent and valid, `action()`
+    (the service call) runs. Its DomainError is shown on the form (on its
+    field, or above the form), or flashed with `flash_error` (a button, or a
+    form the page shows afresh, has no place for it). The route then
+    redirects when `done`, or shows the page again with `status`:
+
+        form = PostForm()
+        run = run_form(form, lambda: service.add_post(db_session(), group, me, form.body.data))
+        if run.done:
+            return redirect(url_for("groups.show", group_id=group.id))
+        return render_template("groups/show.html", form=form), run.status
+    """
+    if not form.is_submitted():
+        return _not_done(200)
+    if not form.validate():
+        return _not_done(400)
     try:
-        return True, action()
+        result = action()
     except DomainError as err:
-        form_error(form, err)
-        return False, None
+        if flash_error:
+            flash(err.message, "error")
+        else:
+            form_error(form, err)
+        return _not_done(err.status, err)
+    return FormRun(done=True, result=result)
 
 
 def ascii_digits(value):

@@ -6,9 +6,5 @@ from wtforms import TextAreaField
 from ..forms import Form, max_len, required
 
 
-class AckForm(Form):
-    """Only the CSRF token."""
-
-
 class ResolveForm(Form):
     note = TextAreaField(_l("What was done"), validators=[required(), max_len(1000)])

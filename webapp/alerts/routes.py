@@ -21,15 +21,12 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import int_arg
-from ..push.models import PushAttempt, PushDelivery
+from ..forms import ConfirmForm, int_arg, run_form
+from ..push import service as push
 from . import service
-from .forms import AckForm, ResolveForm
-from .models import AlertRecipient
+from .forms import ResolveForm
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -70,25 +67,22 @@ def inbox():
 @bp.get("/<int:alert_id>")
 def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
     alert = g.scoped
-    ladder = db_session().scalars(select(AlertRecipient).where(
-        AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.told_at,
-                                                      AlertRecipient.id)).all()
-    deliveries = db_session().scalars(select(PushDelivery).where(
-        PushDelivery.alert_id == alert.id).order_by(PushDelivery.id)).all()
-    attempts = db_session().scalars(select(PushAttempt).where(
-        PushAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(PushAttempt.id)).all()
-    return render_template("alerts/show.html", alert=alert, ladder=ladder,
-                           deliveries=deliveries, attempts=attempts, ack=AckForm(),
+    deliveries, attempts = push.deliveries_of_alert(db_session(), alert.id)
+    return render_template("alerts/show.html", alert=alert,
+                           ladder=service.ladder(db_session(), alert),
+                           deliveries=deliveries, attempts=attempts, ack=ConfirmForm(),
                            resolve=form or ResolveForm(), **_context()), status
 
 
 @bp.post("/<int:alert_id>/ack")
 def acknowledge(alert_id: int):
-    if not AckForm().validate_on_submit():
+    run = run_form(ConfirmForm(), lambda: service.acknowledge(db_session(), g.scoped, current_user),
+                   flash_error=True)
+    if run.invalid:
         flash(_l("This form has expired. Please go back, reload the page and send it again."),
               "error")
-        return show(alert_id, status=400)
-    service.acknowledge(db_session(), g.scoped, current_user)
+    if not run.done:
+        return show(alert_id, status=run.status)
     flash(_l("Acknowledged. Others can see that you are on it."), "info")
     return redirect(url_for("alerts.show", alert_id=alert_id))
 
@@ -96,12 +90,9 @@ def acknowledge(alert_id: int):
 @bp.post("/<int:alert_id>/resolve")
 def resolve(alert_id: int):
     form = ResolveForm()
-    if not form.validate_on_submit():
-        return show(alert_id, form=form, status=400)
-    try:
-        service.resolve(db_session(), g.scoped, current_user, form.note.data)
-    except DomainError as err:
-        form.note.errors = list(form.note.errors) + [err.message]
-        return show(alert_id, form=form, status=400)
+    run = run_form(form, lambda: service.resolve(db_session(), g.scoped, current_user,
+                                                 form.note.data))
+    if not run.done:
+        return show(alert_id, form=form, status=run.status)
     flash(_l("The alert is closed."), "info")
     return redirect(url_for("alerts.inbox"))

@@ -119,6 +119,12 @@ def visible_alert(session: Session, viewer: User, alert_id: int) -> Alert | None
     return alert if told else None
 
 
+def ladder(session: Session, alert: Alert) -> list[AlertRecipient]:
+    """Who was told about the alert, in the order they were told."""
+    return list(session.scalars(select(AlertRecipient).where(
+        AlertRecipient.alert_id == alert.id).order_by(AlertRecipient.told_at, AlertRecipient.id)))
+
+
 def acknowledge(session: Session, alert: Alert, user: User) -> None:
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()

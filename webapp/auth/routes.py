@@ -35,7 +35,7 @@ from markupsafe import Markup
 from ..db import db_session, get_locked
 from ..errors import DomainError
 from ..extensions import limiter
-from ..forms import form_error
+from ..forms import run_form
 from ..i18n import ACTIVATION_LOCALE
 from ..models import User
 from . import service
@@ -49,7 +49,6 @@ from .forms import (
     StaffSigninForm,
     TotpForm,
 )
-from .models import DeviceBinding
 
 bp = Blueprint("auth", __name__)
 
@@ -110,25 +109,16 @@ def signin():
 def pin_signin():
     binding = _device_binding(lock=request.method == "POST")
     form = PinForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                user = service.check_pin(db_session(), binding, form.pin.data or "")
-            except service.SigninError as err:
-                keep_changes()  # the failed attempt must count
-                log.info("pin refused binding=%s status=%s", binding.id if binding else None,
-                         err.status)
-                form_error(form, err)
-                status = err.status
-            else:
-                _sign_in(user, binding)
-                log.info("signin user=%s binding=%s", user.id, binding.id)
-                return redirect(url_for("main.home"))
-        else:
-            status = 400
+    run = run_form(form, lambda: service.check_pin(db_session(), binding, form.pin.data or ""))
+    if run.done:
+        _sign_in(run.result, binding)
+        log.info("signin user=%s binding=%s", run.result.id, binding.id)
+        return redirect(url_for("main.home"))
+    if isinstance(run.error, service.SigninError):
+        keep_changes()  # the failed attempt must count
+        log.info("pin refused binding=%s status=%s", binding.id if binding else None, run.status)
     return render_template("auth/pin.html", form=form, bound=binding is not None,
-                           locked=binding is not None and binding.locked_at is not None), status
+                           locked=binding is not None and binding.locked_at is not None), run.status
 
 
 @bp.route("/signin/staff", methods=["GET", "POST"])
@@ -136,22 +126,13 @@ def pin_signin():
 @limiter.limit(_account_limit, methods=["POST"], key_func=_email_key)
 def staff_signin():
     form = StaffSigninForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                user = service.check_staff_password(db_session(), form.email.data,
-                                                    form.password.data)
-            except service.SigninError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                session.clear()
-                session["pending_staff"] = [user.id, int(time.time())]
-                return redirect(url_for("auth.staff_totp"))
-        else:
-            status = 400
-    return render_template("auth/staff_signin.html", form=form), status
+    run = run_form(form, lambda: service.check_staff_password(db_session(), form.email.data,
+                                                               form.password.data))
+    if run.done:
+        session.clear()
+        session["pending_staff"] = [run.result.id, int(time.time())]
+        return redirect(url_for("auth.staff_totp"))
+    return render_template("auth/staff_signin.html", form=form), run.status
 
 
 @bp.route("/signin/staff/code", methods=["GET", "POST"])
@@ -159,28 +140,20 @@ def staff_signin():
 @limiter.limit(_account_limit, methods=["POST"], key_func=_pending_staff_key)
 def staff_totp():
     pending = session.get("pending_staff")
-    if not pending or time.time() - pending[1] > PENDING_STAFF_SECONDS:
+    # Locked on a post: a code is accepted once, even from two requests at once.
+    user = (get_locked(db_session(), User, pending[0], lock=request.method == "POST")
+            if pending and time.time() - pending[1] <= PENDING_STAFF_SECONDS else None)
+    if user is None:
         session.pop("pending_staff", None)
         flash(_l("Please sign in again."), "error")
         return redirect(url_for("auth.staff_signin"))
-    # Locked on a post: a code is accepted once, even from two requests at once.
-    user = get_locked(db_session(), User, pending[0], lock=request.method == "POST")
     form = TotpForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit() and user is not None:
-            try:
-                service.check_staff_totp(db_session(), user, form.code.data)
-            except service.SigninError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                _sign_in(user)
-                log.info("signin user=%s", user.id)
-                return redirect(url_for("main.home"))
-        else:
-            status = 400
-    return render_template("auth/staff_totp.html", form=form), status
+    run = run_form(form, lambda: service.check_staff_totp(db_session(), user, form.code.data))
+    if run.done:
+        _sign_in(user)
+        log.info("signin user=%s", user.id)
+        return redirect(url_for("main.home"))
+    return render_template("auth/staff_totp.html", form=form), run.status
 
 
 @bp.post("/signout")
@@ -198,28 +171,20 @@ def signout():
 @limiter.limit(_signin_limit, methods=["POST"])
 def activate():
     form = CodeForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                activation = service.find_activation(db_session(), form.code.data)
-            except DomainError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                if current_user.is_authenticated:
-                    service.end_session(db_session(), session.get("_user_id"), "activation")
-                    logout_user()
-                session.clear()
-                session["activation"] = activation.id
-                if activation.user.locale:
-                    session[ACTIVATION_LOCALE] = activation.user.locale
-                target = ("auth.activate_returnee" if activation.user.role == "returnee"
-                          else "auth.activate_staff")
-                return redirect(url_for(target))
-        else:
-            status = 400
-    return render_template("auth/activate.html", form=form), status
+    run = run_form(form, lambda: service.find_activation(db_session(), form.code.data))
+    if run.done:
+        activation = run.result
+        if current_user.is_authenticated:
+            service.end_session(db_session(), session.get("_user_id"), "activation")
+            logout_user()
+        session.clear()
+        session["activation"] = activation.id
+        if activation.user.locale:
+            session[ACTIVATION_LOCALE] = activation.user.locale
+        target = ("auth.activate_returnee" if activation.user.role == "returnee"
+                  else "auth.activate_staff")
+        return redirect(url_for(target))
+    return render_template("auth/activate.html", form=form), run.status
 
 
 def _pending_activation():
@@ -239,33 +204,23 @@ def activate_returnee():
     if activation is None or activation.user.role != "returnee":
         return redirect(url_for("auth.activate"))
     form = ReturneeActivationForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                user, binding, cookie = service.activate_returnee(
-                    db_session(), activation, pin=form.pin.data, pin_repeat=form.pin_repeat.data,
-                    choices=form.choices(),
-                    locale=str(get_locale()),
-                    device_label=request.user_agent.platform or "",
-                )
-            except DomainError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                _sign_in(user, binding)
-                response = redirect(url_for("main.home"))
-                cfg = current_app.config
-                response.set_cookie(
-                    DEVICE_COOKIE, cookie, max_age=cfg["DEVICE_COOKIE_DAYS"] * 86400,
-                    httponly=True, secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax")
-                flash(_l("Welcome. Your phone is set up."), "info")
-                return response
-        else:
-            status = 400
+    run = run_form(form, lambda: service.activate_returnee(
+        db_session(), activation, pin=form.pin.data, pin_repeat=form.pin_repeat.data,
+        choices=form.choices(), locale=str(get_locale()),
+        device_label=request.user_agent.platform or ""))
+    if run.done:
+        user, binding, cookie = run.result
+        _sign_in(user, binding)
+        response = redirect(url_for("main.home"))
+        cfg = current_app.config
+        response.set_cookie(
+            DEVICE_COOKIE, cookie, max_age=cfg["DEVICE_COOKIE_DAYS"] * 86400,
+            httponly=True, secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax")
+        flash(_l("Welcome. Your phone is set up."), "info")
+        return response
     return render_template("auth/activate_returnee.html", form=form,
                            name=activation.user.display_name,
-                           organisation=activation.user.organisation), status
+                           organisation=activation.user.organisation), run.status
 
 
 @bp.route("/activate/staff", methods=["GET", "POST"])
@@ -276,28 +231,18 @@ def activate_staff():
         return redirect(url_for("auth.activate"))
     secret = service.enrolment_secret(activation)
     form = StaffActivationForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                user = service.activate_staff(
-                    db_session(), activation, password=form.password.data,
-                    password_repeat=form.password_repeat.data, totp_secret=secret,
-                    totp_code=form.totp.data)
-            except DomainError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                _sign_in(user)
-                flash(_l("Your account is ready."), "info")
-                return redirect(url_for("main.home"))
-        else:
-            status = 400
+    run = run_form(form, lambda: service.activate_staff(
+        db_session(), activation, password=form.password.data,
+        password_repeat=form.password_repeat.data, totp_secret=secret, totp_code=form.totp.data))
+    if run.done:
+        _sign_in(run.result)
+        flash(_l("Your account is ready."), "info")
+        return redirect(url_for("main.home"))
     uri = service.totp_uri(activation.user, secret)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True,
                                                        title=str(_l("QR code for your authenticator app"))))
     return render_template("auth/activate_staff.html", form=form, qr=qr, secret=secret,
-                           user=activation.user), status
+                           user=activation.user), run.status
 
 
 # --- Changing a secret ----------------------------------------------------------
@@ -305,28 +250,21 @@ def activate_staff():
 def _change_secret(form, change, template: str):
     """Both changes end every session of the person, on every device; this
     browser gets a fresh one so the person stays signed in here."""
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            user = current_user._get_current_object()
-            binding = None
-            auth = service.load_session(db_session(), session.get("_user_id", ""))
-            if auth is not None and auth.device_binding_id is not None:
-                binding = get_locked(db_session(), DeviceBinding, auth.device_binding_id)
-            try:
-                change(user, binding, form)
-            except DomainError as err:
-                if isinstance(err, service.SigninError):
-                    keep_changes()  # a wrong current PIN counts
-                form_error(form, err)
-                status = err.status
-            else:
-                _sign_in(user, binding)
-                flash(_l("Saved. You are signed out on every other device."), "info")
-                return redirect(url_for("main.home"))
-        else:
-            status = 400
-    return render_template(template, form=form), status
+    user = current_user._get_current_object()
+
+    def change_and_keep_binding():
+        binding = service.session_binding(db_session(), session.get("_user_id", ""))
+        change(user, binding, form)
+        return binding
+
+    run = run_form(form, change_and_keep_binding)
+    if run.done:
+        _sign_in(user, run.result)
+        flash(_l("Saved. You are signed out on every other device."), "info")
+        return redirect(url_for("main.home"))
+    if isinstance(run.error, service.SigninError):
+        keep_changes()  # a wrong current PIN counts
+    return render_template(template, form=form), run.status
 
 
 @bp.route("/me/pin", methods=["GET", "POST"])

@@ -407,6 +407,15 @@ def load_session(session: Session, token: str) -> AuthSession | None:
     return auth
 
 
+def session_binding(session: Session, token: str) -> DeviceBinding | None:
+    """The device binding of a live session, locked: changing the PIN on it
+    counts a wrong current PIN there (two at once count twice)."""
+    auth = load_session(session, token)
+    if auth is None or auth.device_binding_id is None:
+        return None
+    return get_locked(session, DeviceBinding, auth.device_binding_id)
+
+
 def idle_limit(user: User) -> timedelta:
     key = "STAFF_IDLE_MINUTES" if user.is_staff else "RETURNEE_IDLE_MINUTES"
     return timedelta(minutes=current_app.config[key])

@@ -8,14 +8,13 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import submissions
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import form_error
+from ..forms import run_form
 from ..security import offline_copy
 from . import service
 from .forms import VISIBILITY, CheckInForm
@@ -31,38 +30,33 @@ def new():
     me = current_user._get_current_object()
     session = db_session()
     form = CheckInForm()
-    status = 200
-    if request.method == "POST":
-        # Sharing with the group without consent is refused by the service;
-        # the consent is read only when the form is shown.
-        if form.validate_on_submit():
-            url = url_for("checkins.history")
-            try:
-                claim = submissions.claim(session, me, form.client_uuid.data, "checkin",
-                                          form.body(), result_url=url)
-                if claim.repeat:
-                    flash(_l("Thank you. Your check-in is sent."), "info")
-                    return redirect(claim.result_url or url)
-                checkin = service.record_checkin(
-                    session, me, mood=form.mood.data, answers=form.answers(),
-                    note=form.note.data, share_with_group=form.visibility.data == "group")
-            except DomainError as err:
-                form_error(form, err)
-                status = err.status
-                if isinstance(err, submissions.SubmissionConflict):
-                    form.client_uuid.data = str(uuid.uuid4())
-            else:
-                log.info("checkin user=%s checkin=%s", me.id, checkin.id)
-                flash(_l("Thank you. Your check-in is sent."), "info")
-                return redirect(url)
-        else:
-            status = 400
-    else:
+    # Sharing with the group without consent is refused by the service;
+    # the consent is read only when the form is shown.
+    run = run_form(form, lambda: _record_once(session, me, form))
+    if run.done:
+        flash(_l("Thank you. Your check-in is sent."), "info")
+        return redirect(run.result)
+    if not form.is_submitted() or isinstance(run.error, submissions.SubmissionConflict):
         form.client_uuid.data = str(uuid.uuid4())
     may_share = service.may_share_with_group(session, me)
     if not may_share:
         form.visibility.choices = [VISIBILITY[0]]
-    return render_template("checkins/new.html", form=form, may_share=may_share), status
+    return render_template("checkins/new.html", form=form, may_share=may_share), run.status
+
+
+def _record_once(session, me, form: CheckInForm) -> str:
+    """The check-in, once per device UUID; where to go next (a repeat goes
+    where the first went)."""
+    url = url_for("checkins.history")
+    claim = submissions.claim(session, me, form.client_uuid.data, "checkin", form.body(),
+                              result_url=url)
+    if claim.repeat:
+        return claim.result_url or url
+    checkin = service.record_checkin(
+        session, me, mood=form.mood.data, answers=form.answers(),
+        note=form.note.data, share_with_group=form.visibility.data == "group")
+    log.info("checkin user=%s checkin=%s", me.id, checkin.id)
+    return url
 
 
 @bp.get("/history")

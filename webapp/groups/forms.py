@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from ..forms import ChoiceField, Form, RadioChoiceField, max_len, required
@@ -68,5 +68,7 @@ class RaiseForm(Form):
                            validators=[required(), max_len(REASON_MAX)])
 
 
-class ConfirmForm(Form):
-    """A button that changes state: only the CSRF token."""
+class AttendanceForm(Form):
+    """Who was there: the ids of the ticked members (the page's own boxes)."""
+
+    present = SelectMultipleField(coerce=int, validate_choice=False)

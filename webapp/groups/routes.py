@@ -42,15 +42,14 @@ from flask_login import current_user
 
 from ..checkins.service import MOODS
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import form_error, run_form
+from ..forms import ConfirmForm, run_form
 from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
 from . import service
 from .forms import (
+    AttendanceForm,
     BuddyForm,
-    ConfirmForm,
     FacilitatorForm,
     GroupSettingsForm,
     MeetingForm,
@@ -130,14 +129,14 @@ def _show(group: PeerGroup, status: int = 200, **forms):
     return render_template("groups/show.html", **context), status
 
 
-def _back_to_group(group: PeerGroup, done: bool, message, **form):
+def _back_to_group(group: PeerGroup, run, message, **form):
     """After a form on the group page: back to it with `message`, or the page
-    again with the form's errors (status 400). No names in the message: it
-    travels in the (signed, not encrypted) session cookie."""
-    if done:
+    again with the form's errors (and the run's status). No names in the
+    message: it travels in the (signed, not encrypted) session cookie."""
+    if run.done:
         flash(message, "info")
         return redirect(url_for("groups.show", group_id=group.id))
-    return _show(group, 400, **form)
+    return _show(group, run.status, **form)
 
 
 # --- Pages ----------------------------------------------------------------------------
@@ -155,27 +154,19 @@ def new():
     _settings_choices(form)
     facilitators = service.staff_candidates(db_session(), me.organisation_id)
     form.facilitator.choices = [(0, _l("Choose later"))] + [(u.id, u.display_name) for u in facilitators]
-    status = 200
     if request.method == "GET":
         form.period.data = 7
         form.language.data = me.locale
-    elif form.validate_on_submit():
-        try:
-            group = service.create_group(
-                db_session(), me, name=form.name.data, language=form.language.data,
-                languages=[code for code, _name in form.language.choices],
-                meeting_place=form.meeting_place.data or "",
-                period_days=form.period.data, facilitator_id=form.facilitator.data)
-        except DomainError as err:
-            form_error(form, err)
-            status = err.status
-        else:
-            log.info("group created group=%s by=%s", group.id, me.id)
-            flash(_l("The group is made."), "info")
-            return redirect(url_for("groups.show", group_id=group.id))
-    else:
-        status = 400
-    return render_template("groups/new.html", form=form), status
+    run = run_form(form, lambda: service.create_group(
+        db_session(), me, name=form.name.data, language=form.language.data,
+        languages=[code for code, _name in form.language.choices],
+        meeting_place=form.meeting_place.data or "",
+        period_days=form.period.data, facilitator_id=form.facilitator.data))
+    if run.done:
+        log.info("group created group=%s by=%s", run.result.id, me.id)
+        flash(_l("The group is made."), "info")
+        return redirect(url_for("groups.show", group_id=run.result.id))
+    return render_template("groups/new.html", form=form), run.status
 
 
 @bp.get("/<int:group_id>")
@@ -190,9 +181,9 @@ def appoint(group_id: int):
     form = FacilitatorForm()
     form.facilitator.choices = [(u.id, u.display_name)
                                 for u in service.staff_candidates(db_session(), group.organisation_id, group)]
-    done, _ = run_form(form, lambda: service.appoint_facilitator(
+    run = run_form(form, lambda: service.appoint_facilitator(
         db_session(), group, form.facilitator.data, current_user))
-    return _back_to_group(group, done, _l("Saved."), appoint=form)
+    return _back_to_group(group, run, _l("Saved."), appoint=form)
 
 
 @bp.post("/<int:group_id>/settings")
@@ -200,11 +191,11 @@ def settings(group_id: int):
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
     _settings_choices(form, group)
-    done, _ = run_form(form, lambda: service.update_settings(
+    run = run_form(form, lambda: service.update_settings(
         db_session(), group, language=form.language.data,
         languages=[code for code, _name in form.language.choices],
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
-    return _back_to_group(group, done, _l("Saved."), settings=form)
+    return _back_to_group(group, run, _l("Saved."), settings=form)
 
 
 @bp.post("/<int:group_id>/members")
@@ -212,11 +203,11 @@ def add_member(group_id: int):
     group: PeerGroup = g.scoped
     form = MemberForm()
     form.member.choices = [(u.id, u.display_name) for u in service.candidates(db_session(), group)]
-    done, person = run_form(form, lambda: service.add_member(
+    run = run_form(form, lambda: service.add_member(
         db_session(), group, form.member.data, current_user))
-    if done:
-        log.info("group member added group=%s user=%s", group.id, person.id)
-    return _back_to_group(group, done, _l("Added to the group."), member=form)
+    if run.done:
+        log.info("group member added group=%s user=%s", group.id, run.result.id)
+    return _back_to_group(group, run, _l("Added to the group."), member=form)
 
 
 @bp.post("/<int:group_id>/members/remove")
@@ -225,11 +216,10 @@ def remove_member(group_id: int):
     form = MemberForm(prefix="remove")  # the page also has the form that adds one
     form.member.choices = [(m.user_id, m.user.display_name)
                            for m in service.members(db_session(), group)]
-    done, _none = run_form(form, lambda: service.remove_member(
-        db_session(), group, form.member.data))
-    if done:
+    run = run_form(form, lambda: service.remove_member(db_session(), group, form.member.data))
+    if run.done:
         log.info("group member removed group=%s user=%s", group.id, form.member.data)
-    return _back_to_group(group, done, _l("Removed from the group."), remove=form)
+    return _back_to_group(group, run, _l("Removed from the group."), remove=form)
 
 
 @bp.post("/<int:group_id>/buddies")
@@ -238,9 +228,9 @@ def buddies(group_id: int):
     form = BuddyForm()
     roster = [(m.user_id, m.user.display_name) for m in service.members(db_session(), group)]
     form.first.choices = form.second.choices = roster
-    done, _ = run_form(form, lambda: service.pair_buddies(
+    run = run_form(form, lambda: service.pair_buddies(
         db_session(), group, form.first.data, form.second.data))
-    return _back_to_group(group, done, _l("They are buddies now."), buddy=form)
+    return _back_to_group(group, run, _l("They are buddies now."), buddy=form)
 
 
 # --- The board -------------------------------------------------------------------------
@@ -260,12 +250,12 @@ def _board_answer(group: PeerGroup):
 def post(group_id: int):
     group: PeerGroup = g.scoped
     form = PostForm()
-    done, created = run_form(form, lambda: service.add_post(
+    run = run_form(form, lambda: service.add_post(
         db_session(), group, current_user, form.body.data))
-    if done:
-        log.info("group post group=%s post=%s", group.id, created.id)
+    if run.done:
+        log.info("group post group=%s post=%s", group.id, run.result.id)
         return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
-    return _show(group, 400, post=form)
+    return _show(group, run.status, post=form)
 
 
 @bp.post("/<int:group_id>/posts/<int:post_id>/hide")
@@ -296,26 +286,16 @@ def new_meeting(group_id: int):
     group: PeerGroup = g.scoped
     form = MeetingForm()
     form.topic.choices = [("", _l("My own words (write below)"))] + list(service.TOPICS.items())
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                meeting = service.schedule_meeting(
-                    db_session(), group, current_user, local_start=form.starts_at.data,
-                    place=form.place.data or "", topic_key=form.topic.data or None,
-                    topic_text=form.topic_text.data or "")
-            except DomainError as err:
-                form_error(form, err)
-                status = err.status
-            else:
-                log.info("meeting scheduled group=%s meeting=%s", group.id, meeting.id)
-                flash(_l("The meeting is planned."), "info")
-                return redirect(url_for("groups.meeting", group_id=group.id,
-                                        meeting_id=meeting.id))
-        else:
-            status = 400
+    run = run_form(form, lambda: service.schedule_meeting(
+        db_session(), group, current_user, local_start=form.starts_at.data,
+        place=form.place.data or "", topic_key=form.topic.data or None,
+        topic_text=form.topic_text.data or ""))
+    if run.done:
+        log.info("meeting scheduled group=%s meeting=%s", group.id, run.result.id)
+        flash(_l("The meeting is planned."), "info")
+        return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=run.result.id))
     return render_template("groups/new_meeting.html", group=group, form=form,
-                           timezone=current_user.organisation.timezone), status
+                           timezone=current_user.organisation.timezone), run.status
 
 
 def _meeting_page(group: PeerGroup, meeting: Meeting, status: int = 200, error=None):
@@ -343,15 +323,13 @@ def rsvp(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
     meeting: Meeting = g.nested["meeting"]
     form = RsvpForm()
-    if not form.validate_on_submit():
-        return _meeting_page(group, meeting, 400, error=_l("Please choose one from the list."))
-    try:
-        answer = service.answer_meeting(db_session(), group, meeting, current_user,
-                                        form.coming.data == "yes")
-    except DomainError as err:
-        return _meeting_page(group, meeting, err.status, error=err.message)
+    run = run_form(form, lambda: service.answer_meeting(db_session(), group, meeting, current_user,
+                                                        form.coming.data == "yes"))
+    if not run.done:
+        return _meeting_page(group, meeting, run.status,
+                             error=run.message or _l("Please choose one from the list."))
     if request.htmx:
-        return render_template("groups/_rsvp.html", group=group, meeting=meeting, mine=answer,
+        return render_template("groups/_rsvp.html", group=group, meeting=meeting, mine=run.result,
                                rsvp=RsvpForm(formdata=None))
     flash(_l("Thank you for your answer."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
@@ -361,13 +339,10 @@ def rsvp(group_id: int, meeting_id: int):
 def cancel_meeting(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
     meeting: Meeting = g.nested["meeting"]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        told = service.cancel_meeting(db_session(), group, meeting)
-    except DomainError as err:
-        return _meeting_page(group, meeting, err.status, error=err.message)
-    log.info("meeting cancelled meeting=%s told=%s", meeting.id, len(told))
+    run = run_form(ConfirmForm(), lambda: service.cancel_meeting(db_session(), group, meeting))
+    if not run.done:
+        return _meeting_page(group, meeting, run.status, error=run.message)
+    log.info("meeting cancelled meeting=%s told=%s", meeting.id, len(run.result))
     flash(_l("The meeting is called off. The members are told."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
@@ -376,16 +351,13 @@ def cancel_meeting(group_id: int, meeting_id: int):
 def attendance(group_id: int, meeting_id: int):
     group: PeerGroup = g.scoped
     meeting: Meeting = g.nested["meeting"]
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        present = {int(v) for v in request.form.getlist("present")}
-        came = service.record_attendance(db_session(), group, meeting, present)
-    except ValueError:
-        return _meeting_page(group, meeting, 400, error=_l("Please choose members of the group."))
-    except DomainError as err:
-        return _meeting_page(group, meeting, err.status, error=err.message)
-    log.info("attendance meeting=%s present=%s", meeting.id, came)
+    form = AttendanceForm()
+    run = run_form(form, lambda: service.record_attendance(db_session(), group, meeting,
+                                                           set(form.present.data)))
+    if not run.done:
+        return _meeting_page(group, meeting, run.status,
+                             error=run.message or _l("Please choose members of the group."))
+    log.info("attendance meeting=%s present=%s", meeting.id, run.result)
     flash(_l("Attendance saved."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
@@ -412,10 +384,10 @@ def raise_member(group_id: int):
     form = RaiseForm()
     form.member.choices = [(m.user_id, m.user.display_name)
                            for m in service.members(db_session(), group)]
-    done, raised = run_form(form, lambda: service.raise_with_caseworker(
+    run = run_form(form, lambda: service.raise_with_caseworker(
         db_session(), group, current_user, form.member.data, form.reason.data))
-    if done:
-        log.info("raised with caseworker group=%s raised=%s", group.id, raised.id)
+    if run.done:
+        log.info("raised with caseworker group=%s raised=%s", group.id, run.result.id)
         flash(_l("Sent to the caseworker."), "info")
         return redirect(url_for("groups.overview", group_id=group.id))
-    return _overview(group, form, 400)
+    return _overview(group, form, run.status)

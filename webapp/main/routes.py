@@ -17,14 +17,14 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from ..auth import service as auth_service
 from ..db import db_session
 from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import User
-from ..privacy.models import AccessLedgerEntry
+from ..privacy import service as privacy
 from ..push import service as push
 from ..queue import worker_state
 from ..security import offline_copy, queue_owner
@@ -116,14 +116,7 @@ def quick_exit():
 
 @bp.get("/me/ledger")
 def my_ledger():
-    entries = db_session().scalars(
-        select(AccessLedgerEntry)
-        .where(AccessLedgerEntry.subject_id == current_user.id)
-        .order_by(AccessLedgerEntry.at.desc())
-        .limit(100)
-    ).all()
-    viewers = {u.id: u for u in db_session().scalars(
-        select(User).where(User.id.in_({e.viewer_id for e in entries})))}
+    entries, viewers = privacy.ledger(db_session(), current_user)
     return render_template("main/ledger.html", entries=entries, viewers=viewers)
 
 

@@ -45,6 +45,11 @@ class FollowUpBase(Form):
         for q in self.instrument.questions:
             getattr(self, "q_" + q.id).choices = [(o.key, _Text(o.label)) for o in q.options]
 
+    def field_named(self, name: str | None):
+        """A service's error names a question by its id; its field is q_<id>."""
+        field = super().field_named(name)
+        return field if field is not None or not name else super().field_named("q_" + name)
+
     def answers(self) -> dict[str, str | None]:
         return {q.id: getattr(self, "q_" + q.id).data or None for q in self.instrument.questions}
 

@@ -29,26 +29,22 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
-from sqlalchemy import and_, select
 
 from ..checkins.service import MOODS
-from ..db import db_session, paginate
-from ..errors import DomainError
-from ..forms import Form, int_arg
+from ..db import db_session
+from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
-from ..people.models import CaseworkerAssignment
+from ..people import service as people
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
 from ..support import choices as sc
 from . import export as export_, instruments, overview as overview_, service
 from .charts import bar_chart, line_chart
 from .forms import followup_form_class
-from .models import FollowUp
 
 bp = Blueprint("monitoring", __name__)
 
 DIMENSIONS = instruments.DIMENSIONS
-DUE_AHEAD_DAYS = 30
 
 
 @bp.get("/caseload/")
@@ -60,7 +56,7 @@ def caseload():
     caseworkers = []
     caseworker_id = None
     if me.role == Role.COORDINATOR.value:
-        caseworkers = service.caseworkers(session, me.organisation_id)
+        caseworkers = people.caseworkers(session, me.organisation_id)
         wanted = int_arg("caseworker")
         caseworker_id = wanted if wanted in {c.id for c in caseworkers} else None
     result = service.caseload(session, me, caseworker_id=caseworker_id, show=show,
@@ -79,22 +75,8 @@ def _moods():
 
 @bp.get("/caseload/due")
 def due():
-    me: User = current_user
     today = utcnow().date()
-    # The person's id and name only: whole accounts (with their organisation
-    # joined) would be read for every due follow-up before the sort.
-    query = (select(FollowUp.id, FollowUp.month, FollowUp.due_on, User.id.label("person_id"),
-                    User.display_name.label("name"))
-             .join(User, User.id == FollowUp.returnee_id)
-             .join(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == User.id,
-                                              CaseworkerAssignment.ended_at.is_(None)))
-             .where(FollowUp.organisation_id == me.organisation_id, FollowUp.done_at.is_(None),
-                    FollowUp.due_on <= today + timedelta(days=DUE_AHEAD_DAYS),
-                    User.disabled_at.is_(None))
-             .order_by(FollowUp.due_on, User.display_name, FollowUp.id))
-    if me.role == Role.CASEWORKER.value:
-        query = query.where(CaseworkerAssignment.caseworker_id == me.id)
-    rows, shown = paginate(db_session(), query, int_arg("page"))
+    rows, shown = service.due_followups(db_session(), current_user, today, int_arg("page"))
     overdue_before = today - timedelta(days=service.OVERDUE_AFTER_DAYS)
     return render_template("monitoring/due.html", rows=rows, shown=shown, today=today,
                            overdue_before=overdue_before)
@@ -149,21 +131,11 @@ def followups(user_id: int):
     # Choices first (the month list depends on the schedule), then validate.
     form.month.choices = [(s.month, "") for s in service.schedule(db_session(), returnee)
                           if not s.is_done]
-    if not form.validate_on_submit():
-        return _followups_page(returnee, form, 400)
-    try:
-        service.record_followup(db_session(), current_user, returnee, month=form.month.data,
-                                contact=form.contact.data, outcome=form.outcome.data,
-                                note=form.note.data, answers=form.answers())
-    except DomainError as err:
-        field = None
-        if err.field:
-            field = getattr(form, err.field, None) or getattr(form, "q_" + err.field, None)
-        if field is not None:
-            field.errors = list(field.errors) + [err.message]
-        else:
-            form.form_errors.append(err.message)
-        return _followups_page(returnee, form, err.status)
+    run = run_form(form, lambda: service.record_followup(
+        db_session(), current_user, returnee, month=form.month.data, contact=form.contact.data,
+        outcome=form.outcome.data, note=form.note.data, answers=form.answers()))
+    if not run.done:
+        return _followups_page(returnee, form, run.status)
     flash(_l("Follow-up recorded."), "info")
     return redirect(url_for("monitoring.followups", user_id=returnee.id))
 
@@ -199,9 +171,10 @@ def export_page():
 def export(dataset: str):
     if dataset not in export_.DATASETS:
         abort(404)
-    if not Form().validate_on_submit():
-        abort(400)
-    body = export_.export_csv(db_session(), current_user, dataset)
+    run = run_form(ConfirmForm(), lambda: export_.export_csv(db_session(), current_user, dataset))
+    if not run.done:
+        abort(run.status)
+    body = run.result
     response = make_response(body)
     response.mimetype = "text/csv"
     response.charset = "utf-8"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from ..alerts import signals
 from ..checkins.models import CheckIn, CheckInSummary
-from ..db import paginate
+from ..db import Page, paginate
 from ..errors import DomainError
 from ..models import Organisation, Role, User, utcnow
 from ..people.models import CaseworkerAssignment
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 NO_CONTACT_DAYS = 14  # no check-in for this long: "no contact" on the caseload
 OVERDUE_AFTER_DAYS = 14  # a follow-up not recorded this long after its date is overdue
+DUE_AHEAD_DAYS = 30  # the list of follow-ups due looks this far ahead
 PAGE_SIZE = 25
 SPARK_POINTS = 8
 NOTE_MAX = 2000
@@ -366,6 +367,27 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     return Caseload(rows=rows, total=shown.total, page=shown.number, pages=shown.pages)
 
 
+def due_followups(session: Session, viewer: User, today: date, page: int | None
+                  ) -> tuple[list, Page]:
+    """Follow-ups not recorded that are due within DUE_AHEAD_DAYS or overdue,
+    soonest first: the organisation's (a coordinator), or the caseworker's
+    own people's. A page of rows with the follow-up and the person's id and
+    name only: whole accounts (with their organisation joined) would be read
+    for every due follow-up before the sort."""
+    query = (select(FollowUp.id, FollowUp.month, FollowUp.due_on, User.id.label("person_id"),
+                    User.display_name.label("name"))
+             .join(User, User.id == FollowUp.returnee_id)
+             .join(CaseworkerAssignment, and_(CaseworkerAssignment.returnee_id == User.id,
+                                              CaseworkerAssignment.ended_at.is_(None)))
+             .where(FollowUp.organisation_id == viewer.organisation_id, FollowUp.done_at.is_(None),
+                    FollowUp.due_on <= today + timedelta(days=DUE_AHEAD_DAYS),
+                    User.disabled_at.is_(None))
+             .order_by(FollowUp.due_on, User.display_name, FollowUp.id))
+    if viewer.role == Role.CASEWORKER.value:
+        query = query.where(CaseworkerAssignment.caseworker_id == viewer.id)
+    return paginate(session, query, page)
+
+
 def _page_details(session: Session, ids: list[int]):
     """For the returnees of one page, in five queries: their accounts, their
     latest checks, their last moods, the month of their next follow-up, and
@@ -403,12 +425,6 @@ def _page_details(session: Session, ids: list[int]):
         .where(Goal.returnee_id.in_(ids), Goal.state == "active")
         .group_by(Goal.returnee_id))}
     return people, checks, moods, months, progress
-
-
-def caseworkers(session: Session, organisation_id: int) -> list[User]:
-    return list(session.scalars(select(User).where(
-        User.organisation_id == organisation_id, User.role == Role.CASEWORKER.value,
-        User.disabled_at.is_(None)).order_by(User.display_name)))
 
 
 # --- Timeline ---------------------------------------------------------------------

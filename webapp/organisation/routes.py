@@ -29,23 +29,19 @@ log = logging.getLogger(__name__)
 def settings():
     me = current_user._get_current_object()
     session = db_session()
-    status = 200
     if request.method == "POST":
         form = SettingsForm()
-        org = get_locked(session, Organisation, me.organisation_id)
-        done, changed = run_form(form, lambda: service.update_settings(
-            session, org, me, service.Settings(
-                name=form.name.data, emergency_phone=form.emergency_phone.data,
-                timezone=form.timezone.data, currency=form.currency.data,
-                followup_months=form.followup_months.data, languages=form.languages.data)))
-        if done:
-            if changed:
-                log.info("organisation settings org=%s by=%s", org.id, me.id)
-            flash(_l("Saved.") if changed else _l("Nothing changed."), "info")
-            return redirect(url_for("organisation.settings"))
-        status = 400
     else:
-        current = service.settings_of(me.organisation)
-        form = SettingsForm(data=vars(current))
+        form = SettingsForm(data=vars(service.settings_of(me.organisation)))
+    run = run_form(form, lambda: service.update_settings(
+        session, get_locked(session, Organisation, me.organisation_id), me, service.Settings(
+            name=form.name.data, emergency_phone=form.emergency_phone.data,
+            timezone=form.timezone.data, currency=form.currency.data,
+            followup_months=form.followup_months.data, languages=form.languages.data)))
+    if run.done:
+        if run.result:
+            log.info("organisation settings org=%s by=%s", me.organisation_id, me.id)
+        flash(_l("Saved.") if run.result else _l("Nothing changed."), "info")
+        return redirect(url_for("organisation.settings"))
     tags = {code: tag for code, _name, tag in language_choices()}
-    return render_template("organisation/settings.html", form=form, language_tags=tags), status
+    return render_template("organisation/settings.html", form=form, language_tags=tags), run.status

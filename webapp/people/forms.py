@@ -33,7 +33,3 @@ class NewStaffForm(Form):
 
 class AssignForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
-
-
-class ConfirmForm(Form):
-    """A button that changes state: only the CSRF token."""

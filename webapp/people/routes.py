@@ -16,29 +16,26 @@ import logging
 import segno
 from flask import (
     Blueprint,
-    abort,
     flash,
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from ..auth.service import IssuedCode, issue_activation_code
+from ..auth.service import IssuedCode
 from ..db import db_session, paginate
-from ..errors import DomainError
-from ..forms import int_arg
+from ..forms import ConfirmForm, int_arg, run_form
 from ..i18n import organisation_choices
 from ..models import Role, User
 from ..monitoring import service as monitoring
 from ..privacy import service as privacy
 from ..privacy.forms import DeletionConfirmForm
 from . import service
-from .forms import AssignForm, ConfirmForm, NewReturneeForm, NewStaffForm
+from .forms import AssignForm, NewReturneeForm, NewStaffForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -50,10 +47,6 @@ ROLE_LABELS = {
     "caseworker": _l("Caseworker"),
     "coordinator": _l("Coordinator"),
 }
-
-
-def _caseworkers() -> list[User]:
-    return service.caseworkers(db_session(), current_user.organisation_id)
 
 
 def _activation_sheet(issued: IssuedCode):
@@ -72,7 +65,8 @@ def _activation_sheet(issued: IssuedCode):
 def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | None = None):
     caseworker = service.current_caseworker(db_session(), person)
     assign = AssignForm()
-    assign.caseworker.choices = [(c.id, c.display_name) for c in _caseworkers()]
+    assign.caseworker.choices = [(c.id, c.display_name) for c in service.caseworkers(
+        db_session(), current_user.organisation_id)]
     if caseworker is not None:
         assign.caseworker.data = caseworker.id
     return render_template("people/show.html", person=person, caseworker=caseworker,
@@ -94,26 +88,30 @@ def new_returnee():
     me: User = current_user
     form = NewReturneeForm()
     form.locale.choices = organisation_choices(me.organisation)
-    caseworkers = _caseworkers() if me.role == Role.COORDINATOR.value else [me]
-    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
-    households = service.households(db_session(), me.organisation_id)
+    caseworkers = ({c.id: c for c in service.caseworkers(db_session(), me.organisation_id)}
+                   if me.role == Role.COORDINATOR.value else {me.id: me})
+    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers.values()]
+    households = {h.id: h for h in service.households(db_session(), me.organisation_id)}
     form.household.choices = ([(0, _l("No household")), (-1, _l("A new household"))]
-                              + [(h.id, h.label) for h in households])
-    if request.method == "POST" and not form.validate_on_submit():
-        return render_template("people/new_returnee.html", form=form), 400
-    if request.method == "POST":
-        caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
-        household = (service.NEW_HOUSEHOLD if form.household.data == -1
-                     else next((h for h in households if h.id == form.household.data), None))
+                              + [(h.id, h.label) for h in households.values()])
+
+    def create():
         issued = service.create_returnee(
             db_session(), organisation=me.organisation, created_by=me,
             display_name=form.display_name.data, locale=form.locale.data,
-            caseworker=caseworker, household=household, return_date=form.return_date.data)
+            caseworker=caseworkers[form.caseworker.data],
+            household=(service.NEW_HOUSEHOLD if form.household.data == -1
+                       else households.get(form.household.data)),
+            return_date=form.return_date.data)
         # The follow-ups after return are scheduled at once (the caseload shows
         # the next one from the start).
         monitoring.schedule_all(db_session(), returnee_id=issued.user.id)
-        return _activation_sheet(issued)
-    return render_template("people/new_returnee.html", form=form)
+        return issued
+
+    run = run_form(form, create)
+    if run.done:
+        return _activation_sheet(run.result)
+    return render_template("people/new_returnee.html", form=form), run.status
 
 
 @bp.route("/new/staff", methods=["GET", "POST"])
@@ -122,19 +120,13 @@ def new_staff():
     form = NewStaffForm()
     form.role.choices = [(r, ROLE_LABELS[r]) for r in ("caseworker", "facilitator", "coordinator")]
     form.locale.choices = organisation_choices(me.organisation)
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            return render_template("people/new_staff.html", form=form), 400
-        try:
-            issued = service.create_staff(
-                db_session(), organisation=me.organisation, created_by=me,
-                display_name=form.display_name.data, email=form.email.data,
-                role=Role(form.role.data), locale=form.locale.data)
-        except DomainError as err:
-            form.email.errors = list(form.email.errors) + [err.message]
-            return render_template("people/new_staff.html", form=form), 400
-        return _activation_sheet(issued)
-    return render_template("people/new_staff.html", form=form)
+    run = run_form(form, lambda: service.create_staff(
+        db_session(), organisation=me.organisation, created_by=me,
+        display_name=form.display_name.data, email=form.email.data,
+        role=Role(form.role.data), locale=form.locale.data))
+    if run.done:
+        return _activation_sheet(run.result)
+    return render_template("people/new_staff.html", form=form), run.status
 
 
 @bp.get("/<int:user_id>")
@@ -145,43 +137,36 @@ def show(user_id: int):
 @bp.post("/<int:user_id>/activation")
 def reissue(user_id: int):
     person: User = g.scoped
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if person.is_disabled:
-        flash(_l("This account is disabled."), "error")
-        return _show(person, 400)
-    return _activation_sheet(issue_activation_code(db_session(), person, current_user))
+    run = run_form(ConfirmForm(), lambda: service.reissue_activation_code(
+        db_session(), person, current_user), flash_error=True)
+    if run.done:
+        return _activation_sheet(run.result)
+    return _show(person, run.status)
 
 
 @bp.post("/<int:user_id>/assign")
 def assign(user_id: int):
     person: User = g.scoped
     form = AssignForm()
-    caseworkers = _caseworkers()
-    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers]
-    if not form.validate_on_submit():
+    caseworkers = {c.id: c for c in service.caseworkers(db_session(), current_user.organisation_id)}
+    form.caseworker.choices = [(c.id, c.display_name) for c in caseworkers.values()]
+    run = run_form(form, lambda: service.assign_caseworker(
+        db_session(), person, caseworkers[form.caseworker.data], current_user), flash_error=True)
+    if run.done:
+        flash(_l("Caseworker changed."), "info")
+        return redirect(url_for("people.show", user_id=person.id))
+    if run.invalid:
         flash(_l("Please choose a caseworker from the list."), "error")
-        return _show(person, 400)
-    caseworker = next(c for c in caseworkers if c.id == form.caseworker.data)
-    try:
-        service.assign_caseworker(db_session(), person, caseworker, current_user)
-    except DomainError as err:
-        flash(err.message, "error")
-        return _show(person, 400)
-    flash(_l("Caseworker changed."), "info")
-    return redirect(url_for("people.show", user_id=person.id))
+    return _show(person, run.status)
 
 
 @bp.post("/<int:user_id>/disable")
 def disable(user_id: int):
     person: User = g.scoped
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        service.disable_user(db_session(), person, current_user)
-    except DomainError as err:
-        flash(err.message, "error")
-        return _show(person, 400)
+    run = run_form(ConfirmForm(), lambda: service.disable_user(db_session(), person, current_user),
+                   flash_error=True)
+    if not run.done:
+        return _show(person, run.status)
     flash(_l("The account is disabled. All its sessions have ended."), "info")
     return redirect(url_for("people.show", user_id=person.id))
 
@@ -190,13 +175,10 @@ def disable(user_id: int):
 def delete_account(user_id: int):
     person: User = g.scoped
     form = DeletionConfirmForm()
-    if not form.validate_on_submit():
-        return _show(person, 400, form)
-    try:
-        privacy.delete_account(db_session(), current_user, person)
-    except DomainError as err:
-        flash(err.message, "error")
-        return _show(person, 400)
+    run = run_form(form, lambda: privacy.delete_account(db_session(), current_user, person),
+                   flash_error=True)
+    if not run.done:
+        return _show(person, run.status, form if run.invalid else None)
     log.info("account.delete user=%s by=%s", user_id, current_user.id)
     flash(_l("The account and everything in it is deleted."), "info")
     return redirect(url_for("people.index"))

@@ -131,6 +131,14 @@ def create_staff(session: Session, *, organisation: Organisation, created_by: Us
     return issue_activation_code(session, user, created_by)
 
 
+def reissue_activation_code(session: Session, user: User, issued_by: User) -> IssuedCode:
+    """A new code for a person who lost theirs (the old one stops working);
+    never for a disabled account, which must not be taken into use again."""
+    if user.is_disabled:
+        raise DomainError(_l("This account is disabled."))
+    return issue_activation_code(session, user, issued_by)
+
+
 def assign_caseworker(session: Session, returnee: User, caseworker: User,
                       assigned_by: User | None) -> None:
     if (caseworker.role != Role.CASEWORKER.value

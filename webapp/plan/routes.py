@@ -40,7 +40,7 @@ from flask_login import current_user
 
 from ..db import db_session
 from ..errors import DomainError, render_error
-from ..forms import Form
+from ..forms import ConfirmForm, run_form
 from ..models import User
 from ..security import offline_copy
 from . import service
@@ -103,19 +103,13 @@ def print_of(user_id: int):
 @bp.route("/goals/new", methods=["GET", "POST"])
 def new_goal():
     form = NewGoalForm(area=request.args.get("area"))
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                goal = service.add_goal(db_session(), current_user, current_user,
-                                        area=form.area.data, starter_key=form.starter.data or None,
-                                        title=form.title.data)
-            except DomainError as err:
-                _field_error(form, err)
-            else:
-                flash(_l("Goal added. Now add the first steps."), "info")
-                return redirect(url_for("plan.goal", goal_id=goal.id))
-        return _new_goal_page(form, 400)
-    return _new_goal_page(form)
+    run = run_form(form, lambda: service.add_goal(
+        db_session(), current_user, current_user, area=form.area.data,
+        starter_key=form.starter.data or None, title=form.title.data))
+    if run.done:
+        flash(_l("Goal added. Now add the first steps."), "info")
+        return redirect(url_for("plan.goal", goal_id=run.result.id))
+    return _new_goal_page(form, run.status)
 
 
 def _new_goal_page(form: NewGoalForm, status: int = 200):
@@ -128,32 +122,25 @@ def _new_goal_page(form: NewGoalForm, status: int = 200):
 def suggest(user_id: int):
     owner: User = g.scoped
     form = suggest_form()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                service.suggest_goal(db_session(), current_user, owner, area=form.area.data,
-                                     starter_key=form.starter.data or None,
-                                     title=form.title.data, why=form.why.data or "")
-            except DomainError as err:
-                _field_error(form, err)
-            else:
-                flash(_l("Your suggestion was sent. The person decides."), "info")
-                return redirect(url_for("plan.of", user_id=owner.id))
-        return render_template("plan/suggest.html", form=form, owner=owner), 400
-    return render_template("plan/suggest.html", form=form, owner=owner)
+    run = run_form(form, lambda: service.suggest_goal(
+        db_session(), current_user, owner, area=form.area.data,
+        starter_key=form.starter.data or None, title=form.title.data, why=form.why.data or ""))
+    if run.done:
+        flash(_l("Your suggestion was sent. The person decides."), "info")
+        return redirect(url_for("plan.of", user_id=owner.id))
+    return render_template("plan/suggest.html", form=form, owner=owner), run.status
 
 
 @bp.post("/goals/<int:goal_id>/answer")
 def answer(goal_id: int):
     goal: Goal = g.scoped
     form = AnswerForm()
-    if not form.validate_on_submit():
+    run = run_form(form, lambda: service.answer_suggestion(
+        db_session(), current_user, goal, accept=form.answer.data == "accept"))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.mine"))
+    if not run.done:
         abort(400)
-    try:
-        service.answer_suggestion(db_session(), current_user, goal,
-                                  accept=form.answer.data == "accept")
-    except DomainError as err:
-        return _domain_error(err, url_for("plan.mine"))
     if form.answer.data == "accept":
         flash(_l("The goal is now in your plan."), "info")
         return redirect(url_for("plan.goal", goal_id=goal.id))
@@ -197,64 +184,59 @@ def edit_goal(goal_id: int):
     if request.method == "GET":
         form.title.data = service.goal_title(goal_)
     business = goal_.area == "business"
-    if request.method == "POST" and form.validate_on_submit():
-        budget = {name: getattr(form, name).data for name in service.BUDGET_FIELDS} if business else None
-        try:
-            service.update_goal(db_session(), current_user, goal_, title=form.title.data,
-                                why=form.why.data or "", target_date=form.target_date.data,
-                                support_needed=form.support_needed.data, budget=budget)
-        except DomainError as err:
-            _field_error(form, err)
-        else:
-            flash(_l("Saved."), "info")
-            return redirect(url_for("plan.goal", goal_id=goal_.id))
-    status = 400 if request.method == "POST" else 200
+    run = run_form(form, lambda: service.update_goal(
+        db_session(), current_user, goal_, title=form.title.data, why=form.why.data or "",
+        target_date=form.target_date.data, support_needed=form.support_needed.data,
+        budget={name: getattr(form, name).data for name in service.BUDGET_FIELDS}
+        if business else None))
+    if run.done:
+        flash(_l("Saved."), "info")
+        return redirect(url_for("plan.goal", goal_id=goal_.id))
     return render_template("plan/edit_goal.html", form=form, goal=goal_, business=business,
-                           title=service.goal_title(goal_)), status
+                           title=service.goal_title(goal_)), run.status
 
 
 @bp.post("/goals/<int:goal_id>/status")
 def set_status(goal_id: int):
     goal_: Goal = g.scoped
     form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            service.set_status(db_session(), current_user, goal_, form.status.data)
-        except DomainError as err:
-            return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
-        if request.htmx:
-            return render_template("plan/_status.html", **_goal_context(goal_))
-        return redirect(url_for("plan.goal", goal_id=goal_.id))
-    return _invalid(goal_, form, status_form=form)
+    run = run_form(form, lambda: service.set_status(db_session(), current_user, goal_,
+                                                    form.status.data))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.goal", goal_id=goal_.id))
+    if not run.done:
+        return _invalid(goal_, form, status_form=form)
+    if request.htmx:
+        return render_template("plan/_status.html", **_goal_context(goal_))
+    return redirect(url_for("plan.goal", goal_id=goal_.id))
 
 
 @bp.post("/goals/<int:goal_id>/steps")
 def add_step(goal_id: int):
     goal_: Goal = g.scoped
     form = StepForm()
-    if form.validate_on_submit():
-        try:
-            service.add_step(db_session(), current_user, goal_, text=form.text.data,
-                             target_date=form.target_date.data,
-                             support_needed=form.support_needed.data)
-        except DomainError as err:
-            return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
-        if request.htmx:
-            return render_template("plan/_steps.html", **_goal_context(goal_))
-        return redirect(url_for("plan.goal", goal_id=goal_.id) + "#steps")
-    return _invalid(goal_, form, step_form=form)
+    run = run_form(form, lambda: service.add_step(
+        db_session(), current_user, goal_, text=form.text.data,
+        target_date=form.target_date.data, support_needed=form.support_needed.data))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.goal", goal_id=goal_.id))
+    if not run.done:
+        return _invalid(goal_, form, step_form=form)
+    if request.htmx:
+        return render_template("plan/_steps.html", **_goal_context(goal_))
+    return redirect(url_for("plan.goal", goal_id=goal_.id) + "#steps")
 
 
 @bp.post("/steps/<int:step_id>/tick")
 def tick_step(step_id: int):
     step: Step = g.scoped
     form = TickForm()
-    if not form.validate_on_submit():
+    run = run_form(form, lambda: service.set_step_done(db_session(), current_user, step,
+                                                       form.done.data == "1"))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.goal", goal_id=step.goal_id))
+    if not run.done:
         abort(400)
-    try:
-        service.set_step_done(db_session(), current_user, step, form.done.data == "1")
-    except DomainError as err:
-        return _domain_error(err, url_for("plan.goal", goal_id=step.goal_id))
     if request.htmx:
         return render_template("plan/_steps.html", **_goal_context(step.goal))
     return redirect(url_for("plan.goal", goal_id=step.goal_id) + "#steps")
@@ -264,14 +246,13 @@ def tick_step(step_id: int):
 def in_plan(goal_id: int):
     goal_: Goal = g.scoped
     form = InPlanForm()
-    if not form.validate_on_submit():
+    run = run_form(form, lambda: service.set_in_plan(db_session(), current_user, goal_,
+                                                     form.in_plan.data == "1"))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.goal", goal_id=goal_.id))
+    if not run.done:
         abort(400)
-    keep = form.in_plan.data == "1"
-    try:
-        service.set_in_plan(db_session(), current_user, goal_, keep)
-    except DomainError as err:
-        return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
-    if keep:
+    if form.in_plan.data == "1":
         flash(_l("The goal is in the plan again."), "info")
         return redirect(url_for("plan.goal", goal_id=goal_.id))
     flash(_l("The goal is taken out of the plan. You find it at the end of the plan."), "info")
@@ -282,12 +263,11 @@ def in_plan(goal_id: int):
 def remove_step(step_id: int):
     step: Step = g.scoped
     goal_ = step.goal
-    if not Form().validate_on_submit():
+    run = run_form(ConfirmForm(), lambda: service.remove_step(db_session(), current_user, step))
+    if run.error:
+        return _domain_error(run.error, url_for("plan.goal", goal_id=goal_.id))
+    if not run.done:
         abort(400)
-    try:
-        service.remove_step(db_session(), current_user, step)
-    except DomainError as err:
-        return _domain_error(err, url_for("plan.goal", goal_id=goal_.id))
     if request.htmx:
         return render_template("plan/_steps.html", **_goal_context(goal_))
     flash(_l("The step is taken out."), "info")
@@ -298,26 +278,15 @@ def remove_step(step_id: int):
 def comment(goal_id: int):
     goal_: Goal = g.scoped
     form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            service.add_comment(db_session(), current_user, goal_, form.body.data)
-        except DomainError as err:
-            _field_error(form, err)
-        else:
-            flash(_l("Message sent."), "info")
-            return redirect(url_for("plan.goal", goal_id=goal_.id) + "#thread")
-    return _goal_page(goal_, 400, comment_form=form)
+    run = run_form(form, lambda: service.add_comment(db_session(), current_user, goal_,
+                                                     form.body.data))
+    if run.done:
+        flash(_l("Message sent."), "info")
+        return redirect(url_for("plan.goal", goal_id=goal_.id) + "#thread")
+    return _goal_page(goal_, run.status, comment_form=form)
 
 
 # --- Errors ------------------------------------------------------------------------------
-
-def _field_error(form, err: DomainError) -> None:
-    target = getattr(form, err.field or "", None)
-    if target is not None and hasattr(target, "errors"):
-        target.errors = list(target.errors) + [err.message]
-    else:
-        form.form_errors.append(err.message)
-
 
 def _invalid(goal: Goal, form, **forms):
     """Bad input: the full page with inline errors and 400; htmx cannot swap a

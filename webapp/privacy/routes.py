@@ -30,7 +30,7 @@ from flask_login import current_user
 from ..auth.forms import ConsentForm
 from ..auth.service import CONSENT_CHOICES, latest_choices
 from ..db import db_session
-from ..forms import Form, run_form
+from ..forms import ConfirmForm, run_form
 from . import service
 from .forms import DeletionRequestForm
 
@@ -43,23 +43,22 @@ log = logging.getLogger(__name__)
 def choices():
     me = current_user._get_current_object()
     session = db_session()
-    status = 200
     if request.method == "POST":
         form = ConsentForm()
-        done, record = run_form(form, lambda: service.change_consent(
-            session, me, form.choices(), str(get_locale())))
-        if done:
-            if record is not None:
-                log.info("consent.change user=%s record=%s", me.id, record.id)
-            flash(_l("Saved. Your choices are changed.") if record is not None
-                  else _l("Nothing changed."), "info")
-            return redirect(url_for("privacy.choices"))
-        status = 400
     else:
         form = ConsentForm(data=latest_choices(session, me))
+    run = run_form(form, lambda: service.change_consent(
+        session, me, form.choices(), str(get_locale())))
+    if run.done:
+        record = run.result
+        if record is not None:
+            log.info("consent.change user=%s record=%s", me.id, record.id)
+        flash(_l("Saved. Your choices are changed.") if record is not None
+              else _l("Nothing changed."), "info")
+        return redirect(url_for("privacy.choices"))
     return render_template("privacy/choices.html", form=form, keys=CONSENT_CHOICES,
                            history=service.consent_history(session, me),
-                           organisation=me.organisation), status
+                           organisation=me.organisation), run.status
 
 
 @bp.get("/data")
@@ -83,23 +82,21 @@ def my_data_file():
 def delete():
     me = current_user._get_current_object()
     form = DeletionRequestForm()
-    status = 200
-    if request.method == "POST":
-        done, asked = run_form(form, lambda: service.request_deletion(db_session(), me))
-        if done:
-            if asked:
-                log.info("account.deletion_requested user=%s", me.id)
-            flash(_l("Your caseworker is told. They will talk with you, then delete your account."),
-                  "info")
-            return redirect(url_for("privacy.delete"))
-        status = 400
-    return render_template("privacy/delete.html", form=form, cancel=Form()), status
+    run = run_form(form, lambda: service.request_deletion(db_session(), me))
+    if run.done:
+        if run.result:
+            log.info("account.deletion_requested user=%s", me.id)
+        flash(_l("Your caseworker is told. They will talk with you, then delete your account."),
+              "info")
+        return redirect(url_for("privacy.delete"))
+    return render_template("privacy/delete.html", form=form, cancel=ConfirmForm()), run.status
 
 
 @bp.post("/delete/cancel")
 def cancel_delete():
-    if not Form().validate_on_submit():
-        abort(400)
-    service.cancel_deletion(db_session(), current_user)
+    run = run_form(ConfirmForm(), lambda: service.cancel_deletion(db_session(), current_user),
+                   flash_error=True)
+    if not run.done:
+        abort(run.status)
     flash(_l("Your account stays. You took your request back."), "info")
     return redirect(url_for("privacy.delete"))

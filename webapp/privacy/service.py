@@ -163,6 +163,22 @@ def erase_late_arrivals(session: Session, deleted_since: datetime) -> dict[int, 
     return erased
 
 
+# --- Who looked ---------------------------------------------------------------------
+
+LEDGER_SHOWN = 100
+
+
+def ledger(session: Session, me: User) -> tuple[list[AccessLedgerEntry], dict[int, User]]:
+    """The latest staff views of the person's file, newest first, and the
+    viewers' accounts by id."""
+    entries = list(session.scalars(select(AccessLedgerEntry)
+                                   .where(AccessLedgerEntry.subject_id == me.id)
+                                   .order_by(AccessLedgerEntry.at.desc()).limit(LEDGER_SHOWN)))
+    viewers = {u.id: u for u in session.scalars(
+        select(User).where(User.id.in_({e.viewer_id for e in entries})))}
+    return entries, viewers
+
+
 # --- Export my data -----------------------------------------------------------------
 
 def _value(value: Any) -> Any:

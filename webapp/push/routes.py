@@ -9,25 +9,18 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..bodies import takes
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import Form
+from ..forms import ConfirmForm, run_form
 from . import service
-from .models import PushSubscription
+from .forms import SubscriptionForm
 
 bp = Blueprint("push", __name__, url_prefix="/notifications")
 
 
-class ConfirmForm(Form):
-    """Only the CSRF token."""
-
-
 def _devices():
-    return db_session().scalars(select(PushSubscription).where(
-        PushSubscription.user_id == current_user.id).order_by(PushSubscription.id)).all()
+    return service.devices_of(db_session(), current_user)
 
 
 @bp.get("/")
@@ -40,15 +33,13 @@ def devices():
 @takes("application/json")
 def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the header)."""
-    data = request.get_json(silent=True) or {}
-    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
-    try:
-        sub = service.subscribe(db_session(), current_user, endpoint=data.get("endpoint"),
-                                p256dh=keys.get("p256dh"), auth=keys.get("auth"),
-                                label=(request.user_agent.platform or "")[:100])
-    except DomainError as err:
-        return jsonify(ok=False, error=str(err.message)), 400
-    return jsonify(ok=True, id=sub.id), 201
+    form = SubscriptionForm.from_json(request.get_json(silent=True))
+    run = run_form(form, lambda: service.subscribe(
+        db_session(), current_user, endpoint=form.endpoint.data, p256dh=form.p256dh.data,
+        auth=form.auth.data, label=(request.user_agent.platform or "")[:100]))
+    if run.done:
+        return jsonify(ok=True, id=run.result.id), 201
+    return jsonify(ok=False, error=str(run.message or "")), run.status
 
 
 @bp.post("/<int:subscription_id>/remove")

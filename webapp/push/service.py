@@ -102,6 +102,12 @@ def subscribe(session: Session, user: User, *, endpoint: str, p256dh: str, auth:
     return existing
 
 
+def devices_of(session: Session, user: User) -> list[PushSubscription]:
+    """The person's devices that get notifications, in the order they were added."""
+    return list(session.scalars(select(PushSubscription).where(
+        PushSubscription.user_id == user.id).order_by(PushSubscription.id)))
+
+
 def own_subscription(session: Session, viewer: User,
                      subscription_id: int) -> PushSubscription | None:
     """The access scope "subscription": a device of the viewer's own; nobody
@@ -152,6 +158,16 @@ def want_reminders(session: Session, users: list[User]) -> set[int]:
     in their own case is not a reminder: it goes to every device they added.)"""
     choices = latest_choices_of(session, (user.id for user in users))
     return {user_id for user_id, c in choices.items() if c["push_reminders"]}
+
+
+def deliveries_of_alert(session: Session, alert_id: int
+                        ) -> tuple[list[PushDelivery], list[PushAttempt]]:
+    """An alert's push deliveries and every attempt to send them."""
+    deliveries = list(session.scalars(select(PushDelivery).where(
+        PushDelivery.alert_id == alert_id).order_by(PushDelivery.id)))
+    attempts = list(session.scalars(select(PushAttempt).where(
+        PushAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(PushAttempt.id)))
+    return deliveries, attempts
 
 
 def send_after_commit(delivery_ids: list[int]) -> None:

@@ -97,7 +97,3 @@ class StatusForm(Form):
 
 class ReassignForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
-
-
-class ConfirmForm(Form):
-    """A button that changes state: only the CSRF token."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     g,
     redirect,
@@ -31,15 +30,13 @@ from flask_login import current_user
 
 from .. import submissions
 from ..db import db_session
-from ..errors import DomainError
-from ..forms import form_error, int_arg
+from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User
 from ..people import service as people
 from ..security import offline_copy
 from . import choices as c, service
 from .forms import (
     ConcernForm,
-    ConfirmForm,
     HelpNowForm,
     MessageForm,
     ReassignForm,
@@ -54,20 +51,21 @@ bp = Blueprint("support", __name__, url_prefix="/help")
 def _submit(form, claim_kind: str, create, template: str, **context):
     """Validate, claim the device's UUID, create, answer with the "received"
     page. A repeat of the same UUID answers as the first did."""
-    if not form.validate_on_submit():
-        return render_template(template, form=form, **context), 400
-    try:
-        claim = submissions.claim(db_session(), current_user, form.client_uuid.data,
-                                  claim_kind, form.body())
-        if claim.repeat and claim.result_url:
-            return redirect(claim.result_url)
-        case = create()
-    except DomainError as err:
-        form_error(form, err)
-        return render_template(template, form=form, **context), err.status
-    url = url_for("support.received", case_id=case.id)
+    run = run_form(form, lambda: _create_once(form, claim_kind, create))
+    if run.done:
+        return redirect(run.result)
+    return render_template(template, form=form, **context), run.status
+
+
+def _create_once(form, claim_kind: str, create) -> str:
+    """The case, once per device UUID; the URL of its "received" page."""
+    claim = submissions.claim(db_session(), current_user, form.client_uuid.data,
+                              claim_kind, form.body())
+    if claim.repeat and claim.result_url:
+        return claim.result_url
+    url = url_for("support.received", case_id=create().id)
     claim.done(url)
-    return redirect(url)
+    return url
 
 
 # --- The returnee ---------------------------------------------------------------
@@ -174,53 +172,44 @@ def _after_action(case: Case, message):
 def reply(case_id: int):
     case: Case = g.scoped
     form = MessageForm(prefix="reply")
-    if not form.validate_on_submit():
-        return _case_page(case, 400, reply=form)
-    try:
-        service.add_message(db_session(), case, current_user, form.body.data)
-    except DomainError as err:
-        form_error(form, err)
-        return _case_page(case, err.status, reply=form)
-    return _after_action(case, _l("Your message was sent."))
+    run = run_form(form, lambda: service.add_message(db_session(), case, current_user,
+                                                     form.body.data))
+    if run.done:
+        return _after_action(case, _l("Your message was sent."))
+    return _case_page(case, run.status, reply=form)
 
 
 @bp.post("/cases/<int:case_id>/note")
 def note(case_id: int):
     case: Case = g.scoped
     form = MessageForm(prefix="note")
-    if not form.validate_on_submit():
-        return _case_page(case, 400, note=form)
-    service.add_message(db_session(), case, current_user, form.body.data, internal=True)
-    return _after_action(case, _l("Note saved. Only staff can read it."))
+    run = run_form(form, lambda: service.add_message(db_session(), case, current_user,
+                                                     form.body.data, internal=True))
+    if run.done:
+        return _after_action(case, _l("Note saved. Only staff can read it."))
+    return _case_page(case, run.status, note=form)
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
 def acknowledge(case_id: int):
     case: Case = g.scoped
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        service.acknowledge(db_session(), case, current_user)
-    except DomainError as err:
-        flash(err.message, "error")
-        return _case_page(case, err.status)
-    return _after_action(case, _l("Marked as seen. The person can see this."))
+    run = run_form(ConfirmForm(), lambda: service.acknowledge(db_session(), case, current_user),
+                   flash_error=True)
+    if run.done:
+        return _after_action(case, _l("Marked as seen. The person can see this."))
+    return _case_page(case, run.status)
 
 
 @bp.post("/cases/<int:case_id>/status")
 def change_status(case_id: int):
     case: Case = g.scoped
     form = _status_form(case)
-    if not form.validate_on_submit():
-        return _case_page(case, 400, status_form=form)
-    try:
-        service.change_status(db_session(), case, current_user, form.status.data,
-                              form.reason.data,
-                              form.outcome.data if "outcome" in form else None)
-    except DomainError as err:
-        form_error(form, err)
-        return _case_page(case, err.status, status_form=form)
-    return _after_action(case, _l("Status changed."))
+    run = run_form(form, lambda: service.change_status(
+        db_session(), case, current_user, form.status.data, form.reason.data,
+        form.outcome.data if "outcome" in form else None))
+    if run.done:
+        return _after_action(case, _l("Status changed."))
+    return _case_page(case, run.status, status_form=form)
 
 
 @bp.post("/cases/<int:case_id>/reassign")
@@ -228,16 +217,14 @@ def reassign(case_id: int):
     case: Case = g.scoped
     caseworkers = people.caseworkers(db_session(), current_user.organisation_id)
     form = _reassign_form(case, caseworkers)
-    if not form.validate_on_submit():
+    by_id = {u.id: u for u in caseworkers}
+    run = run_form(form, lambda: people.assign_caseworker(
+        db_session(), case.returnee, by_id[form.caseworker.data], current_user), flash_error=True)
+    if run.done:
+        return _after_action(case, _l("Caseworker changed."))
+    if run.invalid:
         flash(_l("Please choose a caseworker from the list."), "error")
-        return _case_page(case, 400)
-    chosen = next(u for u in caseworkers if u.id == form.caseworker.data)
-    try:
-        people.assign_caseworker(db_session(), case.returnee, chosen, current_user)
-    except DomainError as err:
-        flash(err.message, "error")
-        return _case_page(case, err.status)
-    return _after_action(case, _l("Caseworker changed."))
+    return _case_page(case, run.status)
 
 
 # --- Staff lists --------------------------------------------------------------------
