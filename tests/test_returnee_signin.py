@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pyotp
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -311,7 +312,7 @@ def committed_returnee(app):
         s.flush()
         binding = DeviceBinding(user_id=user.id, secret_hash=token_digest(secret))
         staff = User(organisation_id=org.id, role=Role.CASEWORKER.value, display_name="Racing",
-                     email="racing@example.org", totp_secret=service.new_totp_secret())
+                     email="racing@example.org", totp_secret=pyotp.random_base32())
         s.add_all([binding, staff])
         service.issue_activation_code(s, user, issued_by=None)
         s.commit()

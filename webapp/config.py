@@ -93,8 +93,6 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
 
-    HUEY_IMMEDIATE = False
-
     @classmethod
     def validate(cls, config: dict) -> None:
         secret = config.get("SECRET_KEY") or ""
@@ -123,7 +121,6 @@ class TestConfig(DevelopmentConfig):
     # Cheap hashing keeps the suite fast; the algorithm stays argon2id.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
-    HUEY_IMMEDIATE = True
     PUSH_ALLOW_HTTP_ENDPOINTS = True
     RATELIMIT_ENABLED = True
     RATELIMIT_SIGNIN = "10 per minute;60 per hour"

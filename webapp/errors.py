@@ -22,10 +22,6 @@ class DomainError(Exception):
         self.field = field
 
 
-class NotFound(DomainError):
-    status = 404
-
-
 ERROR_TEXT = {
     400: (_l("Something in the form was not right"),
           _l("Please go back and try again.")),

@@ -59,9 +59,6 @@ class Role(str, enum.Enum):
         return self is not Role.RETURNEE
 
 
-ROLE_VALUES = tuple(r.value for r in Role)
-
-
 class Organisation(Base):
     __tablename__ = "organisations"
 

@@ -198,10 +198,6 @@ def _known(choices: dict | None) -> dict[str, bool]:
     return {key: bool((choices or {}).get(key)) for key in CONSENT_CHOICES}
 
 
-def new_totp_secret() -> str:
-    return pyotp.random_base32()
-
-
 def enrolment_secret(activation: ActivationCode) -> str:
     """The TOTP secret offered while a staff member activates: the same on
     every try with this code (no scanning again after a typo), and kept

@@ -253,14 +253,6 @@ def upcoming_meetings(session: Session, group: PeerGroup, now: datetime | None =
         .order_by(Meeting.starts_at).limit(limit)))
 
 
-def past_meetings(session: Session, group: PeerGroup, now: datetime | None = None,
-                  limit: int = 5) -> list[Meeting]:
-    since = (now or utcnow()) - timedelta(hours=12)
-    return list(session.scalars(select(Meeting).where(
-        Meeting.group_id == group.id, Meeting.starts_at < since)
-        .order_by(Meeting.starts_at.desc()).limit(limit)))
-
-
 def cancel_meeting(session: Session, group: PeerGroup, meeting: Meeting,
                    now: datetime | None = None) -> list[int]:
     """Call a meeting off and tell the members who did not say they would

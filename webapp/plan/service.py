@@ -88,10 +88,6 @@ class Plan:
     def goals(self) -> list[Goal]:
         return [g for a in self.areas for g in a.goals]
 
-    @property
-    def empty_areas(self) -> list[tuple[str, object]]:
-        return [(a.key, a.label) for a in self.areas if not a.goals]
-
 
 def load_plan(session: Session, owner: User, *, history: int = HISTORY_SHOWN) -> Plan:
     """The whole plan in a fixed number of queries, whatever its size."""

@@ -52,10 +52,6 @@ class Case(Base):
         return self.type == c.CONCERN
 
     @property
-    def is_open(self) -> bool:
-        return self.status in c.OPEN_STATUSES
-
-    @property
     def title(self) -> str:
         """What it is about, in the viewer's language."""
         if self.is_concern:
