@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -392,7 +392,7 @@ def main() -> int:
         log.close()
 
     head = (f"# Page budgets\n\nMade by `make bench` (bench/budgets.py) on "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
             f"Chromium at {CHROMIUM}. Bytes are compressed body plus headers as DevTools "
             "counts them (encodedDataLength); 1 KB = 1024 bytes.\n")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

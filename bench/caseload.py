@@ -23,7 +23,7 @@ import secrets
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,9 +235,8 @@ def time_jobs(app) -> list[tuple[str, int, dict]]:
     for, while check-ins wait)."""
     from sqlalchemy import func, select
 
-    from webapp import tasks
+    from webapp import outbox, tasks
     from webapp.alerts.models import Alert
-    from webapp import outbox
     from webapp.db import db_session
     from webapp.models import utcnow
 
@@ -329,7 +328,7 @@ def main() -> int:
     lines = [
         "# Caseload and the other organisation-wide staff pages at scale (PostgreSQL)",
         "",
-        f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
         f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
         f"--checkins-each {args.checkins_each} --runs {args.runs}`)",

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ def main() -> int:
         lines.append(f"| {labels[name]} | {cpu:.2f} | {hello_cpu / cpu:.0%} | {calls:.0f} | "
                      f"{hello_calls / calls:.0%} | {sql} |")
     report = [f"# Server cost per request, in process\n\nMade by `make bench-hot` "
-              f"(bench/hot_path.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+              f"(bench/hot_path.py) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"{os.cpu_count()} CPUs, {args.requests} requests per run, best of 3. "
               "SQL statements as SQLAlchemy sends them (BEGIN counted, COMMIT not).\n", "\n".join(lines)]
     if args.profile:

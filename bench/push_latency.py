@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def main() -> int:
     report = [
         "# Push latency: urgent concern committed → push accepted",
         "",
-        f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, on `{os.uname().nodename}` "
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
         "- command: `make bench-push` (`python bench/push_latency.py "
         f"--count {args.count} --gap {args.gap}`)",

@@ -3,7 +3,7 @@ buddies, the facilitator's overview, and who may see what."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +45,7 @@ def make_group(session, org):
                                          user_id=facilitator.id))
         for m in members:
             session.add(GroupMember(organisation_id=o.id, group_id=group.id, user_id=m.id,
-                                    created_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+                                    created_at=datetime(2020, 1, 1, tzinfo=UTC)))
         session.commit()
         return group
 
@@ -161,7 +161,7 @@ def test_meeting_is_planned_in_the_organisation_timezone(session, make_org, make
         "place": ""})
     assert r.status_code == 302
     meeting = session.scalars(select(Meeting)).one()
-    assert meeting.starts_at == start.astimezone(timezone.utc)
+    assert meeting.starts_at == start.astimezone(UTC)
     assert meeting.place == "Community hall"  # the group's usual place
     page = web.get(r.headers["Location"]).get_data(as_text=True)
     assert "Finding work" in page
@@ -191,7 +191,7 @@ def test_bad_meetings_are_refused(session, org, make_group, staff_phone, data, m
 
 def _meeting(session, group, days=1):
     meeting = Meeting(organisation_id=group.organisation_id, group_id=group.id,
-                      starts_at=datetime.now(timezone.utc) + timedelta(days=days),
+                      starts_at=datetime.now(UTC) + timedelta(days=days),
                       topic_key="health", place="Hall")
     session.add(meeting)
     session.commit()
@@ -349,7 +349,7 @@ def test_buddies_see_each_other(session, make_group, phone, staff_phone):
 def _checkin(session, user, mood, note, shared, when=None):
     session.add(CheckIn(organisation_id=user.organisation_id, user_id=user.id, mood=mood,
                         note=note, share_with_group=shared, safe="no",
-                        created_at=when or datetime.now(timezone.utc)))
+                        created_at=when or datetime.now(UTC)))
     session.commit()
 
 
@@ -378,7 +378,7 @@ def test_overview_counts_only_this_period(session, make_group, phone, staff_phon
     abdul, _ = phone("Abdul")
     group = make_group(facilitator, members=[abdul], period=7)
     _checkin(session, abdul, 3, "", shared=False,
-             when=datetime.now(timezone.utc) - timedelta(days=8))
+             when=datetime.now(UTC) - timedelta(days=8))
     page = web.get(f"/groups/{group.id}/overview").get_data(as_text=True)
     assert re.search(r"<td>Abdul</td>\s*<td>Not yet</td>", page)
 
@@ -565,7 +565,7 @@ def test_a_meeting_called_off_tells_those_who_might_come_once(
     r = abdul_web.post(url + "/rsvp", {"coming": "yes"}, form_page=f"/groups/{group.id}")
     assert r.status_code == 400 and "This meeting is called off." in r.get_data(as_text=True)
     with ctx():
-        assert reminders.meeting_tomorrow(session, datetime.now(timezone.utc)) == []
+        assert reminders.meeting_tomorrow(session, datetime.now(UTC)) == []
 
 
 def test_a_meeting_that_began_cannot_be_called_off(session, make_group, phone, staff_phone):

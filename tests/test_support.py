@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -316,7 +316,7 @@ def test_inbox_most_urgent_then_oldest_first_and_only_assigned(
     mine, _ = make_returnee(caseworker=me, name="Aminata")
     theirs, _ = make_returnee(name="Not mine")
     elsewhere, _ = make_returnee(organisation=make_org(), name="Far away")
-    t = lambda day: datetime(2026, 11, day, 9, tzinfo=timezone.utc)  # noqa: E731
+    t = lambda day: datetime(2026, 11, day, 9, tzinfo=UTC)  # noqa: E731
     later_old = _concern(session, ctx, mine, "health", "sick", "later", t(1))
     soon = _concern(session, ctx, mine, "medicine", "ran_out", "soon", t(3))
     now_health = _concern(session, ctx, mine, "health", "injured", "now", t(2))
@@ -471,8 +471,8 @@ def test_medicine_gaps_count_a_medicine_once_per_district_and_month(
     staff_web(Role.COORDINATOR)
     person, _ = make_returnee()
     far, _ = make_returnee(organisation=make_org())
-    nov = datetime(2026, 11, 10, tzinfo=timezone.utc)
-    oct_ = datetime(2026, 10, 10, tzinfo=timezone.utc)
+    nov = datetime(2026, 11, 10, tzinfo=UTC)
+    oct_ = datetime(2026, 10, 10, tzinfo=UTC)
     for name, district, when in [("Insulin", "Bo", nov), ("  insulin ", "bo", nov),
                                  ("INSULIN", "Bo ", nov), ("Insulin", "Kenema", nov),
                                  ("Metformin", "Bo", nov), ("Insulin", "Bo", oct_), ("", "", nov)]:
@@ -483,7 +483,7 @@ def test_medicine_gaps_count_a_medicine_once_per_district_and_month(
     _concern(session, ctx, person, "health", "sick", "soon", nov, district="Bo")
     with ctx():
         gaps = service.medicine_gaps(session, person.organisation,
-                                     now=datetime(2026, 11, 30, tzinfo=timezone.utc))
+                                     now=datetime(2026, 11, 30, tzinfo=UTC))
     assert [(g.month.isoformat(), g.medicine, g.district, g.reports) for g in gaps] == [
         ("2026-11-01", "Insulin", "Bo", 3),
         ("2026-11-01", "", "", 1),
@@ -498,11 +498,11 @@ def test_medicine_gaps_count_a_medicine_once_per_district_and_month(
 def test_medicine_months_follow_the_organisation_time_zone(session, ctx, make_org, make_returnee):
     kabul = make_org(timezone="Asia/Kabul")
     person, _ = make_returnee(organisation=kabul)
-    late_october_utc = datetime(2026, 10, 31, 21, 0, tzinfo=timezone.utc)  # 1 Nov 01:30 in Kabul
+    late_october_utc = datetime(2026, 10, 31, 21, 0, tzinfo=UTC)  # 1 Nov 01:30 in Kabul
     _concern(session, ctx, person, "medicine", "ran_out", "soon", late_october_utc,
              medicine_name="Insulin")
     with ctx():
-        gaps = service.medicine_gaps(session, kabul, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
+        gaps = service.medicine_gaps(session, kabul, now=datetime(2026, 11, 5, tzinfo=UTC))
     assert [g.month.isoformat() for g in gaps] == ["2026-11-01"]
 
 

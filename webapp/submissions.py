@@ -18,7 +18,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -85,7 +85,7 @@ _SET_RESULT = (update(_TABLE).where(_TABLE.c.id == bindparam("submission"))
                .values(result_url=bindparam("url")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _claim_insert(dialect: str):
     return (dialect_insert(dialect)(_TABLE)
             .on_conflict_do_nothing(index_elements=["user_id", "client_uuid"])

@@ -2,9 +2,9 @@
 no-contact job. Functions take the session, flush, and raise DomainError."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update

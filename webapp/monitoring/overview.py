@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, distinct, func, select
@@ -76,7 +76,7 @@ def alert_response(session: Session, org: Organisation, now: datetime) -> AlertR
 
 
 def _local_midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def _bucket(column, edges: list[datetime]):

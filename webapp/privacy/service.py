@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
