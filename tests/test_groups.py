@@ -33,26 +33,6 @@ def count(session, model, *where) -> int:
 
 
 @pytest.fixture()
-def make_group(session, org):
-    def make(facilitator=None, members=(), organisation=None, period=7, name="Women's group"):
-        o = organisation or org
-        group = PeerGroup(organisation_id=o.id, name=name, language="en",
-                          meeting_place="Community hall", checkin_period_days=period)
-        session.add(group)
-        session.flush()
-        if facilitator is not None:
-            session.add(GroupFacilitator(organisation_id=o.id, group_id=group.id,
-                                         user_id=facilitator.id))
-        for m in members:
-            session.add(GroupMember(organisation_id=o.id, group_id=group.id, user_id=m.id,
-                                    created_at=datetime(2020, 1, 1, tzinfo=UTC)))
-        session.commit()
-        return group
-
-    return make
-
-
-@pytest.fixture()
 def phone(app, make_returnee):
     """A returnee signed in on their own phone: returns (user, web)."""
 

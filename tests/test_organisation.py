@@ -15,7 +15,6 @@ from webapp.monitoring.models import FollowUp
 from webapp.monitoring.service import schedule_all
 
 from .conftest import Web, sign_in_staff
-from .test_groups import make_group  # noqa: F401 (a fixture)
 
 GOOD = {"name": "Footing test partner", "emergency_phone": "+232 76 111 222",
         "timezone": "Africa/Freetown", "currency": "SLE", "followup_months": ["1", "3", "6", "12"],

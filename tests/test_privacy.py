@@ -21,7 +21,6 @@ from webapp.privacy.models import AccessLedgerEntry, ConsentRecord
 
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
-from .test_returnee_signin import committed_returnee  # noqa: F401 (a fixture)
 
 CHOICES = ("share_with_group", "caseworker_may_edit_plan", "push_reminders")
 
