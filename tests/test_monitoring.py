@@ -471,7 +471,7 @@ def test_timeline_queries_do_not_grow_with_records(app, session, org, caseworker
     _cw, person, staff = caseworker_and_person
     with count_queries() as few:
         staff.get(f"/caseload/{person.id}")
-    for i in range(10):
+    for _ in range(10):
         session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3))
         session.add(Case(organisation_id=org.id, returnee_id=person.id, type="request",
                          category="work", contact_way="app", priority=3, status="new"))
