@@ -96,7 +96,7 @@ def reseal(connection: Connection, metadata: MetaData) -> int:
                     raise RuntimeError(f"{table.name}.{column.name}: a value no configured key "
                                        "opens (is the old key in DATA_KEY_RETIRED?)") from None
                 connection.execute(
-                    table.update().where(*(k == i for k, i in zip(key, ids)))
+                    table.update().where(*(k == i for k, i in zip(key, ids, strict=True)))
                     .values({column.name: bindparam("fresh", fresh, type_=String)}))
                 done += 1
     return done

@@ -144,13 +144,13 @@ def parse(data: object, where: str = "instrument") -> Instrument:
     dim_weights = _weights(dims, where, "dimension")
     seen: set[str] = set()
     dimensions = []
-    for dim, dim_weight in zip(dims, dim_weights):
+    for dim, dim_weight in zip(dims, dim_weights, strict=True):
         questions_raw = dim.get("questions")
         _need(isinstance(questions_raw, list) and questions_raw, where,
               f"dimension {dim['key']} has no questions")
         q_weights = _weights(questions_raw, f"{where}, dimension {dim['key']}", "question")
         questions = []
-        for q, q_weight in zip(questions_raw, q_weights):
+        for q, q_weight in zip(questions_raw, q_weights, strict=True):
             qid = q.get("id")
             _need(isinstance(qid, str) and qid != "", where, "a question has no id")
             _need(qid not in seen, where, f"duplicate question id {qid!r}")
