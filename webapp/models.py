@@ -48,7 +48,7 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     RETURNEE = "returnee"
     FACILITATOR = "facilitator"
     CASEWORKER = "caseworker"
