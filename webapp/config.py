@@ -76,7 +76,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     MAX_CONTENT_LENGTH = 256 * 1024
-    RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")  # per address
+    # per address
+    RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")
     RATELIMIT_ACCOUNT = "20 per hour"  # per account, from any address
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -89,7 +90,8 @@ class Config:
     # Where the quick-exit button leaves to: a neutral, common page.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
 
-    LANGUAGES = ["en", "fr", "nl", "sr_Latn", "sr_Cyrl", "fa_AF", "ps", "ar", "so", "en_SL@kri", "nl_SR@srn"]
+    LANGUAGES = ["en", "fr", "nl", "sr_Latn", "sr_Cyrl", "fa_AF", "ps", "ar", "so", "en_SL@kri",
+                 "nl_SR@srn"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
 

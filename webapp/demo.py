@@ -68,10 +68,10 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     data = DemoData(organisation=org.name)
     coordinator = _staff(session, org, Role.COORDINATOR, "Aminata Kamara",
                          "coordinator@footing-demo.example.org", password)
-    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay", "caseworker1@footing-demo.example.org",
-                 password)
-    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh", "caseworker2@footing-demo.example.org",
-                 password)
+    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay",
+                 "caseworker1@footing-demo.example.org", password)
+    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh",
+                 "caseworker2@footing-demo.example.org", password)
     fac = _staff(session, org, Role.FACILITATOR, "Ibrahim Bangura",
                  "facilitator@footing-demo.example.org", password)
     data.accounts += [coordinator, cw1, cw2, fac]

@@ -30,7 +30,8 @@ ERROR_TEXT = {
     404: (_l("Page not found"), _l("This page does not exist or you cannot see it.")),
     405: (_l("Not allowed"), _l("You cannot do this.")),
     413: (_l("Too much text"), _l("What you sent is too long. Please make it shorter.")),
-    429: (_l("Please wait a moment"), _l("There were too many tries. Wait a few minutes, then try again.")),
+    429: (_l("Please wait a moment"),
+          _l("There were too many tries. Wait a few minutes, then try again.")),
     500: (_l("Something went wrong"), _l("It is not your fault. Please try again later.")),
 }
 
@@ -44,7 +45,8 @@ def render_error(status: int, detail: object | None = None):
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError):
-        return render_error(400, _l("This form has expired. Please go back, reload the page and send it again."))
+        return render_error(
+            400, _l("This form has expired. Please go back, reload the page and send it again."))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -75,7 +75,8 @@ def unseal(value: str) -> str:
     try:
         return _cipher().decrypt(value.encode()).decode()
     except InvalidToken:
-        raise RuntimeError("a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
+        raise RuntimeError(
+            "a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
 
 
 def reseal(connection: Connection, metadata: MetaData) -> int:

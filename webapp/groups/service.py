@@ -365,8 +365,8 @@ class BoardPost:
 def board(session: Session, group: PeerGroup, viewer: User, leads: bool) -> list[BoardPost]:
     """Newest first. A hidden post is seen only by its author (marked hidden)
     and the facilitators; the report count only by the facilitators."""
-    reports = (select(PostReport.post_id, func.count().label("n"),
-                      func.max(case((PostReport.reporter_id == viewer.id, 1), else_=0)).label("mine"))
+    mine = func.max(case((PostReport.reporter_id == viewer.id, 1), else_=0))
+    reports = (select(PostReport.post_id, func.count().label("n"), mine.label("mine"))
                .group_by(PostReport.post_id).subquery())
     query = (select(GroupPost, reports.c.n, reports.c.mine)
              .outerjoin(reports, reports.c.post_id == GroupPost.id)

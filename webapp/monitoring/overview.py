@@ -98,7 +98,7 @@ def checkin_rate(session: Session, org: Organisation, now: datetime) -> tuple[li
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
     starts = [monday - timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]
-    edges = [_local_midnight(d, zone) for d in starts] + [_local_midnight(monday + timedelta(weeks=1), zone)]
+    edges = [_local_midnight(d, zone) for d in [*starts, monday + timedelta(weeks=1)]]
     active = session.scalar(select(func.count(User.id)).where(
         User.organisation_id == org.id, User.role == Role.RETURNEE.value,
         User.disabled_at.is_(None), User.pin_hash.is_not(None))) or 0

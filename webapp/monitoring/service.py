@@ -103,7 +103,8 @@ def schedule(session: Session, returnee: User) -> list[Slot]:
     slots: list[Slot] = []
     if returnee.return_date is not None:
         for month in followup_months(returnee.organisation):
-            slots.append(Slot(month, add_months(returnee.return_date, month), rows.pop(month, None)))
+            due_on = add_months(returnee.return_date, month)
+            slots.append(Slot(month, due_on, rows.pop(month, None)))
     slots += [Slot(f.month, f.due_on, f) for f in rows.values()]
     return sorted(slots, key=lambda s: s.month)
 
@@ -316,7 +317,8 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                 .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None))
                 .group_by(FollowUp.returnee_id).subquery())
     cw_user = aliased(User)
-    caseworker = (select(cw_user.display_name).where(cw_user.id == CaseworkerAssignment.caseworker_id)
+    caseworker = (select(cw_user.display_name)
+                  .where(cw_user.id == CaseworkerAssignment.caseworker_id)
                   .correlate(CaseworkerAssignment).scalar_subquery())
 
     no_contact_since = now - timedelta(days=NO_CONTACT_DAYS)
@@ -327,8 +329,9 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     serious = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_SOON
     attention = case((urgent, 0), (or_(serious, overdue, no_contact), 1), else_=2)
 
-    base = (select(User.id).join(CaseworkerAssignment, and_(
-                CaseworkerAssignment.returnee_id == User.id, CaseworkerAssignment.ended_at.is_(None)))
+    assigned = and_(CaseworkerAssignment.returnee_id == User.id,
+                    CaseworkerAssignment.ended_at.is_(None))
+    base = (select(User.id).join(CaseworkerAssignment, assigned)
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
             .outerjoin(upcoming, upcoming.c.rid == User.id)
@@ -345,9 +348,9 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     elif show == "overdue":
         base = base.where(overdue)
 
-    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
-                              open_cases.c.worst, open_cases.c.requests, upcoming.c.due,
-                              attention.label("att"))
+    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"),
+                              open_cases.c.concerns, open_cases.c.worst, open_cases.c.requests,
+                              upcoming.c.due, attention.label("att"))
              .order_by(attention, func.coalesce(open_cases.c.worst, 99),
                        last_at.is_not(None), last_at, User.display_name, User.id))
     result, shown = paginate(session, query, page, PAGE_SIZE)

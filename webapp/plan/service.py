@@ -398,7 +398,8 @@ def describe_change(change: PlanChange, currency: str) -> tuple[str, str, str]:
             return goal_title(change.goal)  # in the viewer's language
         return raw
 
-    return str(FIELD_LABELS.get(change.field, change.field)), show(change.before), show(change.after)
+    label = str(FIELD_LABELS.get(change.field, change.field))
+    return label, show(change.before), show(change.after)
 
 
 # --- Who may see what (access.SCOPES) ----------------------------------------

@@ -55,7 +55,8 @@ class Case(Base):
     def title(self) -> str:
         """What it is about, in the viewer's language."""
         if self.is_concern:
-            return f"{c.KINDS.get(self.kind or '', self.kind)}: {c.sub_type_label(self.kind, self.sub_type)}"
+            kind = c.KINDS.get(self.kind or "", self.kind)
+            return f"{kind}: {c.sub_type_label(self.kind, self.sub_type)}"
         return str(c.CATEGORIES.get(self.category or "", self.category))
 
 
