@@ -268,7 +268,8 @@ def activate_returnee(web: Web, code: str, pin: str = PIN, **choices: bool):
     data = {"pin": pin, "pin_repeat": pin, "agree": "y"}
     data.update({k: "y" for k, v in choices.items() if v})
     r = web.post("/activate/returnee", data)
-    assert r.status_code == 302 and r.headers["Location"].endswith("/home"), r.get_data(as_text=True)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/home"), (
+        r.get_data(as_text=True))
     return r
 
 
@@ -296,6 +297,9 @@ def returnee_web(web, make_returnee):
 
 # --- Query counting -------------------------------------------------------------
 
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN")
+
+
 @pytest.fixture()
 def count_queries(app):
     """with count_queries() as n: ...; n() is the number of SQL statements run."""
@@ -305,7 +309,7 @@ def count_queries(app):
         seen: list[str] = []
 
         def before(conn, cursor, statement, *args):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN")):
+            if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
                 seen.append(statement)
 
         engine = app.extensions["footing_db"].engine

@@ -135,7 +135,8 @@ def test_meeting_is_planned_in_the_organisation_timezone(session, make_org, make
     web = Web(app.test_client())
     sign_in_staff(web, facilitator)
     group = make_group(facilitator, organisation=kabul)
-    start = datetime.now(ZoneInfo("Asia/Kabul")).replace(second=0, microsecond=0) + timedelta(days=2)
+    start = (datetime.now(ZoneInfo("Asia/Kabul")).replace(second=0, microsecond=0)
+             + timedelta(days=2))
     r = web.post(f"/groups/{group.id}/meetings/new", {
         "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "topic": "work", "topic_text": "",
         "place": ""})
@@ -322,7 +323,8 @@ def test_buddies_see_each_other(session, make_group, phone, staff_phone):
     # A new pair leaves the old buddy without one.
     assert fac_web.post(url + "/buddies", {"first": sahr.id, "second": hawa.id}).status_code == 302
     assert "Your buddy is" not in abdul_web.get(url).get_data(as_text=True)
-    for data in [{"first": abdul.id, "second": abdul.id}, {"first": abdul.id, "second": facilitator.id}]:
+    for data in [{"first": abdul.id, "second": abdul.id},
+                 {"first": abdul.id, "second": facilitator.id}]:
         assert fac_web.post(url + "/buddies", data).status_code == 400
 
 
@@ -386,7 +388,7 @@ def test_raise_with_caseworker_writes_a_signal_without_the_reason(session, make_
     assert raised.reason == "Missed two meetings, seemed worried"
 
 
-# --- Access and cost -------------------------------------------------------------------------------
+# --- Access and cost -------------------------------------------------------------------
 
 def test_who_reaches_a_group(session, org, make_org, make_group, phone, staff_phone):
     facilitator, fac_web = staff_phone()

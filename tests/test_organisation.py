@@ -95,7 +95,8 @@ def test_follow_up_months_follow_the_setting(session, coordinator, make_returnee
 
     assert save(staff, followup_months=["6", "24"]).status_code == 302
     session.expire_all()
-    months = sorted(session.scalars(select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
+    months = sorted(session.scalars(
+        select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
     # 3 and 12 were not done: dropped; 1 was done: kept; 24 is new.
     assert months == [1, 6, 24]
 

@@ -63,7 +63,8 @@ def test_wrong_and_expired_codes_are_refused_with_one_message(web, session, make
         r = web.post("/activate", {"code": bad})
         assert r.status_code == 400
         assert "This code does not work" in r.get_data(as_text=True)
-    activation = session.scalars(select(ActivationCode).where(ActivationCode.user_id == user.id)).one()
+    activation = session.scalars(
+        select(ActivationCode).where(ActivationCode.user_id == user.id)).one()
     activation.expires_at = utcnow() - timedelta(minutes=1)
     session.commit()
     r = web.post("/activate", {"code": code})
