@@ -162,7 +162,8 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
             {"organisation_id": org.id, "returnee_id": ids[i * 5], "signal_id": sid,
              "kind": "checkin.low_mood", "severity": "serious", "severity_rank": 1,
              "created_at": now - timedelta(hours=i % 500), "ack_due_at": now,
-             "acknowledged_at": now - timedelta(hours=i % 500) + timedelta(minutes=rng.randint(1, 3000))}
+             "acknowledged_at": (now - timedelta(hours=i % 500)
+                                 + timedelta(minutes=rng.randint(1, 3000)))}
             for i, sid in enumerate(signal_ids)])
         s.commit()
         # As autovacuum leaves a live database: statistics, and the visibility
@@ -311,7 +312,8 @@ def main() -> int:
     # (label, client, url, held to the caseload's budget): the other staff
     # pages that list the whole organisation are reported beside it.
     pages = [
-        (f"caseload, caseworker ({info['returnees'] // 20:,} people)", caseworker, "/caseload/", True),
+        (f"caseload, caseworker ({info['returnees'] // 20:,} people)", caseworker, "/caseload/",
+         True),
         ("caseload, caseworker, page 10", caseworker, "/caseload/?page=10", True),
         (f"caseload, coordinator ({info['returnees']:,} people)", coordinator, "/caseload/", True),
         ("caseload, coordinator, no contact", coordinator, "/caseload/?show=no_contact", True),

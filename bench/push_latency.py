@@ -125,7 +125,8 @@ def main() -> int:
         "- command: `make bench-push` (`python bench/push_latency.py "
         f"--count {args.count} --gap {args.gap}`)",
         "- setup: SQLite file database, one Huey worker (thread) polling Huey's SQLite queue "
-        "(delay 0.05 s, max 0.5 s, as `make run`), local push receiver verifying VAPID and decrypting aes128gcm",
+        "(delay 0.05 s, max 0.5 s, as `make run`), local push receiver verifying VAPID and "
+        "decrypting aes128gcm",
         "",
         "| concerns | received | p50 | p95 | max | target p95 |",
         "|---|---|---|---|---|---|",
