@@ -126,7 +126,7 @@ def acknowledge(session: Session, alert: Alert, user: User) -> None:
         session.flush()
 
 
-def resolve(session: Session, alert: Alert, user: User, note: str) -> None:
+def resolve(session: Session, alert: Alert, user: User, note: str | None) -> None:
     note = (note or "").strip()
     if not note:
         raise DomainError(_l("Please write what was done."), field="note")

@@ -103,8 +103,8 @@ def _check_settings(language: str, languages: list[str], meeting_place: str,
         raise DomainError(_l("Please choose one from the list."), field="period")
 
 
-def create_group(session: Session, coordinator: User, *, name: str, language: str,
-                 languages: list[str], meeting_place: str, period_days: int,
+def create_group(session: Session, coordinator: User, *, name: str | None, language: str,
+                 languages: list[str], meeting_place: str | None, period_days: int,
                  facilitator_id: int | None) -> PeerGroup:
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -136,7 +136,7 @@ def appoint_facilitator(session: Session, group: PeerGroup, user_id: int | None,
 
 
 def update_settings(session: Session, group: PeerGroup, *, language: str, languages: list[str],
-                    meeting_place: str, period_days: int) -> None:
+                    meeting_place: str | None, period_days: int) -> None:
     meeting_place = (meeting_place or "").strip()
     _check_settings(language, languages, meeting_place, period_days)
     group.language = language
@@ -318,7 +318,8 @@ def record_attendance(session: Session, group: PeerGroup, meeting: Meeting,
 
 # --- The board -----------------------------------------------------------------------
 
-def add_post(session: Session, group: PeerGroup, author: User, body: str) -> GroupPost:
+def add_post(session: Session, group: PeerGroup, author: User,
+             body: str | None) -> GroupPost:
     body = (body or "").strip()
     if not body:
         raise DomainError(_l("Please write something first."), field="body")
@@ -416,9 +417,9 @@ def overview(session: Session, group: PeerGroup, now: datetime | None = None
 
 
 def raise_with_caseworker(session: Session, group: PeerGroup, facilitator: User,
-                          member_id: int | None, reason: str) -> RaisedWithCaseworker:
-    rows = {m.user_id: m for m in members(session, group)}
-    if (member_id or 0) not in rows:
+                          member_id: int | None, reason: str | None) -> RaisedWithCaseworker:
+    member = {m.user_id: m for m in members(session, group)}.get(member_id or 0)
+    if member is None:
         raise DomainError(_l("Please choose a member of the group."), field="member")
     reason = (reason or "").strip()
     if not reason:
@@ -426,7 +427,7 @@ def raise_with_caseworker(session: Session, group: PeerGroup, facilitator: User,
     if len(reason) > REASON_MAX:
         raise DomainError(_l("Please use at most %(max)d characters.", max=REASON_MAX),
                           field="reason")
-    returnee = rows[member_id].user
+    returnee = member.user
     signal = signals.emit(session, returnee=returnee, kind="group.raised",
                           source_type="group_raised", raised_by=facilitator)
     raised = RaisedWithCaseworker(organisation_id=group.organisation_id, group_id=group.id,

@@ -252,18 +252,18 @@ def _request_support(session: Session, goal: Goal, step: Step | None = None) -> 
                            details=details[:support_choices.DETAILS_MAX])
 
 
-def update_goal(session: Session, actor: User, goal: Goal, *, title: str, why: str,
-                target_date: date | None, support_needed: bool,
+def update_goal(session: Session, actor: User, goal: Goal, *, title: str | None,
+                why: str | None, target_date: date | None, support_needed: bool,
                 budget: dict[str, Decimal | None] | None = None) -> None:
     """Save the goal's details; each field that changed leaves a history row."""
     _require_edit(session, actor, goal)
     title = _text(title, TITLE_MAX, "title", required=True)
     why = _text(why, WHY_MAX, "why", required=False)
     check_date(target_date)
-    for name, value in (budget or {}).items():
+    for name, amount in (budget or {}).items():
         if name not in BUDGET_FIELDS:
             raise ValueError(name)
-        check_amount(value, name)
+        check_amount(amount, name)
     if title != goal_title(goal):
         # A starter goal reworded becomes the person's own words.
         _record(session, actor, goal, "title", goal_title(goal), title)
@@ -292,7 +292,7 @@ def set_status(session: Session, actor: User, goal: Goal, status: str) -> None:
     session.flush()
 
 
-def add_step(session: Session, actor: User, goal: Goal, *, text: str,
+def add_step(session: Session, actor: User, goal: Goal, *, text: str | None,
              target_date: date | None = None, support_needed: bool = False) -> Step:
     _require_edit(session, actor, goal)
     text = _text(text, STEP_MAX, "text", required=True)
@@ -343,7 +343,8 @@ def remove_step(session: Session, actor: User, step: Step) -> None:
     session.expire(goal, ["steps"])
 
 
-def add_comment(session: Session, author: User, goal: Goal, body: str) -> GoalComment:
+def add_comment(session: Session, author: User, goal: Goal,
+                body: str | None) -> GoalComment:
     """Anyone who may see the goal may write in its thread (the scope checks that)."""
     body = _text(body, COMMENT_MAX, "body", required=True)
     comment = GoalComment(organisation_id=goal.organisation_id, goal_id=goal.id,
