@@ -2,8 +2,10 @@
 overview. Functions take the session, flush, and raise DomainError."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -374,8 +376,10 @@ def board(session: Session, group: PeerGroup, viewer: User, leads: bool) -> list
              .where(GroupPost.group_id == group.id))
     if not leads:
         query = query.where((GroupPost.hidden_at.is_(None)) | (GroupPost.author_id == viewer.id))
-    rows = session.execute(query.order_by(GroupPost.created_at.desc(), GroupPost.id.desc())
-                           .limit(POSTS_SHOWN)).all()
+    # (post, reports, reported by the viewer: 1 or 0)
+    rows = cast(Sequence[tuple[GroupPost, int | None, int | None]], session.execute(
+        query.order_by(GroupPost.created_at.desc(), GroupPost.id.desc())
+        .limit(POSTS_SHOWN)).all())
     return [BoardPost(post, (n or 0) if leads else 0, bool(mine)) for post, n, mine in rows]
 
 

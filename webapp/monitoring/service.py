@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
@@ -130,6 +132,7 @@ def schedule_all(session: Session, now: datetime | None = None,
     existing = {(r, m) for r, m in session.execute(existing_query)}
     added = 0
     for user_id, org_id, returned, months in people:
+        assert returned is not None  # the query's return_date IS NOT NULL
         for month in _months(months):
             if (user_id, month) not in existing:
                 session.add(FollowUp(organisation_id=org_id, returnee_id=user_id, month=month,
@@ -390,9 +393,9 @@ def _page_details(session: Session, ids: list[int]):
                      .label("n"))
               .where(CheckIn.user_id.in_(ids)).subquery())
     moods: dict[int, list[int]] = {}
-    for user_id, mood in session.execute(
+    for user_id, mood in cast(Iterable[tuple[int, int]], session.execute(
             select(recent.c.user_id, recent.c.mood).where(recent.c.n <= SPARK_POINTS)
-            .order_by(recent.c.user_id, recent.c.n)):
+            .order_by(recent.c.user_id, recent.c.n))):
         moods.setdefault(user_id, []).append(mood)
     months: dict[int, int] = {}
     for user_id, month in session.execute(
