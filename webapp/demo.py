@@ -104,7 +104,7 @@ def _sample_alert(session: Session, data: DemoData) -> None:
     """One open alert in the first caseworker's inbox, as if Sahr had checked
     in twice with a low mood."""
     sahr = next(a for a in data.accounts if a.name == "Sahr")
-    signals.emit(session, returnee=session.get(User, sahr.user_id), kind="checkin.low_mood")
+    signals.emit(session, returnee=session.get_one(User, sahr.user_id), kind="checkin.low_mood")
     alerts.route_pending(session)
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)

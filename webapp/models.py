@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -35,14 +36,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[override]
+    def process_bind_param(self, value, dialect):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime stored; use utcnow()")
             value = value.astimezone(UTC)
         return value
 
-    def process_result_value(self, value, dialect):  # type: ignore[override]
+    def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -141,6 +142,8 @@ class User(Base):
     # Flask-Login protocol. `get_id` returns the token of the signed-in
     # session, not the user id, so the cookie names a revocable session.
     is_anonymous = False
+    if TYPE_CHECKING:  # not a column: set on the loaded user by auth.service
+        session_token: str
 
     @property
     def is_authenticated(self) -> bool:

@@ -90,7 +90,7 @@ def reseal(connection: Connection, metadata: MetaData) -> int:
             raw = type_coerce(column, String)  # the stored token, not opened
             # All read first: SQLite may show a scan rows it has just updated.
             for row in connection.execute(select(*key, raw).where(column.is_not(None))).all():
-                *ids, token = row
+                ids, token = row[:-1], row[-1]
                 try:
                     fresh = _cipher().rotate(token.encode()).decode()
                 except InvalidToken:
@@ -107,8 +107,8 @@ class Sealed(TypeDecorator):
     impl = String(255)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[override]
+    def process_bind_param(self, value, dialect):
         return None if value is None else seal(value)
 
-    def process_result_value(self, value, dialect):  # type: ignore[override]
+    def process_result_value(self, value, dialect):
         return None if value is None else unseal(value)

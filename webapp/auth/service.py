@@ -397,7 +397,7 @@ def load_session(session: Session, token: str) -> AuthSession | None:
     too_old = auth.created_at < utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     if user.is_disabled or auth.epoch != user.session_epoch or too_old:
         return None
-    if auth.device_binding_id is not None and not auth.device_binding.usable:
+    if auth.device_binding is not None and not auth.device_binding.usable:
         return None
     user.session_token = token
     return auth
