@@ -1,6 +1,6 @@
 """Page budgets of DESIGN.md §5 measured in a real Chromium (issue #8).
 
-    make bench                      # or: python bench/budgets.py [--no-lighthouse] [--no-throughput]
+    make bench          # or: python bench/budgets.py [--no-lighthouse] [--no-throughput]
 
 Starts the app like the browser tests do (a fresh SQLite database, `flask
 seed-demo --json`, `flask demo-returnee` for the returnee measured here) and
@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +187,8 @@ def measure_bytes(browser, base_url: str, returnee, context_options: dict,
         Row("first visit: JavaScript", js, BUDGETS["first visit: JavaScript"],
             "htmx, app.js, queue.js, sw.js"),
         Row("first visit: total incl. precache", everything,
-            BUDGETS["first visit: total incl. precache"], f"{len(first) + len(precache)} responses"),
+            BUDGETS["first visit: total incl. precache"],
+            f"{len(first) + len(precache)} responses"),
     ]
     for r in first + precache:
         report.details.append(f"{r['url'].replace(base_url, '')} {r['type']} {r['status']} "
@@ -226,7 +227,8 @@ def measure_bytes(browser, base_url: str, returnee, context_options: dict,
         page.wait_for_timeout(300)
         for r in wire.take():
             if r["url"].endswith(suffix):
-                report.rows.append(Row(f"htmx partial: {what}", r["bytes"], BUDGETS["htmx partial"]))
+                report.rows.append(Row(f"htmx partial: {what}", r["bytes"],
+                                       BUDGETS["htmx partial"]))
     if not any(r.what.startswith("htmx partial") for r in report.rows):
         report.rows.append(Row("htmx partial", None, None, "no partial seen: selectors changed?"))
     context.close()
@@ -283,7 +285,8 @@ def lighthouse(base_url: str, cookies: list[dict], chromium: str) -> list[str]:
                                  f"lighthouse@{LIGHTHOUSE_VERSION}"],
                                 capture_output=True, text=True, timeout=600)
         if result.returncode != 0 or not binary.exists():
-            return [f"Lighthouse did not run: `npm install lighthouse@{LIGHTHOUSE_VERSION}` failed: "
+            return ["Lighthouse did not run: "
+                    f"`npm install lighthouse@{LIGHTHOUSE_VERSION}` failed: "
                     f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}"]
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
     lines = ["| page | performance | accessibility | best practices |", "|---|---|---|---|"]
@@ -303,7 +306,8 @@ def lighthouse(base_url: str, cookies: list[dict], chromium: str) -> list[str]:
             lines.append(f"| {label} | did not run: {tail[0][:120]} | | |")
             continue
         categories = json.loads(out.read_text())["categories"]
-        scores = [categories[k]["score"] for k in ("performance", "accessibility", "best-practices")]
+        scores = [categories[k]["score"]
+                  for k in ("performance", "accessibility", "best-practices")]
         lines.append(f"| {label} | " + " | ".join("–" if s is None else f"{s:.2f}" for s in scores)
                      + " |")
     return lines
@@ -351,7 +355,8 @@ def main() -> int:
         wait_healthy(url, server)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            report = measure_bytes(browser, url, returnee("Budget Reader"), PHONE, activate_returnee)
+            report = measure_bytes(browser, url, returnee("Budget Reader"), PHONE,
+                                   activate_returnee)
             failures = report.failures()
             rows = ["| what | measured | budget | |", "|---|---|---|---|"]
             for r in report.rows:
@@ -372,7 +377,8 @@ def main() -> int:
             lines = measure_times(browser, url, PHONE, cookies)
             sections.append(
                 f"## Load times (reported, not enforced; CPU {CPU_SLOWDOWN}x slower)\n\n"
-                "| network | page | first contentful paint | DOM ready | load |\n|---|---|---|---|---|\n"
+                "| network | page | first contentful paint | DOM ready | load |\n"
+                "|---|---|---|---|---|\n"
                 + "\n".join(lines))
             browser.close()
         if args.no_lighthouse:
@@ -392,7 +398,7 @@ def main() -> int:
         log.close()
 
     head = (f"# Page budgets\n\nMade by `make bench` (bench/budgets.py) on "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
             f"Chromium at {CHROMIUM}. Bytes are compressed body plus headers as DevTools "
             "counts them (encodedDataLength); 1 KB = 1024 bytes.\n")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ import secrets
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +162,8 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
             {"organisation_id": org.id, "returnee_id": ids[i * 5], "signal_id": sid,
              "kind": "checkin.low_mood", "severity": "serious", "severity_rank": 1,
              "created_at": now - timedelta(hours=i % 500), "ack_due_at": now,
-             "acknowledged_at": now - timedelta(hours=i % 500) + timedelta(minutes=rng.randint(1, 3000))}
+             "acknowledged_at": (now - timedelta(hours=i % 500)
+                                 + timedelta(minutes=rng.randint(1, 3000)))}
             for i, sid in enumerate(signal_ids)])
         s.commit()
         # As autovacuum leaves a live database: statistics, and the visibility
@@ -235,9 +236,8 @@ def time_jobs(app) -> list[tuple[str, int, dict]]:
     for, while check-ins wait)."""
     from sqlalchemy import func, select
 
-    from webapp import tasks
+    from webapp import outbox, tasks
     from webapp.alerts.models import Alert
-    from webapp import outbox
     from webapp.db import db_session
     from webapp.models import utcnow
 
@@ -312,7 +312,8 @@ def main() -> int:
     # (label, client, url, held to the caseload's budget): the other staff
     # pages that list the whole organisation are reported beside it.
     pages = [
-        (f"caseload, caseworker ({info['returnees'] // 20:,} people)", caseworker, "/caseload/", True),
+        (f"caseload, caseworker ({info['returnees'] // 20:,} people)", caseworker, "/caseload/",
+         True),
         ("caseload, caseworker, page 10", caseworker, "/caseload/?page=10", True),
         (f"caseload, coordinator ({info['returnees']:,} people)", coordinator, "/caseload/", True),
         ("caseload, coordinator, no contact", coordinator, "/caseload/?show=no_contact", True),
@@ -329,7 +330,7 @@ def main() -> int:
     lines = [
         "# Caseload and the other organisation-wide staff pages at scale (PostgreSQL)",
         "",
-        f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
         f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
         f"--checkins-each {args.checkins_each} --runs {args.runs}`)",

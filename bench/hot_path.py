@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,10 @@ RESULTS = ROOT / "bench" / "results" / "hot_path.md"
 sys.path.insert(0, str(ROOT))
 
 from bench.throughput import CHECKIN_KINDS, demo_env, signed_in_here  # noqa: E402
+
+LABELS = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
+          "checkin": "POST /checkin/, usual",
+          "checkin_alert": "POST /checkin/, raises an alert"}
 
 
 def main() -> int:
@@ -49,10 +53,21 @@ def main() -> int:
 
     import logging
 
-    from sqlalchemy import event
-
     logging.disable(logging.INFO)  # the check-in log line is not what we measure
-    client = web.client
+    cases = _cases(web.client, token)
+    engine = app.extensions["footing_db"].engine
+    rows = {name: _measure(run, engine, args.requests) for name, run in cases.items()}
+    report = [_heading(args.requests), _table(rows)]
+    if args.profile:
+        report.append(_profile_listing(cases[args.profile], args.requests, LABELS[args.profile]))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n\n".join(report) + "\n")
+    print(RESULTS.read_text())
+    return 0
+
+
+def _cases(client, token: str) -> dict:
+    """The requests measured, by name: each a function that sends one."""
     # Every request starts from the same cookies, as the gunicorn bench does.
     cookies = {c.key: c.value for c in client._cookies.values()}
 
@@ -77,57 +92,61 @@ def main() -> int:
     def hello():
         assert client.get("/bench/hello").status_code == 200
 
-    cases = {"hello": hello, "home": home,
-             **{key: checkin(overrides) for key, overrides in CHECKIN_KINDS.items()}}
-    labels = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
-              "checkin": "POST /checkin/, usual", "checkin_alert": "POST /checkin/, raises an alert"}
-    engine = app.extensions["footing_db"].engine
+    return {"hello": hello, "home": home,
+            **{key: checkin(overrides) for key, overrides in CHECKIN_KINDS.items()}}
+
+
+def _measure(run, engine, requests: int) -> tuple[float, float, int]:
+    """CPU ms (best of three runs), Python calls and SQL statements of one request."""
+    from sqlalchemy import event
+
+    for _ in range(20):  # warm up: imports, caches, compiled statements
+        run()
+    cpu = min(_cpu_ms(run, requests) for _ in range(3))
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(50):
+        run()
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls / 50
     statements = [0]
 
     def count(*_args):
         statements[0] += 1
 
-    rows = {}
-    for name, run in cases.items():
-        for _ in range(20):  # warm up: imports, caches, compiled statements
-            run()
-        cpu = min(_cpu_ms(run, args.requests) for _ in range(3))
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(50):
-            run()
-        profile.disable()
-        calls = pstats.Stats(profile).total_calls / 50
-        event.listen(engine, "before_cursor_execute", count)
-        statements[0] = 0
-        run()
-        event.remove(engine, "before_cursor_execute", count)
-        rows[name] = (cpu, calls, statements[0])
+    event.listen(engine, "before_cursor_execute", count)
+    run()
+    event.remove(engine, "before_cursor_execute", count)
+    return cpu, calls, statements[0]
 
+
+def _heading(requests: int) -> str:
+    return (f"# Server cost per request, in process\n\nMade by `make bench-hot` "
+            f"(bench/hot_path.py) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{os.cpu_count()} CPUs, {requests} requests per run, best of 3. "
+            "SQL statements as SQLAlchemy sends them (BEGIN counted, COMMIT not).\n")
+
+
+def _table(rows: dict[str, tuple[float, float, int]]) -> str:
     hello_cpu, hello_calls, _ = rows["hello"]
-    lines = ["| request | CPU ms | share of hello | Python calls | share of hello | SQL statements |",
+    lines = ["| request | CPU ms | share of hello | Python calls | share of hello "
+             "| SQL statements |",
              "|---|---|---|---|---|---|"]
     for name, (cpu, calls, sql) in rows.items():
-        lines.append(f"| {labels[name]} | {cpu:.2f} | {hello_cpu / cpu:.0%} | {calls:.0f} | "
+        lines.append(f"| {LABELS[name]} | {cpu:.2f} | {hello_cpu / cpu:.0%} | {calls:.0f} | "
                      f"{hello_calls / calls:.0%} | {sql} |")
-    report = [f"# Server cost per request, in process\n\nMade by `make bench-hot` "
-              f"(bench/hot_path.py) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-              f"{os.cpu_count()} CPUs, {args.requests} requests per run, best of 3. "
-              "SQL statements as SQLAlchemy sends them (BEGIN counted, COMMIT not).\n", "\n".join(lines)]
-    if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(args.requests):
-            cases[args.profile]()
-        profile.disable()
-        listing = io.StringIO()
-        pstats.Stats(profile, stream=listing).sort_stats("cumulative").print_stats(40)
-        report.append(f"## cProfile: {labels[args.profile]}\n\n```\n"
-                      + listing.getvalue().strip() + "\n```")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n\n".join(report) + "\n")
-    print(RESULTS.read_text())
-    return 0
+    return "\n".join(lines)
+
+
+def _profile_listing(run, requests: int, label: str) -> str:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(requests):
+        run()
+    profile.disable()
+    listing = io.StringIO()
+    pstats.Stats(profile, stream=listing).sort_stats("cumulative").print_stats(40)
+    return f"## cProfile: {label}\n\n```\n" + listing.getvalue().strip() + "\n```"
 
 
 def _cpu_ms(run, n: int) -> float:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,12 +121,13 @@ def main() -> int:
     report = [
         "# Push latency: urgent concern committed → push accepted",
         "",
-        f"- when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, on `{os.uname().nodename}` "
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
         "- command: `make bench-push` (`python bench/push_latency.py "
         f"--count {args.count} --gap {args.gap}`)",
         "- setup: SQLite file database, one Huey worker (thread) polling Huey's SQLite queue "
-        "(delay 0.05 s, max 0.5 s, as `make run`), local push receiver verifying VAPID and decrypting aes128gcm",
+        "(delay 0.05 s, max 0.5 s, as `make run`), local push receiver verifying VAPID and "
+        "decrypting aes128gcm",
         "",
         "| concerns | received | p50 | p95 | max | target p95 |",
         "|---|---|---|---|---|---|",

@@ -41,8 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import (
-    _free_port as free_port,  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402 (after the path is set)
+    _free_port as free_port,
     _healthy,
 )
 
@@ -97,7 +97,8 @@ class Wrk:
 
 
 class PythonClient:
-    name = f"Python urllib, {CONNECTIONS} threads (wrk not found: the client limits the fastest rows)"
+    name = (f"Python urllib, {CONNECTIONS} threads "
+            "(wrk not found: the client limits the fastest rows)")
 
     def rate(self, url: str, seconds: float, headers: dict[str, str],
              fields: dict[str, str] | None = None) -> tuple[float, int]:
@@ -251,7 +252,8 @@ def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([str(gunicorn), "--workers", str(workers),
+                             "--bind", f"127.0.0.1:{port}",
                              "--log-level", "warning", "bench.throughput_app:app"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workdir = Path(tempfile.mkdtemp(prefix="footing-load-"))
@@ -283,7 +285,8 @@ def run(env: dict, cookie: str, seconds: float, workers: int) -> list[str]:
         "hello": "bare hello (bench only)",
         "form": "bare form post: read the form, redirect (bench only)",
         "write": "bare write: one row inserted and committed, no sign-in, no CSRF (bench only)",
-        "signed_write": "+ signed in (session lookup) + thank-you message in the cookie (bench only)",
+        "signed_write":
+            "+ signed in (session lookup) + thank-you message in the cookie (bench only)",
         "form_write": "+ CSRF check + the check-in form validated (bench only)",
         "checkin": f'POST {CHECKIN_FORM}: a usual check-in ("Okay", all "yes")',
         "checkin_alert": f'POST {CHECKIN_FORM}: "Very bad" again, so it also raises an alert '

@@ -12,20 +12,25 @@ import re
 import threading
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pyotp
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 from webapp import create_app
+from webapp.audit import AuditEvent
 from webapp.auth import service as auth_service
+from webapp.auth.models import ActivationCode, AuthSession, DeviceBinding
 from webapp.config import TestConfig
 from webapp.db import Base, get_db
 from webapp.extensions import limiter
+from webapp.groups.models import GroupFacilitator, GroupMember, PeerGroup
 from webapp.models import Organisation, Role, User
-from webapp.passwords import hash_secret
+from webapp.passwords import hash_secret, token_digest
 from webapp.people import service as people_service
 from webapp.privacy.models import ConsentRecord
 
@@ -180,6 +185,28 @@ def make_returnee(session, org, make_staff, ctx):
     return make
 
 
+@pytest.fixture()
+def make_group(session, org):
+    """A peer group, with a facilitator and members when given: returns it."""
+
+    def make(facilitator=None, members=(), organisation=None, period=7, name="Women's group"):
+        o = organisation or org
+        group = PeerGroup(organisation_id=o.id, name=name, language="en",
+                          meeting_place="Community hall", checkin_period_days=period)
+        session.add(group)
+        session.flush()
+        if facilitator is not None:
+            session.add(GroupFacilitator(organisation_id=o.id, group_id=group.id,
+                                         user_id=facilitator.id))
+        for m in members:
+            session.add(GroupMember(organisation_id=o.id, group_id=group.id, user_id=m.id,
+                                    created_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        session.commit()
+        return group
+
+    return make
+
+
 def record_consent(session: Session, user: User, **choices: bool) -> None:
     """A consent record as activation or the privacy page writes it: the
     choices named here are yes, the others no."""
@@ -241,7 +268,8 @@ def activate_returnee(web: Web, code: str, pin: str = PIN, **choices: bool):
     data = {"pin": pin, "pin_repeat": pin, "agree": "y"}
     data.update({k: "y" for k, v in choices.items() if v})
     r = web.post("/activate/returnee", data)
-    assert r.status_code == 302 and r.headers["Location"].endswith("/home"), r.get_data(as_text=True)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/home"), (
+        r.get_data(as_text=True))
     return r
 
 
@@ -269,6 +297,9 @@ def returnee_web(web, make_returnee):
 
 # --- Query counting -------------------------------------------------------------
 
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN")
+
+
 @pytest.fixture()
 def count_queries(app):
     """with count_queries() as n: ...; n() is the number of SQL statements run."""
@@ -278,7 +309,7 @@ def count_queries(app):
         seen: list[str] = []
 
         def before(conn, cursor, statement, *args):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN")):
+            if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
                 seen.append(statement)
 
         engine = app.extensions["footing_db"].engine
@@ -359,3 +390,38 @@ def race(app, first, second, hold: float = 0.3) -> dict[str, Any]:
     for t in threads:
         t.join(20)
     return results
+
+
+@pytest.fixture()
+def committed_returnee(app):
+    """A returnee with a PIN, a bound phone and an open activation code, and a
+    caseworker with a TOTP secret, all committed (for `race`, which runs outside
+    the test's transaction); removed afterwards with everything written about
+    them."""
+    engine = app.extensions["footing_db"].engine
+    secret = "s" * 43
+    with app.app_context(), Session(engine) as s:
+        org = new_org(s, name="Race")
+        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer",
+                    pin_hash=hash_secret(PIN))
+        s.add(user)
+        s.flush()
+        binding = DeviceBinding(user_id=user.id, secret_hash=token_digest(secret))
+        staff = User(organisation_id=org.id, role=Role.CASEWORKER.value, display_name="Racing",
+                     email="racing@example.org", totp_secret=pyotp.random_base32())
+        s.add_all([binding, staff])
+        auth_service.issue_activation_code(s, user, issued_by=None)
+        s.commit()
+        activation = s.scalar(select(ActivationCode.id).where(ActivationCode.user_id == user.id))
+        ids = SimpleNamespace(org=org.id, user=user.id, binding=binding.id, staff=staff.id,
+                              totp=staff.totp_secret, cookie=f"{binding.id}.{secret}",
+                              activation=activation)
+    yield ids
+    people = (ids.user, ids.staff)
+    with Session(engine) as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.subject_id.in_(people)))
+        for model in (ConsentRecord, AuthSession, DeviceBinding, ActivationCode):
+            s.execute(delete(model).where(model.user_id.in_(people)))
+        s.execute(delete(User).where(User.id.in_(people)))
+        s.execute(delete(Organisation).where(Organisation.id == ids.org))
+        s.commit()

@@ -78,7 +78,8 @@ class PushReceiver:
                     time.sleep(delay)
                 if status == 201:
                     try:
-                        receiver._accept(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                        headers = {k.lower(): v for k, v in self.headers.items()}
+                        receiver._accept(self.path, headers, body)
                     except Exception as exc:  # reported by the test, not swallowed
                         with receiver._lock:
                             receiver.errors.append(f"{type(exc).__name__}: {exc}")

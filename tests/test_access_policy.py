@@ -117,7 +117,8 @@ def test_staff_views_are_written_to_the_ledger_the_returnee_reads(
     assert cw.display_name in phone.get("/me/ledger").get_data(as_text=True)
 
 
-def test_coordinator_actions_disable_and_reassign(web, session, staff_web, make_returnee, make_staff):
+def test_coordinator_actions_disable_and_reassign(web, session, staff_web, make_returnee,
+                                                  make_staff):
     staff_web(Role.COORDINATOR)
     cw2 = make_staff(Role.CASEWORKER, display_name="Second")
     person, _ = make_returnee()

@@ -335,7 +335,8 @@ def test_server_error_and_hang_are_retried_with_backoff(ctx, session, people, re
     with ctx():  # the receiver now hangs past the timeout
         assert tasks.send_delivery(delivery.id, now=first_retry) == "retry"
     session.refresh(delivery)
-    assert delivery.attempts == 2 and delivery.next_attempt_at - first_retry >= timedelta(seconds=60)
+    assert delivery.attempts == 2
+    assert delivery.next_attempt_at - first_retry >= timedelta(seconds=60)
     outcomes = session.scalars(select(PushAttempt.outcome).order_by(PushAttempt.id)).all()
     assert outcomes == ["retry", "error"]
     with ctx():

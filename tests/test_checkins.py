@@ -3,7 +3,7 @@ and the no-contact job with frozen time."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -175,7 +175,7 @@ def test_home_tile_leads_to_the_check_in(web, returnee_web):
 
 # --- No contact -----------------------------------------------------------------
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _activated_at(session, user, when):

@@ -109,7 +109,8 @@ def test_backup_copies_every_committed_row_while_a_write_is_open(tmp_path):
     assert "Backup written" in result.output and "encrypted" in result.output
     query = "SELECT id, display_name, role, totp_secret FROM users ORDER BY id"
     assert _rows(target, query) == _rows(live, query) and len(_rows(target, query)) >= 5
-    assert _rows(target, "SELECT name FROM organisations") == _rows(live, "SELECT name FROM organisations")
+    names = "SELECT name FROM organisations"
+    assert _rows(target, names) == _rows(live, names)
     assert _rows(target, "PRAGMA journal_mode") == [("delete",)]  # one file, no WAL beside it
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # personal data: the owner only
     assert sorted(p.name for p in target.parent.iterdir()) == ["footing.db"]  # no .partial left
@@ -186,7 +187,8 @@ def test_restoring_a_backup_then_delete_again_keeps_a_deletion_made_since(tmp_pa
 
     def notes():
         with restored.app_context():
-            return db_session().scalars(select(CheckIn.note).where(CheckIn.user_id == person_id)).all()
+            return db_session().scalars(
+                select(CheckIn.note).where(CheckIn.user_id == person_id)).all()
 
     assert notes() == ["Written before the backup"]  # the person is back
     runner = restored.test_cli_runner()

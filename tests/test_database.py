@@ -252,7 +252,8 @@ def test_a_post_takes_the_write_lock_once_its_sender_is_known_and_not_before(tmp
                         data={"status": "under_way", "csrf_token": token})
     assert r.status_code == 302, r.get_data(as_text=True)
     assert where("FROM auth_sessions") < first("BEGIN IMMEDIATE") < where("FROM plan_goals")
-    assert where("FROM plan_goals") < where("UPDATE plan_goals") < first("COMMIT", after=where("UPDATE plan_goals"))
+    update = where("UPDATE plan_goals")
+    assert where("FROM plan_goals") < update < first("COMMIT", after=update)
 
     web.post("/signout", form_page="/home")
     token = web.token("/signin/pin")

@@ -3,7 +3,7 @@ buddies, the facilitator's overview, and who may see what."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,26 +30,6 @@ from .conftest import Web, activate_returnee, sign_in_staff
 def count(session, model, *where) -> int:
     session.expire_all()
     return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-@pytest.fixture()
-def make_group(session, org):
-    def make(facilitator=None, members=(), organisation=None, period=7, name="Women's group"):
-        o = organisation or org
-        group = PeerGroup(organisation_id=o.id, name=name, language="en",
-                          meeting_place="Community hall", checkin_period_days=period)
-        session.add(group)
-        session.flush()
-        if facilitator is not None:
-            session.add(GroupFacilitator(organisation_id=o.id, group_id=group.id,
-                                         user_id=facilitator.id))
-        for m in members:
-            session.add(GroupMember(organisation_id=o.id, group_id=group.id, user_id=m.id,
-                                    created_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
-        session.commit()
-        return group
-
-    return make
 
 
 @pytest.fixture()
@@ -155,13 +135,14 @@ def test_meeting_is_planned_in_the_organisation_timezone(session, make_org, make
     web = Web(app.test_client())
     sign_in_staff(web, facilitator)
     group = make_group(facilitator, organisation=kabul)
-    start = datetime.now(ZoneInfo("Asia/Kabul")).replace(second=0, microsecond=0) + timedelta(days=2)
+    start = (datetime.now(ZoneInfo("Asia/Kabul")).replace(second=0, microsecond=0)
+             + timedelta(days=2))
     r = web.post(f"/groups/{group.id}/meetings/new", {
         "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "topic": "work", "topic_text": "",
         "place": ""})
     assert r.status_code == 302
     meeting = session.scalars(select(Meeting)).one()
-    assert meeting.starts_at == start.astimezone(timezone.utc)
+    assert meeting.starts_at == start.astimezone(UTC)
     assert meeting.place == "Community hall"  # the group's usual place
     page = web.get(r.headers["Location"]).get_data(as_text=True)
     assert "Finding work" in page
@@ -191,7 +172,7 @@ def test_bad_meetings_are_refused(session, org, make_group, staff_phone, data, m
 
 def _meeting(session, group, days=1):
     meeting = Meeting(organisation_id=group.organisation_id, group_id=group.id,
-                      starts_at=datetime.now(timezone.utc) + timedelta(days=days),
+                      starts_at=datetime.now(UTC) + timedelta(days=days),
                       topic_key="health", place="Hall")
     session.add(meeting)
     session.commit()
@@ -342,14 +323,15 @@ def test_buddies_see_each_other(session, make_group, phone, staff_phone):
     # A new pair leaves the old buddy without one.
     assert fac_web.post(url + "/buddies", {"first": sahr.id, "second": hawa.id}).status_code == 302
     assert "Your buddy is" not in abdul_web.get(url).get_data(as_text=True)
-    for data in [{"first": abdul.id, "second": abdul.id}, {"first": abdul.id, "second": facilitator.id}]:
+    for data in [{"first": abdul.id, "second": abdul.id},
+                 {"first": abdul.id, "second": facilitator.id}]:
         assert fac_web.post(url + "/buddies", data).status_code == 400
 
 
 def _checkin(session, user, mood, note, shared, when=None):
     session.add(CheckIn(organisation_id=user.organisation_id, user_id=user.id, mood=mood,
                         note=note, share_with_group=shared, safe="no",
-                        created_at=when or datetime.now(timezone.utc)))
+                        created_at=when or datetime.now(UTC)))
     session.commit()
 
 
@@ -378,7 +360,7 @@ def test_overview_counts_only_this_period(session, make_group, phone, staff_phon
     abdul, _ = phone("Abdul")
     group = make_group(facilitator, members=[abdul], period=7)
     _checkin(session, abdul, 3, "", shared=False,
-             when=datetime.now(timezone.utc) - timedelta(days=8))
+             when=datetime.now(UTC) - timedelta(days=8))
     page = web.get(f"/groups/{group.id}/overview").get_data(as_text=True)
     assert re.search(r"<td>Abdul</td>\s*<td>Not yet</td>", page)
 
@@ -406,7 +388,7 @@ def test_raise_with_caseworker_writes_a_signal_without_the_reason(session, make_
     assert raised.reason == "Missed two meetings, seemed worried"
 
 
-# --- Access and cost -------------------------------------------------------------------------------
+# --- Access and cost -------------------------------------------------------------------
 
 def test_who_reaches_a_group(session, org, make_org, make_group, phone, staff_phone):
     facilitator, fac_web = staff_phone()
@@ -565,7 +547,7 @@ def test_a_meeting_called_off_tells_those_who_might_come_once(
     r = abdul_web.post(url + "/rsvp", {"coming": "yes"}, form_page=f"/groups/{group.id}")
     assert r.status_code == 400 and "This meeting is called off." in r.get_data(as_text=True)
     with ctx():
-        assert reminders.meeting_tomorrow(session, datetime.now(timezone.utc)) == []
+        assert reminders.meeting_tomorrow(session, datetime.now(UTC)) == []
 
 
 def test_a_meeting_that_began_cannot_be_called_off(session, make_group, phone, staff_phone):

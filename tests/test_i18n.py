@@ -170,7 +170,8 @@ def test_a_cyrillic_catalog_behind_its_latin_one_is_reported(app, tmp_path, monk
     latin = copy / "sr_Latn" / "LC_MESSAGES" / "messages.po"
     text = latin.read_text()
     assert 'msgstr "Dobro došli u Footing"' in text
-    latin.write_text(text.replace('msgstr "Dobro došli u Footing"', 'msgstr "Dobrodošli u Footing"'))
+    latin.write_text(text.replace('msgstr "Dobro došli u Footing"',
+                                  'msgstr "Dobrodošli u Footing"'))
     monkeypatch.setattr(cli, "I18N", copy)
     monkeypatch.setattr(cli, "POT", copy / "messages.pot")
     with app.app_context():

@@ -98,7 +98,8 @@ def test_unequal_weights_are_used_as_written():
 
 @pytest.mark.parametrize("breaks, message", [
     (lambda d: d["dimensions"][0].__setitem__("key", "spiritual"), "unknown dimension 'spiritual'"),
-    (lambda d: d["dimensions"][0].__setitem__("weight", 0.5), "dimension weights add up to 1.16667, not 1"),
+    (lambda d: d["dimensions"][0].__setitem__("weight", 0.5),
+     "dimension weights add up to 1.16667, not 1"),
     (lambda d: d["dimensions"][1]["questions"][0].__setitem__("weight", "1/2"),
      "question weights add up to 1.16667, not 1"),
     (lambda d: d["dimensions"][2]["questions"][1].__setitem__("id", "eco_income"),
@@ -167,7 +168,8 @@ def test_a_caseworker_records_a_follow_up_with_a_check(session, caseworker_and_p
     followup = session.scalar(select(FollowUp).where(FollowUp.returnee_id == person.id))
     assert (followup.month, followup.contact, followup.outcome, followup.done_by_id) == (
         3, "visit", "doing_well", cw.id)
-    check = session.scalar(select(ReintegrationCheck).where(ReintegrationCheck.returnee_id == person.id))
+    check = session.scalar(
+        select(ReintegrationCheck).where(ReintegrationCheck.returnee_id == person.id))
     assert (check.instrument_id, check.instrument_version) == ("footing-default", 1)
     assert check.followup_id == followup.id and check.composite == 1.0
     page = staff.get(url).get_data(as_text=True)
@@ -299,7 +301,8 @@ def bulk_returnees(session, org, caseworker, n: int, start: int = 0) -> list[Use
     people = []
     for i in range(start, start + n):
         person = User(organisation_id=org.id, role="returnee", display_name=f"Person {i:04d}",
-                      locale="en", pin_hash="not a real hash", return_date=date.today() - timedelta(days=30 + i % 300))
+                      locale="en", pin_hash="not a real hash",
+                      return_date=date.today() - timedelta(days=30 + i % 300))
         session.add(person)
         people.append(person)
     session.flush()
@@ -382,7 +385,8 @@ def test_caseload_puts_who_needs_attention_first_and_filters(
     assert "Not mine" not in page
     assert "30 days ago" in page and "Never" not in page
     assert "1 · Urgent" in page
-    for show, expected in (("urgent", ["Urgent"]), ("no_contact", ["Quiet"]), ("overdue", ["Late"])):
+    for show, expected in (("urgent", ["Urgent"]), ("no_contact", ["Quiet"]),
+                           ("overdue", ["Late"])):
         page = staff.get(f"/caseload/?show={show}").get_data(as_text=True)
         assert re.findall(r'/caseload/\d+">([^<]+)</a>', page) == expected, show
     # A made-up filter or page shows everyone, not an error.
@@ -471,7 +475,7 @@ def test_timeline_queries_do_not_grow_with_records(app, session, org, caseworker
     _cw, person, staff = caseworker_and_person
     with count_queries() as few:
         staff.get(f"/caseload/{person.id}")
-    for i in range(10):
+    for _ in range(10):
         session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3))
         session.add(Case(organisation_id=org.id, returnee_id=person.id, type="request",
                          category="work", contact_way="app", priority=3, status="new"))
@@ -505,7 +509,8 @@ def test_alert_response_against_hand_computed_figures(session, ctx, org, make_re
         session.add(Alert(organisation_id=org.id, returnee_id=person.id, signal_id=signal.id,
                           kind=kind, severity="serious", severity_rank=1, created_at=created,
                           ack_due_at=created + timedelta(hours=24),
-                          acknowledged_at=created + timedelta(minutes=minutes) if minutes else None))
+                          acknowledged_at=(created + timedelta(minutes=minutes)
+                                           if minutes else None)))
     session.commit()
     with ctx():
         r = overview.alert_response(session, org, now)
@@ -593,7 +598,8 @@ def test_organisations_get_their_own_export_secret(make_org):
 
 # --- The returnee's own progress --------------------------------------------------
 
-def test_the_returnee_sees_their_scores_in_plain_words(app, session, web, make_staff, make_returnee):
+def test_the_returnee_sees_their_scores_in_plain_words(app, session, web, make_staff,
+                                                        make_returnee):
     cw = make_staff(Role.CASEWORKER)
     person, code = make_returnee(caseworker=cw)
     returned(session, person, 100)

@@ -14,10 +14,7 @@ from webapp.models import Organisation, Role, User, utcnow
 from webapp.monitoring.models import FollowUp
 from webapp.monitoring.service import schedule_all
 
-from . import test_groups
 from .conftest import Web, sign_in_staff
-
-make_group = test_groups.make_group  # the groups' fixture, used here too
 
 GOOD = {"name": "Footing test partner", "emergency_phone": "+232 76 111 222",
         "timezone": "Africa/Freetown", "currency": "SLE", "followup_months": ["1", "3", "6", "12"],
@@ -98,7 +95,8 @@ def test_follow_up_months_follow_the_setting(session, coordinator, make_returnee
 
     assert save(staff, followup_months=["6", "24"]).status_code == 302
     session.expire_all()
-    months = sorted(session.scalars(select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
+    months = sorted(session.scalars(
+        select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
     # 3 and 12 were not done: dropped; 1 was done: kept; 24 is new.
     assert months == [1, 6, 24]
 

@@ -183,7 +183,8 @@ def test_print_view_in_the_returnees_language(web, returnee_web, session):
     assert r.status_code == 200 and 'lang="fa-AF"' in page and 'dir="rtl"' in page
     assert "My tailor shop" in page and "☐ Buy cloth" in page
     assert "$900.00" in page.replace("\u00a0", "").replace("\u200e", "")
-    assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", page)  # print rules: app.css @media print
+    # The print rules are app.css's @media print.
+    assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", page)
 
 
 # --- Bad input -----------------------------------------------------------------------------
@@ -262,7 +263,8 @@ def test_bad_status_and_comment_store_nothing(web, returnee_web, session):
     returnee_web()
     gid = add_goal(web, area="work", title="Work")
     before = counts(session)
-    r = web.post(f"/plan/goals/{gid}/status", {"status": "finished"}, form_page=f"/plan/goals/{gid}")
+    r = web.post(f"/plan/goals/{gid}/status", {"status": "finished"},
+                 form_page=f"/plan/goals/{gid}")
     assert r.status_code == 400 and "Please choose one from the list." in text_of(r)
     for body, message in (("", "Please fill this in."),
                           (LONG, "Please use at most 2000 characters.")):
@@ -310,7 +312,8 @@ def test_caseworker_comments_and_the_returnee_answers(web, session, pair):
     page = text_of(web.get(f"/plan/goals/{gid}"))
     assert "Shall we visit the port office?" in page and cw.display_name in page
     assert "1 message" in text_of(web.get("/plan/"))
-    web.post(f"/plan/goals/{gid}/comments", {"body": "Yes, on Monday"}, form_page=f"/plan/goals/{gid}")
+    web.post(f"/plan/goals/{gid}/comments", {"body": "Yes, on Monday"},
+             form_page=f"/plan/goals/{gid}")
     thread = text_of(staff.get(f"/plan/goals/{gid}"))
     assert thread.index("Shall we visit") < thread.index("Yes, on Monday")
 
@@ -352,7 +355,8 @@ def test_with_consent_the_caseworker_edits_and_history_says_who(web, session, pa
     person, cw, staff = pair(consent=True)
     gid = add_goal(web, area="work", title="Work")
     assert "may change this plan" in text_of(staff.get(f"/plan/of/{person.id}"))
-    r = staff.post(f"/plan/goals/{gid}/status", {"status": "under_way"}, form_page=f"/plan/goals/{gid}")
+    r = staff.post(f"/plan/goals/{gid}/status", {"status": "under_way"},
+                   form_page=f"/plan/goals/{gid}")
     assert r.status_code == 302
     assert add_step(staff, gid, "Together: write a CV").status_code == 302
     actors = session.scalars(select(PlanChange.actor_id).where(PlanChange.goal_id == gid)
@@ -373,10 +377,12 @@ def test_suggested_goal_is_accepted_or_declined_by_the_returnee(web, session, pa
                  {"starter": "", "area": "wellbeing", "title": "Join the football team"}):
         r = staff.post(f"/plan/of/{person.id}/suggest", data)
         assert r.status_code == 302, text_of(r)
-    ids = session.scalars(select(Goal.id).where(Goal.returnee_id == person.id).order_by(Goal.id)).all()
+    ids = session.scalars(
+        select(Goal.id).where(Goal.returnee_id == person.id).order_by(Goal.id)).all()
     assert session.get(Goal, ids[0]).area == "papers"  # the starter decides the area
     page = text_of(web.get("/plan/"))
-    assert "Suggested goals" in page and "Get an ID card" in page and "Join the football team" in page
+    assert "Suggested goals" in page
+    assert "Get an ID card" in page and "Join the football team" in page
     # A suggestion cannot be worked on before it is accepted.
     assert add_step(web, ids[0], "Too early").status_code == 400
     web.post(f"/plan/goals/{ids[0]}/answer", {"answer": "accept"}, form_page="/plan/")
@@ -452,7 +458,8 @@ def _grow(web, session, n: int) -> None:
         gid = add_goal(web, area=("work", "housing", "health")[i % 3], title=f"Goal {i}")
         add_step(web, gid, f"Step {i}")
         tick(web, step_ids(session, gid)[0], gid)
-        web.post(f"/plan/goals/{gid}/comments", {"body": f"Note {i}"}, form_page=f"/plan/goals/{gid}")
+        web.post(f"/plan/goals/{gid}/comments", {"body": f"Note {i}"},
+                 form_page=f"/plan/goals/{gid}")
 
 
 def test_plan_pages_run_a_constant_number_of_queries(web, session, pair, count_queries):
@@ -471,7 +478,8 @@ def test_plan_pages_run_a_constant_number_of_queries(web, session, pair, count_q
     _grow(web, session, 8)
     for i in range(4):
         add_step(web, gid, f"More {i}")
-        web.post(f"/plan/goals/{gid}/comments", {"body": f"More {i}"}, form_page=f"/plan/goals/{gid}")
+        web.post(f"/plan/goals/{gid}/comments", {"body": f"More {i}"},
+                 form_page=f"/plan/goals/{gid}")
     for url in urls:
         with count_queries() as n:
             web.get(url)
@@ -527,7 +535,8 @@ def test_a_goal_taken_out_leaves_the_plan_and_can_be_put_back(web, session, pair
     assert "Sell phone cards" not in text_of(web.get("/plan/print"))
     # The goal page says so and offers to put it back; steps are kept.
     goal_page = text_of(web.get(f"/plan/goals/{gid}"))
-    assert "This goal is taken out of the plan." in goal_page and "Ask the shop owner" not in goal_page
+    assert "This goal is taken out of the plan." in goal_page
+    assert "Ask the shop owner" not in goal_page
     assert "Put it back in the plan" in goal_page
     # The caseworker without consent cannot put it back or take it out.
     assert staff.post(f"/plan/goals/{gid}/in-plan", {"in_plan": "1"},

@@ -19,11 +19,8 @@ from webapp.models import Role, User, utcnow
 from webapp.privacy.erase import KEPT
 from webapp.privacy.models import AccessLedgerEntry, ConsentRecord
 
-from . import test_returnee_signin
 from .conftest import Web, activate_returnee, race, sign_in_staff
 from .test_checkins import checkin
-
-committed_returnee = test_returnee_signin.committed_returnee  # its fixture, used here too
 
 CHOICES = ("share_with_group", "caseworker_may_edit_plan", "push_reminders")
 
@@ -96,7 +93,8 @@ def test_stopping_group_sharing_takes_back_what_was_shared(app, session, org, ma
     activate_returnee(web, code, share_with_group=True)
     activate_returnee(friend_web, friend_code)
     assert checkin(web, visibility="group", note="A good week at the market").status_code == 302
-    assert "A good week at the market" in friend_web.get(f"/groups/{group.id}").get_data(as_text=True)
+    group_page = friend_web.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert "A good week at the market" in group_page
 
     assert change(web).status_code == 302
     assert "A good week at the market" not in friend_web.get(
@@ -352,7 +350,8 @@ def test_the_caseworker_deletes_everything_of_the_person_and_nothing_else(
     # Everyone else's things stay; the friend's buddy link to the person is cleared.
     assert find_text(session, "Friend's words") and find_text(session, "Friend's check-in")
     assert find_text(session, "Words of another person")
-    friend_member = session.scalars(select(GroupMember).where(GroupMember.user_id == friend.id)).one()
+    friend_member = session.scalars(
+        select(GroupMember).where(GroupMember.user_id == friend.id)).one()
     assert friend_member.buddy_id is None
     # The person's phone is signed out; staff no longer find the account.
     r = web.get("/home")

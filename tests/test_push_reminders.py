@@ -65,12 +65,14 @@ def test_checkin_due_is_sent_once_per_period(ctx, app, session, activated, recei
         second = tasks.send_reminders(app)
     assert first["checkin_due"] == [person.id] and second["checkin_due"] == []
     (msg,) = receiver.wait_for(1)
-    assert msg.payload["url"] == "/checkin/" and msg.payload["body"] == "It is time for your check-in."
+    assert msg.payload["url"] == "/checkin/"
+    assert msg.payload["body"] == "It is time for your check-in."
     # After a check-in, the next reminder comes a period later, not before.
     from webapp.checkins import service as checkins
 
     with ctx():
-        checkins.record_checkin(session, person, mood=4, answers={}, note="", share_with_group=False)
+        checkins.record_checkin(session, person, mood=4, answers={}, note="",
+                                share_with_group=False)
         session.commit()
         assert tasks.send_reminders(app, utcnow() + timedelta(days=6))["checkin_due"] == []
         later = tasks.send_reminders(app, utcnow() + timedelta(days=7, hours=1))

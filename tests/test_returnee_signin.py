@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 
+import pyotp
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from webapp.audit import AuditEvent
 from webapp.auth import service
 from webapp.auth.models import ActivationCode, AuthSession, DeviceBinding
 from webapp.auth.routes import DEVICE_COOKIE
 from webapp.db import get_locked
-from webapp.models import Organisation, Role, User, utcnow
-from webapp.passwords import hash_secret, token_digest
+from webapp.models import User, utcnow
 from webapp.people import service as people_service
 from webapp.privacy.models import ConsentRecord
 
-from .conftest import PIN, activate_returnee, new_org, race
+from .conftest import PIN, activate_returnee, race
 
 
 def count(session, model, **where):
@@ -65,7 +63,8 @@ def test_wrong_and_expired_codes_are_refused_with_one_message(web, session, make
         r = web.post("/activate", {"code": bad})
         assert r.status_code == 400
         assert "This code does not work" in r.get_data(as_text=True)
-    activation = session.scalars(select(ActivationCode).where(ActivationCode.user_id == user.id)).one()
+    activation = session.scalars(
+        select(ActivationCode).where(ActivationCode.user_id == user.id)).one()
     activation.expires_at = utcnow() - timedelta(minutes=1)
     session.commit()
     r = web.post("/activate", {"code": code})
@@ -295,41 +294,6 @@ def test_wrong_current_pins_at_change_pin_count_and_lock_the_phone(web, session,
 
 # --- Two requests at once (real connections; SQLite and PostgreSQL) -------------------
 
-@pytest.fixture()
-def committed_returnee(app):
-    """A returnee with a PIN, a bound phone and an open activation code, and a
-    caseworker with a TOTP secret, all committed (the races below run outside
-    the test's transaction); removed afterwards with everything written about
-    them."""
-    engine = app.extensions["footing_db"].engine
-    secret = "s" * 43
-    with app.app_context(), Session(engine) as s:
-        org = new_org(s, name="Race")
-        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer",
-                    pin_hash=hash_secret(PIN))
-        s.add(user)
-        s.flush()
-        binding = DeviceBinding(user_id=user.id, secret_hash=token_digest(secret))
-        staff = User(organisation_id=org.id, role=Role.CASEWORKER.value, display_name="Racing",
-                     email="racing@example.org", totp_secret=service.new_totp_secret())
-        s.add_all([binding, staff])
-        service.issue_activation_code(s, user, issued_by=None)
-        s.commit()
-        activation = s.scalar(select(ActivationCode.id).where(ActivationCode.user_id == user.id))
-        ids = SimpleNamespace(org=org.id, user=user.id, binding=binding.id, staff=staff.id,
-                              totp=staff.totp_secret, cookie=f"{binding.id}.{secret}",
-                              activation=activation)
-    yield ids
-    people = (ids.user, ids.staff)
-    with Session(engine) as s:
-        s.execute(delete(AuditEvent).where(AuditEvent.subject_id.in_(people)))
-        for model in (ConsentRecord, AuthSession, DeviceBinding, ActivationCode):
-            s.execute(delete(model).where(model.user_id.in_(people)))
-        s.execute(delete(User).where(User.id.in_(people)))
-        s.execute(delete(Organisation).where(Organisation.id == ids.org))
-        s.commit()
-
-
 def test_two_wrong_pins_at_once_both_count(app, committed_returnee):
     """Wrong PINs sent at the same moment from two tabs (or by someone
     guessing) are each counted: the limit of 5 cannot be outrun."""
@@ -362,7 +326,6 @@ def test_an_activation_code_used_twice_at_once_works_once(app, committed_returne
 
 def test_a_staff_sign_in_code_sent_twice_at_once_works_once(app, committed_returnee):
     """The replay protection of TOTP codes holds for two requests at once."""
-    import pyotp
 
     code = pyotp.TOTP(committed_returnee.totp).now()
 

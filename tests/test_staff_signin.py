@@ -64,7 +64,8 @@ def test_staff_activation_sets_password_and_enrols_totp(web, session, staff_web,
     assert r.status_code == 200
     code = re.search(r'class="code-big" dir="ltr">([A-Z0-9-]+)<', r.get_data(as_text=True)).group(1)
     newcomer = Web(app.test_client())
-    assert newcomer.post("/activate", {"code": code}).headers["Location"].endswith("/activate/staff")
+    activated = newcomer.post("/activate", {"code": code})
+    assert activated.headers["Location"].endswith("/activate/staff")
     page = newcomer.get("/activate/staff").get_data(as_text=True)
     assert "<svg" in page  # the QR code
     secret = re.search(r'class="secret">([A-Z2-7]+)<', page).group(1)
@@ -72,7 +73,8 @@ def test_staff_activation_sets_password_and_enrols_totp(web, session, staff_web,
     assert f'class="secret">{secret}<' in newcomer.get("/activate/staff").get_data(as_text=True)
     cookie = newcomer.client.get_cookie("footing_session").value
     assert secret not in json.dumps(app.session_interface.get_signing_serializer(app).loads(cookie))
-    short = newcomer.post("/activate/staff", {"password": "too short", "password_repeat": "too short",
+    short = newcomer.post("/activate/staff", {"password": "too short",
+                                              "password_repeat": "too short",
                                               "totp": pyotp.TOTP(secret).now()})
     assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)
     r = newcomer.post("/activate/staff", {"password": "a long enough pass", "password_repeat":

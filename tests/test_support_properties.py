@@ -55,7 +55,8 @@ def check(session, before: dict, response, *, new_rows: dict[str, int], seen: se
         grew = {k: after[k] - before[k] for k in after}
         # A repeat of an earlier UUID (hypothesis replays examples) adds nothing.
         assert grew == dict.fromkeys(after, 0) or all(
-            grew[k] == new_rows.get(k, 0) or k == "Signal" and grew[k] in (0, 1) for k in grew), grew
+            grew[k] == new_rows.get(k, 0) or k == "Signal" and grew[k] in (0, 1)
+            for k in grew), grew
 
 
 @st.composite

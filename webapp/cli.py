@@ -143,7 +143,8 @@ def seed_demo_command(as_json: bool) -> None:
 def demo_returnee_command(name: str, caseworker_email: str | None, locale: str) -> None:
     """Add a returnee to the demo organisation and print it as JSON."""
     if current_app.config.get("ENV_NAME") == "production":
-        raise click.ClickException("demo-returnee refuses to run with the production configuration.")
+        raise click.ClickException(
+            "demo-returnee refuses to run with the production configuration.")
 
 
     session = db_session()
@@ -283,7 +284,8 @@ def _run(cmd: list[str], quiet: bool = False) -> None:
 def _extract(target: Path, quiet: bool = False) -> None:
     # Run from the project root with a relative input, so the locations in the
     # catalogs are the same on every machine.
-    _run(["pybabel", "-q", "extract", "-F", str(BABEL_CFG), "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2",
+    _run(["pybabel", "-q", "extract", "-F", str(BABEL_CFG),
+          "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2",
           "--add-comments=Translators:", "--sort-by-file", "--omit-header",
           "-o", str(target), "webapp"], quiet=quiet)
 

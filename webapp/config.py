@@ -85,7 +85,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     MAX_CONTENT_LENGTH = 256 * 1024
-    RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")  # per address
+    # per address
+    RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")
     RATELIMIT_ACCOUNT = "20 per hour"  # per account, from any address
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -98,11 +99,10 @@ class Config:
     # Where the quick-exit button leaves to: a neutral, common page.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
 
-    LANGUAGES = ["en", "fr", "nl", "sr_Latn", "sr_Cyrl", "fa_AF", "ps", "ar", "so", "en_SL@kri", "nl_SR@srn"]
+    LANGUAGES = ["en", "fr", "nl", "sr_Latn", "sr_Cyrl", "fa_AF", "ps", "ar", "so", "en_SL@kri",
+                 "nl_SR@srn"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-
-    HUEY_IMMEDIATE = False
 
     @classmethod
     def validate(cls, config: dict) -> None:
@@ -132,7 +132,6 @@ class TestConfig(DevelopmentConfig):
     # Cheap hashing keeps the suite fast; the algorithm stays argon2id.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
-    HUEY_IMMEDIATE = True
     PUSH_ALLOW_HTTP_ENDPOINTS = True
     PUSH_SERVICE_HOSTS = Config.PUSH_SERVICE_HOSTS + ("127.0.0.1",)  # tests/push_receiver.py
     RATELIMIT_ENABLED = True

@@ -55,8 +55,10 @@ def derived_catalog(source: Path, locale: str) -> Catalog:
     for message in src:
         if not message.id:
             continue
-        string = (tuple(to_cyrillic(s) for s in message.string)
-                  if isinstance(message.string, tuple) else to_cyrillic(message.string))
+        if isinstance(message.string, (tuple, list)):  # plural forms
+            string: str | tuple[str, ...] = tuple(to_cyrillic(s) for s in message.string)
+        else:
+            string = to_cyrillic(message.string or "")
         catalog.add(message.id, string, locations=message.locations,
                     flags=message.flags, auto_comments=message.auto_comments,
                     context=message.context)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import MetaData, Select, create_engine, event, func
@@ -185,7 +186,7 @@ def page_of(total: int, requested: int | None, size: int | None = None) -> Page:
 
 
 def paginate(session: Session, query: Select, requested: int | None,
-             size: int | None = None, scalars: bool = False) -> tuple[list, Page]:
+             size: int | None = None, scalars: bool = False) -> tuple[Sequence[Any], Page]:
     """One page of an ordered query's rows (or first column, `scalars`) and
     the Page, in two queries: the count and the page."""
     total = session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)
@@ -238,7 +239,8 @@ def backup_sqlite(engine: Engine, target: Path) -> int:
         try:
             copy = sqlite3.connect(partial)
             try:
-                source.driver_connection.backup(copy)
+                # The DBAPI connection under the pool's: sqlite3's (checked above).
+                cast(sqlite3.Connection, source.driver_connection).backup(copy)
                 copy.execute("PRAGMA journal_mode=DELETE")
                 check = copy.execute("PRAGMA integrity_check").fetchone()[0]
             finally:

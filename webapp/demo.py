@@ -68,10 +68,10 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     data = DemoData(organisation=org.name)
     coordinator = _staff(session, org, Role.COORDINATOR, "Aminata Kamara",
                          "coordinator@footing-demo.example.org", password)
-    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay", "caseworker1@footing-demo.example.org",
-                 password)
-    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh", "caseworker2@footing-demo.example.org",
-                 password)
+    cw1 = _staff(session, org, Role.CASEWORKER, "Mohamed Sesay",
+                 "caseworker1@footing-demo.example.org", password)
+    cw2 = _staff(session, org, Role.CASEWORKER, "Fatmata Conteh",
+                 "caseworker2@footing-demo.example.org", password)
     fac = _staff(session, org, Role.FACILITATOR, "Ibrahim Bangura",
                  "facilitator@footing-demo.example.org", password)
     data.accounts += [coordinator, cw1, cw2, fac]
@@ -104,7 +104,7 @@ def _sample_alert(session: Session, data: DemoData) -> None:
     """One open alert in the first caseworker's inbox, as if Sahr had checked
     in twice with a low mood."""
     sahr = next(a for a in data.accounts if a.name == "Sahr")
-    signals.emit(session, returnee=session.get(User, sahr.user_id), kind="checkin.low_mood")
+    signals.emit(session, returnee=session.get_one(User, sahr.user_id), kind="checkin.low_mood")
     alerts.route_pending(session)
 
 

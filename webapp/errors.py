@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,6 @@ class DomainError(Exception):
         self.field = field
 
 
-class NotFound(DomainError):
-    status = 404
-
-
 ERROR_TEXT = {
     400: (_l("Something in the form was not right"),
           _l("Please go back and try again.")),
@@ -34,7 +31,8 @@ ERROR_TEXT = {
     404: (_l("Page not found"), _l("This page does not exist or you cannot see it.")),
     405: (_l("Not allowed"), _l("You cannot do this.")),
     413: (_l("Too much text"), _l("What you sent is too long. Please make it shorter.")),
-    429: (_l("Please wait a moment"), _l("There were too many tries. Wait a few minutes, then try again.")),
+    429: (_l("Please wait a moment"),
+          _l("There were too many tries. Wait a few minutes, then try again.")),
     500: (_l("Something went wrong"), _l("It is not your fault. Please try again later.")),
 }
 
@@ -48,7 +46,8 @@ def render_error(status: int, detail: object | None = None):
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError):
-        return render_error(400, _l("This form has expired. Please go back, reload the page and send it again."))
+        return render_error(
+            400, _l("This form has expired. Please go back, reload the page and send it again."))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

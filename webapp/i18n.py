@@ -44,7 +44,7 @@ def select_locale() -> str:
         if "@" not in code:
             tags.setdefault(code.split("_")[0], code)
     best = request.accept_languages.best_match(list(tags))
-    return tags.get(best) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return tags[best] if best is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 # Where CLDR's own name is not what speakers call their language.
@@ -77,8 +77,8 @@ def organisation_choices(org, keep: str | None = None) -> list[tuple[str, str]]:
     """(code, name) of the organisation's languages for a form's list, with
     `keep` (the value a record has already) should the organisation have
     stopped offering it."""
-    return [(code, name) for code, name, _tag in
-            language_choices([*organisation_languages(org), keep])]
+    offered = organisation_languages(org) + ([keep] if keep else [])
+    return [(code, name) for code, name, _tag in language_choices(offered)]
 
 
 def locale_tag(code: str) -> str:

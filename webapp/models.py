@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -26,7 +27,7 @@ from .sealed import Sealed
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -35,20 +36,20 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[override]
+    def process_bind_param(self, value, dialect):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime stored; use utcnow()")
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
-    def process_result_value(self, value, dialect):  # type: ignore[override]
+    def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     RETURNEE = "returnee"
     FACILITATOR = "facilitator"
     CASEWORKER = "caseworker"
@@ -57,9 +58,6 @@ class Role(str, enum.Enum):
     @property
     def is_staff(self) -> bool:
         return self is not Role.RETURNEE
-
-
-ROLE_VALUES = tuple(r.value for r in Role)
 
 
 class Organisation(Base):
@@ -144,6 +142,8 @@ class User(Base):
     # Flask-Login protocol. `get_id` returns the token of the signed-in
     # session, not the user id, so the cookie names a revocable session.
     is_anonymous = False
+    if TYPE_CHECKING:  # not a column: set on the loaded user by auth.service
+        session_token: str
 
     @property
     def is_authenticated(self) -> bool:

@@ -12,7 +12,8 @@ So a service says what must happen and never imports the worker.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import g, has_app_context
 

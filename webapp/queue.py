@@ -21,7 +21,8 @@ def _make_huey() -> Huey:
     immediate = os.environ.get("FOOTING_ENV") == "testing"
     if redis_url:
         return RedisHuey("footing", url=redis_url, immediate=immediate)
-    instance = Path(os.environ.get("FOOTING_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
+    default_instance = Path(__file__).resolve().parent.parent / "instance"
+    instance = Path(os.environ.get("FOOTING_INSTANCE", default_instance))
     instance.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("footing", filename=str(instance / "huey.db"), immediate=immediate)
 

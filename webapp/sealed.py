@@ -75,7 +75,8 @@ def unseal(value: str) -> str:
     try:
         return _cipher().decrypt(value.encode()).decode()
     except InvalidToken:
-        raise RuntimeError("a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
+        raise RuntimeError(
+            "a sealed column cannot be read with this DATA_KEY / SECRET_KEY") from None
 
 
 def reseal(connection: Connection, metadata: MetaData) -> int:
@@ -89,14 +90,14 @@ def reseal(connection: Connection, metadata: MetaData) -> int:
             raw = type_coerce(column, String)  # the stored token, not opened
             # All read first: SQLite may show a scan rows it has just updated.
             for row in connection.execute(select(*key, raw).where(column.is_not(None))).all():
-                *ids, token = row
+                ids, token = row[:-1], row[-1]
                 try:
                     fresh = _cipher().rotate(token.encode()).decode()
                 except InvalidToken:
                     raise RuntimeError(f"{table.name}.{column.name}: a value no configured key "
                                        "opens (is the old key in DATA_KEY_RETIRED?)") from None
                 connection.execute(
-                    table.update().where(*(k == i for k, i in zip(key, ids)))
+                    table.update().where(*(k == i for k, i in zip(key, ids, strict=True)))
                     .values({column.name: bindparam("fresh", fresh, type_=String)}))
                 done += 1
     return done
@@ -106,8 +107,8 @@ class Sealed(TypeDecorator):
     impl = String(255)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[override]
+    def process_bind_param(self, value, dialect):
         return None if value is None else seal(value)
 
-    def process_result_value(self, value, dialect):  # type: ignore[override]
+    def process_result_value(self, value, dialect):
         return None if value is None else unseal(value)

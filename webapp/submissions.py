@@ -18,11 +18,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, select, update
+from sqlalchemy import ForeignKey, String, Table, UniqueConstraint, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, dialect_insert
@@ -80,12 +80,12 @@ class Claim:
 
 # Built once: on the path of every check-in, concern and request (Core
 # statements on the table skip the ORM's bulk machinery; no object is loaded).
-_TABLE = ClientSubmission.__table__
+_TABLE = cast(Table, ClientSubmission.__table__)  # typed FromClause; a mapped class's is a Table
 _SET_RESULT = (update(_TABLE).where(_TABLE.c.id == bindparam("submission"))
                .values(result_url=bindparam("url")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _claim_insert(dialect: str):
     return (dialect_insert(dialect)(_TABLE)
             .on_conflict_do_nothing(index_elements=["user_id", "client_uuid"])
@@ -108,6 +108,7 @@ def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
     if new_id is not None:
         return Claim(session, new_id, repeat=False, result_url=result_url)
     existing = _find(session, user, client_uuid)
+    assert existing is not None  # the insert found this UUID taken
     if existing.kind != kind or existing.body_digest != digest:
         raise SubmissionConflict(_l("This was already sent with different content. "
                                     "Please start a new form."), field="client_uuid")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask, current_app, has_app_context
 from huey import crontab
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from . import outbox
 from .alerts import service as alerts
@@ -93,9 +94,10 @@ def end_expired_sessions(app) -> int:
     cutoff = utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"])
     with app.app_context():
         session = db_session()
-        result = session.execute(update(AuthSession).where(
+        # An UPDATE's result is a CursorResult (typed as a plain Result).
+        result = cast(CursorResult, session.execute(update(AuthSession).where(
             AuthSession.ended_at.is_(None), AuthSession.created_at < cutoff
-        ).values(ended_at=utcnow(), end_reason="expired"))
+        ).values(ended_at=utcnow(), end_reason="expired")))
         session.commit()
         return result.rowcount or 0
 

@@ -19,8 +19,10 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('deletion_requested_at', webapp.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('deleted_at', webapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('deletion_requested_at',
+                                      webapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('deleted_at', webapp.models.UTCDateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:

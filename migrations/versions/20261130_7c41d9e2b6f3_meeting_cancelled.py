@@ -19,7 +19,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('group_meetings', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('cancelled_at', webapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cancelled_at', webapp.models.UTCDateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:

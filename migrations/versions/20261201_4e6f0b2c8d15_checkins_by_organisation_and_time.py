@@ -18,8 +18,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('checkins', schema=None) as batch_op:
-        batch_op.create_index('ix_checkins_org_created', ['organisation_id', 'created_at', 'user_id'],
-                              unique=False)
+        batch_op.create_index('ix_checkins_org_created',
+                              ['organisation_id', 'created_at', 'user_id'], unique=False)
         batch_op.drop_index('ix_checkins_organisation_id')
 
 

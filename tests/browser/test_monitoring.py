@@ -34,7 +34,8 @@ def followup_flow(new_context, live_server):
     desk.wait_for_url(f"**/caseload/{returnee.user_id}/followups")
 
     desk.locator("#month").select_option("3")
-    desk.locator("label.radio-choice", has=desk.locator('input[name="contact"][value="visit"]')).click()
+    desk.locator("label.radio-choice",
+                 has=desk.locator('input[name="contact"][value="visit"]')).click()
     desk.locator("#outcome").select_option("doing_well")
     for question, answer in ANSWERS.items():
         desk.locator("label.radio-choice",
@@ -73,7 +74,8 @@ def test_monitoring_pages_are_accessible_in_english_and_dari(followup_flow, new_
         visit(desk, console, url, lang, problems)
     # The form sent back with errors: one answer only.
     desk.goto(f"/caseload/{user_id}/followups")
-    desk.locator("label.radio-choice", has=desk.locator('input[name="contact"][value="phone"]')).click()
+    desk.locator("label.radio-choice",
+                 has=desk.locator('input[name="contact"][value="phone"]')).click()
     desk.locator("#outcome").select_option("other")
     desk.locator("label.radio-choice",
                  has=desk.locator('input[name="q_eco_income"][value="yes"]')).click()

@@ -69,7 +69,8 @@ def plan_flow(new_context, live_server):
     # Take a step out with htmx: gone from the list, the page not reloaded.
     phone.goto(f"/plan/goals/{housing}")
     phone.evaluate("window.__notReloaded = true")
-    phone.get_by_role("button", name=re.compile(r"Take this step out\s*: Visit three rooms")).click()
+    phone.get_by_role("button",
+                      name=re.compile(r"Take this step out\s*: Visit three rooms")).click()
     phone.wait_for_function(
         "() => !document.querySelector('#goal-steps').innerText.includes('Visit three rooms')")
     assert phone.evaluate("window.__notReloaded === true"), "taking a step out reloaded the page"

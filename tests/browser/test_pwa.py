@@ -102,7 +102,8 @@ def _personal_copies(page) -> list[str]:
         for (const name of await caches.keys()) {
             for (const req of await (await caches.open(name)).keys()) {
                 const path = new URL(req.url).pathname;
-                if (!path.startsWith('/static/') && path !== '/offline') out.push(name + ' ' + path);
+                if (!path.startsWith('/static/') && path !== '/offline')
+                    out.push(name + ' ' + path);
             }
         }
         return out;

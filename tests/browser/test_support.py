@@ -101,7 +101,8 @@ def test_every_support_page_passes_axe_in_english_and_dari(new_context, live_ser
     page.wait_for_url(re.compile(r"/help/cases/\d+/received$"))
     received = page.url.split(live_server.url, 1)[1]
     case_url = received.removesuffix("/received")
-    coordinator, coord_console = _staff_phone(new_context, live_server, "coordinator", "coordinator@")
+    coordinator, coord_console = _staff_phone(new_context, live_server, "coordinator",
+                                              "coordinator@")
     caseworker, cw_console = _staff_phone(new_context, live_server, "caseworker", CASEWORKER)
     problems: list[str] = []
     bad = ("status of 400",)

@@ -25,10 +25,12 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "concern.safety_now": Route(URGENT, timedelta(minutes=30), "high", _l("Safety: needs help now")),
+    "concern.safety_now": Route(URGENT, timedelta(minutes=30), "high",
+                                _l("Safety: needs help now")),
     "concern.urgent": Route(URGENT, timedelta(minutes=30), "high", _l("Needs help now")),
     "concern.serious": Route(SERIOUS, timedelta(hours=24), "normal", _l("A problem to see soon")),
-    "checkin.unsafe": Route(SERIOUS, timedelta(hours=24), "normal", _l("Check-in: not feeling safe")),
+    "checkin.unsafe": Route(SERIOUS, timedelta(hours=24), "normal",
+                            _l("Check-in: not feeling safe")),
     "checkin.no_medicine": Route(SERIOUS, timedelta(hours=24), "normal",
                                  _l("Check-in: no medicine")),
     "checkin.low_mood": Route(SERIOUS, timedelta(hours=24), "normal",

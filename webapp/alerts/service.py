@@ -5,7 +5,9 @@ commits, then enqueues the push deliveries it got back.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
@@ -132,7 +134,7 @@ def acknowledge(session: Session, alert: Alert, user: User) -> None:
         session.flush()
 
 
-def resolve(session: Session, alert: Alert, user: User, note: str) -> None:
+def resolve(session: Session, alert: Alert, user: User, note: str | None) -> None:
     note = (note or "").strip()
     if not note:
         raise DomainError(_l("Please write what was done."), field="note")
@@ -155,7 +157,7 @@ def _mine(user: User):
                                       AlertRecipient.user_id == user.id))
 
 
-def inbox(session: Session, user: User, page: int | None = None) -> tuple[list[Alert], Page]:
+def inbox(session: Session, user: User, page: int | None = None) -> tuple[Sequence[Alert], Page]:
     """One page of the user's open alerts, most severe and oldest first, each
     with the person it is about (loaded in the same query: the list names them)."""
     return paginate(session, select(Alert).options(joinedload(Alert.returnee)).where(_mine(user))
@@ -181,5 +183,6 @@ def header(session: Session, user: User, late_after: timedelta,
         Alert.organisation_id == org, Alert.acknowledged_at.is_(None),
         Alert.resolved_at.is_(None), Alert.escalated_at.is_(None),
         Alert.ack_due_at < cutoff).exists()
-    count, late = session.execute(select(unacknowledged, or_(unrouted, unescalated))).one()
+    count, late = cast(tuple[int | None, bool | None], session.execute(
+        select(unacknowledged, or_(unrouted, unescalated))).one())
     return count or 0, bool(late)

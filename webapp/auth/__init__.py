@@ -1,1 +1,2 @@
-"""Activation, sign-in and sessions, for returnees (code + PIN on a bound device) and staff (password + TOTP)."""
+"""Activation, sign-in and sessions, for returnees (code + PIN on a bound device)
+and staff (password + TOTP)."""

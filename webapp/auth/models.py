@@ -72,4 +72,4 @@ class AuthSession(Base):
 
     # Loaded with the session in one query: every request of a returnee reads both.
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
-    device_binding: Mapped["DeviceBinding | None"] = relationship(lazy="joined")
+    device_binding: Mapped[DeviceBinding | None] = relationship(lazy="joined")

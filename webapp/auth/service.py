@@ -198,10 +198,6 @@ def _known(choices: dict | None) -> dict[str, bool]:
     return {key: bool((choices or {}).get(key)) for key in CONSENT_CHOICES}
 
 
-def new_totp_secret() -> str:
-    return pyotp.random_base32()
-
-
 def enrolment_secret(activation: ActivationCode) -> str:
     """The TOTP secret offered while a staff member activates: the same on
     every try with this code (no scanning again after a typo), and kept
@@ -401,7 +397,7 @@ def load_session(session: Session, token: str) -> AuthSession | None:
     too_old = auth.created_at < utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     if user.is_disabled or auth.epoch != user.session_epoch or too_old:
         return None
-    if auth.device_binding_id is not None and not auth.device_binding.usable:
+    if auth.device_binding is not None and not auth.device_binding.usable:
         return None
     user.session_token = token
     return auth

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import (
     Boolean,
@@ -80,7 +80,7 @@ class NoContactGap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _summary_upsert(dialect: str):
     """The upsert, built once per dialect (building it costs more than running it)."""
     table = CheckInSummary.__table__

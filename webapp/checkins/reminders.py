@@ -4,7 +4,9 @@ sent after the commit; sent once per period, which the deliveries table
 itself records."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,15 +27,16 @@ def checkin_due(session: Session, now: datetime | None = None) -> list[int]:
                 .where(PushDelivery.message == "checkin.due")
                 .group_by(PushDelivery.user_id).subquery())
     with_device = select(PushSubscription.user_id).distinct().subquery()
-    rows = session.execute(
-        select(User, last.c.at, activated.c.at, period.c.days, reminded.c.at)
-        .join(with_device, with_device.c.user_id == User.id)
-        .join(activated, activated.c.user_id == User.id)
-        .outerjoin(last, last.c.user_id == User.id)
-        .outerjoin(period, period.c.user_id == User.id)
-        .outerjoin(reminded, reminded.c.user_id == User.id)
-        .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None))
-    ).all()
+    query = (select(User, last.c.at, activated.c.at, period.c.days, reminded.c.at)
+             .join(with_device, with_device.c.user_id == User.id)
+             .join(activated, activated.c.user_id == User.id)
+             .outerjoin(last, last.c.user_id == User.id)
+             .outerjoin(period, period.c.user_id == User.id)
+             .outerjoin(reminded, reminded.c.user_id == User.id)
+             .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None)))
+    # (person, last check-in, activation, period in days, last reminded)
+    rows = cast(Sequence[tuple[User, datetime | None, datetime, int | None, datetime | None]],
+                session.execute(query).all())
     notified = []
     wanted = push.want_reminders(session, [row[0] for row in rows])
     for user, last_at, activated_at, days, reminded_at in rows:

@@ -2,9 +2,10 @@
 no-contact job. Functions take the session, flush, and raise DomainError."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -163,17 +164,18 @@ def record_no_contact(session: Session, now: datetime | None = None,
     last, activated, period = rhythm()
     signalled = (select(NoContactGap.user_id, func.max(NoContactGap.since).label("since"))
                  .group_by(NoContactGap.user_id).subquery())
-    rows = session.execute(
-        select(User, last.c.at, activated.c.at, period.c.days, signalled.c.since)
-        .join(activated, activated.c.user_id == User.id)
-        .outerjoin(last, last.c.user_id == User.id)
-        .outerjoin(period, period.c.user_id == User.id)
-        .outerjoin(signalled, signalled.c.user_id == User.id)
-        .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None),
-               User.pin_hash.is_not(None))
-        .order_by(User.id)
-    ).all()
-    raised = []
+    query = (select(User, last.c.at, activated.c.at, period.c.days, signalled.c.since)
+             .join(activated, activated.c.user_id == User.id)
+             .outerjoin(last, last.c.user_id == User.id)
+             .outerjoin(period, period.c.user_id == User.id)
+             .outerjoin(signalled, signalled.c.user_id == User.id)
+             .where(User.role == Role.RETURNEE.value, User.disabled_at.is_(None),
+                    User.pin_hash.is_not(None))
+             .order_by(User.id))
+    # (person, last check-in, activation, period in days, gap signalled since)
+    rows = cast(Sequence[tuple[User, datetime | None, datetime, int | None, datetime | None]],
+                session.execute(query).all())
+    raised: list[int] = []
     for user, last_at, activated_at, days, signalled_since in rows:
         if len(raised) == limit:
             break

@@ -39,12 +39,12 @@ def meeting_tomorrow(session: Session, now: datetime | None = None) -> list[tupl
         .distinct()
     ).all()
     wanted = push.want_reminders(session, [user for user, _meeting in rows])
-    rows = [(user, meeting) for user, meeting in rows if user.id in wanted]
+    due = [(user, meeting) for user, meeting in rows if user.id in wanted]
     by_meeting: dict[Meeting, list[int]] = {}
-    for user, meeting in rows:
+    for user, meeting in due:
         by_meeting.setdefault(meeting, []).append(user.id)
     for meeting, user_ids in by_meeting.items():
         push.notify(session, user_ids, "meeting.tomorrow",
                     f"/groups/{meeting.group_id}/meetings/{meeting.id}",
                     topic=f"meeting-{meeting.id}", urgency="normal", ttl=24 * 3600)
-    return [(user.id, meeting.id) for user, meeting in rows]
+    return [(user.id, meeting.id) for user, meeting in due]

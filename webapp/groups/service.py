@@ -2,8 +2,10 @@
 overview. Functions take the session, flush, and raise DomainError."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -103,8 +105,8 @@ def _check_settings(language: str, languages: list[str], meeting_place: str,
         raise DomainError(_l("Please choose one from the list."), field="period")
 
 
-def create_group(session: Session, coordinator: User, *, name: str, language: str,
-                 languages: list[str], meeting_place: str, period_days: int,
+def create_group(session: Session, coordinator: User, *, name: str | None, language: str,
+                 languages: list[str], meeting_place: str | None, period_days: int,
                  facilitator_id: int | None) -> PeerGroup:
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -136,7 +138,7 @@ def appoint_facilitator(session: Session, group: PeerGroup, user_id: int | None,
 
 
 def update_settings(session: Session, group: PeerGroup, *, language: str, languages: list[str],
-                    meeting_place: str, period_days: int) -> None:
+                    meeting_place: str | None, period_days: int) -> None:
     meeting_place = (meeting_place or "").strip()
     _check_settings(language, languages, meeting_place, period_days)
     group.language = language
@@ -253,14 +255,6 @@ def upcoming_meetings(session: Session, group: PeerGroup, now: datetime | None =
         .order_by(Meeting.starts_at).limit(limit)))
 
 
-def past_meetings(session: Session, group: PeerGroup, now: datetime | None = None,
-                  limit: int = 5) -> list[Meeting]:
-    since = (now or utcnow()) - timedelta(hours=12)
-    return list(session.scalars(select(Meeting).where(
-        Meeting.group_id == group.id, Meeting.starts_at < since)
-        .order_by(Meeting.starts_at.desc()).limit(limit)))
-
-
 def cancel_meeting(session: Session, group: PeerGroup, meeting: Meeting,
                    now: datetime | None = None) -> list[int]:
     """Call a meeting off and tell the members who did not say they would
@@ -326,7 +320,8 @@ def record_attendance(session: Session, group: PeerGroup, meeting: Meeting,
 
 # --- The board -----------------------------------------------------------------------
 
-def add_post(session: Session, group: PeerGroup, author: User, body: str) -> GroupPost:
+def add_post(session: Session, group: PeerGroup, author: User,
+             body: str | None) -> GroupPost:
     body = (body or "").strip()
     if not body:
         raise DomainError(_l("Please write something first."), field="body")
@@ -368,16 +363,18 @@ class BoardPost:
 def board(session: Session, group: PeerGroup, viewer: User, leads: bool) -> list[BoardPost]:
     """Newest first. A hidden post is seen only by its author (marked hidden)
     and the facilitators; the report count only by the facilitators."""
-    reports = (select(PostReport.post_id, func.count().label("n"),
-                      func.max(case((PostReport.reporter_id == viewer.id, 1), else_=0)).label("mine"))
+    mine = func.max(case((PostReport.reporter_id == viewer.id, 1), else_=0))
+    reports = (select(PostReport.post_id, func.count().label("n"), mine.label("mine"))
                .group_by(PostReport.post_id).subquery())
     query = (select(GroupPost, reports.c.n, reports.c.mine)
              .outerjoin(reports, reports.c.post_id == GroupPost.id)
              .where(GroupPost.group_id == group.id))
     if not leads:
         query = query.where((GroupPost.hidden_at.is_(None)) | (GroupPost.author_id == viewer.id))
-    rows = session.execute(query.order_by(GroupPost.created_at.desc(), GroupPost.id.desc())
-                           .limit(POSTS_SHOWN)).all()
+    # (post, reports, reported by the viewer: 1 or 0)
+    rows = cast(Sequence[tuple[GroupPost, int | None, int | None]], session.execute(
+        query.order_by(GroupPost.created_at.desc(), GroupPost.id.desc())
+        .limit(POSTS_SHOWN)).all())
     return [BoardPost(post, (n or 0) if leads else 0, bool(mine)) for post, n, mine in rows]
 
 
@@ -419,9 +416,9 @@ def overview(session: Session, group: PeerGroup, now: datetime | None = None
 
 
 def raise_with_caseworker(session: Session, group: PeerGroup, facilitator: User,
-                          member_id: int | None, reason: str) -> RaisedWithCaseworker:
-    rows = {m.user_id: m for m in members(session, group)}
-    if (member_id or 0) not in rows:
+                          member_id: int | None, reason: str | None) -> RaisedWithCaseworker:
+    member = {m.user_id: m for m in members(session, group)}.get(member_id or 0)
+    if member is None:
         raise DomainError(_l("Please choose a member of the group."), field="member")
     reason = (reason or "").strip()
     if not reason:
@@ -429,7 +426,7 @@ def raise_with_caseworker(session: Session, group: PeerGroup, facilitator: User,
     if len(reason) > REASON_MAX:
         raise DomainError(_l("Please use at most %(max)d characters.", max=REASON_MAX),
                           field="reason")
-    returnee = rows[member_id].user
+    returnee = member.user
     signal = signals.emit(session, returnee=returnee, kind="group.raised",
                           source_type="group_raised", raised_by=facilitator)
     raised = RaisedWithCaseworker(organisation_id=group.organisation_id, group_id=group.id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
+from typing import NoReturn
 
 from flask_babel import lazy_gettext as _l
 
@@ -97,7 +98,11 @@ class Instrument:
 
 def _need(condition: bool, where: str, message: str) -> None:
     if not condition:
-        raise InstrumentError(f"{where}: {message}")
+        _fail(where, message)
+
+
+def _fail(where: str, message: str) -> NoReturn:
+    raise InstrumentError(f"{where}: {message}")
 
 
 def _weight(raw: object) -> Fraction | None:
@@ -112,10 +117,11 @@ def _weight(raw: object) -> Fraction | None:
 
 
 def _weights(items: list[dict], where: str, what: str) -> list[float]:
-    weights = []
+    weights: list[Fraction] = []
     for item in items:
         w = _weight(item.get("weight"))
-        _need(w is not None, where, f"every {what} needs a weight above 0 (a number or \"1/3\")")
+        if w is None:
+            _fail(where, f"every {what} needs a weight above 0 (a number or \"1/3\")")
         weights.append(w)
     total = sum(weights, Fraction(0))
     _need(abs(total - 1) <= WEIGHT_TOLERANCE, where,
@@ -129,11 +135,12 @@ def parse(data: object, where: str = "instrument") -> Instrument:
     assert isinstance(data, dict)
     _need(isinstance(data.get("id"), str) and data["id"].strip() != "", where, "missing id")
     version = data.get("version")
-    _need(isinstance(version, int) and not isinstance(version, bool) and version >= 1, where,
-          "version must be a whole number from 1")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        _fail(where, "version must be a whole number from 1")
     where = f"{where} ({data['id']} version {version})"
     dims = data.get("dimensions")
-    _need(isinstance(dims, list) and dims, where, "no dimensions")
+    if not isinstance(dims, list) or not dims:
+        _fail(where, "no dimensions")
     keys = [d.get("key") if isinstance(d, dict) else None for d in dims]
     for key in keys:
         _need(key in DIMENSIONS, where,
@@ -144,13 +151,13 @@ def parse(data: object, where: str = "instrument") -> Instrument:
     dim_weights = _weights(dims, where, "dimension")
     seen: set[str] = set()
     dimensions = []
-    for dim, dim_weight in zip(dims, dim_weights):
+    for dim, dim_weight in zip(dims, dim_weights, strict=True):
         questions_raw = dim.get("questions")
-        _need(isinstance(questions_raw, list) and questions_raw, where,
-              f"dimension {dim['key']} has no questions")
+        if not isinstance(questions_raw, list) or not questions_raw:
+            _fail(where, f"dimension {dim['key']} has no questions")
         q_weights = _weights(questions_raw, f"{where}, dimension {dim['key']}", "question")
         questions = []
-        for q, q_weight in zip(questions_raw, q_weights):
+        for q, q_weight in zip(questions_raw, q_weights, strict=True):
             qid = q.get("id")
             _need(isinstance(qid, str) and qid != "", where, "a question has no id")
             _need(qid not in seen, where, f"duplicate question id {qid!r}")
@@ -158,14 +165,14 @@ def parse(data: object, where: str = "instrument") -> Instrument:
             _need(isinstance(q.get("text"), str) and q["text"].strip() != "", where,
                   f"question {qid} has no text")
             options_raw = q.get("options")
-            _need(isinstance(options_raw, list) and len(options_raw) >= 2, where,
-                  f"question {qid} needs at least two options")
+            if not isinstance(options_raw, list) or len(options_raw) < 2:
+                _fail(where, f"question {qid} needs at least two options")
             options = []
             for o in options_raw:
                 value = o.get("value") if isinstance(o, dict) else None
-                _need(isinstance(value, (int, float)) and not isinstance(value, bool)
-                      and 0 <= value <= 1, where,
-                      f"question {qid}: every option needs a value from 0 to 1")
+                if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                        or not 0 <= value <= 1):
+                    _fail(where, f"question {qid}: every option needs a value from 0 to 1")
                 _need(isinstance(o.get("key"), str) and isinstance(o.get("label"), str), where,
                       f"question {qid}: every option needs a key and a label")
                 options.append(Option(o["key"], o["label"], float(value)))

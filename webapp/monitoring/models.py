@@ -14,10 +14,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
-from ..models import User, UTCDateTime, utcnow
+from ..models import UTCDateTime, utcnow
 
 CONTACTS = ("visit", "phone", "none")
 
@@ -47,8 +47,6 @@ class FollowUp(Base):
     # The followup.overdue signal, once per follow-up.
     overdue_signal_id: Mapped[int | None] = mapped_column(ForeignKey("signals.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
 
     @property
     def is_done(self) -> bool:

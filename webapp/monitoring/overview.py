@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, distinct, func, select
@@ -76,7 +78,7 @@ def alert_response(session: Session, org: Organisation, now: datetime) -> AlertR
 
 
 def _local_midnight(day: date, zone: zoneinfo.ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def _bucket(column, edges: list[datetime]):
@@ -98,12 +100,12 @@ def checkin_rate(session: Session, org: Organisation, now: datetime) -> tuple[li
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
     starts = [monday - timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]
-    edges = [_local_midnight(d, zone) for d in starts] + [_local_midnight(monday + timedelta(weeks=1), zone)]
+    edges = [_local_midnight(d, zone) for d in [*starts, monday + timedelta(weeks=1)]]
     active = session.scalar(select(func.count(User.id)).where(
         User.organisation_id == org.id, User.role == Role.RETURNEE.value,
         User.disabled_at.is_(None), User.pin_hash.is_not(None))) or 0
     bucket = _bucket(CheckIn.created_at, edges).label("b")
-    counts = dict(session.execute(
+    counts: dict[int, int] = dict(session.execute(
         select(bucket, func.count(distinct(CheckIn.user_id)))
         .where(CheckIn.organisation_id == org.id, CheckIn.created_at >= edges[0],
                CheckIn.created_at < edges[-1])
@@ -137,11 +139,12 @@ def concerns_by_month(session: Session, org: Organisation, now: datetime) -> lis
     nxt = _month_starts(starts[-1] + timedelta(days=32), 1)[0]
     edges = [_local_midnight(d, zone) for d in starts] + [_local_midnight(nxt, zone)]
     bucket = _bucket(Case.created_at, edges).label("b")
-    rows = session.execute(
+    # (month's index or None, kind, count)
+    rows = cast(Sequence[tuple[int | None, str | None, int]], session.execute(
         select(bucket, Case.kind, func.count(Case.id))
         .where(Case.organisation_id == org.id, Case.type == sc.CONCERN,
                Case.created_at >= edges[0], Case.created_at < edges[-1])
-        .group_by(bucket, Case.kind)).all()
+        .group_by(bucket, Case.kind)).all())
     months = [ConcernMonth(d, {k: 0 for k in sc.KINDS}) for d in starts]
     for b, kind, n in rows:
         if b is not None and kind in sc.KINDS:
@@ -161,13 +164,14 @@ class ScoreRow:
 
 def scores_by_month(session: Session, org: Organisation) -> list[ScoreRow]:
     """Average scores of the checks made at each follow-up (months since return)."""
-    rows = session.execute(
+    # (month, checks, the average of each score)
+    rows = cast(Sequence[tuple[int, int, float, float, float, float]], session.execute(
         select(FollowUp.month, func.count(ReintegrationCheck.id),
                func.avg(ReintegrationCheck.economic), func.avg(ReintegrationCheck.social),
                func.avg(ReintegrationCheck.psychosocial), func.avg(ReintegrationCheck.composite))
         .join(FollowUp, FollowUp.id == ReintegrationCheck.followup_id)
         .where(ReintegrationCheck.organisation_id == org.id)
-        .group_by(FollowUp.month).order_by(FollowUp.month)).all()
+        .group_by(FollowUp.month).order_by(FollowUp.month)).all())
     return [ScoreRow(m, n, float(e), float(s), float(p), float(c)) for m, n, e, s, p, c in rows]
 
 
@@ -178,11 +182,11 @@ class MedicineSummary:
 
 
 def medicine_summary(session: Session, org: Organisation, now: datetime) -> MedicineSummary:
-    reports, still_open = session.execute(
+    reports, still_open = cast(tuple[int | None, int | None], session.execute(
         select(func.count(Case.id),
                func.coalesce(func.sum(case((Case.status.in_(sc.OPEN_STATUSES), 1), else_=0)), 0))
         .where(Case.organisation_id == org.id, Case.kind == "medicine",
-               Case.created_at >= now - timedelta(days=365))).one()
+               Case.created_at >= now - timedelta(days=365))).one())
     return MedicineSummary(int(reports or 0), int(still_open or 0))
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
@@ -104,7 +106,8 @@ def schedule(session: Session, returnee: User) -> list[Slot]:
     slots: list[Slot] = []
     if returnee.return_date is not None:
         for month in followup_months(returnee.organisation):
-            slots.append(Slot(month, add_months(returnee.return_date, month), rows.pop(month, None)))
+            due_on = add_months(returnee.return_date, month)
+            slots.append(Slot(month, due_on, rows.pop(month, None)))
     slots += [Slot(f.month, f.due_on, f) for f in rows.values()]
     return sorted(slots, key=lambda s: s.month)
 
@@ -130,6 +133,7 @@ def schedule_all(session: Session, now: datetime | None = None,
     existing = {(r, m) for r, m in session.execute(existing_query)}
     added = 0
     for user_id, org_id, returned, months in people:
+        assert returned is not None  # the query's return_date IS NOT NULL
         for month in _months(months):
             if (user_id, month) not in existing:
                 session.add(FollowUp(organisation_id=org_id, returnee_id=user_id, month=month,
@@ -317,7 +321,8 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                 .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None))
                 .group_by(FollowUp.returnee_id).subquery())
     cw_user = aliased(User)
-    caseworker = (select(cw_user.display_name).where(cw_user.id == CaseworkerAssignment.caseworker_id)
+    caseworker = (select(cw_user.display_name)
+                  .where(cw_user.id == CaseworkerAssignment.caseworker_id)
                   .correlate(CaseworkerAssignment).scalar_subquery())
 
     no_contact_since = now - timedelta(days=NO_CONTACT_DAYS)
@@ -328,8 +333,9 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     serious = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_SOON
     attention = case((urgent, 0), (or_(serious, overdue, no_contact), 1), else_=2)
 
-    base = (select(User.id).join(CaseworkerAssignment, and_(
-                CaseworkerAssignment.returnee_id == User.id, CaseworkerAssignment.ended_at.is_(None)))
+    assigned = and_(CaseworkerAssignment.returnee_id == User.id,
+                    CaseworkerAssignment.ended_at.is_(None))
+    base = (select(User.id).join(CaseworkerAssignment, assigned)
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
             .outerjoin(upcoming, upcoming.c.rid == User.id)
@@ -346,9 +352,9 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     elif show == "overdue":
         base = base.where(overdue)
 
-    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
-                              open_cases.c.worst, open_cases.c.requests, upcoming.c.due,
-                              attention.label("att"))
+    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"),
+                              open_cases.c.concerns, open_cases.c.worst, open_cases.c.requests,
+                              upcoming.c.due, attention.label("att"))
              .order_by(attention, func.coalesce(open_cases.c.worst, 99),
                        last_at.is_not(None), last_at, User.display_name, User.id))
     result, shown = paginate(session, query, page, PAGE_SIZE)
@@ -409,9 +415,9 @@ def _page_details(session: Session, ids: list[int]):
                      .label("n"))
               .where(CheckIn.user_id.in_(ids)).subquery())
     moods: dict[int, list[int]] = {}
-    for user_id, mood in session.execute(
+    for user_id, mood in cast(Iterable[tuple[int, int]], session.execute(
             select(recent.c.user_id, recent.c.mood).where(recent.c.n <= SPARK_POINTS)
-            .order_by(recent.c.user_id, recent.c.n)):
+            .order_by(recent.c.user_id, recent.c.n))):
         moods.setdefault(user_id, []).append(mood)
     months: dict[int, int] = {}
     for user_id, month in session.execute(

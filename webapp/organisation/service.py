@@ -78,7 +78,7 @@ def update_settings(session: Session, org: Organisation, actor: User, settings: 
     months_changed = new.followup_months != sorted(org.followup_months or [])
     org.name, org.emergency_phone, org.timezone = new.name, new.emergency_phone, new.timezone
     org.currency, org.followup_months = new.currency, new.followup_months
-    org.languages = new.languages
+    org.languages = new.languages or []  # _checked lists them; [] too means every one
     if months_changed:
         session.execute(delete(FollowUp).where(
             FollowUp.organisation_id == org.id, FollowUp.month.not_in(new.followup_months),

@@ -66,7 +66,8 @@ def people_query(viewer: User) -> Select:
                                User.deleted_at.is_(None))
     if viewer.role == Role.CASEWORKER.value:
         query = query.join(CaseworkerAssignment, CaseworkerAssignment.returnee_id == User.id).where(
-            CaseworkerAssignment.caseworker_id == viewer.id, CaseworkerAssignment.ended_at.is_(None))
+            CaseworkerAssignment.caseworker_id == viewer.id,
+            CaseworkerAssignment.ended_at.is_(None))
     # Each row says whether the account is activated, which reads the TOTP secret.
     return query.options(undefer(User.totp_secret)).order_by(User.role, User.display_name, User.id)
 

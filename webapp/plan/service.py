@@ -88,10 +88,6 @@ class Plan:
     def goals(self) -> list[Goal]:
         return [g for a in self.areas for g in a.goals]
 
-    @property
-    def empty_areas(self) -> list[tuple[str, object]]:
-        return [(a.key, a.label) for a in self.areas if not a.goals]
-
 
 def load_plan(session: Session, owner: User, *, history: int = HISTORY_SHOWN) -> Plan:
     """The whole plan in a fixed number of queries, whatever its size."""
@@ -256,18 +252,18 @@ def _request_support(session: Session, goal: Goal, step: Step | None = None) -> 
                            details=details[:support_choices.DETAILS_MAX])
 
 
-def update_goal(session: Session, actor: User, goal: Goal, *, title: str, why: str,
-                target_date: date | None, support_needed: bool,
+def update_goal(session: Session, actor: User, goal: Goal, *, title: str | None,
+                why: str | None, target_date: date | None, support_needed: bool,
                 budget: dict[str, Decimal | None] | None = None) -> None:
     """Save the goal's details; each field that changed leaves a history row."""
     _require_edit(session, actor, goal)
     title = _text(title, TITLE_MAX, "title", required=True)
     why = _text(why, WHY_MAX, "why", required=False)
     check_date(target_date)
-    for name, value in (budget or {}).items():
+    for name, amount in (budget or {}).items():
         if name not in BUDGET_FIELDS:
             raise ValueError(name)
-        check_amount(value, name)
+        check_amount(amount, name)
     if title != goal_title(goal):
         # A starter goal reworded becomes the person's own words.
         _record(session, actor, goal, "title", goal_title(goal), title)
@@ -296,7 +292,7 @@ def set_status(session: Session, actor: User, goal: Goal, status: str) -> None:
     session.flush()
 
 
-def add_step(session: Session, actor: User, goal: Goal, *, text: str,
+def add_step(session: Session, actor: User, goal: Goal, *, text: str | None,
              target_date: date | None = None, support_needed: bool = False) -> Step:
     _require_edit(session, actor, goal)
     text = _text(text, STEP_MAX, "text", required=True)
@@ -347,7 +343,8 @@ def remove_step(session: Session, actor: User, step: Step) -> None:
     session.expire(goal, ["steps"])
 
 
-def add_comment(session: Session, author: User, goal: Goal, body: str) -> GoalComment:
+def add_comment(session: Session, author: User, goal: Goal,
+                body: str | None) -> GoalComment:
     """Anyone who may see the goal may write in its thread (the scope checks that)."""
     body = _text(body, COMMENT_MAX, "body", required=True)
     comment = GoalComment(organisation_id=goal.organisation_id, goal_id=goal.id,
@@ -402,7 +399,8 @@ def describe_change(change: PlanChange, currency: str) -> tuple[str, str, str]:
             return goal_title(change.goal)  # in the viewer's language
         return raw
 
-    return str(FIELD_LABELS.get(change.field, change.field)), show(change.before), show(change.after)
+    label = str(FIELD_LABELS.get(change.field, change.field))
+    return label, show(change.before), show(change.after)
 
 
 # --- Who may see what (access.SCOPES) ----------------------------------------

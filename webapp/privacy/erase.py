@@ -12,7 +12,9 @@ checks that no row names an erased person afterwards.
 """
 from __future__ import annotations
 
-from sqlalchemy import Table, delete, select, update
+from typing import Any
+
+from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Base
@@ -35,7 +37,7 @@ def erase_person(session: Session, user_id: int) -> dict[str, int]:
     tables = Base.metadata.sorted_tables  # parents before the tables naming them
     users = Base.metadata.tables["users"]
     doomed: dict[Table, set] = {}
-    cleared: list[tuple[Table, object, set]] = []
+    cleared: list[tuple[Table, Column[Any], set]] = []
     for table in tables:
         if table.name in KEPT:
             continue

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -237,17 +238,17 @@ def _plan(session: Session, me: User) -> list[dict[str, Any]]:
     changes = session.scalars(select(PlanChange).where(PlanChange.returnee_id == me.id)
                               .order_by(PlanChange.id)).all()
     names = _names(session, {c.author_id for c in comments} | {c.actor_id for c in changes})
-    steps, comments, changes = (_grouped(rows, attrgetter("goal_id"))
-                                for rows in (steps, comments, changes))
+    steps_of, comments_of, changes_of = (_grouped(rows, attrgetter("goal_id"))
+                                         for rows in (steps, comments, changes))
     return [_row(
         g, "area", "why", "status", "state", "target_date", "support_needed", "budget_needed",
         "budget_own", "budget_asked", "budget_granted", "created_at", title=goal_title(g),
         steps=[_row(s, "text", "target_date", "support_needed", "done_at", "created_at")
-               for s in steps[g.id]],
+               for s in steps_of[g.id]],
         comments=[_row(c, "created_at", "body", author=names.get(c.author_id))
-                  for c in comments[g.id]],
+                  for c in comments_of[g.id]],
         history=[_row(c, "at", "field", "before", "after", by=names.get(c.actor_id))
-                 for c in changes[g.id]],
+                 for c in changes_of[g.id]],
     ) for g in goals]
 
 
@@ -278,12 +279,12 @@ def _groups(session: Session, me: User) -> list[dict[str, Any]]:
         Meeting, Meeting.id == MeetingResponse.meeting_id).where(MeetingResponse.user_id == me.id)
         .order_by(Meeting.starts_at)).all()
     names = _names(session, {m.buddy_id for m, _g in rows if m.buddy_id})
-    posts = _grouped(posts, attrgetter("group_id"))
+    posts_in = _grouped(posts, attrgetter("group_id"))
     answers_in = _grouped(answers, lambda answer_and_meeting: answer_and_meeting[1].group_id)
     return [_row(group, "name", "language", joined_at=member.created_at,
-                 buddy=names.get(member.buddy_id),
+                 buddy=names.get(member.buddy_id) if member.buddy_id else None,
                  my_posts=[_row(p, "created_at", "body", hidden=p.hidden_at is not None)
-                           for p in posts[group.id]],
+                           for p in posts_in[group.id]],
                  my_meeting_answers=[_row(a, "coming", "attended", meeting=m.starts_at)
                                      for a, m in answers_in[group.id]])
             for member, group in rows]

@@ -249,7 +249,7 @@ def send(session: Session, delivery: PushDelivery, now: datetime | None = None) 
     if key is None:
         log.warning("push not sent: no VAPID key configured (delivery=%s)", delivery.id)
         return Outcome("skipped")
-    user = session.get(User, delivery.user_id)
+    user = session.get_one(User, delivery.user_id)
     data = payload(delivery, user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
     delivery.attempts += 1
     code = None

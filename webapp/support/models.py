@@ -52,14 +52,11 @@ class Case(Base):
         return self.type == c.CONCERN
 
     @property
-    def is_open(self) -> bool:
-        return self.status in c.OPEN_STATUSES
-
-    @property
     def title(self) -> str:
         """What it is about, in the viewer's language."""
         if self.is_concern:
-            return f"{c.KINDS.get(self.kind or '', self.kind)}: {c.sub_type_label(self.kind, self.sub_type)}"
+            kind = c.KINDS.get(self.kind or "", self.kind)
+            return f"{kind}: {c.sub_type_label(self.kind, self.sub_type)}"
         return str(c.CATEGORIES.get(self.category or "", self.category))
 
 
