@@ -303,9 +303,11 @@ def register_cli(app: Flask) -> None:
 
 
 def _run(cmd: list[str], quiet: bool = False) -> None:
-    exe = Path(sys.executable).parent / cmd[0]
-    subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], check=True, cwd=ROOT,
-                   capture_output=quiet)
+    # pybabel as this Python's Babel module: the installed package's `footing
+    # translate compile` needs no pybabel script beside it or on PATH.
+    assert cmd[0] == "pybabel"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *cmd[1:]], check=True,
+                   cwd=ROOT, capture_output=quiet)
 
 
 def _extract(target: Path, quiet: bool = False) -> None:
