@@ -61,6 +61,32 @@ def test_demo_returnee_adds_one_more_person_with_a_working_code(app, connection)
     assert 'lang="nl"' in web.get("/home").get_data(as_text=True)
 
 
+# --- flask db current, history ------------------------------------------------------
+
+def test_db_current_and_history_say_where_the_database_is(tmp_path):
+    from webapp.config import TestConfig
+
+    class Fresh(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(tmp_path / "fresh.db")
+
+    runner = create_app(Fresh).test_cli_runner()
+
+    def db(*args):
+        result = runner.invoke(args=["db", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert db("current").strip() == ""  # nothing before the first upgrade
+    db("upgrade")
+    head, marker = db("current").split()
+    assert marker == "(head)"
+    db("downgrade")
+    (previous,) = db("current").split()
+    history = db("history")
+    assert f"{previous} -> {head} (head)," in history
+    assert f"-> {previous} (current)," in history
+
+
 # --- flask db backup ----------------------------------------------------------------
 
 def _live_sqlite_app(tmp_path):

@@ -31,9 +31,20 @@ POT = I18N / "messages.pot"
 BABEL_CFG = ROOT / "babel.cfg"
 
 
+def migrations_dir() -> Path:
+    """Alembic's scripts: webapp/migrations in an installed package (the wheel
+    carries the top-level migrations/ there, see pyproject.toml), else the
+    checkout's migrations/."""
+    packaged = Path(__file__).resolve().parent / "migrations"
+    return packaged if packaged.is_dir() else ROOT / "migrations"
+
+
 def alembic_config() -> AlembicConfig:
-    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic configured here, not by alembic.ini, which an installed package
+    does not have. Its output goes to the current sys.stdout (click's, in tests)."""
+    cfg = AlembicConfig(stdout=sys.stdout)
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
     return cfg
 
@@ -53,6 +64,23 @@ def upgrade(revision: str) -> None:
 @click.argument("revision", default="-1")
 def downgrade(revision: str) -> None:
     command.downgrade(alembic_config(), revision)
+
+
+@db_group.command("current")
+@click.option("-v", "--verbose", is_flag=True)
+def current(verbose: bool) -> None:
+    """Print the database's revision ("(head)" when it is up to date; nothing
+    before the first upgrade)."""
+    command.current(alembic_config(), verbose=verbose)
+
+
+@db_group.command("history")
+@click.option("-r", "--rev-range", default=None, help="E.g. base:current, -3:.")
+@click.option("-v", "--verbose", is_flag=True)
+def history(rev_range: str | None, verbose: bool) -> None:
+    """List the migrations, newest first, marking the database's with (current)."""
+    command.history(alembic_config(), rev_range=rev_range, verbose=verbose,
+                    indicate_current=True)
 
 
 @db_group.command("revision")
@@ -276,9 +304,11 @@ def register_cli(app: Flask) -> None:
 
 
 def _run(cmd: list[str], quiet: bool = False) -> None:
-    exe = Path(sys.executable).parent / cmd[0]
-    subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], check=True, cwd=ROOT,
-                   capture_output=quiet)
+    # pybabel as this Python's Babel module: the installed package's `footing
+    # translate compile` needs no pybabel script beside it or on PATH.
+    assert cmd[0] == "pybabel"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *cmd[1:]], check=True,
+                   cwd=ROOT, capture_output=quiet)
 
 
 def _extract(target: Path, quiet: bool = False) -> None:
