@@ -23,7 +23,7 @@ from . import (
 )
 from .auth import service as auth_service
 from .cli import register_cli
-from .config import Config, config_from_env, default_sqlite_url
+from .config import Config, config_from_env, default_sqlite_url, instance_path
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
@@ -47,7 +47,7 @@ def import_all_models() -> None:
 
 
 def create_app(config: object | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, instance_path=instance_path())
     app.config.from_object(config or config_from_env())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):

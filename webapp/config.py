@@ -140,5 +140,14 @@ def config_from_env() -> type[Config]:
     return CONFIGS[os.environ.get("FOOTING_ENV", "production")]
 
 
+def instance_path() -> str | None:
+    """FOOTING_INSTANCE, the folder of the default SQLite database, the job
+    queue, the VAPID key and the built static files, for every process (the
+    job queue reads it too, queue.py); unset: Flask's default (`instance/`
+    in a checkout)."""
+    folder = os.environ.get("FOOTING_INSTANCE")
+    return os.path.abspath(folder) if folder else None
+
+
 def default_sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "footing.db")
