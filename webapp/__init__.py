@@ -18,6 +18,7 @@ from . import (
     assets,
     i18n,
     outbox,
+    proxy,
     sealed,
     tasks,  # noqa: F401  (registers the outbox's handlers: the jobs that run after a commit)
 )
@@ -83,11 +84,13 @@ def create_app(config: object | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br"])
     compress.init_app(app)
     assets.init_app(app)
+    proxy.init_app(app)  # outermost: X-Forwarded-* read before anything else
     return app
 
 
 def _validate(app: Flask) -> None:
     Config.validate(app.config)
+    proxy.trusted_proxies(app.config.get("TRUSTED_PROXIES"))
     try:
         sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]),
                          sealed.retired_keys(app.config.get("DATA_KEY_RETIRED", "")))

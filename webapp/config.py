@@ -38,6 +38,9 @@ class Config:
     # Default: SQLite in the instance folder (filled in by create_app).
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # How many proxies in front of gunicorn set X-Forwarded-For, -Proto and
+    # -Host (Caddy alone: 1); 0 ignores those headers (webapp/proxy.py).
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@example.org")
@@ -120,6 +123,7 @@ class TestConfig(DevelopmentConfig):
     SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", os.environ.get("DATABASE_URL", ""))
     REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+    TRUSTED_PROXIES = "0"
     # Cheap hashing keeps the suite fast; the algorithm stays argon2id.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
