@@ -19,12 +19,13 @@ from . import (
     i18n,
     logs,
     outbox,
+    proxy,
     sealed,
     tasks,  # noqa: F401  (registers the outbox's handlers: the jobs that run after a commit)
 )
 from .auth import service as auth_service
 from .cli import register_cli
-from .config import Config, config_from_env, default_sqlite_url
+from .config import Config, config_from_env, default_sqlite_url, instance_path
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
@@ -48,7 +49,7 @@ def import_all_models() -> None:
 
 
 def create_app(config: object | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, instance_path=instance_path())
     app.config.from_object(config or config_from_env())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -85,11 +86,13 @@ def create_app(config: object | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br"])
     compress.init_app(app)
     assets.init_app(app)
+    proxy.init_app(app)  # outermost: X-Forwarded-* read before anything else
     return app
 
 
 def _validate(app: Flask) -> None:
     Config.validate(app.config)
+    proxy.trusted_proxies(app.config.get("TRUSTED_PROXIES"))
     try:
         sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]),
                          sealed.retired_keys(app.config.get("DATA_KEY_RETIRED", "")))

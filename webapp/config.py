@@ -38,6 +38,9 @@ class Config:
     # Default: SQLite in the instance folder (filled in by create_app).
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # How many proxies in front of gunicorn set X-Forwarded-For, -Proto and
+    # -Host (Caddy alone: 1); 0 ignores those headers (webapp/proxy.py).
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@example.org")
@@ -129,6 +132,7 @@ class TestConfig(DevelopmentConfig):
     SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", os.environ.get("DATABASE_URL", ""))
     REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+    TRUSTED_PROXIES = "0"
     # Cheap hashing keeps the suite fast; the algorithm stays argon2id.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
@@ -147,6 +151,15 @@ CONFIGS = {
 
 def config_from_env() -> type[Config]:
     return CONFIGS[os.environ.get("FOOTING_ENV", "production")]
+
+
+def instance_path() -> str | None:
+    """FOOTING_INSTANCE, the folder of the default SQLite database, the job
+    queue, the VAPID key and the built static files, for every process (the
+    job queue reads it too, queue.py); unset: Flask's default (`instance/`
+    in a checkout)."""
+    folder = os.environ.get("FOOTING_INSTANCE")
+    return os.path.abspath(folder) if folder else None
 
 
 def default_sqlite_url(instance_path: str) -> str:
