@@ -24,11 +24,11 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
