@@ -16,7 +16,7 @@ from babel import support
 from flask import flash, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -216,6 +216,17 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Please enter a date like 2026-12-31.")) from None
+
+
+def text_of(field: StringField) -> str:
+    """The text sent in a field, '' when none was sent. After validation a
+    field with required() always has some (WTForms types it `str | None`)."""
+    return field.data if isinstance(field.data, str) else ""
+
+
+def values_of(field: SelectMultipleField) -> list[Any]:
+    """The values chosen in a multiple choice, [] when none was."""
+    return field.data or []
 
 
 def int_arg(name: str) -> int | None:

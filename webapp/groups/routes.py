@@ -42,7 +42,7 @@ from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
-from ..forms import ConfirmForm, run_form
+from ..forms import ConfirmForm, run_form, values_of
 from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
@@ -353,7 +353,7 @@ def attendance(group_id: int, meeting_id: int):
     meeting: Meeting = g.nested["meeting"]
     form = AttendanceForm()
     run = run_form(form, lambda: service.record_attendance(db_session(), group, meeting,
-                                                           set(form.present.data)))
+                                                           set(values_of(form.present))))
     if not run.done:
         return _meeting_page(group, meeting, run.status,
                              error=run.message or _l("Please choose members of the group."))
