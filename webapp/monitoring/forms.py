@@ -62,6 +62,9 @@ class FollowUpBase(Form):
 def followup_form_class(instrument: instruments.Instrument) -> type[FollowUpBase]:
     """A form with one radio group per question of the instrument (optional:
     a follow-up may be recorded without the check)."""
-    fields = {"q_" + q.id: RadioChoiceField(_Text(q.text), choices=[], validators=[Optional()])
+    # A label may be any text object (WTForms escapes it, or calls its
+    # __html__); its stubs ask for a str.
+    fields = {"q_" + q.id: RadioChoiceField(_Text(q.text),  # type: ignore[arg-type]
+                                            choices=[], validators=[Optional()])
               for q in instrument.questions}
     return type("FollowUpForm", (FollowUpBase,), {"instrument": instrument, **fields})
