@@ -74,10 +74,13 @@ def _periods():
     return list(service.PERIODS.items())
 
 
-def _settings_choices(form, group: PeerGroup | None = None) -> None:
-    form.language.choices = organisation_choices(current_user.organisation,
-                                                 keep=group.language if group else None)
+def _settings_choices(form, group: PeerGroup | None = None) -> list[str]:
+    """Sets the form's languages and periods; the codes of the languages offered."""
+    languages = organisation_choices(current_user.organisation,
+                                     keep=group.language if group else None)
+    form.language.choices = languages
     form.period.choices = _periods()
+    return [code for code, _name in languages]
 
 
 # --- Forms of the group page --------------------------------------------------------
@@ -151,15 +154,14 @@ def index():
 def new():
     me = current_user._get_current_object()
     form = NewGroupForm()
-    _settings_choices(form)
+    languages = _settings_choices(form)
     facilitators = service.staff_candidates(db_session(), me.organisation_id)
     form.facilitator.choices = [(0, _l("Choose later"))] + [(u.id, u.display_name) for u in facilitators]
     if request.method == "GET":
         form.period.data = 7
         form.language.data = me.locale
     run = run_form(form, lambda: service.create_group(
-        db_session(), me, name=form.name.data, language=form.language.data,
-        languages=[code for code, _name in form.language.choices],
+        db_session(), me, name=form.name.data, language=form.language.data, languages=languages,
         meeting_place=form.meeting_place.data or "",
         period_days=form.period.data, facilitator_id=form.facilitator.data))
     if run.done:
@@ -190,10 +192,9 @@ def appoint(group_id: int):
 def settings(group_id: int):
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
-    _settings_choices(form, group)
+    languages = _settings_choices(form, group)
     run = run_form(form, lambda: service.update_settings(
-        db_session(), group, language=form.language.data,
-        languages=[code for code, _name in form.language.choices],
+        db_session(), group, language=form.language.data, languages=languages,
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
     return _back_to_group(group, run, _l("Saved."), settings=form)
 

@@ -176,8 +176,7 @@ def export(dataset: str):
         abort(run.status)
     body = run.result
     response = make_response(body)
-    response.mimetype = "text/csv"
-    response.charset = "utf-8"
+    response.mimetype = "text/csv"  # Content-Type: text/csv; charset=utf-8
     stamp = utcnow().strftime("%Y%m%d")
     response.headers["Content-Disposition"] = f'attachment; filename="footing-{dataset}-{stamp}.csv"'
     return response
