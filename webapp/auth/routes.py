@@ -240,8 +240,8 @@ def activate_staff():
         flash(_l("Your account is ready."), "info")
         return redirect(url_for("main.home"))
     uri = service.totp_uri(activation.user, secret)
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True,
-                                                       title=str(_l("QR code for your authenticator app"))))
+    title = str(_l("QR code for your authenticator app"))
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True, title=title))
     return render_template("auth/activate_staff.html", form=form, qr=qr, secret=secret,
                            user=activation.user), run.status
 

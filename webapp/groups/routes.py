@@ -2,7 +2,8 @@
 
     /groups/                                      my groups (coordinator: all of the organisation)
     /groups/new                                   coordinator: create a group
-    /groups/<g>                                   the group: meetings, buddy, shared check-ins, board
+    /groups/<g>                                   the group: meetings, buddy, shared check-ins,
+                                                  board
     /groups/<g>/facilitators                      POST coordinator: appoint a facilitator
     /groups/<g>/settings                          POST facilitator: language, place, period
     /groups/<g>/members                           POST facilitator: add a returnee
@@ -13,11 +14,13 @@
     /groups/<g>/posts/<p>/report                  POST someone in the group: report a post
     /groups/<g>/meetings/new                      facilitator: schedule a meeting
     /groups/<g>/meetings/<m>                      one meeting: answers, attendance
-    /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming (htmx: the partial)
+    /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming
+                                                  (htmx: the partial)
     /groups/<g>/meetings/<m>/cancel               POST facilitator: call the meeting off
     /groups/<g>/meetings/<m>/attendance           POST facilitator: who was there
     /groups/<g>/overview                          facilitator: who checked in this period
-    /groups/<g>/raise                             POST facilitator: raise a member with the caseworker
+    /groups/<g>/raise                             POST facilitator: raise a member with the
+                                                  caseworker
 
 The scope (`group`, `group_in`, `group_led` in webapp.access) has already
 checked the group before a view runs (`g.scoped`), and the meeting or post of
@@ -92,8 +95,9 @@ def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dic
     out: dict = {"post": PostForm(formdata=None), "confirm": ConfirmForm()}
     if current_user.role == Role.COORDINATOR.value:
         appoint = FacilitatorForm(formdata=None)
-        appoint.facilitator.choices = [(u.id, u.display_name)
-                                       for u in service.staff_candidates(session, group.organisation_id, group)]
+        appoint.facilitator.choices = [
+            (u.id, u.display_name)
+            for u in service.staff_candidates(session, group.organisation_id, group)]
         out["appoint"] = appoint
     if leads:
         settings = GroupSettingsForm(formdata=None, language=group.language,
@@ -156,7 +160,8 @@ def new():
     form = NewGroupForm()
     languages = _settings_choices(form)
     facilitators = service.staff_candidates(db_session(), me.organisation_id)
-    form.facilitator.choices = [(0, _l("Choose later"))] + [(u.id, u.display_name) for u in facilitators]
+    form.facilitator.choices = ([(0, _l("Choose later"))]
+                                + [(u.id, u.display_name) for u in facilitators])
     if request.method == "GET":
         form.period.data = 7
         form.language.data = me.locale
@@ -181,8 +186,9 @@ def show(group_id: int):
 def appoint(group_id: int):
     group: PeerGroup = g.scoped
     form = FacilitatorForm()
-    form.facilitator.choices = [(u.id, u.display_name)
-                                for u in service.staff_candidates(db_session(), group.organisation_id, group)]
+    form.facilitator.choices = [
+        (u.id, u.display_name)
+        for u in service.staff_candidates(db_session(), group.organisation_id, group)]
     run = run_form(form, lambda: service.appoint_facilitator(
         db_session(), group, form.facilitator.data, current_user))
     return _back_to_group(group, run, _l("Saved."), appoint=form)

@@ -29,8 +29,9 @@ class _Text:
 class FollowUpBase(Form):
     month = ChoiceField(_l("Which follow-up"), coerce=int, choices=[],
                         validators=[DataRequired(message=_l("Please choose one from the list."))])
-    contact = RadioChoiceField(_l("How did you meet?"), choices=[],
-                               validators=[DataRequired(message=_l("Please choose one from the list."))])
+    contact = RadioChoiceField(
+        _l("How did you meet?"), choices=[],
+        validators=[DataRequired(message=_l("Please choose one from the list."))])
     outcome = ChoiceField(_l("Outcome"), choices=[],
                           validators=[DataRequired(message=_l("Please choose one from the list."))])
     note = TextAreaField(_l("Note for the team (the person does not see it)"),

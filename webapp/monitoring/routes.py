@@ -108,8 +108,9 @@ def _followups_page(returnee: User, form, status: int = 200):
     session = db_session()
     slots = service.schedule(session, returnee)
     open_slots = [s for s in slots if not s.is_done]
-    form.month.choices = [(s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
-                          for s in open_slots]
+    form.month.choices = [
+        (s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
+        for s in open_slots]
     if request.method == "GET" and open_slots:
         today = utcnow().date()
         # Preselect the follow-up whose date is nearest.
@@ -178,7 +179,8 @@ def export(dataset: str):
     response = make_response(body)
     response.mimetype = "text/csv"  # Content-Type: text/csv; charset=utf-8
     stamp = utcnow().strftime("%Y%m%d")
-    response.headers["Content-Disposition"] = f'attachment; filename="footing-{dataset}-{stamp}.csv"'
+    filename = f"footing-{dataset}-{stamp}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
