@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
@@ -242,7 +244,7 @@ def record_view(session: Session, viewer: User, subject: User, what: str) -> Non
         ))
 
 
-def enforce() -> object | None:
+def enforce() -> ResponseReturnValue | None:
     """before_request hook: apply the endpoint's rule."""
     endpoint = request.endpoint
     if endpoint is None:  # no route matched: the 404 handler answers
@@ -258,7 +260,7 @@ def enforce() -> object | None:
         if request.method in ("GET", "HEAD") and not request.htmx:
             return redirect(url_for("auth.signin"))
         abort(401)
-    viewer: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    viewer: User = current_user._get_current_object()
     route_begins()  # who is asking is known; the scope is already the route's own work
     if viewer.role_enum not in rule.roles:
         abort(404)

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeAlias
 
 from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
+from flask_babel import LazyString, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+# Text for a person: a str, or a translation made when it is shown
+# (`lazy_gettext`). Either can be flashed, shown on a form or on a page.
+Message: TypeAlias = str | LazyString
 
 
 class DomainError(Exception):
@@ -17,7 +22,7 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, message: object, *, field: str | None = None) -> None:
+    def __init__(self, message: Message, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
@@ -37,7 +42,7 @@ ERROR_TEXT = {
 }
 
 
-def render_error(status: int, detail: object | None = None):
+def render_error(status: int, detail: Message | None = None):
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
     return render_template("error.html", status=status, title=title,
                            text=detail or text), status

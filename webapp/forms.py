@@ -9,21 +9,21 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from babel import support
 from flask import flash, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .errors import DomainError
+from .errors import DomainError, Message
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wtforms_catalog(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
@@ -121,7 +121,7 @@ class FormRun(Generic[T]):
         return self.status == 400 and self.error is None
 
     @property
-    def message(self) -> object | None:
+    def message(self) -> Message | None:
         """The refusal's message, for a page that shows it in a place of its own."""
         return self.error.message if self.error is not None else None
 
@@ -176,7 +176,7 @@ def max_len(n: int) -> Length:
     return Length(max=n, message=_l("Please use at most %(max)d characters.", max=n))
 
 
-class _ChoiceInOurWords:
+class _ChoiceInOurWords(SelectField):
     """Choice errors in our words. `empty_ok`: nothing chosen is left to the
     field's validators (radio buttons); otherwise it is an error too."""
 
@@ -185,8 +185,11 @@ class _ChoiceInOurWords:
     def pre_validate(self, form) -> None:
         if self.data is None and self.empty_ok:
             return
-        if self.validate_choice and self.choices is not None:
-            values = {str(value) for value, *_rest in self.choices}
+        choices = self.choices
+        if self.validate_choice and choices is not None:
+            if isinstance(choices, dict):  # option groups: {group label: choices}
+                choices = [choice for group in choices.values() for choice in group]
+            values = {str(value) for value, *_rest in choices}
             if str(self.data) not in values:
                 raise ValidationError(_l("Please choose one from the list."))
 
@@ -199,7 +202,7 @@ class _ChoiceInOurWords:
                 raise ValueError(_l("Please choose one from the list.")) from None
 
 
-class ChoiceField(_ChoiceInOurWords, SelectField):
+class ChoiceField(_ChoiceInOurWords):
     pass
 
 
@@ -213,6 +216,17 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Please enter a date like 2026-12-31.")) from None
+
+
+def text_of(field: StringField) -> str:
+    """The text sent in a field, '' when none was sent. After validation a
+    field with required() always has some (WTForms types it `str | None`)."""
+    return field.data if isinstance(field.data, str) else ""
+
+
+def values_of(field: SelectMultipleField) -> list[Any]:
+    """The values chosen in a multiple choice, [] when none was."""
+    return field.data or []
 
 
 def int_arg(name: str) -> int | None:

@@ -16,11 +16,11 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form

@@ -35,7 +35,7 @@ from markupsafe import Markup
 from ..db import db_session, get_locked
 from ..errors import DomainError
 from ..extensions import limiter
-from ..forms import run_form
+from ..forms import run_form, text_of
 from ..i18n import ACTIVATION_LOCALE
 from ..models import User
 from . import service
@@ -109,7 +109,7 @@ def signin():
 def pin_signin():
     binding = _device_binding(lock=request.method == "POST")
     form = PinForm()
-    run = run_form(form, lambda: service.check_pin(db_session(), binding, form.pin.data or ""))
+    run = run_form(form, lambda: service.check_pin(db_session(), binding, text_of(form.pin)))
     if run.done:
         _sign_in(run.result, binding)
         log.info("signin user=%s binding=%s", run.result.id, binding.id)
@@ -126,8 +126,8 @@ def pin_signin():
 @limiter.limit(_account_limit, methods=["POST"], key_func=_email_key)
 def staff_signin():
     form = StaffSigninForm()
-    run = run_form(form, lambda: service.check_staff_password(db_session(), form.email.data,
-                                                               form.password.data))
+    run = run_form(form, lambda: service.check_staff_password(db_session(), text_of(form.email),
+                                                               text_of(form.password)))
     if run.done:
         session.clear()
         session["pending_staff"] = [run.result.id, int(time.time())]
@@ -148,7 +148,7 @@ def staff_totp():
         flash(_l("Please sign in again."), "error")
         return redirect(url_for("auth.staff_signin"))
     form = TotpForm()
-    run = run_form(form, lambda: service.check_staff_totp(db_session(), user, form.code.data))
+    run = run_form(form, lambda: service.check_staff_totp(db_session(), user, text_of(form.code)))
     if run.done:
         _sign_in(user)
         log.info("signin user=%s", user.id)
@@ -171,7 +171,7 @@ def signout():
 @limiter.limit(_signin_limit, methods=["POST"])
 def activate():
     form = CodeForm()
-    run = run_form(form, lambda: service.find_activation(db_session(), form.code.data))
+    run = run_form(form, lambda: service.find_activation(db_session(), text_of(form.code)))
     if run.done:
         activation = run.result
         if current_user.is_authenticated:
@@ -205,7 +205,7 @@ def activate_returnee():
         return redirect(url_for("auth.activate"))
     form = ReturneeActivationForm()
     run = run_form(form, lambda: service.activate_returnee(
-        db_session(), activation, pin=form.pin.data, pin_repeat=form.pin_repeat.data,
+        db_session(), activation, pin=text_of(form.pin), pin_repeat=text_of(form.pin_repeat),
         choices=form.choices(), locale=str(get_locale()),
         device_label=request.user_agent.platform or ""))
     if run.done:
@@ -232,15 +232,16 @@ def activate_staff():
     secret = service.enrolment_secret(activation)
     form = StaffActivationForm()
     run = run_form(form, lambda: service.activate_staff(
-        db_session(), activation, password=form.password.data,
-        password_repeat=form.password_repeat.data, totp_secret=secret, totp_code=form.totp.data))
+        db_session(), activation, password=text_of(form.password),
+        password_repeat=text_of(form.password_repeat), totp_secret=secret,
+        totp_code=text_of(form.totp)))
     if run.done:
         _sign_in(run.result)
         flash(_l("Your account is ready."), "info")
         return redirect(url_for("main.home"))
     uri = service.totp_uri(activation.user, secret)
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True,
-                                                       title=str(_l("QR code for your authenticator app"))))
+    title = str(_l("QR code for your authenticator app"))
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True, title=title))
     return render_template("auth/activate_staff.html", form=form, qr=qr, secret=secret,
                            user=activation.user), run.status
 

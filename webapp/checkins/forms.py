@@ -16,8 +16,9 @@ class CheckInForm(Form):
     # Mood and who sees it are asked every time (nothing is chosen for the
     # person); the five questions may be left out. So four taps send a check-in:
     # the home tile, a face, who sees it, Send.
-    mood = RadioChoiceField(_l("How do you feel?"), coerce=int, choices=[],
-                            validators=[DataRequired(message=_l("Please choose one of the five faces."))])
+    mood = RadioChoiceField(
+        _l("How do you feel?"), coerce=int, choices=[],
+        validators=[DataRequired(message=_l("Please choose one of the five faces."))])
     income = RadioChoiceField(QUESTION_LABELS["income"], choices=[], validators=[Optional()])
     shelter = RadioChoiceField(QUESTION_LABELS["shelter"], choices=[], validators=[Optional()])
     medicine = RadioChoiceField(QUESTION_LABELS["medicine"], choices=[], validators=[Optional()])
@@ -25,8 +26,9 @@ class CheckInForm(Form):
     someone = RadioChoiceField(QUESTION_LABELS["someone"], choices=[], validators=[Optional()])
     note = TextAreaField(_l("Anything else? (you can leave this empty)"),
                          validators=[Optional(), max_len(NOTE_MAX)])
-    visibility = RadioChoiceField(_l("Who may see this?"), choices=[],
-                                  validators=[DataRequired(message=_l("Please choose who may see this."))])
+    visibility = RadioChoiceField(
+        _l("Who may see this?"), choices=[],
+        validators=[DataRequired(message=_l("Please choose who may see this."))])
     client_uuid = HiddenField()
 
     def __init__(self, *args, **kwargs):

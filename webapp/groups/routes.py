@@ -2,7 +2,8 @@
 
     /groups/                                      my groups (coordinator: all of the organisation)
     /groups/new                                   coordinator: create a group
-    /groups/<g>                                   the group: meetings, buddy, shared check-ins, board
+    /groups/<g>                                   the group: meetings, buddy, shared check-ins,
+                                                  board
     /groups/<g>/facilitators                      POST coordinator: appoint a facilitator
     /groups/<g>/settings                          POST facilitator: language, place, period
     /groups/<g>/members                           POST facilitator: add a returnee
@@ -13,11 +14,13 @@
     /groups/<g>/posts/<p>/report                  POST someone in the group: report a post
     /groups/<g>/meetings/new                      facilitator: schedule a meeting
     /groups/<g>/meetings/<m>                      one meeting: answers, attendance
-    /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming (htmx: the partial)
+    /groups/<g>/meetings/<m>/rsvp                 POST member: coming / not coming
+                                                  (htmx: the partial)
     /groups/<g>/meetings/<m>/cancel               POST facilitator: call the meeting off
     /groups/<g>/meetings/<m>/attendance           POST facilitator: who was there
     /groups/<g>/overview                          facilitator: who checked in this period
-    /groups/<g>/raise                             POST facilitator: raise a member with the caseworker
+    /groups/<g>/raise                             POST facilitator: raise a member with the
+                                                  caseworker
 
 The scope (`group`, `group_in`, `group_led` in webapp.access) has already
 checked the group before a view runs (`g.scoped`), and the meeting or post of
@@ -34,15 +37,15 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
-from ..forms import ConfirmForm, run_form
+from ..forms import ConfirmForm, run_form, values_of
 from ..i18n import language_choices, organisation_choices
 from ..models import Role, utcnow
 from ..security import offline_copy
@@ -74,10 +77,13 @@ def _periods():
     return list(service.PERIODS.items())
 
 
-def _settings_choices(form, group: PeerGroup | None = None) -> None:
-    form.language.choices = organisation_choices(current_user.organisation,
-                                                 keep=group.language if group else None)
+def _settings_choices(form, group: PeerGroup | None = None) -> list[str]:
+    """Sets the form's languages and periods; the codes of the languages offered."""
+    languages = organisation_choices(current_user.organisation,
+                                     keep=group.language if group else None)
+    form.language.choices = languages
     form.period.choices = _periods()
+    return [code for code, _name in languages]
 
 
 # --- Forms of the group page --------------------------------------------------------
@@ -89,8 +95,9 @@ def _page_forms(group: PeerGroup, leads: bool, forms: dict | None = None) -> dic
     out: dict = {"post": PostForm(formdata=None), "confirm": ConfirmForm()}
     if current_user.role == Role.COORDINATOR.value:
         appoint = FacilitatorForm(formdata=None)
-        appoint.facilitator.choices = [(u.id, u.display_name)
-                                       for u in service.staff_candidates(session, group.organisation_id, group)]
+        appoint.facilitator.choices = [
+            (u.id, u.display_name)
+            for u in service.staff_candidates(session, group.organisation_id, group)]
         out["appoint"] = appoint
     if leads:
         settings = GroupSettingsForm(formdata=None, language=group.language,
@@ -151,15 +158,15 @@ def index():
 def new():
     me = current_user._get_current_object()
     form = NewGroupForm()
-    _settings_choices(form)
+    languages = _settings_choices(form)
     facilitators = service.staff_candidates(db_session(), me.organisation_id)
-    form.facilitator.choices = [(0, _l("Choose later"))] + [(u.id, u.display_name) for u in facilitators]
+    form.facilitator.choices = ([(0, _l("Choose later"))]
+                                + [(u.id, u.display_name) for u in facilitators])
     if request.method == "GET":
         form.period.data = 7
         form.language.data = me.locale
     run = run_form(form, lambda: service.create_group(
-        db_session(), me, name=form.name.data, language=form.language.data,
-        languages=[code for code, _name in form.language.choices],
+        db_session(), me, name=form.name.data, language=form.language.data, languages=languages,
         meeting_place=form.meeting_place.data or "",
         period_days=form.period.data, facilitator_id=form.facilitator.data))
     if run.done:
@@ -179,8 +186,9 @@ def show(group_id: int):
 def appoint(group_id: int):
     group: PeerGroup = g.scoped
     form = FacilitatorForm()
-    form.facilitator.choices = [(u.id, u.display_name)
-                                for u in service.staff_candidates(db_session(), group.organisation_id, group)]
+    form.facilitator.choices = [
+        (u.id, u.display_name)
+        for u in service.staff_candidates(db_session(), group.organisation_id, group)]
     run = run_form(form, lambda: service.appoint_facilitator(
         db_session(), group, form.facilitator.data, current_user))
     return _back_to_group(group, run, _l("Saved."), appoint=form)
@@ -190,10 +198,9 @@ def appoint(group_id: int):
 def settings(group_id: int):
     group: PeerGroup = g.scoped
     form = GroupSettingsForm()
-    _settings_choices(form, group)
+    languages = _settings_choices(form, group)
     run = run_form(form, lambda: service.update_settings(
-        db_session(), group, language=form.language.data,
-        languages=[code for code, _name in form.language.choices],
+        db_session(), group, language=form.language.data, languages=languages,
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
     return _back_to_group(group, run, _l("Saved."), settings=form)
 
@@ -353,7 +360,7 @@ def attendance(group_id: int, meeting_id: int):
     meeting: Meeting = g.nested["meeting"]
     form = AttendanceForm()
     run = run_form(form, lambda: service.record_attendance(db_session(), group, meeting,
-                                                           set(form.present.data)))
+                                                           set(values_of(form.present))))
     if not run.done:
         return _meeting_page(group, meeting, run.status,
                              error=run.message or _l("Please choose members of the group."))

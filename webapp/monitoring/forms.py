@@ -29,8 +29,9 @@ class _Text:
 class FollowUpBase(Form):
     month = ChoiceField(_l("Which follow-up"), coerce=int, choices=[],
                         validators=[DataRequired(message=_l("Please choose one from the list."))])
-    contact = RadioChoiceField(_l("How did you meet?"), choices=[],
-                               validators=[DataRequired(message=_l("Please choose one from the list."))])
+    contact = RadioChoiceField(
+        _l("How did you meet?"), choices=[],
+        validators=[DataRequired(message=_l("Please choose one from the list."))])
     outcome = ChoiceField(_l("Outcome"), choices=[],
                           validators=[DataRequired(message=_l("Please choose one from the list."))])
     note = TextAreaField(_l("Note for the team (the person does not see it)"),
@@ -62,6 +63,9 @@ class FollowUpBase(Form):
 def followup_form_class(instrument: instruments.Instrument) -> type[FollowUpBase]:
     """A form with one radio group per question of the instrument (optional:
     a follow-up may be recorded without the check)."""
-    fields = {"q_" + q.id: RadioChoiceField(_Text(q.text), choices=[], validators=[Optional()])
+    # A label may be any text object (WTForms escapes it, or calls its
+    # __html__); its stubs ask for a str.
+    fields = {"q_" + q.id: RadioChoiceField(_Text(q.text),  # type: ignore[arg-type]
+                                            choices=[], validators=[Optional()])
               for q in instrument.questions}
     return type("FollowUpForm", (FollowUpBase,), {"instrument": instrument, **fields})

@@ -24,11 +24,11 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
@@ -108,8 +108,9 @@ def _followups_page(returnee: User, form, status: int = 200):
     session = db_session()
     slots = service.schedule(session, returnee)
     open_slots = [s for s in slots if not s.is_done]
-    form.month.choices = [(s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
-                          for s in open_slots]
+    form.month.choices = [
+        (s.month, ngettext("After %(num)d month", "After %(num)d months", s.month))
+        for s in open_slots]
     if request.method == "GET" and open_slots:
         today = utcnow().date()
         # Preselect the follow-up whose date is nearest.
@@ -176,10 +177,10 @@ def export(dataset: str):
         abort(run.status)
     body = run.result
     response = make_response(body)
-    response.mimetype = "text/csv"
-    response.charset = "utf-8"
+    response.mimetype = "text/csv"  # Content-Type: text/csv; charset=utf-8
     stamp = utcnow().strftime("%Y%m%d")
-    response.headers["Content-Disposition"] = f'attachment; filename="footing-{dataset}-{stamp}.csv"'
+    filename = f"footing-{dataset}-{stamp}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
@@ -374,7 +374,7 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
 
 
 def due_followups(session: Session, viewer: User, today: date, page: int | None
-                  ) -> tuple[list, Page]:
+                  ) -> tuple[Sequence[Any], Page]:
     """Follow-ups not recorded that are due within DUE_AHEAD_DAYS or overdue,
     soonest first: the organisation's (a coordinator), or the caseworker's
     own people's. A page of rows with the follow-up and the person's id and

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..db import db_session, get_locked
-from ..forms import run_form
+from ..forms import run_form, text_of, values_of
 from ..i18n import language_choices
 from ..models import Organisation
 from . import service
@@ -35,9 +35,9 @@ def settings():
         form = SettingsForm(data=vars(service.settings_of(me.organisation)))
     run = run_form(form, lambda: service.update_settings(
         session, get_locked(session, Organisation, me.organisation_id), me, service.Settings(
-            name=form.name.data, emergency_phone=form.emergency_phone.data,
-            timezone=form.timezone.data, currency=form.currency.data,
-            followup_months=form.followup_months.data, languages=form.languages.data)))
+            name=text_of(form.name), emergency_phone=text_of(form.emergency_phone),
+            timezone=text_of(form.timezone), currency=text_of(form.currency),
+            followup_months=values_of(form.followup_months), languages=form.languages.data)))
     if run.done:
         if run.result:
             log.info("organisation settings org=%s by=%s", me.organisation_id, me.id)

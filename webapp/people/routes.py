@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from ..auth.service import IssuedCode
 from ..db import db_session, paginate
-from ..forms import ConfirmForm, int_arg, run_form
+from ..forms import ConfirmForm, int_arg, run_form, text_of
 from ..i18n import organisation_choices
 from ..models import Role, User
 from ..monitoring import service as monitoring
@@ -98,7 +98,7 @@ def new_returnee():
     def create():
         issued = service.create_returnee(
             db_session(), organisation=me.organisation, created_by=me,
-            display_name=form.display_name.data, locale=form.locale.data,
+            display_name=text_of(form.display_name), locale=form.locale.data,
             caseworker=caseworkers[form.caseworker.data],
             household=(service.NEW_HOUSEHOLD if form.household.data == -1
                        else households.get(form.household.data)),
@@ -122,7 +122,7 @@ def new_staff():
     form.locale.choices = organisation_choices(me.organisation)
     run = run_form(form, lambda: service.create_staff(
         db_session(), organisation=me.organisation, created_by=me,
-        display_name=form.display_name.data, email=form.email.data,
+        display_name=text_of(form.display_name), email=text_of(form.email),
         role=Role(form.role.data), locale=form.locale.data))
     if run.done:
         return _activation_sheet(run.result)

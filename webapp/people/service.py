@@ -7,7 +7,7 @@ message a person can read; they never commit.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
@@ -94,7 +94,7 @@ def current_caseworker(session: Session, returnee: User) -> User | None:
 
 # `household=NEW_HOUSEHOLD` in create_returnee: a household of its own, named
 # after the person (the family's other adults join it later).
-NEW_HOUSEHOLD = "new"
+NEW_HOUSEHOLD: Final = "new"
 
 
 def create_returnee(session: Session, *, organisation: Organisation, created_by: User | None,

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, TypeAlias
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from ..errors import DomainError
 from ..forms import ChoiceField, DayField, Form, max_len, required
@@ -15,9 +18,12 @@ from .catalog import AREAS, STARTERS, STATUSES
 AMOUNT_RE = re.compile(r"^\d{1,13}([.,]\d{1,2})?$")
 
 
-class AmountField(StringField):
+class AmountField(Field):
     """A sum of money in the organisation's currency: digits, and a decimal
     point or comma with up to two decimals. Empty means "not known yet"."""
+
+    widget = TextInput()
+    data: Decimal | None
 
     def process_formdata(self, valuelist) -> None:
         self.data = None
@@ -50,7 +56,11 @@ def _check_date(form, field) -> None:
         raise ValidationError(str(err.message)) from None
 
 
-def _area_choices():
+# A ChoiceField's choices: (value, label) pairs, or what makes them.
+_Choices: TypeAlias = list[tuple[str, Any]]
+
+
+def _area_choices() -> _Choices:
     return list(AREAS.items())
 
 
@@ -58,7 +68,7 @@ class _FixedChoices(Form):
     """Sets each ChoiceField's choices after construction (tuples passed to
     the field's constructor are deprecated in WTForms)."""
 
-    CHOICES: dict[str, object] = {}
+    CHOICES: ClassVar[dict[str, _Choices | Callable[[], _Choices]]] = {}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -32,11 +32,11 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import format_currency, lazy_gettext as _l
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..db import db_session
 from ..errors import DomainError, render_error

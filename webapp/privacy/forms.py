@@ -7,8 +7,8 @@ from ..forms import Form, required
 
 
 class DeletionRequestForm(Form):
-    understand = BooleanField(
-        _l("I understand: everything I wrote in Footing is deleted, and it cannot be brought back."),
+    understand = BooleanField(_l(
+        "I understand: everything I wrote in Footing is deleted, and it cannot be brought back."),
         validators=[required()])
 
 

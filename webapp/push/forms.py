@@ -16,6 +16,7 @@ class SubscriptionForm(Form):
     @classmethod
     def from_json(cls, body: object) -> SubscriptionForm:
         data = body if isinstance(body, dict) else {}
-        keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+        keys = data.get("keys")
+        keys = keys if isinstance(keys, dict) else {}
         return cls(formdata=None, data={"endpoint": data.get("endpoint"),
                                         "p256dh": keys.get("p256dh"), "auth": keys.get("auth")})

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..bodies import takes
 from ..db import db_session
-from ..forms import ConfirmForm, run_form
+from ..forms import ConfirmForm, run_form, text_of
 from . import service
 from .forms import SubscriptionForm
 
@@ -35,8 +35,8 @@ def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the header)."""
     form = SubscriptionForm.from_json(request.get_json(silent=True))
     run = run_form(form, lambda: service.subscribe(
-        db_session(), current_user, endpoint=form.endpoint.data, p256dh=form.p256dh.data,
-        auth=form.auth.data, label=(request.user_agent.platform or "")[:100]))
+        db_session(), current_user, endpoint=text_of(form.endpoint), p256dh=text_of(form.p256dh),
+        auth=text_of(form.auth), label=(request.user_agent.platform or "")[:100]))
     if run.done:
         return jsonify(ok=True, id=run.result.id), 201
     return jsonify(ok=False, error=str(run.message or "")), run.status

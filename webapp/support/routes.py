@@ -2,14 +2,16 @@
 
     /help/                            returnee: my requests and reports
     /help/ask                         returnee: ask for help (a support request)
-    /help/report                      returnee: report a problem: what is it (tap), how urgent (tap = send)
+    /help/report                      returnee: report a problem: what is it (tap),
+                                      how urgent (tap = send)
     /help/now                         returnee: "I need help now": confirm, then the emergency line
     /help/cases/<id>                  the thread (returnee: own; staff: their inbox's), ledger
     /help/cases/<id>/received         returnee: "we got it", what happens next and by when
     /help/cases/<id>/reply            POST returnee or staff: a message the returnee reads
     /help/cases/<id>/note             POST staff: an internal note the returnee never sees
     /help/cases/<id>/acknowledge      POST staff: "seen"
-    /help/cases/<id>/status           POST staff: change the status with a reason (an outcome to close)
+    /help/cases/<id>/status           POST staff: change the status with a reason
+                                      (an outcome to close)
     /help/cases/<id>/reassign         POST coordinator: another caseworker for the returnee
     /help/inbox                       staff: requests and concerns, most urgent and oldest first
     /help/medicine                    coordinator: medicine gaps per month and district
@@ -22,11 +24,11 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from .. import submissions
 from ..db import db_session
@@ -151,7 +153,8 @@ def _status_form(case: Case) -> StatusForm:
 
 def _reassign_form(case: Case, caseworkers: list[User] | None = None) -> ReassignForm:
     form = ReassignForm()
-    form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers or people.caseworkers(db_session(), current_user.organisation_id)]
+    caseworkers = caseworkers or people.caseworkers(db_session(), current_user.organisation_id)
+    form.caseworker.choices = [(u.id, u.display_name) for u in caseworkers]
     if request.method == "GET":
         form.caseworker.data = people.current_caseworker_id(db_session(), case.returnee_id)
     return form
