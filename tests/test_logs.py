@@ -58,3 +58,20 @@ def test_a_postgresql_restart_costs_no_failed_request(database_url):
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_an_audit_line_is_written_only_once_its_change_is_committed(app, caplog):
+    """`account.delete user=…` lines are replayed after a restore: one for a
+    deletion that was rolled back would delete the account then."""
+    from webapp import outbox
+
+    audit = logging.getLogger("webapp.people.routes")
+    with caplog.at_level(logging.INFO), app.test_request_context():
+        outbox.log_after_commit(audit, "account.delete user=%s by=%s", 7, 3)
+        assert "account.delete" not in caplog.text  # not before the commit
+        outbox.discard()  # the request's changes were rolled back
+        outbox.run_after_commit()
+        assert "account.delete" not in caplog.text
+        outbox.log_after_commit(audit, "account.delete user=%s by=%s", 8, 3)
+        outbox.run_after_commit()  # committed
+    assert "account.delete user=8 by=3" in caplog.text and "user=7" not in caplog.text

@@ -20,6 +20,7 @@ from flask import g, has_app_context
 log = logging.getLogger(__name__)
 
 JOBS = {
+    "log": "write an audit line: it says something happened, so only once it has",
     "push.send": "queue these push deliveries for the worker",
     "push.send_now": "send these push deliveries at once (inside a worker)",
     "privacy.erase_again": "erase once more, a minute from now, what reached a deleted account",
@@ -37,6 +38,19 @@ def handles(job: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return fn
 
     return register
+
+
+def log_after_commit(logger: logging.Logger, message: str, *args: Any) -> None:
+    """An audit line ("account.delete user=7 by=3"), written once the request's
+    commit succeeded and never for one rolled back: the restore procedure
+    replays `account.delete` lines, so one for a deletion that did not happen
+    would delete an account after a restore."""
+    after_commit("log", logger.name, message, args)
+
+
+@handles("log")
+def _write_log(name: str, message: str, args: tuple[Any, ...]) -> None:
+    logging.getLogger(name).info(message, *args)
 
 
 def after_commit(job: str, *args: Any) -> None:

@@ -32,6 +32,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
+from .. import outbox
 from ..db import db_session, get_locked
 from ..errors import DomainError
 from ..extensions import limiter
@@ -112,7 +113,7 @@ def pin_signin():
     run = run_form(form, lambda: service.check_pin(db_session(), binding, text_of(form.pin)))
     if run.done:
         _sign_in(run.result, binding)
-        log.info("signin user=%s binding=%s", run.result.id, binding.id)
+        outbox.log_after_commit(log, "signin user=%s binding=%s", run.result.id, binding.id)
         return redirect(url_for("main.home"))
     if isinstance(run.error, service.SigninError):
         keep_changes()  # the failed attempt must count
@@ -151,7 +152,7 @@ def staff_totp():
     run = run_form(form, lambda: service.check_staff_totp(db_session(), user, text_of(form.code)))
     if run.done:
         _sign_in(user)
-        log.info("signin user=%s", user.id)
+        outbox.log_after_commit(log, "signin user=%s", user.id)
         return redirect(url_for("main.home"))
     return render_template("auth/staff_totp.html", form=form), run.status
 

@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import submissions
+from .. import outbox, submissions
 from ..db import db_session
 from ..forms import run_form
 from ..security import offline_copy
@@ -55,7 +55,7 @@ def _record_once(session, me, form: CheckInForm) -> str:
     checkin = service.record_checkin(
         session, me, mood=form.mood.data, answers=form.answers(),
         note=form.note.data, share_with_group=form.visibility.data == "group")
-    log.info("checkin user=%s checkin=%s", me.id, checkin.id)
+    outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, checkin.id)
     return url
 
 

@@ -43,6 +43,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
+from .. import outbox
 from ..checkins.service import MOODS
 from ..db import db_session
 from ..forms import ConfirmForm, run_form, values_of
@@ -170,7 +171,7 @@ def new():
         meeting_place=form.meeting_place.data or "",
         period_days=form.period.data, facilitator_id=form.facilitator.data))
     if run.done:
-        log.info("group created group=%s by=%s", run.result.id, me.id)
+        outbox.log_after_commit(log, "group created group=%s by=%s", run.result.id, me.id)
         flash(_l("The group is made."), "info")
         return redirect(url_for("groups.show", group_id=run.result.id))
     return render_template("groups/new.html", form=form), run.status
@@ -213,7 +214,7 @@ def add_member(group_id: int):
     run = run_form(form, lambda: service.add_member(
         db_session(), group, form.member.data, current_user))
     if run.done:
-        log.info("group member added group=%s user=%s", group.id, run.result.id)
+        outbox.log_after_commit(log, "group member added group=%s user=%s", group.id, run.result.id)
     return _back_to_group(group, run, _l("Added to the group."), member=form)
 
 
@@ -225,7 +226,8 @@ def remove_member(group_id: int):
                            for m in service.members(db_session(), group)]
     run = run_form(form, lambda: service.remove_member(db_session(), group, form.member.data))
     if run.done:
-        log.info("group member removed group=%s user=%s", group.id, form.member.data)
+        outbox.log_after_commit(log, "group member removed group=%s user=%s",
+                                group.id, form.member.data)
     return _back_to_group(group, run, _l("Removed from the group."), remove=form)
 
 
@@ -260,7 +262,7 @@ def post(group_id: int):
     run = run_form(form, lambda: service.add_post(
         db_session(), group, current_user, form.body.data))
     if run.done:
-        log.info("group post group=%s post=%s", group.id, run.result.id)
+        outbox.log_after_commit(log, "group post group=%s post=%s", group.id, run.result.id)
         return redirect(url_for("groups.show", group_id=group.id, _anchor="board"))
     return _show(group, run.status, post=form)
 
@@ -271,7 +273,7 @@ def hide_post(group_id: int, post_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     service.hide_post(db_session(), g.nested["post"], current_user)
-    log.info("group post hidden group=%s post=%s", group.id, post_id)
+    outbox.log_after_commit(log, "group post hidden group=%s post=%s", group.id, post_id)
     return _board_answer(group)
 
 
@@ -298,7 +300,8 @@ def new_meeting(group_id: int):
         place=form.place.data or "", topic_key=form.topic.data or None,
         topic_text=form.topic_text.data or ""))
     if run.done:
-        log.info("meeting scheduled group=%s meeting=%s", group.id, run.result.id)
+        outbox.log_after_commit(log, "meeting scheduled group=%s meeting=%s",
+                                group.id, run.result.id)
         flash(_l("The meeting is planned."), "info")
         return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=run.result.id))
     return render_template("groups/new_meeting.html", group=group, form=form,
@@ -349,7 +352,8 @@ def cancel_meeting(group_id: int, meeting_id: int):
     run = run_form(ConfirmForm(), lambda: service.cancel_meeting(db_session(), group, meeting))
     if not run.done:
         return _meeting_page(group, meeting, run.status, error=run.message)
-    log.info("meeting cancelled meeting=%s told=%s", meeting.id, len(run.result))
+    outbox.log_after_commit(log, "meeting cancelled meeting=%s told=%s",
+                            meeting.id, len(run.result))
     flash(_l("The meeting is called off. The members are told."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
@@ -364,7 +368,7 @@ def attendance(group_id: int, meeting_id: int):
     if not run.done:
         return _meeting_page(group, meeting, run.status,
                              error=run.message or _l("Please choose members of the group."))
-    log.info("attendance meeting=%s present=%s", meeting.id, run.result)
+    outbox.log_after_commit(log, "attendance meeting=%s present=%s", meeting.id, run.result)
     flash(_l("Attendance saved."), "info")
     return redirect(url_for("groups.meeting", group_id=group.id, meeting_id=meeting.id))
 
@@ -394,7 +398,8 @@ def raise_member(group_id: int):
     run = run_form(form, lambda: service.raise_with_caseworker(
         db_session(), group, current_user, form.member.data, form.reason.data))
     if run.done:
-        log.info("raised with caseworker group=%s raised=%s", group.id, run.result.id)
+        outbox.log_after_commit(log, "raised with caseworker group=%s raised=%s",
+                                group.id, run.result.id)
         flash(_l("Sent to the caseworker."), "info")
         return redirect(url_for("groups.overview", group_id=group.id))
     return _overview(group, form, run.status)

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from .. import outbox
 from ..alerts import signals
 from ..checkins.models import CheckIn, CheckInSummary
 from ..db import Page, paginate
@@ -235,7 +236,8 @@ def record_followup(session: Session, actor: User, returnee: User, *, month: int
     session.flush()
     if with_check:
         record_check(session, actor, returnee, answers, followup)
-    log.info("followup recorded returnee=%s followup=%s by=%s", returnee.id, followup.id, actor.id)
+    outbox.log_after_commit(log, "followup recorded returnee=%s followup=%s by=%s",
+                            returnee.id, followup.id, actor.id)
     return followup
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import outbox
 from ..db import db_session, get_locked
 from ..forms import run_form, text_of, values_of
 from ..i18n import language_choices
@@ -40,7 +41,8 @@ def settings():
             followup_months=values_of(form.followup_months), languages=form.languages.data)))
     if run.done:
         if run.result:
-            log.info("organisation settings org=%s by=%s", me.organisation_id, me.id)
+            outbox.log_after_commit(log, "organisation settings org=%s by=%s",
+                                    me.organisation_id, me.id)
         flash(_l("Saved.") if run.result else _l("Nothing changed."), "info")
         return redirect(url_for("organisation.settings"))
     tags = {code: tag for code, _name, tag in language_choices()}

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from .. import outbox
 from ..auth.service import IssuedCode
 from ..db import db_session, paginate
 from ..forms import ConfirmForm, int_arg, run_form, text_of
@@ -179,6 +180,6 @@ def delete_account(user_id: int):
                    flash_error=True)
     if not run.done:
         return _show(person, run.status, form if run.invalid else None)
-    log.info("account.delete user=%s by=%s", user_id, current_user.id)
+    outbox.log_after_commit(log, "account.delete user=%s by=%s", user_id, current_user.id)
     flash(_l("The account and everything in it is deleted."), "info")
     return redirect(url_for("people.index"))

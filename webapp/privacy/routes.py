@@ -27,6 +27,7 @@ from flask import (
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
+from .. import outbox
 from ..auth.forms import ConsentForm
 from ..auth.service import CONSENT_CHOICES, latest_choices
 from ..db import db_session
@@ -52,7 +53,7 @@ def choices():
     if run.done:
         record = run.result
         if record is not None:
-            log.info("consent.change user=%s record=%s", me.id, record.id)
+            outbox.log_after_commit(log, "consent.change user=%s record=%s", me.id, record.id)
         flash(_l("Saved. Your choices are changed.") if record is not None
               else _l("Nothing changed."), "info")
         return redirect(url_for("privacy.choices"))
@@ -85,7 +86,7 @@ def delete():
     run = run_form(form, lambda: service.request_deletion(db_session(), me))
     if run.done:
         if run.result:
-            log.info("account.deletion_requested user=%s", me.id)
+            outbox.log_after_commit(log, "account.deletion_requested user=%s", me.id)
         flash(_l("Your caseworker is told. They will talk with you, then delete your account."),
               "info")
         return redirect(url_for("privacy.delete"))

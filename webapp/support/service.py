@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from .. import outbox
 from ..alerts import signals
 from ..db import Page, paginate
 from ..errors import DomainError
@@ -105,7 +106,7 @@ def create_request(session: Session, returnee: User, *, category: str | None,
     _open(session, returnee, case)
     signals.emit(session, returnee=returnee, kind="support.new", source_type=SOURCE_TYPE,
                  source_id=case.id, raised_by=returnee)
-    log.info("support request case=%s returnee=%s", case.id, returnee.id)
+    outbox.log_after_commit(log, "support request case=%s returnee=%s", case.id, returnee.id)
     return case
 
 
@@ -159,7 +160,8 @@ def _raise_concern(session: Session, returnee: User, case: Case) -> Case:
     if kind:
         signals.emit(session, returnee=returnee, kind=kind, source_type=SOURCE_TYPE,
                      source_id=case.id, raised_by=returnee)
-    log.info("concern case=%s returnee=%s priority=%s", case.id, returnee.id, case.priority)
+    outbox.log_after_commit(log, "concern case=%s returnee=%s priority=%s",
+                            case.id, returnee.id, case.priority)
     return case
 
 
@@ -209,7 +211,7 @@ def change_status(session: Session, case: Case, actor: User, to_status: str | No
     case.outcome = outcome
     case.updated_at = utcnow()
     session.flush()
-    log.info("case=%s status=%s by=%s", case.id, to_status, actor.id)
+    outbox.log_after_commit(log, "case=%s status=%s by=%s", case.id, to_status, actor.id)
     return event
 
 
