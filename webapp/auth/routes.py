@@ -33,12 +33,11 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from .. import outbox
-from ..db import db_session, get_locked
+from ..db import db_session
 from ..errors import DomainError
 from ..extensions import limiter
 from ..forms import run_form, text_of
 from ..i18n import ACTIVATION_LOCALE
-from ..models import User
 from . import service
 from .forms import (
     ChangePasswordForm,
@@ -142,7 +141,7 @@ def staff_signin():
 def staff_totp():
     pending = session.get("pending_staff")
     # Locked on a post: a code is accepted once, even from two requests at once.
-    user = (get_locked(db_session(), User, pending[0], lock=request.method == "POST")
+    user = (service.pending_staff(db_session(), pending[0], lock=request.method == "POST")
             if pending and time.time() - pending[1] <= PENDING_STAFF_SECONDS else None)
     if user is None:
         session.pop("pending_staff", None)

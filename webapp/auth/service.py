@@ -272,6 +272,13 @@ def check_staff_password(session: Session, email: str, password: str) -> User:
     return user
 
 
+def pending_staff(session: Session, user_id: int, *, lock: bool) -> User | None:
+    """The staff member whose password was right a moment ago, for the code
+    step; locked when the code is sent, so a code counts once even from two
+    requests at once."""
+    return get_locked(session, User, user_id, lock=lock)
+
+
 def check_staff_totp(session: Session, user: User, code: str) -> None:
     if user.is_disabled or not user.totp_secret or not _accept_totp(user, user.totp_secret, code):
         raise SigninError(_l("The 6-digit code is not right. Try the newest one."), field="code")

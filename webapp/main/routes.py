@@ -24,6 +24,7 @@ from ..db import db_session
 from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import User
+from ..people import service as people
 from ..privacy import service as privacy
 from ..push import service as push
 from ..queue import worker_state
@@ -86,7 +87,7 @@ def set_language():
         return render_template("main/language.html",
                                error=_l("Please choose a language from the list.")), 400
     if current_user.is_authenticated:
-        current_user.locale = code
+        people.set_language(current_user, code)
     if ACTIVATION_LOCALE in session:
         session[ACTIVATION_LOCALE] = code
     response = redirect(url_for("main.home" if current_user.is_authenticated else "auth.signin"))

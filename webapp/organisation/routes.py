@@ -14,10 +14,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import outbox
-from ..db import db_session, get_locked
+from ..db import db_session
 from ..forms import run_form, text_of, values_of
 from ..i18n import language_choices
-from ..models import Organisation
 from . import service
 from .forms import SettingsForm
 
@@ -35,7 +34,7 @@ def settings():
     else:
         form = SettingsForm(data=vars(service.settings_of(me.organisation)))
     run = run_form(form, lambda: service.update_settings(
-        session, get_locked(session, Organisation, me.organisation_id), me, service.Settings(
+        session, me, service.Settings(
             name=text_of(form.name), emergency_phone=text_of(form.emergency_phone),
             timezone=text_of(form.timezone), currency=text_of(form.currency),
             followup_months=values_of(form.followup_months), languages=form.languages.data)))

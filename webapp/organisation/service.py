@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import audit
 from ..auth.service import IssuedCode
+from ..db import get_locked
 from ..errors import DomainError
 from ..i18n import organisation_languages, supported
 from ..models import Organisation, Role, User
@@ -68,11 +69,13 @@ def settings_of(org: Organisation) -> Settings:
                     sorted(org.followup_months or []), organisation_languages(org))
 
 
-def update_settings(session: Session, org: Organisation, actor: User, settings: Settings) -> bool:
-    """Save the settings; False when nothing changed. Follow-ups follow the
-    months: new months are scheduled for everyone, and follow-ups not done at
-    months no longer set are dropped (those done stay)."""
+def update_settings(session: Session, actor: User, settings: Settings) -> bool:
+    """Save the settings of the actor's organisation; False when nothing
+    changed. Follow-ups follow the months: new months are scheduled for
+    everyone, and follow-ups not done at months no longer set are dropped
+    (those done stay). Two coordinators saving at once: one after the other."""
     new = _checked(settings)
+    org = get_locked(session, Organisation, actor.organisation_id)
     if new == settings_of(org):
         return False
     months_changed = new.followup_months != sorted(org.followup_months or [])

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from .. import outbox
 from ..auth.service import IssuedCode
-from ..db import db_session, paginate
+from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form, text_of
 from ..i18n import organisation_choices
 from ..models import Role, User
@@ -78,8 +78,7 @@ def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | No
 
 @bp.get("/")
 def index():
-    people, shown = paginate(db_session(), service.people_query(current_user),
-                             int_arg("page"), scalars=True)
+    people, shown = service.people_page(db_session(), current_user, int_arg("page"))
     return render_template("people/index.html", people=people, shown=shown,
                            role_labels=ROLE_LABELS)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, undefer
 from ..audit import audit
 from ..auth.models import ActivationCode, DeviceBinding
 from ..auth.service import IssuedCode, end_all_sessions, issue_activation_code
+from ..db import Page, paginate
 from ..errors import DomainError
 from ..models import Household, Organisation, Role, User, utcnow
 from .models import CaseworkerAssignment
@@ -70,6 +71,17 @@ def people_query(viewer: User) -> Select:
             CaseworkerAssignment.ended_at.is_(None))
     # Each row says whether the account is activated, which reads the TOTP secret.
     return query.options(undefer(User.totp_secret)).order_by(User.role, User.display_name, User.id)
+
+
+def people_page(session: Session, viewer: User, page: int | None) -> tuple[list[User], Page]:
+    """One page of `people_query`, with what the pager needs."""
+    people, shown = paginate(session, people_query(viewer), page, scalars=True)
+    return list(people), shown
+
+
+def set_language(user: User, code: str) -> None:
+    """The language the person reads Footing in, on every device."""
+    user.locale = code
 
 
 def caseworkers(session: Session, organisation_id: int) -> list[User]:
