@@ -38,7 +38,7 @@ from ..extensions import limiter
 from ..forms import run_form
 from ..i18n import ACTIVATION_LOCALE
 from ..models import User
-from . import service
+from . import service, throttle
 from .forms import (
     ChangePasswordForm,
     ChangePinForm,
@@ -64,16 +64,6 @@ def _signin_limit() -> str:
 
 def _account_limit() -> str:
     return current_app.config["RATELIMIT_ACCOUNT"]
-
-
-def _email_key() -> str:
-    """Per account, whichever address the tries come from."""
-    return "account:" + request.form.get("email", "").strip().lower()[:254]
-
-
-def _pending_staff_key() -> str:
-    pending = session.get("pending_staff") or [None]
-    return f"totp:{pending[0]}"
 
 
 def keep_changes() -> None:
@@ -123,7 +113,8 @@ def pin_signin():
 
 @bp.route("/signin/staff", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_email_key)
+@limiter.limit(_account_limit, methods=["POST"], key_func=throttle.password_key,
+               deduct_when=throttle.wrong_try)
 def staff_signin():
     form = StaffSigninForm()
     run = run_form(form, lambda: service.check_staff_password(db_session(), form.email.data,
@@ -137,7 +128,8 @@ def staff_signin():
 
 @bp.route("/signin/staff/code", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_pending_staff_key)
+@limiter.limit(_account_limit, methods=["POST"], key_func=throttle.code_key,
+               deduct_when=throttle.wrong_try)
 def staff_totp():
     pending = session.get("pending_staff")
     # Locked on a post: a code is accepted once, even from two requests at once.
@@ -152,7 +144,9 @@ def staff_totp():
     if run.done:
         _sign_in(user)
         log.info("signin user=%s", user.id)
-        return redirect(url_for("main.home"))
+        response = redirect(url_for("main.home"))
+        throttle.remember_device(response, user.id)
+        return response
     return render_template("auth/staff_totp.html", form=form), run.status
 
 
@@ -237,7 +231,9 @@ def activate_staff():
     if run.done:
         _sign_in(run.result)
         flash(_l("Your account is ready."), "info")
-        return redirect(url_for("main.home"))
+        response = redirect(url_for("main.home"))
+        throttle.remember_device(response, run.result.id)
+        return response
     uri = service.totp_uri(activation.user, secret)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True,
                                                        title=str(_l("QR code for your authenticator app"))))

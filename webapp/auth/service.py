@@ -264,6 +264,11 @@ def activate_staff(session: Session, activation: ActivationCode, *, password: st
 WRONG_STAFF = _l("The e-mail address or password is not right.")
 
 
+def account_id_for_email(session: Session, email: str) -> int | None:
+    """The account an e-mail address names, if any (for the sign-in limits)."""
+    return session.scalar(select(User.id).where(User.email == email.strip().lower()))
+
+
 def check_staff_password(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     ok = verify_secret(user.password_hash if user else None, password)
