@@ -185,3 +185,30 @@ def test_a_new_activation_code_lets_the_owner_in_and_makes_the_computer_known(
                            .execution_options(populate_existing=True)).one()
     sign_in_staff(computer, user, step=1)
 
+
+# --- Guessing the current password when changing it ---------------------------------------
+
+def test_wrong_current_passwords_end_the_session(app, make_staff):
+    user = make_staff()
+    web = client_at(app, OWNER_ADDRESS)
+    sign_in_staff(web, user)
+    new = {"password": "a brand new passphrase", "password_repeat": "a brand new passphrase"}
+    limit = int(app.config["RATELIMIT_PASSWORD_CHANGE"].split()[0])
+    for _ in range(limit - 1):
+        r = web.post("/me/password", {"current": WRONG, **new})
+        assert r.status_code == 401
+        assert "Your current password is not right." in r.get_data(as_text=True)
+    r = web.post("/me/password", {"current": WRONG, **new})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/signin")
+    assert "Your session has ended" in web.get("/signin").get_data(as_text=True)
+    assert web.get("/home").status_code == 302
+
+    # The count is the account's: in another session, one more ends it too,
+    # while a form that is wrong otherwise (a short new password) is no guess.
+    other = client_at(app, "192.0.2.11")
+    sign_in_staff(other, user, step=1)
+    assert other.post("/me/password", {"current": STAFF_PASSWORD, "password": "short",
+                                       "password_repeat": "short"}).status_code == 400
+    assert other.get("/home").status_code == 200
+    assert other.post("/me/password", {"current": WRONG, **new}).status_code == 302
+    assert other.get("/home").status_code == 302

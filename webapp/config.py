@@ -93,6 +93,8 @@ class Config:
     # Wrong staff passwords (or codes) per account, from any address; a browser
     # that signed in to the account before has a ceiling of its own (auth/throttle.py).
     RATELIMIT_ACCOUNT = "20 per hour"
+    # Wrong current passwords at /me/password per account; the last ends the session.
+    RATELIMIT_PASSWORD_CHANGE = "5 per hour"
     RATELIMIT_HEADERS_ENABLED = True
 
     # argon2id parameters (RFC 9106 second recommended option is heavier; this is

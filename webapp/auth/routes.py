@@ -150,11 +150,15 @@ def staff_totp():
     return render_template("auth/staff_totp.html", form=form), run.status
 
 
-@bp.post("/signout")
-def signout():
-    service.end_session(db_session(), session.get("_user_id"), "signout")
+def _sign_out(reason: str) -> None:
+    service.end_session(db_session(), session.get("_user_id"), reason)
     logout_user()
     session.clear()
+
+
+@bp.post("/signout")
+def signout():
+    _sign_out("signout")
     flash(_l("You are signed out."), "info")
     return redirect(url_for("auth.signin"))
 
@@ -243,9 +247,10 @@ def activate_staff():
 
 # --- Changing a secret ----------------------------------------------------------
 
-def _change_secret(form, change, template: str):
+def _change_secret(form, change, template: str, count_wrong=None):
     """Both changes end every session of the person, on every device; this
-    browser gets a fresh one so the person stays signed in here."""
+    browser gets a fresh one so the person stays signed in here. `count_wrong`
+    counts a wrong current secret and says when it was one too many."""
     user = current_user._get_current_object()
 
     def change_and_keep_binding():
@@ -260,6 +265,14 @@ def _change_secret(form, change, template: str):
         return redirect(url_for("main.home"))
     if isinstance(run.error, service.SigninError):
         keep_changes()  # a wrong current PIN counts
+        if count_wrong is not None and count_wrong(user.id):
+            # Whoever found the session open must now sign in with the password
+            # and the code, which a guesser does not have.
+            _sign_out("wrong_password")
+            log.info("session ended after wrong current passwords user=%s", user.id)
+            flash(_l("Your current password is not right."), "error")
+            flash(_l("Your session has ended. Sign in again to go on."), "error")
+            return redirect(url_for("auth.signin"))
     return render_template(template, form=form), run.status
 
 
@@ -278,4 +291,4 @@ def change_password():
         ChangePasswordForm(),
         lambda user, _binding, f: service.change_password(db_session(), user, f.current.data,
                                                           f.password.data, f.password_repeat.data),
-        "auth/change_password.html")
+        "auth/change_password.html", count_wrong=throttle.count_wrong_current_password)

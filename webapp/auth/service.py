@@ -358,8 +358,10 @@ def change_pin(session: Session, user: User, binding: DeviceBinding | None, curr
 
 def change_password(session: Session, user: User, current: str, password: str,
                     repeat: str) -> None:
+    """New password; every session of the person ends (the caller may start a
+    new one). A wrong current password is a SigninError: the caller counts it."""
     if not verify_secret(user.password_hash, current):
-        raise DomainError(_l("Your current password is not right."), field="current")
+        raise SigninError(_l("Your current password is not right."), field="current")
     validate_password(password, repeat)
     user.password_hash = hash_secret(password)
     end_all_sessions(session, user, "password_changed")

@@ -13,6 +13,10 @@ sees the same counts), in two buckets:
   bucket of its own (of the same size) instead. So a guesser, from however many
   addresses, is stopped at the account's ceiling, while the owner on her own
   computer goes on signing in. A new computer waits for the account's window.
+
+A wrong current password at /me/password is counted per account too
+(RATELIMIT_PASSWORD_CHANGE); the one that uses the limit up ends the session
+it was typed in.
 """
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ import secrets
 
 from flask import current_app, request, session
 from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import parse
 from werkzeug.wrappers import Response
 
 from ..db import db_session
+from ..extensions import limiter
 from . import service
 
 KNOWN_DEVICE_COOKIE = "footing_known_device"
@@ -106,3 +112,15 @@ def remember_device(response: Response, user_id: int) -> None:
         max_age=KNOWN_DEVICE_DAYS * 86400, path="/signin", httponly=True,
         secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax")
 
+
+# --- Changing the password ----------------------------------------------------------
+
+def count_wrong_current_password(user_id: int) -> bool:
+    """Count a wrong current password at /me/password for the account; True
+    when it used up RATELIMIT_PASSWORD_CHANGE (the caller ends the session)."""
+    if not limiter.enabled:
+        return False
+    item = parse(current_app.config["RATELIMIT_PASSWORD_CHANGE"])
+    key = ("password-change", str(user_id))
+    limiter.limiter.hit(item, *key)
+    return not limiter.limiter.test(item, *key)
