@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -256,3 +258,19 @@ def test_a_retired_data_key_that_is_not_a_fernet_key_is_refused():
 
     with pytest.raises(RuntimeError, match="DATA_KEY_RETIRED"):
         create_app(BadRetired)
+
+
+def test_every_test_docs_security_md_names_exists():
+    """docs/SECURITY.md backs each promise with a test (`file::name`, or
+    `::name` for the file named before it); a renamed test must not leave a
+    promise without one."""
+    root = Path(__file__).resolve().parent
+    text = (root.parent / "docs" / "SECURITY.md").read_text()
+    named, current = [], None
+    for file, name in re.findall(r"`(test_\w+\.py)?::(test_\w+)`", text):
+        current = file or current
+        named.append((current, name))
+    assert len(named) > 20
+    missing = [f"{file}::{name}" for file, name in named
+               if not re.search(rf"^def {name}\(", (root / file).read_text(), re.M)]
+    assert not missing

@@ -90,7 +90,11 @@ class Config:
     MAX_CONTENT_LENGTH = 256 * 1024
     # per address
     RATELIMIT_SIGNIN = os.environ.get("RATELIMIT_SIGNIN", "10 per minute;60 per hour")
-    RATELIMIT_ACCOUNT = "20 per hour"  # per account, from any address
+    # Wrong staff passwords (or codes) per account, from any address; a browser
+    # that signed in to the account before has a ceiling of its own (auth/throttle.py).
+    RATELIMIT_ACCOUNT = "20 per hour"
+    # Wrong current passwords at /me/password per account; the last ends the session.
+    RATELIMIT_PASSWORD_CHANGE = "5 per hour"
     RATELIMIT_HEADERS_ENABLED = True
 
     # argon2id parameters (RFC 9106 second recommended option is heavier; this is

@@ -38,7 +38,7 @@ from ..errors import DomainError
 from ..extensions import limiter
 from ..forms import run_form, text_of
 from ..i18n import ACTIVATION_LOCALE
-from . import service
+from . import service, throttle
 from .forms import (
     ChangePasswordForm,
     ChangePinForm,
@@ -64,16 +64,6 @@ def _signin_limit() -> str:
 
 def _account_limit() -> str:
     return current_app.config["RATELIMIT_ACCOUNT"]
-
-
-def _email_key() -> str:
-    """Per account, whichever address the tries come from."""
-    return "account:" + request.form.get("email", "").strip().lower()[:254]
-
-
-def _pending_staff_key() -> str:
-    pending = session.get("pending_staff") or [None]
-    return f"totp:{pending[0]}"
 
 
 def keep_changes() -> None:
@@ -123,7 +113,8 @@ def pin_signin():
 
 @bp.route("/signin/staff", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_email_key)
+@limiter.limit(_account_limit, methods=["POST"], key_func=throttle.password_key,
+               deduct_when=throttle.wrong_try)
 def staff_signin():
     form = StaffSigninForm()
     run = run_form(form, lambda: service.check_staff_password(db_session(), text_of(form.email),
@@ -137,7 +128,8 @@ def staff_signin():
 
 @bp.route("/signin/staff/code", methods=["GET", "POST"])
 @limiter.limit(_signin_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_pending_staff_key)
+@limiter.limit(_account_limit, methods=["POST"], key_func=throttle.code_key,
+               deduct_when=throttle.wrong_try)
 def staff_totp():
     pending = session.get("pending_staff")
     # Locked on a post: a code is accepted once, even from two requests at once.
@@ -152,15 +144,21 @@ def staff_totp():
     if run.done:
         _sign_in(user)
         outbox.log_after_commit(log, "signin user=%s", user.id)
-        return redirect(url_for("main.home"))
+        response = redirect(url_for("main.home"))
+        throttle.remember_device(response, user.id)
+        return response
     return render_template("auth/staff_totp.html", form=form), run.status
+
+
+def _sign_out(reason: str) -> None:
+    service.end_session(db_session(), session.get("_user_id"), reason)
+    logout_user()
+    session.clear()
 
 
 @bp.post("/signout")
 def signout():
-    service.end_session(db_session(), session.get("_user_id"), "signout")
-    logout_user()
-    session.clear()
+    _sign_out("signout")
     flash(_l("You are signed out."), "info")
     return redirect(url_for("auth.signin"))
 
@@ -238,7 +236,9 @@ def activate_staff():
     if run.done:
         _sign_in(run.result)
         flash(_l("Your account is ready."), "info")
-        return redirect(url_for("main.home"))
+        response = redirect(url_for("main.home"))
+        throttle.remember_device(response, run.result.id)
+        return response
     uri = service.totp_uri(activation.user, secret)
     title = str(_l("QR code for your authenticator app"))
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, omitsize=True, title=title))
@@ -248,9 +248,10 @@ def activate_staff():
 
 # --- Changing a secret ----------------------------------------------------------
 
-def _change_secret(form, change, template: str):
+def _change_secret(form, change, template: str, count_wrong=None):
     """Both changes end every session of the person, on every device; this
-    browser gets a fresh one so the person stays signed in here."""
+    browser gets a fresh one so the person stays signed in here. `count_wrong`
+    counts a wrong current secret and says when it was one too many."""
     user = current_user._get_current_object()
 
     def change_and_keep_binding():
@@ -265,6 +266,14 @@ def _change_secret(form, change, template: str):
         return redirect(url_for("main.home"))
     if isinstance(run.error, service.SigninError):
         keep_changes()  # a wrong current PIN counts
+        if count_wrong is not None and count_wrong(user.id):
+            # Whoever found the session open must now sign in with the password
+            # and the code, which a guesser does not have.
+            _sign_out("wrong_password")
+            log.info("session ended after wrong current passwords user=%s", user.id)
+            flash(_l("Your current password is not right."), "error")
+            flash(_l("Your session has ended. Sign in again to go on."), "error")
+            return redirect(url_for("auth.signin"))
     return render_template(template, form=form), run.status
 
 
@@ -283,4 +292,4 @@ def change_password():
         ChangePasswordForm(),
         lambda user, _binding, f: service.change_password(db_session(), user, f.current.data,
                                                           f.password.data, f.password_repeat.data),
-        "auth/change_password.html")
+        "auth/change_password.html", count_wrong=throttle.count_wrong_current_password)

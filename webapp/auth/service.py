@@ -264,6 +264,11 @@ def activate_staff(session: Session, activation: ActivationCode, *, password: st
 WRONG_STAFF = _l("The e-mail address or password is not right.")
 
 
+def account_id_for_email(session: Session, email: str) -> int | None:
+    """The account an e-mail address names, if any (for the sign-in limits)."""
+    return session.scalar(select(User.id).where(User.email == email.strip().lower()))
+
+
 def check_staff_password(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     ok = verify_secret(user.password_hash if user else None, password)
@@ -360,8 +365,10 @@ def change_pin(session: Session, user: User, binding: DeviceBinding | None, curr
 
 def change_password(session: Session, user: User, current: str, password: str,
                     repeat: str) -> None:
+    """New password; every session of the person ends (the caller may start a
+    new one). A wrong current password is a SigninError: the caller counts it."""
     if not verify_secret(user.password_hash, current):
-        raise DomainError(_l("Your current password is not right."), field="current")
+        raise SigninError(_l("Your current password is not right."), field="current")
     validate_password(password, repeat)
     user.password_hash = hash_secret(password)
     end_all_sessions(session, user, "password_changed")
