@@ -416,31 +416,23 @@ def race(app, first, second, hold: float = 0.3) -> dict[str, Any]:
 
 # --- Two workers (pytest-xdist) ------------------------------------------------------
 
-# Browser modules whose tests share nothing but the live server's demo
-# accounts: each test function (with its parameters) may go to another worker.
-SPLIT_BROWSER_MODULES = {"tests/browser/test_pages.py"}
-
-
 def xdist_scope(nodeid: str) -> str:
     """What one xdist worker runs together, in order: a browser module (its
-    module-scoped fixtures hold one flow, made once, on that worker's live
-    server), a test function of SPLIT_BROWSER_MODULES, or else one test (no
-    other module has module-scoped fixtures)."""
-    module, _, rest = nodeid.partition("::")
-    if not module.startswith("tests/browser/"):
-        return nodeid
-    if module in SPLIT_BROWSER_MODULES:
-        return f"{module}::{rest.split('[', 1)[0]}"
-    return module
+    module-scoped fixtures hold one flow, made once on that worker's live
+    server, and hand out the demo's activation codes once), or else one test
+    (no other module has module-scoped fixtures)."""
+    module = nodeid.partition("::")[0]
+    return module if module.startswith("tests/browser/") else nodeid
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadscope` (`make test`) with the scopes of `xdist_scope`, the
-    largest first: the long browser scopes start at once, the many short tests
-    fill in. Not `--dist loadgroup` with xdist_group marks: that marks the
-    node ids, which pytest 9.2 no longer lets it do (pytest-xdist issue #1386),
-    and the tests are then spread one by one."""
+    largest first: the browser modules start at once, the many short tests
+    fill in (plain loadscope would start the browser modules, with their few
+    but long tests, last). Not `--dist loadgroup` with xdist_group marks: it
+    marks the node ids, which pytest 9.2 no longer lets it do (pytest-xdist
+    issue #1386), and the tests are then spread one by one."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
