@@ -64,8 +64,14 @@ bench-hot: catalogs
 bench-caseload: catalogs
 	$(BIN)/python bench/caseload.py
 
+# The suite in parallel (pytest-xdist): one worker per core, each with its own
+# database, Redis database, live server and Chromium (tests/conftest.py).
+# TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --maxprocesses 8
+
 test: catalogs
-	FOOTING_ENV=testing $(BIN)/python -m pytest $(PYTEST_ARGS)
+	FOOTING_ENV=testing $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Lint, import order and the layers (pyproject.toml's contracts), types.
 lint: install
@@ -74,7 +80,7 @@ lint: install
 	$(BIN)/mypy
 
 test-browser: catalogs
-	FOOTING_ENV=testing $(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+	FOOTING_ENV=testing $(BIN)/python -m pytest $(XDIST) -m browser $(PYTEST_ARGS)
 
 translations-check: install
 	$(FLASK) translate check

@@ -38,11 +38,66 @@ STAFF_PASSWORD = "correct horse battery staple"
 PIN = "246813"
 
 
+def xdist_worker() -> str:
+    """"gw0", "gw1", … in a pytest-xdist worker (`make test` runs one a core); "" when
+    the suite runs in one process."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_database(url: str) -> str:
+    """The database of this xdist worker on the server of `url`: its name with
+    the worker's suffix (`test` -> `test_gw0`), made when missing. Workers never
+    share a database: each resets its schema at the start and commits in
+    `race`. `url` itself when the suite runs in one process."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    worker = xdist_worker()
+    target = make_url(url)
+    if not worker:
+        return url
+    if target.get_backend_name() == "sqlite":
+        path = target.database or ""
+        if not path or path == ":memory:":
+            return url
+        stem, dot, ext = path.rpartition(".")
+        own = f"{stem}_{worker}.{ext}" if dot else f"{path}_{worker}"
+        return target.set(database=own).render_as_string(hide_password=False)
+    own = f"{target.database}_{worker}"
+    admin = create_engine(target, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (own,)).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{own}"')
+    finally:
+        admin.dispose()
+    return target.set(database=own).render_as_string(hide_password=False)
+
+
+def worker_redis(url: str) -> str:
+    """This xdist worker's Redis database: the URL's number plus the worker's
+    (db 0 -> gw0 on 0, gw1 on 1), so one worker's `limiter.reset()` never
+    clears the rate-limit counters another worker's test is counting on."""
+    worker = xdist_worker()
+    if not url or not worker:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = base + int(worker.removeprefix("gw"))
+    assert number < 16, f"Redis has no database {number} for xdist worker {worker}"
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url
+        return worker_database(url)
+    # tmp_path_factory's folder is the worker's own under xdist.
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
@@ -50,7 +105,7 @@ def database_url(tmp_path_factory) -> str:
 def app(database_url):
     class Config(TestConfig):
         DATABASE_URL = database_url
-        REDIS_URL = os.environ.get("REDIS_URL", "")
+        REDIS_URL = worker_redis(os.environ.get("REDIS_URL", ""))
 
     application = create_app(Config)
     with application.app_context():
@@ -425,3 +480,64 @@ def committed_returnee(app):
         s.execute(delete(User).where(User.id.in_(people)))
         s.execute(delete(Organisation).where(Organisation.id == ids.org))
         s.commit()
+
+
+# --- Two workers (pytest-xdist) ------------------------------------------------------
+
+def xdist_scope(nodeid: str) -> str:
+    """What one xdist worker runs together, in order: a browser module (its
+    module-scoped fixtures hold one flow, made once on that worker's live
+    server, and hand out the demo's activation codes once), or else one test
+    (no other module has module-scoped fixtures)."""
+    module = nodeid.partition("::")[0]
+    return module if module.startswith("tests/browser/") else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (`make test`) with the scopes of `xdist_scope`, the
+    largest first: the browser modules start at once, the many short tests
+    fill in (plain loadscope would start the browser modules, with their few
+    but long tests, last). Not `--dist loadgroup` with xdist_group marks: it
+    marks the node ids, which pytest 9.2 no longer lets it do (pytest-xdist
+    issue #1386), and the tests are then spread one by one."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return Scopes(config, log)
+
+
+# --- The browser tests' axe summary ------------------------------------------------
+
+_WORKER_AXE_TALLIES: list[dict] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker is done: keep the axe tally it sent (browser/conftest.py)."""
+    tally = getattr(node, "workeroutput", {}).get("axe_tally")
+    if tally:
+        _WORKER_AXE_TALLIES.append(tally)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many pages axe checked, in this process or in all xdist workers.
+    Here, not in browser/conftest.py: under xdist the controller loads only
+    this conftest."""
+    from .browser.conftest import AXE_TALLY, AxeTally
+
+    tally = AxeTally()
+    tally.add(AXE_TALLY.as_dict())
+    for other in _WORKER_AXE_TALLIES:
+        tally.add(other)
+    if tally.pages:
+        terminalreporter.write_line(
+            f"axe: {tally.pages} pages checked, {tally.violations} violations")
+        for rule, labels in sorted(tally.incomplete.items()):
+            terminalreporter.write_line(
+                f"axe: needs review ({rule}) on {len(labels)} page(s), e.g. {labels[0]}")

@@ -213,6 +213,10 @@ def _fresh_database(tmp: Path) -> str:
     from sqlalchemy.engine import make_url
 
     target = make_url(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:  # each xdist worker's live server has a database of its own
+        target = target.set(database=f"{target.database}_{worker}")
+        url = target.render_as_string(hide_password=False)
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
@@ -411,6 +415,16 @@ class AxeTally:
     # Rules axe could not decide on a page ("needs review"): listed, not failed.
     incomplete: dict[str, list[str]] = field(default_factory=dict)
 
+    def as_dict(self) -> dict:
+        return {"pages": self.pages, "violations": self.violations,
+                "incomplete": self.incomplete}
+
+    def add(self, other: dict) -> None:
+        self.pages += other["pages"]
+        self.violations += other["violations"]
+        for rule, labels in other["incomplete"].items():
+            self.incomplete.setdefault(rule, []).extend(labels)
+
 
 AXE_TALLY = AxeTally()
 
@@ -460,10 +474,9 @@ def horizontal_overflow(page) -> dict | None:
     return None
 
 
-def pytest_terminal_summary(terminalreporter):
-    if AXE_TALLY.pages:
-        terminalreporter.write_line(
-            f"axe: {AXE_TALLY.pages} pages checked, {AXE_TALLY.violations} violations")
-        for rule, labels in sorted(AXE_TALLY.incomplete.items()):
-            terminalreporter.write_line(
-                f"axe: needs review ({rule}) on {len(labels)} page(s), e.g. {labels[0]}")
+def pytest_sessionfinish(session):
+    """An xdist worker hands its tally to the controller (tests/conftest.py
+    adds them up and prints the axe summary)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["axe_tally"] = AXE_TALLY.as_dict()
