@@ -172,6 +172,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "FOOTING_INSTANCE": str(instance),  # the default SQLite database is made there
         "DATA_KEY": Fernet.generate_key().decode(),
         "REDIS_URL": REDIS_URL,
+        "WEB_CONCURRENCY": "2",  # gunicorn's workers (the unit sets no --workers)
         "TRUSTED_PROXIES": "1",
         "VAPID_SUBJECT": "mailto:ops@footing.example.org",
         "PUSH_ALLOW_HTTP_ENDPOINTS": "1",  # the local push receiver is http
@@ -198,8 +199,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         http_port=http_port, https_port=https_port, storage=tmp / "caddy",
         site=ROOT / "deploy" / "footing.caddy"))
     commands = {
-        "gunicorn": unit_command("footing-web.service", bind=f"127.0.0.1:{app_port}",
-                                 workers="2") + [
+        "gunicorn": unit_command("footing-web.service", bind=f"127.0.0.1:{app_port}") + [
             "--access-logfile", str(tmp / "gunicorn-access.log")],
         "worker": unit_command("footing-worker.service"),
         "caddy": [CADDY, "run", "--adapter", "caddyfile", "--config", str(caddyfile)],
