@@ -59,7 +59,10 @@ def healthz():
         return jsonify(status="error", database="unreachable"), 503
     # The web app is healthy without a worker (a load balancer must keep
     # sending people here); the worker's own state is /healthz/worker.
-    return jsonify(status="ok", database="ok", worker=_worker_state())
+    # Without a VAPID key nobody gets a push: said, not failed on (production
+    # does not start without one).
+    return jsonify(status="ok", database="ok", worker=_worker_state(),
+                   push="ok" if push.vapid_private_key() else "not configured")
 
 
 @bp.get("/healthz/worker")
