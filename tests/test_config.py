@@ -40,6 +40,7 @@ def production_env(folder: Path, **changes: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{folder}/footing.db",
         "FOOTING_INSTANCE": str(folder),
         "VAPID_SUBJECT": "mailto:ops@partner.example.org",
+        "EMERGENCY_PHONE": "+232 99 000 111",
     }
     env.update(changes)
     return {k: v for k, v in env.items() if v}
@@ -100,6 +101,8 @@ def test_values_are_read_from_the_environment_with_their_types(tmp_path):
     ("DATA_KEY", "not-a-key", "DATA_KEY must be a Fernet key (32 bytes, url-safe base64)"),
     ("VAPID_SUBJECT", "admin@partner.org",
      "VAPID_SUBJECT must be a mailto: or https: address, not 'admin@partner.org'"),
+    ("EMERGENCY_PHONE", "call 112",
+     "EMERGENCY_PHONE must be a phone number (digits, spaces, + and -), not 'call 112'"),
 ])
 def test_a_value_that_cannot_be_read_stops_the_start_naming_it(tmp_path, name, value, message):
     env = {"FOOTING_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path}/d.db",
@@ -155,6 +158,9 @@ def test_a_complete_production_configuration_starts(tmp_path):
     ({"VAPID_SUBJECT": EXAMPLE_VAPID_SUBJECT},
      "VAPID_SUBJECT is not set: a mailto: or https: address of whoever runs this server, for "
      f"the push services (not the example {EXAMPLE_VAPID_SUBJECT})"),
+    ({"EMERGENCY_PHONE": ""},
+     "EMERGENCY_PHONE is not set: the emergency number error pages show when the person's "
+     "organisation is not at hand"),
     ({"WEB_CONCURRENCY": "4"},
      "REDIS_URL is not set, and WEB_CONCURRENCY is 4: more than one process serves, and they "
      "must share the rate limits and the job queue (redis://127.0.0.1:6379/0)"),
@@ -212,7 +218,7 @@ def test_everything_missing_is_listed_at_once(tmp_path):
                             "FOOTING_INSTANCE": str(tmp_path), "WEB_CONCURRENCY": "2",
                             "DATABASE_URL": f"sqlite:///{tmp_path}/d.db"})
     assert [p.split(" ")[0] for p in refusal(config)] == [
-        "DATA_KEY", "No", "VAPID_SUBJECT", "REDIS_URL"]
+        "DATA_KEY", "No", "VAPID_SUBJECT", "EMERGENCY_PHONE", "REDIS_URL"]
 
 
 def test_development_and_tests_need_none_of_it(tmp_path):
@@ -231,7 +237,8 @@ def _run(args: list[str], env: dict[str, str], cwd: Path,
          timeout: int = 180) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("FOOTING_", "FLASK_", "VAPID_", "DATA_KEY"))
-             and k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY", "SECRET_KEY")}
+             and k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY", "SECRET_KEY",
+                           "EMERGENCY_PHONE")}
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**clean, **env, "PYTHONPATH": str(ROOT)})
 

@@ -118,7 +118,7 @@ def test_the_wheel_migrates_and_starts_an_organisation_outside_the_checkout(tmp_
     env.update(FOOTING_ENV="production", SECRET_KEY=secrets.token_hex(32),
                DATABASE_URL=f"sqlite:///{ops / 'footing.db'}", FOOTING_INSTANCE=str(ops),
                DATA_KEY=Fernet.generate_key().decode(),
-               VAPID_SUBJECT="mailto:ops@partner.example.org")
+               VAPID_SUBJECT="mailto:ops@partner.example.org", EMERGENCY_PHONE="+232 99 000 111")
 
     def footing(*args: str) -> str:
         return _ok([str(venv / "bin" / "footing"), *args], cwd=ops, env=env)

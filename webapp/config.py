@@ -88,6 +88,11 @@ class Config:
     PUSH_SERVICE_HOSTS: tuple[str, ...] = (
         "fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com")
 
+    # The emergency number of error pages when the person's organisation is
+    # not at hand (signed out, or the database down): someone in danger must
+    # always see a number. Required in production.
+    EMERGENCY_PHONE = ""
+
     # Sessions: ours live server-side (AuthSession rows); the cookie only carries
     # the token. Flask-Login's remember cookie is never set.
     SESSION_COOKIE_NAME = "footing_session"
@@ -151,6 +156,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False
     VAPID_SUBJECT = EXAMPLE_VAPID_SUBJECT
+    EMERGENCY_PHONE = "112"
 
 
 class TestConfig(DevelopmentConfig):
@@ -226,6 +232,7 @@ ENVIRONMENT: dict[str, Callable[[str], object]] = {
     "WORKER_LATE_SECONDS": _whole(1),
     "PUSH_ALLOW_HTTP_ENDPOINTS": _flag,
     "PUSH_SERVICE_HOSTS": _hosts,
+    "EMERGENCY_PHONE": _text,
     "SESSION_COOKIE_SECURE": _flag,
     "STAFF_IDLE_MINUTES": _whole(1),
     "RATELIMIT_SIGNIN": _text,
@@ -282,6 +289,9 @@ def _fernet_key(value: str) -> bool:
     return True
 
 
+PHONE = re.compile(r"\+?[0-9][0-9 -]{1,30}")
+
+
 def malformed(config: Mapping) -> list[str]:
     """Values that are set but cannot be right, in any environment."""
     problems = []
@@ -303,6 +313,10 @@ def malformed(config: Mapping) -> list[str]:
     subject = config.get("VAPID_SUBJECT") or ""
     if subject and not subject.startswith(("mailto:", "https:")):
         problems.append(f"VAPID_SUBJECT must be a mailto: or https: address, not {subject!r}")
+    phone = config.get("EMERGENCY_PHONE") or ""
+    if phone and not (len(phone) <= 32 and PHONE.fullmatch(phone)):
+        problems.append(f"EMERGENCY_PHONE must be a phone number (digits, spaces, + and -), "
+                        f"not {phone!r}")
     return problems
 
 
@@ -320,6 +334,10 @@ def missing_for_production(config: Mapping, instance_path: str | None) -> list[s
         problems.append(
             "VAPID_SUBJECT is not set: a mailto: or https: address of whoever runs this "
             f"server, for the push services (not the example {EXAMPLE_VAPID_SUBJECT})")
+    if not config.get("EMERGENCY_PHONE"):
+        problems.append(
+            "EMERGENCY_PHONE is not set: the emergency number error pages show when the "
+            "person's organisation is not at hand")
     processes = config.get("WEB_CONCURRENCY") or 1
     if processes > 1 and not config.get("REDIS_URL"):
         problems.append(

@@ -175,6 +175,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "WEB_CONCURRENCY": "2",  # gunicorn's workers (the unit sets no --workers)
         "TRUSTED_PROXIES": "1",
         "VAPID_SUBJECT": "mailto:ops@footing.example.org",
+        "EMERGENCY_PHONE": "+232 99 000 111",
         "PUSH_ALLOW_HTTP_ENDPOINTS": "1",  # the local push receiver is http
         "PUSH_SERVICE_HOSTS": "127.0.0.1",  # …and the only push service here
         "PYTHONUNBUFFERED": "1",

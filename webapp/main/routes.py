@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import service as auth_service
 from ..db import db_session
@@ -107,8 +108,13 @@ def quick_exit():
     phone) must never stop someone from leaving. A cross-site form cannot abuse
     it: the session cookie is SameSite=Lax, so it is not sent with such a POST,
     and the only effect is signing the sender out."""
-    auth_service.end_session(db_session(), session.get("_user_id"), "quick_exit")
-    logout_user()
+    try:
+        auth_service.end_session(db_session(), session.get("_user_id"), "quick_exit")
+        logout_user()
+    except SQLAlchemyError:  # the database is down: leave all the same
+        current_app.logger.warning("quick exit: the database did not answer; "
+                                   "the session cookie is dropped, its row stays")
+        db_session().rollback()
     session.clear()
     response = redirect(current_app.config["QUICK_EXIT_URL"], code=303)
     # Drop cached copies of pages; not "storage", which would also wipe the
