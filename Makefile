@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install catalogs migrate demo worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
+.PHONY: run test lint install catalogs migrate demo vapid worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ migrate: install
 demo: migrate
 	$(FLASK) seed-demo
 
+# Web push on localhost: a development VAPID key in the instance folder, made
+# the first time only (`push generate-vapid` refuses to replace a key: every
+# subscribed browser would have to subscribe again).
+INSTANCE = $(or $(FOOTING_INSTANCE),instance)
+vapid: install
+	@if [ -n "$$VAPID_PRIVATE_KEY" ] || [ -f "$(INSTANCE)/vapid_private.pem" ]; then \
+		echo "VAPID key: $${VAPID_PRIVATE_KEY:-$(INSTANCE)/vapid_private.pem}"; \
+	else $(FLASK) push generate-vapid; fi
+
 # The web app and the Huey worker together; Ctrl-C stops both.
-run: catalogs demo
+run: catalogs demo vapid
 	@echo "Footing on http://$(HOST):$(PORT)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/huey_consumer webapp.worker.huey $(WORKER_FLAGS) --quiet & \

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 from webapp import create_app
-from webapp.config import Config
 
 
 def test_seed_demo_prints_accounts_as_json(app, connection):
@@ -37,11 +36,9 @@ def test_seed_demo_codes_and_totp_work(app, connection):
 
 
 def test_seed_demo_refuses_production(tmp_path):
-    class Prod(Config):
-        SECRET_KEY = "p" * 40
-        DATABASE_URL = "sqlite:///" + str(tmp_path / "prod.db")
+    from .test_config import production_config
 
-    result = create_app(Prod).test_cli_runner().invoke(args=["seed-demo"])
+    result = create_app(production_config(tmp_path)).test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "refuses" in result.output
 

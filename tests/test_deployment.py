@@ -124,10 +124,9 @@ def test_trusted_proxies_reads_a_number_of_hops(value, hops):
     assert proxy.trusted_proxies(value) == hops
 
 
-def test_create_app_puts_proxy_fix_outermost(app, monkeypatch, tmp_path):
-    monkeypatch.setenv("FOOTING_INSTANCE", str(tmp_path))
-
+def test_create_app_puts_proxy_fix_outermost(app, tmp_path):
     class Config(TestConfig):
+        INSTANCE_PATH = str(tmp_path)
         TRUSTED_PROXIES = "2"
         DATABASE_URL = app.config["DATABASE_URL"]
         REDIS_URL = app.config["REDIS_URL"]
@@ -139,17 +138,17 @@ def test_create_app_puts_proxy_fix_outermost(app, monkeypatch, tmp_path):
     assert (fix.x_for, fix.x_proto, fix.x_host, fix.x_port, fix.x_prefix) == (2, 2, 2, 0, 0)
 
 
-def test_footing_instance_is_the_instance_folder_of_every_process(app, monkeypatch, tmp_path):
+def test_footing_instance_is_the_instance_folder_of_every_process(tmp_path):
     """The web app's, as the job queue's (webapp/queue.py): the systemd units
     point both at their state directory."""
-    monkeypatch.setenv("FOOTING_INSTANCE", str(tmp_path / "state"))
+    from webapp.config import read_settings
+    from webapp.queue import make_huey
 
-    class Config(TestConfig):
-        DATABASE_URL = ""
-        REDIS_URL = app.config["REDIS_URL"]
-
-    other = create_app(Config)
+    settings = read_settings({"FOOTING_ENV": "development",
+                              "FOOTING_INSTANCE": str(tmp_path / "state")})
+    other = create_app(settings)
     other.extensions["footing_db"].engine.dispose()
     assert other.instance_path == str(tmp_path / "state")
     assert other.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/state/footing.db"
     assert (tmp_path / "state" / "static-build").is_dir()
+    assert make_huey(settings).storage.filename == f"{tmp_path}/state/huey.db"

@@ -202,7 +202,7 @@ def test_members_answer_and_the_facilitator_records_attendance(session, make_gro
 
     page = fac_web.get(url).get_data(as_text=True)
     assert "said not coming" in page and "no answer" in page
-    r = fac_web.post(url + "/attendance", {"present": [str(hawa.id)]})
+    r = fac_web.post(url + "/attendance", {"present": [str(hawa.id)]}, form_page=url)
     assert r.status_code == 302
     session.expire_all()
     attended = dict(session.execute(select(MeetingResponse.user_id, MeetingResponse.attended)
@@ -317,15 +317,17 @@ def test_buddies_see_each_other(session, make_group, phone, staff_phone):
     sahr, _ = phone("Sahr")
     group = make_group(facilitator, members=[abdul, hawa, sahr])
     url = f"/groups/{group.id}"
-    assert fac_web.post(url + "/buddies", {"first": abdul.id, "second": hawa.id}).status_code == 302
+    assert fac_web.post(url + "/buddies", {"first": abdul.id, "second": hawa.id},
+                        form_page=url).status_code == 302
     assert "Your buddy is Hawa." in abdul_web.get(url).get_data(as_text=True)
     assert "Your buddy is Abdul." in hawa_web.get(url).get_data(as_text=True)
     # A new pair leaves the old buddy without one.
-    assert fac_web.post(url + "/buddies", {"first": sahr.id, "second": hawa.id}).status_code == 302
+    assert fac_web.post(url + "/buddies", {"first": sahr.id, "second": hawa.id},
+                        form_page=url).status_code == 302
     assert "Your buddy is" not in abdul_web.get(url).get_data(as_text=True)
     for data in [{"first": abdul.id, "second": abdul.id},
                  {"first": abdul.id, "second": facilitator.id}]:
-        assert fac_web.post(url + "/buddies", data).status_code == 400
+        assert fac_web.post(url + "/buddies", data, form_page=url).status_code == 400
 
 
 def _checkin(session, user, mood, note, shared, when=None):
@@ -489,7 +491,8 @@ def test_a_member_taken_out_no_longer_sees_the_group_nor_is_seen_in_it(
     hawa, hawa_web = phone("Hawa")
     group = make_group(facilitator, members=[abdul, hawa])
     url = f"/groups/{group.id}"
-    assert fac_web.post(url + "/buddies", {"first": abdul.id, "second": hawa.id}).status_code == 302
+    assert fac_web.post(url + "/buddies", {"first": abdul.id, "second": hawa.id},
+                        form_page=url).status_code == 302
     _checkin(session, abdul, 4, "Shared words of Abdul", shared=True)
     assert "Shared words of Abdul" in hawa_web.get(url).get_data(as_text=True)
 

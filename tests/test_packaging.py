@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -115,7 +116,9 @@ def test_the_wheel_migrates_and_starts_an_organisation_outside_the_checkout(tmp_
            if not k.startswith(("FOOTING_", "FLASK_", "PYTHON", "DATABASE_URL", "REDIS_URL",
                                 "TEST_", "BROWSER_"))}
     env.update(FOOTING_ENV="production", SECRET_KEY=secrets.token_hex(32),
-               DATABASE_URL=f"sqlite:///{ops / 'footing.db'}")
+               DATABASE_URL=f"sqlite:///{ops / 'footing.db'}", FOOTING_INSTANCE=str(ops),
+               DATA_KEY=Fernet.generate_key().decode(),
+               VAPID_SUBJECT="mailto:ops@partner.example.org", EMERGENCY_PHONE="+232 99 000 111")
 
     def footing(*args: str) -> str:
         return _ok([str(venv / "bin" / "footing"), *args], cwd=ops, env=env)
@@ -139,6 +142,12 @@ def test_the_wheel_migrates_and_starts_an_organisation_outside_the_checkout(tmp_
                    "aminata@partner.example.org")
     assert "Organisation 'Partner, Freetown' made" in made and "Activation code" in made
 
-    # README's web server line loads the app from the installed package.
-    _ok([str(python), "-m", "gunicorn", "--check-config", "webapp:create_app()"], cwd=ops,
-        env=env)
+    # README's web server line loads the app from the installed package, and
+    # refuses to serve before the VAPID key is made.
+    check = [str(python), "-m", "gunicorn", "--check-config", "webapp:create_app()"]
+    refused = subprocess.run(check, cwd=ops, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode != 0 and "No VAPID key for web push" in refused.stderr, refused
+    assert "VAPID_PUBLIC_KEY=" in footing("push", "generate-vapid")
+    assert (ops / "vapid_private.pem").is_file()
+    _ok(check, cwd=ops, env=env)

@@ -378,7 +378,7 @@ def test_acknowledge_reply_and_the_returnee_reads_it_but_never_a_note(
     assert "Seen" in mine  # the status the returnee reads
     assert "Check the clinic stock" not in mine and "Internal note" not in mine
     # The returnee answers in the same thread.
-    assert phone.post(f"{url}/reply", {"reply-body": "Thank you"}).status_code == 302
+    assert phone.post(f"{url}/reply", {"reply-body": "Thank you"}, form_page=url).status_code == 302
     assert "Thank you" in staff.get(url).get_data(as_text=True)
     note = phone.client.post(f"{url}/note",
                              data={"note-body": "x", "csrf_token": phone.token(url)})
@@ -411,7 +411,8 @@ def test_status_changes_are_history_and_a_decline_needs_a_reason_the_returnee_re
         (person.id, None, "new"), (cw.id, "new", "in_progress"), (cw.id, "in_progress", "declined")]
     mine = phone.get(url).get_data(as_text=True)
     assert "Not possible" in mine and "the city office can help" in mine
-    assert phone.post(f"{url}/reply", {"reply-body": "Where is that office?"}).status_code == 302
+    assert phone.post(f"{url}/reply", {"reply-body": "Where is that office?"},
+                      form_page=url).status_code == 302
 
 
 def test_closing_a_concern_needs_an_outcome(app, session, a_case):

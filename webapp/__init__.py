@@ -25,7 +25,7 @@ from . import (
 )
 from .auth import service as auth_service
 from .cli import register_cli
-from .config import Config, config_from_env, default_sqlite_url, instance_path
+from .config import Config, default_sqlite_url, settings
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
@@ -49,8 +49,10 @@ def import_all_models() -> None:
 
 
 def create_app(config: object | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False, instance_path=instance_path())
-    app.config.from_object(config or config_from_env())
+    config = config or settings()  # the environment's, read once per process
+    app = Flask(__name__, instance_relative_config=False,
+                instance_path=getattr(config, "INSTANCE_PATH", None))
+    app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
@@ -91,7 +93,7 @@ def create_app(config: object | None = None) -> Flask:
 
 
 def _validate(app: Flask) -> None:
-    Config.validate(app.config)
+    Config.validate(app.config, app.instance_path)
     proxy.trusted_proxies(app.config.get("TRUSTED_PROXIES"))
     try:
         sealed.configure(sealed.key_from(app.config.get("DATA_KEY", ""), app.config["SECRET_KEY"]),

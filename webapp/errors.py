@@ -4,11 +4,14 @@ from __future__ import annotations
 import logging
 from typing import TypeAlias
 
-from flask import Flask, render_template
-from flask_babel import LazyString, lazy_gettext as _l
+from flask import Flask, current_app, g
+from flask_babel import LazyString, force_locale, lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
+
+from . import i18n
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,63 @@ ERROR_TEXT = {
 
 def render_error(status: int, detail: Message | None = None):
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
-    return render_template("error.html", status=status, title=title,
-                           text=detail or text), status
+    return error_page(status, title, detail or text), status
+
+
+def error_page(status: int, title: object, text: object) -> str:
+    """error.html, rendered without the database: with PostgreSQL down the
+    500 page must still come, translated, with quick exit and a number to
+    call. So no context processors (they ask who is signed in, and for their
+    alerts); only a 4xx, whose database answered, may still look up the
+    person (their language, their organisation's number)."""
+    user = g.get("_login_user")
+    if user is None and status < 500:
+        try:
+            user = current_user._get_current_object()
+        except Exception:  # the database is down after all
+            log.warning("error page: who is signed in could not be looked up")
+    locale = _locale_of(user)
+    with force_locale(locale):
+        return current_app.jinja_env.get_template("error.html").render(
+            status=status, title=title, text=text, locale_tag=i18n.locale_tag(locale),
+            text_direction=i18n.text_direction(locale),
+            emergency_phone=_emergency_phone(user, status))
+
+
+def _loaded(obj: object, name: str) -> object:
+    """An attribute this request already loaded (None otherwise): reading it
+    never asks the database."""
+    return vars(obj).get(name) if obj is not None and hasattr(obj, "__dict__") else None
+
+
+def _locale_of(user: object) -> str:
+    """The person's language as far as known without the database: their
+    profile when it is loaded, else the cookie, the browser, English."""
+    profile = _loaded(user, "locale")
+    if isinstance(profile, str) and profile in i18n.supported():
+        return profile
+    # The selector would ask for the person's profile: here they are nobody.
+    known = g.pop("_login_user", None)
+    g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+    try:
+        return i18n.select_locale()
+    finally:
+        g.pop("_login_user")
+        if known is not None:
+            g._login_user = known
+
+
+def _emergency_phone(user: object, status: int) -> str:
+    """The person's organisation's emergency line when at hand, else the
+    instance's (EMERGENCY_PHONE): someone in danger always sees a number."""
+    org = _loaded(user, "organisation")
+    if org is None and status < 500 and getattr(user, "is_authenticated", False):
+        try:
+            org = user.organisation  # type: ignore[attr-defined]
+        except Exception:
+            log.warning("error page: the organisation could not be looked up")
+    phone = _loaded(org, "emergency_phone")
+    return phone if isinstance(phone, str) and phone else current_app.config["EMERGENCY_PHONE"]
 
 
 def register_error_pages(app: Flask) -> None:

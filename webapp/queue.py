@@ -1,33 +1,34 @@
 """The job queue's storage, and the worker's heartbeat in it.
 
 Embedded default: Huey's SQLite storage in the instance folder. With REDIS_URL
-set: Redis, for many workers on many machines. The jobs themselves are in
+set: Redis, for many workers on many machines. Both come from the process's
+settings (`webapp.config.settings`), as the web app's do. The jobs themselves are in
 `webapp.tasks`; a worker runs them with `huey_consumer webapp.worker.huey`.
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from .config import Config, instance_path, settings
+
 log = logging.getLogger(__name__)
 
 
-def _make_huey() -> Huey:
-    redis_url = os.environ.get("REDIS_URL")
-    immediate = os.environ.get("FOOTING_ENV") == "testing"
-    if redis_url:
-        return RedisHuey("footing", url=redis_url, immediate=immediate)
-    default_instance = Path(__file__).resolve().parent.parent / "instance"
-    instance = Path(os.environ.get("FOOTING_INSTANCE", default_instance))
+def make_huey(config: Config) -> Huey:
+    """The queue `config` describes; tests run its jobs at once, in process."""
+    immediate = config.ENV_NAME == "testing"
+    if config.REDIS_URL:
+        return RedisHuey("footing", url=config.REDIS_URL, immediate=immediate)
+    instance = Path(instance_path(config))
     instance.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("footing", filename=str(instance / "huey.db"), immediate=immediate)
 
 
-huey = _make_huey()
+huey = make_huey(settings())
 
 
 # --- Is the worker running? -------------------------------------------------------

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from ..browser.conftest import ROOT, Account, LiveServer, _free_port, flask_command
 from ..push_receiver import PushReceiver
@@ -169,8 +170,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "FOOTING_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "FOOTING_INSTANCE": str(instance),  # the default SQLite database is made there
+        "DATA_KEY": Fernet.generate_key().decode(),
         "REDIS_URL": REDIS_URL,
+        "WEB_CONCURRENCY": "2",  # gunicorn's workers (the unit sets no --workers)
         "TRUSTED_PROXIES": "1",
+        "VAPID_SUBJECT": "mailto:ops@footing.example.org",
+        "EMERGENCY_PHONE": "+232 99 000 111",
         "PUSH_ALLOW_HTTP_ENDPOINTS": "1",  # the local push receiver is http
         "PUSH_SERVICE_HOSTS": "127.0.0.1",  # …and the only push service here
         "PYTHONUNBUFFERED": "1",
@@ -195,8 +200,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         http_port=http_port, https_port=https_port, storage=tmp / "caddy",
         site=ROOT / "deploy" / "footing.caddy"))
     commands = {
-        "gunicorn": unit_command("footing-web.service", bind=f"127.0.0.1:{app_port}",
-                                 workers="2") + [
+        "gunicorn": unit_command("footing-web.service", bind=f"127.0.0.1:{app_port}") + [
             "--access-logfile", str(tmp / "gunicorn-access.log")],
         "worker": unit_command("footing-worker.service"),
         "caddy": [CADDY, "run", "--adapter", "caddyfile", "--config", str(caddyfile)],

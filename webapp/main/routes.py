@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import service as auth_service
 from ..db import db_session
@@ -60,7 +61,10 @@ def healthz():
         return jsonify(status="error", database="unreachable"), 503
     # The web app is healthy without a worker (a load balancer must keep
     # sending people here); the worker's own state is /healthz/worker.
-    return jsonify(status="ok", database="ok", worker=_worker_state())
+    # Without a VAPID key nobody gets a push: said, not failed on (production
+    # does not start without one).
+    return jsonify(status="ok", database="ok", worker=_worker_state(),
+                   push="ok" if push.vapid_private_key() else "not configured")
 
 
 @bp.get("/healthz/worker")
@@ -105,8 +109,13 @@ def quick_exit():
     phone) must never stop someone from leaving. A cross-site form cannot abuse
     it: the session cookie is SameSite=Lax, so it is not sent with such a POST,
     and the only effect is signing the sender out."""
-    auth_service.end_session(db_session(), session.get("_user_id"), "quick_exit")
-    logout_user()
+    try:
+        auth_service.end_session(db_session(), session.get("_user_id"), "quick_exit")
+        logout_user()
+    except SQLAlchemyError:  # the database is down: leave all the same
+        current_app.logger.warning("quick exit: the database did not answer; "
+                                   "the session cookie is dropped, its row stays")
+        db_session().rollback()
     session.clear()
     response = redirect(current_app.config["QUICK_EXIT_URL"], code=303)
     # Drop cached copies of pages; not "storage", which would also wipe the
