@@ -39,7 +39,6 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -47,12 +46,33 @@ from typing import Callable, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = [
-    "webapp/access.py",
     "webapp/submissions.py",
     "webapp/checkins/service.py",
     "webapp/alerts/service.py",
     "webapp/alerts/routing.py",
+    "webapp/access.py",
 ]
+# The test files of each target: its mutants run theirs first (and the
+# tests/test_mutants_*.py written against its survivors).
+HOME = {
+    "webapp/submissions.py": ["test_submissions", "test_checkins", "test_support"],
+    "webapp/checkins/service.py": ["test_checkins", "test_groups", "test_privacy",
+                                   "test_push_reminders"],
+    "webapp/alerts/service.py": ["test_alerts", "test_support", "test_monitoring"],
+    "webapp/alerts/routing.py": ["test_alerts", "test_support", "test_checkins"],
+    "webapp/access.py": ["test_access_policy", "test_people", "test_plan", "test_support",
+                         "test_groups", "test_monitoring", "test_alerts"],
+}
+# A module-level line of these runs at import, before any test, and feeds
+# everything: its mutants run these test files (others: the tests that run any
+# line of the file or of its READERS).
+MODULE_TESTS = {
+    "webapp/access.py": ["test_access_policy", "test_staff_signin", "test_people"],
+    "webapp/alerts/routing.py": ["test_alerts", "test_support", "test_checkins"],
+}
+# At most this many tests per mutant, its home tests and the fastest first: a
+# line every request runs (access.enforce) would otherwise run the whole suite.
+MAX_TESTS = 30
 # A module-level line runs at import, before any test: its mutants run the
 # tests that run any line of these files (the code that reads the constant).
 READERS = {
@@ -489,6 +509,30 @@ def record(workdir: Path) -> dict:
     return tests
 
 
+def use_lines(path: str, line: int) -> dict[str, set[int]]:
+    """For a module-level line: the lines inside functions (of this file and
+    of its READERS) that use a name the statement at `line` defines."""
+    tree = ast.parse((ROOT / path).read_text())
+    names: set[str] = set()
+    for stmt in tree.body:
+        if stmt.lineno <= line <= stmt.end_lineno:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(stmt.name)
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    uses: dict[str, set[int]] = {}
+    for reader in [path, *READERS.get(path, [])]:
+        for fn in ast.walk(ast.parse((ROOT / reader).read_text())):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    used = (node.id if isinstance(node, ast.Name) else
+                            node.attr if isinstance(node, ast.Attribute) else None)
+                    if used in names and hasattr(node, "lineno"):
+                        uses.setdefault(reader, set()).add(node.lineno)
+    return uses
+
+
 def function_lines(path: str) -> dict[str, set[int]]:
     """Lines of each function of the file (qualified name), nested ones included."""
     tree = ast.parse((ROOT / path).read_text())
@@ -506,7 +550,8 @@ def function_lines(path: str) -> dict[str, set[int]]:
     return out
 
 
-def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]]) -> list[str]:
+def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]],
+                 limit: int = MAX_TESTS) -> list[str]:
     if m.where == "policy":
         chosen = {n for n, t in tests.items()
                   if m.endpoint in t["endpoints"] or n.split("::")[0] in POLICY_TESTS}
@@ -515,10 +560,20 @@ def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]
     elif m.function is not None:  # a default argument: whoever runs the function
         lines = fn_lines[m.file].get(m.function, set())
         chosen = {n for n, t in tests.items() if lines & t["lines"].get(m.file, set())}
-    else:  # a module-level constant or table: whoever runs the code reading it
-        readers = [m.file, *READERS.get(m.file, [])]
-        chosen = {n for n, t in tests.items() if any(t["lines"].get(f) for f in readers)}
-    return sorted(chosen, key=lambda n: (tests[n]["duration"], n))
+    else:  # module level: whoever runs a line using what the statement defines
+        uses = use_lines(m.file, m.line)
+        chosen = {n for n, t in tests.items()
+                  if any(lines & t["lines"].get(f, set()) for f, lines in uses.items())}
+        if m.file in MODULE_TESTS:  # names that feed the policy table, read by every request
+            chosen |= {n for n in tests if _module(n) in MODULE_TESTS[m.file]}
+    home = HOME.get(m.file, [])
+    ranked = sorted(chosen, key=lambda n: (not _module(n).startswith("test_mutants"),
+                                           _module(n) not in home, tests[n]["duration"], n))
+    return ranked[:limit]
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
 
 
 def run_mutant(m: Mutant, number: int, copy_dir: Path, nodeids: list[str], timeout: float,
@@ -556,13 +611,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="a target file (repeatable)")
     parser.add_argument("--ids", nargs="*", help="only these mutants (file:number)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-tests", type=int, default=None,
+                        help="at most this many tests per mutant")
     parser.add_argument("--workdir", default="/tmp/footing-mutate")
+    parser.add_argument("--exclude", metavar="TEXT",
+                        help="leave out the tests whose id contains TEXT (e.g. test_mutants_, "
+                             "for the score before the tests written against survivors)")
+    parser.add_argument("--tests", nargs="+", metavar="PATH",
+                        help="run these tests (files or ids) for every mutant instead of "
+                             "the traced ones: a re-run of survivors against new tests")
+    parser.add_argument("--from", dest="from_", nargs="+", metavar="WORKDIR",
+                        help="print the merged score of these passes' results (later ones "
+                             "win) and run nothing")
+    parser.add_argument("--survivors", action="store_true",
+                        help="only the mutants that survived the last pass (or were not run)")
     parser.add_argument("--reuse-trace", action="store_true",
                         help="use the last trace instead of tracing the suite again")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--show", metavar="ID", help="print one mutant as a diff")
-    parser.add_argument("--check", metavar="ID",
-                        help="run the tests given after -- against one mutant")
+    parser.add_argument("--check", metavar="ID[,ID…]",
+                        help="run the tests given after -- against these mutants (in one "
+                             "process, in memory); exit 0 when every one is killed")
+    parser.add_argument("--check-slow", metavar="ID",
+                        help="the same for one mutant written into a copy of the work tree")
     args, rest = parser.parse_known_args(argv)
     rest = [a for a in rest if a != "--"]
 
@@ -572,7 +643,21 @@ def main(argv: list[str] | None = None) -> int:
     by_id = {m.id: m for m in mutants}
     if args.ids:
         mutants = [by_id[i] for i in args.ids]
+    if args.survivors:
+        last = {}
+        for d in [args.workdir, *(args.from_ or [])]:
+            if (Path(d) / "results.json").exists():
+                last.update(json.loads((Path(d) / "results.json").read_text()))
+        mutants = [m for m in mutants if last.get(m.id, {}).get("status") in
+                   ("survived", "uncovered", "error", None)]
 
+    if args.from_:
+        merged: dict[str, dict] = {}
+        for d in args.from_:
+            merged.update(json.loads((Path(d) / "results.json").read_text()))
+        wanted = {m.id for m in mutants}
+        report([Mutant(**r) for i, r in merged.items() if i in wanted], 0)
+        return 0
     if args.list:
         for m in mutants:
             print(f"{m.id:28} line {m.line:4} {m.where:8} {m.desc}")
@@ -586,16 +671,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    if args.check:
-        m = _find(args.check)
+    if args.check_slow:
+        m = _find(args.check_slow)
         copy_dir = make_copy(workdir, "check")
         status, failed, seconds = run_mutant(m, int(m.id.rsplit(":", 1)[1]), copy_dir, rest,
                                              timeout=600, extra=[])
         print(f"{m.id} ({m.desc}): {status}{' by ' + failed if failed else ''} in {seconds:.0f} s")
         return 0 if status in ("killed", "timeout") else 1
+    if args.check:
+        checked = [_find(i) for i in args.check.split(",")]
+        plan = [{"id": m.id, "file": m.file, "number": int(m.id.rsplit(":", 1)[1]),
+                 "tests": rest, "timeout": 600} for m in checked]
+        plan_file, out_file = workdir / "check-plan.json", workdir / "check-out.json"
+        plan_file.write_text(json.dumps(plan))
+        Path(f"{out_file}.log").unlink(missing_ok=True)
+        subprocess.run(pytest_cmd("-q", "-p", "mutate_runner", *rest), cwd=ROOT,
+                       env=env(PYTHONPATH=str(ROOT / "scripts"), MUTATE_PLAN=str(plan_file),
+                               MUTATE_OUT=str(out_file)), capture_output=True)
+        out = json.loads(out_file.read_text()) if out_file.exists() else {}
+        for m in checked:
+            r = out.get(m.id, {"status": "not run", "killed_by": None})
+            print(f"{m.id:28} {r['status']:9} {m.desc[:70]}"
+                  + (f"\n{'':28} by {r['killed_by']}" if r["killed_by"] else ""))
+        return 0 if all(out.get(m.id, {}).get("status") in ("killed", "timeout")
+                        for m in checked) else 1
 
     trace_file = workdir / "trace.json"
-    if args.reuse_trace and trace_file.exists():
+    if args.tests:
+        tests = {}
+    elif args.reuse_trace and trace_file.exists():
         tests = {n: {"duration": t["duration"], "endpoints": set(t["endpoints"]),
                      "lines": {f: set(ls) for f, ls in t["lines"].items()}}
                  for n, t in json.loads(trace_file.read_text()).items()}
@@ -605,40 +709,62 @@ def main(argv: list[str] | None = None) -> int:
             {n: {"duration": t["duration"], "endpoints": sorted(t["endpoints"]),
                  "lines": {f: sorted(ls) for f, ls in t["lines"].items()}}
              for n, t in tests.items()}))
+    if args.exclude:
+        tests = {n: t for n, t in tests.items() if args.exclude not in n}
     fn_lines = {f: function_lines(f) for f in files}
 
-    copies = [make_copy(workdir, f"worker{k}") for k in range(args.jobs)]
-    free = list(copies)
-    import threading
-    lock = threading.Lock()
-    done = [0]
-
-    def job(m: Mutant) -> Mutant:
-        nodeids = select_tests(m, tests, fn_lines)
+    limit = args.max_tests or MAX_TESTS
+    plans: list[list[dict]] = [[] for _ in range(args.jobs)]
+    load = [0.0] * args.jobs
+    for m in mutants:
+        nodeids = args.tests or select_tests(m, tests, fn_lines, limit)
         if not nodeids:
             m.status = "uncovered"
-        else:
-            with lock:
-                copy_dir = free.pop()
-            try:
-                budget = sum(tests[n]["duration"] for n in nodeids)
-                m.status, m.killed_by, m.seconds = run_mutant(
-                    m, int(m.id.rsplit(":", 1)[1]), copy_dir, nodeids, timeout=60 + 4 * budget)
-                m.tests_run = len(nodeids)
-            finally:
-                with lock:
-                    free.append(copy_dir)
-        with lock:
-            done[0] += 1
-            mark = {"killed": ".", "timeout": "T", "survived": "S", "uncovered": "U"}[m.status]
-            print(f"[{done[0]}/{len(mutants)}] {mark} {m.id} {m.desc[:90]}"
-                  + (f" ({m.tests_run} tests, {m.seconds:.0f} s)" if m.status == "survived" else ""),
-                  flush=True)
-        return m
-
+            continue
+        budget = sum(tests[n]["duration"] for n in nodeids) if not args.tests else 60
+        k = load.index(min(load))
+        load[k] += budget
+        plans[k].append({"id": m.id, "file": m.file, "number": int(m.id.rsplit(":", 1)[1]),
+                         "tests": nodeids, "timeout": round(30 + 5 * budget, 1)})
     started = time.monotonic()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(job, mutants))
+    procs = []
+    for k, plan in enumerate(plans):
+        if not plan:
+            continue
+        plan_file, out_file = workdir / f"plan{k}.json", workdir / f"out{k}.json"
+        plan_file.write_text(json.dumps(plan))
+        for stale in (out_file, Path(f"{out_file}.log")):
+            stale.unlink(missing_ok=True)
+        procs.append((subprocess.Popen(
+            pytest_cmd("-q", "-p", "mutate_runner"), cwd=ROOT,
+            env=env(PYTHONPATH=str(ROOT / "scripts"), MUTATE_PLAN=str(plan_file),
+                    MUTATE_OUT=str(out_file)),
+            stdout=open(workdir / f"worker{k}.txt", "w"), stderr=subprocess.STDOUT), out_file))
+    total = sum(len(p) for p in plans)
+    seen = [0] * len(procs)
+    shown = 0
+    while True:
+        alive = any(proc.poll() is None for proc, _ in procs)
+        for k, (_proc, out_file) in enumerate(procs):
+            log = Path(f"{out_file}.log")
+            lines = log.read_text().splitlines() if log.exists() else []
+            for line in lines[seen[k]:]:
+                shown += 1
+                print(f"[{shown}/{total}] {line}", flush=True)
+            seen[k] = len(lines)
+        if not alive:
+            break
+        time.sleep(5)
+    by_id = {m.id: m for m in mutants}
+    for proc, out_file in procs:
+        if proc.returncode not in (0, 5) or not out_file.exists():
+            print(f"a worker stopped with {proc.returncode}: see {workdir}/worker*.txt")
+        if out_file.exists():
+            for ident, r in json.loads(out_file.read_text()).items():
+                m = by_id[ident]
+                m.status, m.killed_by, m.tests_run, m.seconds = (
+                    r["status"], r["killed_by"], r["tests_run"], r["seconds"])
+    results = mutants
     results_file = workdir / "results.json"
     previous = json.loads(results_file.read_text()) if results_file.exists() else {}
     previous.update({m.id: asdict(m) for m in results})
@@ -662,7 +788,7 @@ def report(results: list[Mutant], seconds: float) -> None:
         mine = [m for m in results if m.file == f]
         killed = sum(m.status in ("killed", "timeout") for m in mine)
         print(f"  {f:32} {killed:4}/{len(mine):<4} killed")
-    survivors = [m for m in results if m.status in ("survived", "uncovered")]
+    survivors = [m for m in results if m.status in ("survived", "uncovered", "error", "pending")]
     if survivors:
         print("\nsurvivors:")
         for m in survivors:
