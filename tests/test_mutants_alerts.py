@@ -281,3 +281,26 @@ def test_the_alert_page_shows_the_caseworker_what_happened(app, ctx, session, pe
     sign_in_staff(staff, cw)
     page = staff.get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert "Safety: needs help now" in page and "Secret Name" in page
+
+
+def test_the_sweep_routes_a_signal_left_over_while_other_alerts_exist(ctx, session, people):
+    """A signal whose routing failed is routed by the worker's sweep, also
+    when the person has other alerts already."""
+    from webapp.models import Signal
+
+    cw, _coordinator, person = people
+    emit(ctx, session, person, "checkin.unsafe")
+    left = Signal(organisation_id=person.organisation_id, returnee_id=person.id,
+                  kind="concern.safety_now", created_at=utcnow() - timedelta(minutes=5))
+    session.add(left)
+    session.commit()
+    with ctx():
+        alerts.route_pending(session)
+        session.commit()
+    alert = session.scalars(select(Alert).where(Alert.signal_id == left.id)).one()
+    assert (alert.severity, ladder(session, alert)) == ("urgent", [(cw.id, "assigned")])
+    session.refresh(left)
+    assert left.routed_at is not None
+    with ctx():  # routed once
+        assert alerts.route_pending(session) == []
+    assert len(session.scalars(select(Alert)).all()) == 2

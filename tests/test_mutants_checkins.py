@@ -171,3 +171,49 @@ def test_a_second_gap_is_signalled_once_too(app, session, make_returnee):
     assert signal_no_contact(app, now=T0 + timedelta(days=34)) == 1
     assert signal_no_contact(app, now=T0 + timedelta(days=35)) == 0
     assert kinds(session, person) == ["checkin.no_contact", "checkin.no_contact"]
+
+
+def test_a_second_activation_code_moves_the_start_of_the_silence(app, session, make_returnee,
+                                                                  ctx):
+    """The latest activation counts when a person activated twice."""
+    from webapp.auth import service as auth_service
+    from webapp.models import ActivationCode
+
+    person, _ = make_returnee(name="Two codes")
+    _activated_at(session, person, T0)
+    with ctx():
+        auth_service.issue_activation_code(session, person, issued_by=None)
+    session.commit()
+    second = session.scalars(select(ActivationCode).where(
+        ActivationCode.user_id == person.id, ActivationCode.used_at.is_(None))).one()
+    second.used_at = T0 + timedelta(days=10)
+    session.commit()
+    assert signal_no_contact(app, now=T0 + timedelta(days=20)) == 0
+    assert signal_no_contact(app, now=T0 + timedelta(days=24)) == 1
+
+
+def test_the_history_holds_the_latest_thirty(session, ctx, returnee_web):
+    me = returnee_web()
+    for n in range(32):
+        session.add(CheckIn(organisation_id=me.organisation_id, user_id=me.id, mood=1 + n % 5,
+                            created_at=T0 + timedelta(days=n)))
+    session.commit()
+    with ctx():
+        shown = service.history(session, session.get(User, me.id))
+    assert [c.created_at for c in shown] == [T0 + timedelta(days=n) for n in range(31, 1, -1)]
+
+
+def test_the_mood_line_is_drawn_oldest_left_best_at_the_top():
+    class Seen:
+        def __init__(self, mood):
+            self.mood = mood
+
+    chart = service.mood_chart([Seen(3), Seen(1), Seen(5)])  # newest first
+    assert (chart.width, chart.height) == (300, 110)
+    assert chart.points == [(12, 12, 5), (150, 98, 1), (288, 55, 3)]
+    assert chart.polyline == "12,12 150,98 288,55"
+    assert service.mood_chart([Seen(4)]).points == [(12, 34, 4)]
+    assert service.mood_chart([Seen(2), Seen(4)]).points == [(12, 34, 4), (288, 76, 2)]
+    many = service.mood_chart([Seen(1 + n % 5) for n in range(20)], width=240, height=90)
+    assert len(many.points) == 12 and many.points[-1] == (228, 78, 1)
+    assert many.points[:3] == [(12, 62, 2), (32, 78, 1), (51, 12, 5)]

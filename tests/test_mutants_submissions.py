@@ -25,6 +25,7 @@ def test_a_repeat_leads_back_to_its_own_report_after_others_reported(
         phone = Web(app.test_client())
         activate_returnee(phone, code)
         phones.append(phone)
+    earlier = case_id_of(report(phones[0], sub_type="too_expensive", urgency="later"))
     key = str(uuid.uuid4())
     first = report(phones[0], sub_type="ran_out", urgency="soon", client_uuid=key)
     mine = case_id_of(first)
@@ -32,7 +33,7 @@ def test_a_repeat_leads_back_to_its_own_report_after_others_reported(
     cases = session.scalar(select(func.count()).select_from(Case))
 
     again = report(phones[0], sub_type="ran_out", urgency="soon", client_uuid=key)
-    assert case_id_of(again) == mine
+    assert case_id_of(again) == mine != earlier
     assert phones[0].get(again.headers["Location"]).status_code == 200
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Case)) == cases
