@@ -567,8 +567,9 @@ def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]
         if m.file in MODULE_TESTS:  # names that feed the policy table, read by every request
             chosen |= {n for n in tests if _module(n) in MODULE_TESTS[m.file]}
     home = HOME.get(m.file, [])
-    ranked = sorted(chosen, key=lambda n: (not _module(n).startswith("test_mutants"),
-                                           _module(n) not in home, tests[n]["duration"], n))
+    ranked = sorted(chosen, key=lambda n: (
+        not _module(n).startswith("test_mutants"),
+        home.index(_module(n)) if _module(n) in home else len(home), tests[n]["duration"], n))
     return ranked[:limit]
 
 
@@ -623,8 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="from_", nargs="+", metavar="WORKDIR",
                         help="print the merged score of these passes' results (later ones "
                              "win) and run nothing")
-    parser.add_argument("--survivors", action="store_true",
-                        help="only the mutants that survived the last pass (or were not run)")
+    parser.add_argument("--survivors", nargs="+", metavar="WORKDIR",
+                        help="only the mutants that survived these passes (later ones win)")
     parser.add_argument("--reuse-trace", action="store_true",
                         help="use the last trace instead of tracing the suite again")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
@@ -644,10 +645,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.ids:
         mutants = [by_id[i] for i in args.ids]
     if args.survivors:
-        last = {}
-        for d in [args.workdir, *(args.from_ or [])]:
-            if (Path(d) / "results.json").exists():
-                last.update(json.loads((Path(d) / "results.json").read_text()))
+        last: dict[str, dict] = {}
+        for d in args.survivors:
+            last.update(json.loads((Path(d) / "results.json").read_text()))
         mutants = [m for m in mutants if last.get(m.id, {}).get("status") in
                    ("survived", "uncovered", "error", None)]
 

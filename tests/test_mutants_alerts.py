@@ -304,3 +304,85 @@ def test_the_sweep_routes_a_signal_left_over_while_other_alerts_exist(ctx, sessi
     with ctx():  # routed once
         assert alerts.route_pending(session) == []
     assert len(session.scalars(select(Alert)).all()) == 2
+
+
+def test_the_late_warning_is_about_this_organisations_work_left_undone(
+        ctx, session, people, make_org, make_staff, make_returnee):
+    """Staff are warned when the worker is late with their organisation's
+    alerts: a signal not routed a few minutes after it came, or an overdue
+    alert nobody acknowledged, closed or escalated. Not for anything else."""
+    from webapp.models import Signal
+
+    cw, coordinator, person = people
+    far_org = make_org()
+    far = make_staff(Role.COORDINATOR, organisation=far_org)
+    late_after = timedelta(minutes=3)
+
+    def late(user, now=None):
+        with ctx():
+            return alerts.header(session, session.get(User, user.id), late_after, now=now)[1]
+
+    def unrouted(who, age):
+        signal = Signal(organisation_id=who.organisation_id, returnee_id=who.id,
+                        kind="checkin.unsafe", created_at=utcnow() - age)
+        session.add(signal)
+        session.commit()
+        return signal
+
+    fresh = unrouted(person, timedelta(seconds=30))
+    assert not late(coordinator) and not late(far)
+    session.delete(fresh)
+    old = unrouted(person, timedelta(minutes=10))
+    assert late(coordinator) and late(cw) and not late(far)
+    session.delete(old)
+    session.commit()
+    far_person, _ = make_returnee(organisation=far_org, name="Far")
+    gone = unrouted(far_person, timedelta(minutes=10))
+    assert late(far) and not late(coordinator)
+    session.delete(gone)
+    session.commit()
+
+    # Overdue alerts: acknowledged or closed ones are not late, open ones are.
+    acked = emit(ctx, session, person, "checkin.unsafe")
+    closed = emit(ctx, session, person, "checkin.no_medicine")
+    with ctx():
+        alerts.acknowledge(session, acked, cw)
+        alerts.resolve(session, closed, cw, "Done")
+        session.commit()
+    two_days = utcnow() + 2 * 24 * HOUR
+    assert not late(coordinator, now=two_days)
+    emit(ctx, session, person, "checkin.low_mood")
+    assert late(coordinator, now=two_days)
+    assert not late(coordinator, now=utcnow() + 24 * HOUR - timedelta(minutes=1))
+
+
+def test_the_sweep_reaches_new_signals_behind_routed_ones(ctx, session, people):
+    """However many signals were routed already, the sweep's batch is made of
+    the ones still waiting."""
+    from webapp.models import Signal
+
+    _cw, _coordinator, person = people
+    for kind in ("checkin.unsafe", "checkin.no_medicine", "checkin.low_mood"):
+        emit(ctx, session, person, kind)
+    left = Signal(organisation_id=person.organisation_id, returnee_id=person.id,
+                  kind="support.new", created_at=utcnow())
+    session.add(left)
+    session.commit()
+    with ctx():
+        alerts.route_pending(session, limit=2)
+        session.commit()
+    assert session.scalars(select(Alert.kind).where(Alert.signal_id == left.id)).all() == [
+        "support.new"]
+
+
+def test_being_told_about_one_alert_opens_no_other(ctx, session, people, make_staff,
+                                                   make_returnee):
+    cw, _coordinator, person = people
+    other_cw = make_staff(Role.CASEWORKER)
+    theirs, _ = make_returnee(caseworker=other_cw, name="Theirs")
+    their_alert = emit(ctx, session, theirs, "checkin.unsafe")
+    mine = emit(ctx, session, person, "checkin.unsafe")
+    with ctx():
+        assert alerts.visible_alert(session, other_cw, their_alert.id) is not None
+        assert alerts.visible_alert(session, other_cw, mine.id) is None
+        assert alerts.visible_alert(session, cw, their_alert.id) is None
