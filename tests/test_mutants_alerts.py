@@ -12,6 +12,7 @@ from sqlalchemy import select
 from webapp import signals
 from webapp.alerts import service as alerts
 from webapp.alerts.models import Alert, AlertRecipient
+from webapp.errors import DomainError
 from webapp.models import CaseworkerAssignment, Role, User, utcnow
 from webapp.push.models import PushDelivery, PushSubscription
 
@@ -160,9 +161,19 @@ def test_the_first_acknowledgement_is_kept_and_closing_keeps_it(ctx, session, pe
         assert (alert.acknowledged_by_id, alert.acknowledged_at) == (cw.id, first)
         assert (alert.resolved_by_id, alert.resolution_note) == (coordinator.id,
                                                                  "Visited her at home")
-        with pytest.raises(Exception):
+        with pytest.raises(DomainError):
             alerts.resolve(session, alert, cw, "again")
         assert alert.resolution_note == "Visited her at home"
+
+
+def test_closing_needs_words_of_what_was_done(ctx, session, people):
+    cw, _coordinator, person = people
+    alert = emit(ctx, session, person, "checkin.unsafe")
+    with ctx():
+        for note in (None, "", "   "):
+            with pytest.raises(DomainError):
+                alerts.resolve(session, alert, cw, note)
+    assert alert.resolved_at is None and alert.acknowledged_at is None
 
 
 def test_closing_an_unacknowledged_alert_acknowledges_it(ctx, session, people):
