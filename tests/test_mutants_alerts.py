@@ -397,3 +397,37 @@ def test_being_told_about_one_alert_opens_no_other(ctx, session, people, make_st
         assert alerts.visible_alert(session, other_cw, their_alert.id) is not None
         assert alerts.visible_alert(session, other_cw, mine.id) is None
         assert alerts.visible_alert(session, cw, their_alert.id) is None
+
+
+@pytest.mark.parametrize("kind,source_type,cause,label", [
+    ("concern.serious", "support_case", "/help/cases/{source}", "Serious"),
+    ("followup.overdue", "followup", "/caseload/{person}/followups", "Normal"),
+    ("account.deletion_requested", "account", "/people/{person}", "Normal"),
+    ("concern.safety_now", "concern", "/caseload/{person}", "Urgent"),
+    ("checkin.low_mood", "checkin", "/caseload/{person}", "Serious"),
+])
+def test_the_alert_page_says_how_urgent_and_opens_the_cause(app, ctx, session, people, kind,
+                                                           source_type, cause, label):
+    from webapp.support import service as support
+
+    cw, _coordinator, person = people
+    source = 41
+    if source_type == "support_case":
+        with ctx():
+            source = support.create_concern(session, person, kind="medicine", sub_type="ran_out",
+                                            urgency="soon").id
+            session.commit()
+    with ctx():
+        signal = signals.emit(session, returnee=person, kind=kind, source_type=source_type,
+                              source_id=source)
+        session.commit()
+    alert = session.scalars(select(Alert).where(Alert.signal_id == signal.id)).one()
+    staff = Web(app.test_client())
+    sign_in_staff(staff, cw)
+    page = staff.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert f"<dd>{label}</dd>" in page
+    link = cause.format(source=source, person=person.id)
+    assert f'href="{link}"' in page
+    assert staff.get(link).status_code == 200
+    inbox = staff.get("/alerts/").get_data(as_text=True)
+    assert f"{label} · " in inbox
