@@ -555,8 +555,12 @@ def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]
     if m.where == "policy":
         chosen = {n for n, t in tests.items()
                   if m.endpoint in t["endpoints"] or n.split("::")[0] in POLICY_TESTS}
-    elif m.where == "function":
+    elif m.where == "function" and any(m.line in t["lines"].get(m.file, ()) for t in tests.values()):
         chosen = {n for n, t in tests.items() if m.line in t["lines"].get(m.file, ())}
+    elif m.where == "function" and m.file in MODULE_TESTS:  # runs only at import (signed_in)
+        chosen = {n for n in tests if _module(n) in MODULE_TESTS[m.file]}
+    elif m.where == "function":
+        chosen = set()
     elif m.function is not None:  # a default argument: whoever runs the function
         lines = fn_lines[m.file].get(m.function, set())
         chosen = {n for n, t in tests.items() if lines & t["lines"].get(m.file, set())}
@@ -622,8 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run these tests (files or ids) for every mutant instead of "
                              "the traced ones: a re-run of survivors against new tests")
     parser.add_argument("--from", dest="from_", nargs="+", metavar="WORKDIR",
-                        help="print the merged score of these passes' results (later ones "
-                             "win) and run nothing")
+                        help="print the merged score of these passes (a mutant killed in any "
+                             "of them is killed) and run nothing")
     parser.add_argument("--survivors", nargs="+", metavar="WORKDIR",
                         help="only the mutants that survived these passes (later ones win)")
     parser.add_argument("--reuse-trace", action="store_true",
@@ -652,9 +656,14 @@ def main(argv: list[str] | None = None) -> int:
                    ("survived", "uncovered", "error", None)]
 
     if args.from_:
+        # Passes with different tests: a mutant any of them killed is killed.
+        rank = {"killed": 0, "timeout": 0, "survived": 1, "error": 2, "uncovered": 3}
         merged: dict[str, dict] = {}
         for d in args.from_:
-            merged.update(json.loads((Path(d) / "results.json").read_text()))
+            for ident, r in json.loads((Path(d) / "results.json").read_text()).items():
+                if ident not in merged or rank.get(r["status"], 4) < rank.get(
+                        merged[ident]["status"], 4):
+                    merged[ident] = r
         wanted = {m.id for m in mutants}
         report([Mutant(**r) for i, r in merged.items() if i in wanted], 0)
         return 0
