@@ -252,3 +252,24 @@ def test_a_disabled_or_other_organisations_staff_member_is_not_a_person_to_manag
         assert visible_person(session, world.coordinator, world.facilitator.id) is not None
         assert visible_person(session, world.coordinator,
                               session.get(User, world.far.id).id) is None
+
+
+@pytest.mark.parametrize("role", [R, F, W, C])
+def test_what_does_not_exist_is_not_found_for_anyone(app, session, world, role):
+    web = client_for(app, world, role)
+    missing = {k: 999_999 for k in world.mine}
+    wrong = {}
+    for method, template, roles in ENDPOINTS:
+        if "{" not in template or role not in roles:
+            continue
+        url = template.format(**missing)
+        status = answer(web, method, url)
+        if status != 404:
+            wrong[f"{method} {url}"] = status
+    assert wrong == {}
+
+
+def test_anonymous_pages_lead_to_sign_in(client):
+    for method in ("GET", "HEAD"):
+        r = client.open("/home", method=method)
+        assert r.status_code == 302 and r.headers["Location"].endswith("/signin"), method
