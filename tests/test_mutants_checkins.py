@@ -217,3 +217,14 @@ def test_the_mood_line_is_drawn_oldest_left_best_at_the_top():
     many = service.mood_chart([Seen(1 + n % 5) for n in range(20)], width=240, height=90)
     assert len(many.points) == 12 and many.points[-1] == (228, 78, 1)
     assert many.points[:3] == [(12, 62, 2), (32, 78, 1), (51, 12, 5)]
+
+
+def test_someone_elses_low_mood_does_not_count_as_my_last_check_in(app, web, session,
+                                                                   returnee_web, make_returnee):
+    me = returnee_web()
+    other, code = make_returnee(name="Other")
+    phone = Web(app.test_client())
+    activate_returnee(phone, code)
+    checkin(phone, mood="1")
+    checkin(web, mood="1")
+    assert kinds(session, me) == [] and kinds(session, other) == []
