@@ -5,7 +5,7 @@ the access policy, exactly-once submissions, check-ins and alerts (issue #25).
     .venv/bin/python scripts/mutate.py --only webapp/alerts/routing.py
     .venv/bin/python scripts/mutate.py --list          # the mutants, nothing run
     .venv/bin/python scripts/mutate.py --show alerts/service.py:12
-    .venv/bin/python scripts/mutate.py --check alerts/service.py:12 -- tests/test_mutants_alerts.py
+    .venv/bin/python scripts/mutate.py --check alerts/service.py:12,alerts/service.py:13 -- tests/test_mutants_alerts.py
 
 Each mutant is one small change to one target file: a comparison flipped or
 moved by one (`<` to `<=`), a condition negated, `and`/`or` swapped, a
@@ -18,20 +18,22 @@ inside functions, and the policy and the alert routing are module-level tables.
 
 First the whole suite (`-m "not browser"`) runs once on a copy of the work tree
 with a tracer (scripts/mutate_trace.py) that records which test runs which line
-of the targets and which endpoints it requests. Then every mutant is written
-into a copy of the work tree (one per worker, under --workdir) and only the
+of the targets and which endpoints it requests. Each mutant then runs only the
 tests that run its line (for a policy rule: that request its endpoint; for a
-module-level constant: that run any of the file) run, fastest first, with
-`-x -q`. A failing or hanging run kills the mutant. The results go to
-<workdir>/results.json; the survivors are printed.
+module-level value: that run a line using it), its file's own tests first,
+then the fastest, at most MAX_TESTS, stopping at the first failure. A few
+pytest processes (--jobs) run all the mutants in memory, one after the other
+(scripts/mutate_runner.py): a failing or hanging test kills the mutant. The
+results go to <workdir>/results.json; the survivors are printed. See
+docs/mutation.md for the last results and what each survivor is.
 
-Nothing under webapp/ is changed: the copies are made from the work tree.
+Nothing under webapp/ is changed: mutants live in memory, or (--check-slow) in
+a copy of the work tree.
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import difflib
 import json
 import os
@@ -41,7 +43,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
