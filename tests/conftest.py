@@ -311,7 +311,8 @@ def totp_now(user: User, offset_steps: int = 0) -> str:
 
 def sign_in_staff(web: Web, user: User, step: int = 0):
     r = web.post("/signin/staff", {"email": user.email, "password": STAFF_PASSWORD})
-    assert r.status_code == 302, r.get_data(as_text=True)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/signin/staff/code"), (
+        r.status_code, r.get_data(as_text=True)[:500])
     r = web.post("/signin/staff/code", {"code": totp_now(user, step)})
     assert r.status_code == 302 and r.headers["Location"].endswith("/home"), r.status_code
     return r
@@ -319,7 +320,8 @@ def sign_in_staff(web: Web, user: User, step: int = 0):
 
 def activate_returnee(web: Web, code: str, pin: str = PIN, **choices: bool):
     r = web.post("/activate", {"code": code})
-    assert r.status_code == 302, r.get_data(as_text=True)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/activate/returnee"), (
+        r.status_code, r.get_data(as_text=True)[:500])
     data = {"pin": pin, "pin_repeat": pin, "agree": "y"}
     data.update({k: "y" for k, v in choices.items() if v})
     r = web.post("/activate/returnee", data)

@@ -25,10 +25,17 @@ def count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def checkin(web, **data):
+def checkin(web, *, expect: int = 302, **data):
+    """Post the check-in form; asserts the answer was `expect` (a stored
+    check-in by default: sent on to the history), so a refused check-in never
+    passes a test silently."""
     body = {"mood": "3", "visibility": "caseworker", "client_uuid": str(uuid.uuid4())}
     body.update(data)
-    return web.post("/checkin/", {k: v for k, v in body.items() if v is not None})
+    r = web.post("/checkin/", {k: v for k, v in body.items() if v is not None})
+    assert r.status_code == expect, (r.status_code, r.get_data(as_text=True)[:500])
+    if expect == 302:
+        assert r.headers["Location"].endswith("/checkin/history"), r.headers["Location"]
+    return r
 
 
 def kinds(session, user) -> list[str]:
@@ -86,7 +93,7 @@ def test_a_repeat_stores_nothing_new_and_a_changed_body_is_refused(web, session,
     assert again.headers["Location"] == first.headers["Location"]
     assert count(session, CheckIn, CheckIn.user_id == me.id) == 1
     assert kinds(session, me) == ["checkin.unsafe"]
-    changed = checkin(web, mood="5", client_uuid=key)
+    changed = checkin(web, mood="5", client_uuid=key, expect=409)
     assert changed.status_code == 409
     page = changed.get_data(as_text=True)
     assert "already sent with different content" in page
@@ -109,8 +116,7 @@ def test_a_repeat_stores_nothing_new_and_a_changed_body_is_refused(web, session,
 ])
 def test_bad_input_is_refused_and_changes_nothing(web, session, returnee_web, data, message):
     me = returnee_web()
-    r = checkin(web, **data)
-    assert r.status_code == 400
+    r = checkin(web, expect=400, **data)
     assert message in r.get_data(as_text=True)
     assert count(session, CheckIn) == 0
     assert count(session, Signal) == 0
@@ -120,8 +126,7 @@ def test_bad_input_is_refused_and_changes_nothing(web, session, returnee_web, da
 def test_bad_input_message_is_translated(web, returnee_web):
     returnee_web()
     web.post("/language", {"lang": "nl"}, form_page="/language")
-    r = checkin(web, mood="9")
-    assert r.status_code == 400
+    r = checkin(web, mood="9", expect=400)
     assert "Please choose one from the list." not in r.get_data(as_text=True)
 
 

@@ -30,8 +30,14 @@ def coordinator(app, make_staff):
     return user, web
 
 
-def save(web, **changes):
-    return web.post("/organisation/", {**GOOD, **changes})
+def save(web, *, expect: int = 302, **changes):
+    """Save the settings form; asserts the answer was `expect` (saved, and
+    back on the settings page, by default)."""
+    r = web.post("/organisation/", {**GOOD, **changes})
+    assert r.status_code == expect, (r.status_code, r.get_data(as_text=True)[:500])
+    if expect == 302:
+        assert r.headers["Location"].endswith("/organisation/"), r.headers["Location"]
+    return r
 
 
 def test_the_emergency_line_set_here_is_what_returnees_see(session, coordinator, returnee_web,
@@ -71,8 +77,8 @@ def test_bad_settings_are_refused_and_change_nothing(session, coordinator, chang
     user, staff = coordinator
     session.expire_all()
     before = session.get(Organisation, user.organisation_id).__dict__.copy()
-    r = save(staff, **changes)
-    assert r.status_code == 400 and message in r.get_data(as_text=True)
+    r = save(staff, expect=400, **changes)
+    assert message in r.get_data(as_text=True)
     session.expire_all()
     org = session.get(Organisation, user.organisation_id)
     for key in ("name", "emergency_phone", "timezone", "currency", "followup_months", "languages"):

@@ -49,14 +49,26 @@ def add_goal(web, **data) -> int:
     return int(re.search(r"/plan/goals/(\d+)$", r.headers["Location"]).group(1))
 
 
-def add_step(web, goal_id: int, text: str, **extra):
-    return web.post(f"/plan/goals/{goal_id}/steps", {"text": text, **extra},
-                    form_page=f"/plan/goals/{goal_id}")
+def add_step(web, goal_id: int, text: str, *, expect: int = 302, **extra):
+    """Add a step to a goal; asserts the answer was `expect` (added, and sent
+    back to the goal's steps, by default)."""
+    r = web.post(f"/plan/goals/{goal_id}/steps", {"text": text, **extra},
+                 form_page=f"/plan/goals/{goal_id}")
+    return _answered(r, expect, f"/plan/goals/{goal_id}#steps")
 
 
-def tick(web, step_id: int, goal_id: int, done: str = "1", **kw):
-    return web.post(f"/plan/steps/{step_id}/tick", {"done": done},
-                    form_page=f"/plan/goals/{goal_id}", **kw)
+def tick(web, step_id: int, goal_id: int, done: str = "1", *, expect: int = 302, **kw):
+    """Tick a step (or untick it, done="0"); asserts the answer was `expect`."""
+    r = web.post(f"/plan/steps/{step_id}/tick", {"done": done},
+                 form_page=f"/plan/goals/{goal_id}", **kw)
+    return _answered(r, expect, f"/plan/goals/{goal_id}#steps")
+
+
+def _answered(r, expect: int, location: str):
+    assert r.status_code == expect, (r.status_code, text_of(r)[:500])
+    if expect == 302:
+        assert r.headers["Location"].endswith(location), r.headers["Location"]
+    return r
 
 
 def step_ids(session, goal_id: int) -> list[int]:
@@ -225,8 +237,8 @@ def test_bad_steps_store_nothing(web, returnee_web, session, data, message):
     returnee_web()
     gid = add_goal(web, area="work", title="Work")
     before = counts(session)
-    r = add_step(web, gid, **data)
-    assert r.status_code == 400 and message in text_of(r)
+    r = add_step(web, gid, expect=400, **data)
+    assert message in text_of(r)
     assert 'aria-invalid="true"' in text_of(r)
     assert counts(session) == before
     # With htmx the page is reloaded with the message (htmx does not swap a 4xx).
@@ -384,7 +396,7 @@ def test_suggested_goal_is_accepted_or_declined_by_the_returnee(web, session, pa
     assert "Suggested goals" in page
     assert "Get an ID card" in page and "Join the football team" in page
     # A suggestion cannot be worked on before it is accepted.
-    assert add_step(web, ids[0], "Too early").status_code == 400
+    add_step(web, ids[0], "Too early", expect=400)
     web.post(f"/plan/goals/{ids[0]}/answer", {"answer": "accept"}, form_page="/plan/")
     web.post(f"/plan/goals/{ids[1]}/answer", {"answer": "decline"}, form_page="/plan/")
     page = text_of(web.get("/plan/"))

@@ -32,7 +32,11 @@ def records(session, user) -> list[dict]:
 
 
 def change(web, **choices: bool):
-    return web.post("/me/choices", {k: "y" for k, v in choices.items() if v})
+    """Save the choices page with these boxes ticked; asserts it was saved."""
+    r = web.post("/me/choices", {k: "y" for k, v in choices.items() if v})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/me/choices"), (
+        r.status_code, r.get_data(as_text=True)[:500])
+    return r
 
 
 def checked(page: str) -> set[str]:
@@ -101,7 +105,7 @@ def test_stopping_group_sharing_takes_back_what_was_shared(app, session, org, ma
         f"/groups/{group.id}").get_data(as_text=True)
     # And the check-in form no longer offers the group.
     assert "My caseworker and my group" not in web.get("/checkin/").get_data(as_text=True)
-    assert checkin(web, visibility="group").status_code == 400
+    checkin(web, visibility="group", expect=400)
 
 
 def test_taking_back_plan_editing_stops_the_caseworker(app, session, make_staff, make_returnee):
@@ -268,12 +272,22 @@ def test_my_data_costs_the_same_queries_however_much_there_is(lived_in, count_qu
 # --- Delete my account ---------------------------------------------------------------
 
 def ask_to_delete(web):
-    return web.post("/me/delete", {"understand": "y"})
+    """The returnee asks to delete their account; asserts it was taken."""
+    r = web.post("/me/delete", {"understand": "y"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/me/delete"), (
+        r.status_code, r.get_data(as_text=True)[:500])
+    return r
 
 
-def confirm_delete(staff, person_id: int, talked: bool = True):
-    return staff.post(f"/people/{person_id}/delete", {"talked": "y"} if talked else {},
-                      form_page=f"/people/{person_id}")
+def confirm_delete(staff, person_id: int, talked: bool = True, *, expect: int = 302):
+    """Staff confirm the deletion; asserts the answer was `expect` (done, and
+    sent on to the people list, by default)."""
+    r = staff.post(f"/people/{person_id}/delete", {"talked": "y"} if talked else {},
+                   form_page=f"/people/{person_id}")
+    assert r.status_code == expect, (r.status_code, r.get_data(as_text=True)[:500])
+    if expect == 302:
+        assert r.headers["Location"].endswith("/people/"), r.headers["Location"]
+    return r
 
 
 def test_asking_to_delete_alerts_the_caseworker_once_and_can_be_taken_back(session, lived_in):
@@ -295,7 +309,7 @@ def test_asking_to_delete_alerts_the_caseworker_once_and_can_be_taken_back(sessi
     assert r.status_code == 302
     assert "Your account stays." in web.get("/me/delete").get_data(as_text=True)
     assert "Asked to delete the account" not in staff.get(f"/people/{me.id}").get_data(as_text=True)
-    assert confirm_delete(staff, me.id).status_code == 400  # nothing asked any more
+    confirm_delete(staff, me.id, expect=400)  # nothing asked any more
     session.expire_all()
     assert session.get(User, me.id).deleted_at is None
 
@@ -322,7 +336,7 @@ def test_the_caseworker_deletes_everything_of_the_person_and_nothing_else(
 
     # Confirming needs the box ticked, and the person's request.
     assert ask_to_delete(web).status_code == 302
-    assert confirm_delete(staff, me.id, talked=False).status_code == 400
+    confirm_delete(staff, me.id, talked=False, expect=400)
     r = confirm_delete(staff, me.id)
     assert r.status_code == 302 and r.headers["Location"].endswith("/people/")
 

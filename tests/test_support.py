@@ -28,18 +28,28 @@ def counts(session) -> dict[str, int]:
     return {t.__name__: session.scalar(select(func.count()).select_from(t)) for t in TABLES}
 
 
-def report(web: Web, kind: str = "medicine", sub_type: str | None = None, **data):
+def report(web: Web, kind: str = "medicine", sub_type: str | None = None, *,
+           expect: int = 302, **data):
     """Report a concern the way the page does: one value for what (kind and
-    sub-type), the urgency from the button pressed."""
+    sub-type), the urgency from the button pressed. Asserts the answer was
+    `expect`: stored, and sent on to its "received" page, by default."""
     data.setdefault("client_uuid", str(uuid.uuid4()))
     if sub_type is not None:
         data["what"] = f"{kind}:{sub_type}"
-    return web.post("/help/report", data)
+    return _answered(web.post("/help/report", data), expect)
 
 
-def ask(web: Web, **data):
+def ask(web: Web, *, expect: int = 302, **data):
+    """Ask for help; asserts the answer was `expect` (stored by default)."""
     data.setdefault("client_uuid", str(uuid.uuid4()))
-    return web.post("/help/ask", data)
+    return _answered(web.post("/help/ask", data), expect)
+
+
+def _answered(r, expect: int):
+    assert r.status_code == expect, (r.status_code, r.get_data(as_text=True)[:500])
+    if expect == 302:
+        case_id_of(r)  # sent on to the case's "received" page
+    return r
 
 
 def case_id_of(response) -> int:
@@ -138,8 +148,7 @@ def test_a_repeat_stores_nothing_and_the_same_uuid_with_other_content_is_refused
     again = report(web, sub_type="ran_out", urgency="later", client_uuid=uid)
     assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
     assert counts(session) == after_first
-    other = report(web, sub_type="too_expensive", urgency="later", client_uuid=uid)
-    assert other.status_code == 409
+    other = report(web, sub_type="too_expensive", urgency="later", client_uuid=uid, expect=409)
     assert "already sent with different content" in other.get_data(as_text=True)
     assert counts(session) == after_first
 
@@ -174,8 +183,7 @@ def test_bad_concerns_are_refused_in_words_and_store_nothing(web, session, retur
                                                               kind, data, message):
     returnee_web()
     before = counts(session)
-    r = report(web, kind, **data)
-    assert r.status_code == 400
+    r = report(web, kind, expect=400, **data)
     assert message in r.get_data(as_text=True)
     assert counts(session) == before
 
@@ -196,8 +204,8 @@ def test_bad_requests_are_refused_in_words_and_store_nothing(web, session, retur
                                                               data, message):
     returnee_web()
     before = counts(session)
-    r = ask(web, **data)
-    assert r.status_code == 400 and message in r.get_data(as_text=True)
+    r = ask(web, expect=400, **data)
+    assert message in r.get_data(as_text=True)
     assert 'aria-invalid="true"' in r.get_data(as_text=True)
     assert counts(session) == before
 
