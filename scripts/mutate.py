@@ -5,7 +5,8 @@ the access policy, exactly-once submissions, check-ins and alerts (issue #25).
     .venv/bin/python scripts/mutate.py --only webapp/alerts/routing.py
     .venv/bin/python scripts/mutate.py --list          # the mutants, nothing run
     .venv/bin/python scripts/mutate.py --show alerts/service.py:12
-    .venv/bin/python scripts/mutate.py --check alerts/service.py:12,alerts/service.py:13 -- tests/test_mutants_alerts.py
+    .venv/bin/python scripts/mutate.py --check alerts/service.py:12,alerts/service.py:13 \
+        -- tests/test_mutants_alerts.py
 
 Each mutant is one small change to one target file: a comparison flipped or
 moved by one (`<` to `<=`), a condition negated, `and`/`or` swapped, a
@@ -41,9 +42,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -211,7 +212,8 @@ def sites(tree: ast.Module) -> list[_Site]:
                 return
             if ctx.function is not None and all(
                     isinstance(t, (ast.Attribute, ast.Subscript))
-                    or (isinstance(t, ast.Tuple) and all(isinstance(e, ast.Attribute) for e in t.elts))
+                    or (isinstance(t, ast.Tuple)
+                        and all(isinstance(e, ast.Attribute) for e in t.elts))
                     for t in targets):
                 drop(stmt, parent, name, i, ctx, "assignment")
             table = targets[0].id if isinstance(targets[0], ast.Name) else None
@@ -269,7 +271,7 @@ def sites(tree: ast.Module) -> list[_Site]:
         # Anything else (pass, global, …): nothing to mutate.
 
     def table_dict(d: ast.Dict, table: str, ctx: _Ctx) -> None:
-        for j, (key, value) in enumerate(zip(d.keys, d.values)):
+        for j, (key, value) in enumerate(zip(d.keys, d.values, strict=True)):
             endpoint = key.value if table == "POLICY" and isinstance(key, ast.Constant) else None
             expr(value, d, "values", j, _Ctx(function=ctx.function, endpoint=endpoint))
 
@@ -557,7 +559,8 @@ def select_tests(m: Mutant, tests: dict, fn_lines: dict[str, dict[str, set[int]]
     if m.where == "policy":
         chosen = {n for n, t in tests.items()
                   if m.endpoint in t["endpoints"] or n.split("::")[0] in POLICY_TESTS}
-    elif m.where == "function" and any(m.line in t["lines"].get(m.file, ()) for t in tests.values()):
+    elif m.where == "function" and any(m.line in t["lines"].get(m.file, ())
+                                       for t in tests.values()):
         chosen = {n for n, t in tests.items() if m.line in t["lines"].get(m.file, ())}
     elif m.where == "function" and m.file in MODULE_TESTS:  # runs only at import (signed_in)
         chosen = {n for n in tests if _module(n) in MODULE_TESTS[m.file]}

@@ -14,12 +14,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from webapp import signals
-from webapp.access import visible_goal, visible_person, visible_returnee, visible_step
+from webapp.alerts import signals
 from webapp.alerts.models import Alert
 from webapp.groups.models import GroupFacilitator, GroupMember, GroupPost, Meeting, PeerGroup
-from webapp.models import AccessLedgerEntry, Role, User, utcnow
+from webapp.models import Role, User, utcnow
+from webapp.people.service import visible_person, visible_returnee
 from webapp.plan.models import Goal, Step
+from webapp.plan.service import visible_goal, visible_step
+from webapp.privacy.models import AccessLedgerEntry
 from webapp.support import service as support
 
 from .conftest import Web, activate_returnee, sign_in_staff
@@ -236,7 +238,7 @@ def test_the_scopes_themselves(session, ctx, world):
         assert visible_returnee(session, cw, person.id) is None
         person.deleted_at = None
         # An ended assignment ends the caseworker's reach.
-        from webapp.models import CaseworkerAssignment
+        from webapp.people.models import CaseworkerAssignment
 
         for a in session.scalars(select(CaseworkerAssignment).where(
                 CaseworkerAssignment.returnee_id == person.id)):

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from webapp import signals
-from webapp.alerts import service as alerts
+from webapp.alerts import service as alerts, signals
 from webapp.alerts.models import Alert, AlertRecipient
 from webapp.errors import DomainError
-from webapp.models import CaseworkerAssignment, Role, User, utcnow
+from webapp.models import Role, User, utcnow
+from webapp.people.models import CaseworkerAssignment
 from webapp.push.models import PushDelivery, PushSubscription
 
 from .conftest import Web, sign_in_staff
@@ -298,7 +298,7 @@ def test_the_alert_page_shows_the_caseworker_what_happened(app, ctx, session, pe
 def test_the_sweep_routes_a_signal_left_over_while_other_alerts_exist(ctx, session, people):
     """A signal whose routing failed is routed by the worker's sweep, also
     when the person has other alerts already."""
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
 
     cw, _coordinator, person = people
     emit(ctx, session, person, "checkin.unsafe")
@@ -323,7 +323,7 @@ def test_the_late_warning_is_about_this_organisations_work_left_undone(
     """Staff are warned when the worker is late with their organisation's
     alerts: a signal not routed a few minutes after it came, or an overdue
     alert nobody acknowledged, closed or escalated. Not for anything else."""
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
 
     cw, coordinator, person = people
     far_org = make_org()
@@ -371,7 +371,7 @@ def test_the_late_warning_is_about_this_organisations_work_left_undone(
 def test_the_sweep_reaches_new_signals_behind_routed_ones(ctx, session, people):
     """However many signals were routed already, the sweep's batch is made of
     the ones still waiting."""
-    from webapp.models import Signal
+    from webapp.alerts.models import Signal
 
     _cw, _coordinator, person = people
     for kind in ("checkin.unsafe", "checkin.no_medicine", "checkin.low_mood"):

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from webapp.alerts.models import Signal
 from webapp.checkins import service
 from webapp.checkins.models import CheckIn
 from webapp.errors import DomainError
 from webapp.groups.models import GroupMember, PeerGroup
-from webapp.models import Role, Signal, User, utcnow
+from webapp.models import Role, User, utcnow
 from webapp.tasks import signal_no_contact
 
 from .conftest import Web, activate_returnee
@@ -93,7 +94,7 @@ def test_a_disabled_account_is_never_signalled_for_no_contact(app, session, make
 def test_staff_are_never_signalled_for_no_contact(app, session, make_staff, make_returnee, ctx):
     """Staff activate their accounts with a code too, and never check in."""
     from webapp.auth import service as auth_service
-    from webapp.models import ActivationCode
+    from webapp.auth.models import ActivationCode
 
     staff = make_staff(Role.CASEWORKER)
     with ctx():
@@ -177,7 +178,7 @@ def test_a_second_activation_code_moves_the_start_of_the_silence(app, session, m
                                                                   ctx):
     """The latest activation counts when a person activated twice."""
     from webapp.auth import service as auth_service
-    from webapp.models import ActivationCode
+    from webapp.auth.models import ActivationCode
 
     person, _ = make_returnee(name="Two codes")
     _activated_at(session, person, T0)

@@ -11,12 +11,16 @@ import uuid
 from sqlalchemy import func, select
 
 from webapp.checkins.models import CheckIn
-from webapp.models import ClientSubmission, Role
+from webapp.models import Role
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
+from webapp.submissions import ClientSubmission
 
+from . import test_monitoring
 from .conftest import sign_in_staff
 from .test_checkins import checkin
-from .test_monitoring import ALL_YES, caseworker_and_person, q  # noqa: F401 (a fixture)
+from .test_monitoring import ALL_YES, q
+
+caseworker_and_person = test_monitoring.caseworker_and_person  # the monitoring tests' fixture
 
 
 def count(session, model, *where) -> int:
@@ -69,7 +73,7 @@ def test_a_follow_up_refused_for_an_unfinished_check_stays_open(session, casewor
 def test_a_denied_request_changes_nothing(app, web, session, make_staff, make_returnee):
     """A caseworker's post about someone who is not theirs is answered as if
     the person did not exist, and writes nothing: no follow-up, no ledger."""
-    from webapp.models import AccessLedgerEntry
+    from webapp.privacy.models import AccessLedgerEntry
 
     from .conftest import Web
 
