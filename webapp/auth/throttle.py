@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 
 from ..db import db_session
 from ..extensions import limiter
+from ..forms import plain_text
 from . import service
 
 KNOWN_DEVICE_COOKIE = "footing_known_device"
@@ -49,7 +50,7 @@ def wrong_try(response: Response) -> bool:
 
 def password_key() -> str:
     """The per-account bucket of a try at /signin/staff."""
-    email = request.form.get("email", "").strip().lower()[:254]
+    email = plain_text(request.form.get("email", "")).strip().lower()[:254]
     device = None
     if request.cookies.get(KNOWN_DEVICE_COOKIE):  # the lookup only when it can matter
         device = known_device(service.account_id_for_email(db_session(), email))
