@@ -17,6 +17,7 @@ from webapp.models import Role, User, utcnow
 from webapp.people.models import CaseworkerAssignment
 from webapp.push.models import PushDelivery, PushSubscription
 
+from . import test_alerts
 from .conftest import Web, sign_in_staff
 
 HOUR = timedelta(hours=1)
@@ -38,12 +39,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture()
-def people(make_staff, make_returnee):
-    cw = make_staff(Role.CASEWORKER, display_name="Caseworker Sesay")
-    coordinator = make_staff(Role.COORDINATOR, display_name="Coordinator Kamara")
-    person, _ = make_returnee(caseworker=cw, name="Secret Name")
-    return cw, coordinator, person
+people = test_alerts.people  # the alerts tests' caseworker, coordinator and person
 
 
 def device(session, user, name="phone") -> None:
