@@ -16,6 +16,7 @@ completes the setup, so they run without it (`serving`).
 """
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -24,6 +25,9 @@ from pathlib import Path
 
 import click
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from flask import Flask
+from py_vapid import Vapid01
 
 from . import proxy
 
@@ -352,8 +356,6 @@ def missing_for_production(config: Mapping, instance_path: str | None) -> list[s
 
 
 def _vapid_problems(config: Mapping, instance_path: str | None) -> list[str]:
-    from py_vapid import Vapid01  # only when checking: pywebpush's own dependency
-
     key = config.get("VAPID_PRIVATE_KEY") or ""
     pem = Path(instance_path or default_instance_path()) / "vapid_private.pem"
     if not key and not pem.exists():
@@ -374,9 +376,6 @@ def _vapid_problems(config: Mapping, instance_path: str | None) -> list[str]:
 
 
 def vapid_public_key(vapid) -> str:
-    import base64
-
-    from cryptography.hazmat.primitives import serialization
 
     raw = vapid.public_key.public_bytes(serialization.Encoding.X962,
                                         serialization.PublicFormat.UncompressedPoint)
@@ -386,8 +385,6 @@ def vapid_public_key(vapid) -> str:
 def default_instance_path() -> str:
     """Flask's instance folder for this package: `instance/` in a checkout,
     `<prefix>/var/webapp-instance` for an installed package."""
-    from flask import Flask
-
     return Flask("webapp").instance_path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TypeAlias
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, url_for
 from flask_babel import LazyString, force_locale, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -118,7 +118,6 @@ def register_error_pages(app: Flask) -> None:
         if code in (301, 302, 303, 307, 308):
             return e
         if code == 401 and request.htmx:
-            from flask import url_for
             return "", 401, {"HX-Redirect": url_for("auth.signin")}
         return render_error(code if code in ERROR_TEXT else 400 if code < 500 else 500)
 
