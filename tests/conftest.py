@@ -543,3 +543,13 @@ def pytest_terminal_summary(terminalreporter):
         for rule, labels in sorted(tally.incomplete.items()):
             terminalreporter.write_line(
                 f"axe: needs review ({rule}) on {len(labels)} page(s), e.g. {labels[0]}")
+
+
+def assert_covers_the_url_map(app, table, name: str) -> None:
+    """`table` (a dict keyed by endpoint) names every endpoint of the app, and
+    no endpoint that does not exist: a new route fails the test until added."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = sorted(endpoints - set(table))
+    assert not missing, f"endpoints {name} does not cover: {missing}"
+    stale = sorted(set(table) - endpoints)
+    assert not stale, f"{name} names endpoints that do not exist: {stale}"

@@ -51,7 +51,14 @@ from webapp.plan import service as plan
 from webapp.push.models import PushSubscription
 from webapp.support import service as support
 
-from .conftest import STAFF_PASSWORD, Web, activate_returnee, new_org, sign_in_staff
+from .conftest import (
+    STAFF_PASSWORD,
+    Web,
+    activate_returnee,
+    assert_covers_the_url_map,
+    new_org,
+    sign_in_staff,
+)
 
 ANON, RE, FA, CW, CO = "anonymous", "returnee", "facilitator", "caseworker", "coordinator"
 ROLES = (ANON, RE, FA, CW, CO)
@@ -355,11 +362,7 @@ def world(app):
 # --- The tests -------------------------------------------------------------------------
 
 def test_the_table_covers_every_endpoint_and_only_those(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    missing = sorted(endpoints - set(EXPECTED))
-    assert not missing, f"endpoints the access matrix does not cover (add to EXPECTED): {missing}"
-    stale = sorted(set(EXPECTED) - endpoints)
-    assert not stale, f"EXPECTED names endpoints that do not exist: {stale}"
+    assert_covers_the_url_map(app, EXPECTED, "the access matrix's EXPECTED")
 
 
 def _variants(objects: list[str]) -> list[str]:
