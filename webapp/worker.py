@@ -1,10 +1,26 @@
 """The worker process: `huey_consumer webapp.worker.huey`.
 
-Creates the app the jobs run in, once per process, and loads the jobs."""
+Creates the app the jobs run in, once per process, and loads the jobs.
+
+Logging: the app's JSON lines (webapp/logs.py) already go to stderr from the
+root logger. `huey_consumer` would add a plain-text handler of its own to the
+"huey" logger after importing this module, and every line of the worker would
+be written twice, once not as JSON. Its setup is kept to the level it sets.
+"""
 from __future__ import annotations
+
+from huey.consumer_options import ConsumerConfig
 
 from . import create_app, tasks
 from .queue import huey
+
+
+def _level_only(self: ConsumerConfig, logger=None) -> None:
+    if logger is not None:
+        logger.setLevel(self.loglevel)
+
+
+ConsumerConfig.setup_logger = _level_only
 
 tasks.use_app(create_app())
 
