@@ -211,3 +211,21 @@ def test_a_caseworker_may_not_import(ctx, session, make_staff):
     caseworker = make_staff(Role.CASEWORKER)
     with ctx(), pytest.raises(DomainError):
         service.import_csv(session, caseworker, HEADER.encode(), dry_run=True)
+
+
+def test_concerns_plans_and_medicine_gaps_lead_to_the_directory(
+        web, returnee_web, session, place, ctx):
+    place(town="Bo", medicines="Metformin")
+    place(name="Far pharmacy", town="Kenema", medicines="Aspirin")
+    me = returnee_web()
+    report = web.get("/help/report").get_data(as_text=True)
+    assert "/places/?kind=pharmacy&amp;kind=clinic" in report
+    assert 'href="/places/"' in web.get("/help/").get_data(as_text=True)
+    goal = web.post("/plan/goals/new", {"area": "business", "starter": "business.loan"})
+    assert goal.status_code == 302, goal.get_data(as_text=True)[:2000]
+    page = web.get(goal.headers["Location"]).get_data(as_text=True)
+    assert "/places/?kind=micro_finance&amp;kind=training" in page
+    found = web.get("/places/?kind=pharmacy&kind=clinic&medicine=metformin")
+    text = found.get_data(as_text=True)
+    assert "Connaught pharmacy" in text and "Far pharmacy" not in text
+    assert me.id  # signed in as a returnee all along

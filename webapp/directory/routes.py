@@ -33,6 +33,21 @@ from .models import Place
 bp = Blueprint("directory", __name__, url_prefix="/places")
 
 
+# Other areas' pages link here without knowing the directory's kinds: the
+# concern form ("I don't know where to get it"), a plan goal (micro-finance,
+# training), the medicine gaps (where a medicine was found).
+@bp.app_template_global()
+def places_for_medicine(medicine: str = "", town: str = "") -> str:
+    return url_for("directory.index", kind=list(c.FOR_MEDICINE), medicine=medicine or None,
+                   town=town or None)
+
+
+@bp.app_template_global()
+def places_for_plan_area(area: str) -> str | None:
+    kinds = c.FOR_PLAN_AREA.get(area)
+    return url_for("directory.index", kind=list(kinds)) if kinds else None
+
+
 # --- Everyone ---------------------------------------------------------------------
 
 @bp.get("/")
@@ -42,12 +57,15 @@ def index():
     session = db_session()
     kinds = [k for k in request.args.getlist("kind") if k in c.KINDS]
     town = request.args.get("town", "")[:c.TOWN_MAX]
+    medicine = " ".join(request.args.get("medicine", "").split())[:c.NAME_MAX]
     towns = service.towns(session, me.organisation_id)
     if town not in towns:
         town = ""
-    chosen = bool(kinds or town)
-    found = service.places(session, me.organisation_id, kinds=kinds, town=town) if chosen else []
+    chosen = bool(kinds or town or medicine)
+    found = service.places(session, me.organisation_id, kinds=kinds, town=town,
+                           medicine=medicine) if chosen else []
     return render_template("directory/index.html", c=c, kinds=kinds, town=town, towns=towns,
+                           medicine=medicine,
                            counts=service.kinds_here(session, me.organisation_id),
                            places=found, chosen=chosen)
 

@@ -245,8 +245,9 @@ def towns(session: Session, organisation_id: int) -> list[str]:
 
 
 def places(session: Session, organisation_id: int, *, kinds: Iterable[str] = (),
-           town: str = "", retired: bool = False) -> list[Place]:
-    """Places by kind (any of `kinds`; none: every kind) and town, by town then name."""
+           town: str = "", medicine: str = "", retired: bool = False) -> list[Place]:
+    """Places by kind (any of `kinds`; none: every kind), town and a medicine
+    they had when last checked, by town then name."""
     query = select(Place).where(Place.organisation_id == organisation_id)
     query = query.where(Place.retired_at.is_not(None) if retired else Place.retired_at.is_(None))
     kinds = [k for k in kinds if k in c.KINDS]
@@ -254,6 +255,9 @@ def places(session: Session, organisation_id: int, *, kinds: Iterable[str] = (),
         query = query.where(Place.kind.in_(kinds))
     if town:
         query = query.where(Place.town == town)
+    if medicine:
+        query = query.where(func.lower(Place.medicines).contains(medicine.lower(),
+                                                                   autoescape=True))
     return list(session.scalars(query.order_by(Place.town, Place.name, Place.id)
                                 .limit(LIST_LIMIT)))
 
