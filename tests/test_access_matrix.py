@@ -190,6 +190,13 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "monitoring.export": reach(CO),
     "monitoring.my_progress": reach(RE),
     "organisation.settings": reach(CO),
+    # The safety plan (issue #22): the person's own; their caseworker writes
+    # it with them; a coordinator reads it.
+    "safety.mine": reach(RE),
+    "safety.edit_mine": reach(RE),
+    "safety.use": reach(RE),
+    "safety.of": {CW: OWN, CO: ORGANISATION},
+    "safety.edit_of": {CW: OWN},
     # The directory of local services (issue #22): read by everyone of the
     # organisation, kept by caseworkers and coordinators; the "check due"
     # limit and CSV imports are the coordinator's; feedback the returnee's.

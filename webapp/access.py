@@ -216,6 +216,13 @@ POLICY: dict[str, Rule] = {
     "directory.check_days": signed_in(COORDINATOR),
     "directory.export": signed_in(CASEWORKER, COORDINATOR),
     "directory.import_csv": signed_in(COORDINATOR),
+    # The safety plan made together (issue #22): the person's own; their
+    # caseworker writes it with them, a coordinator reads it.
+    "safety.mine": signed_in(RETURNEE),
+    "safety.edit_mine": signed_in(RETURNEE),
+    "safety.use": signed_in(RETURNEE),
+    "safety.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="safety_plan"),
+    "safety.edit_of": signed_in(CASEWORKER, scope="returnee"),
     # The organisation's own settings
     "organisation.settings": signed_in(COORDINATOR),
     # A returnee's privacy: their own choices and their own information only.
