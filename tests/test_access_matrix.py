@@ -197,6 +197,9 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "safety.use": reach(RE),
     "safety.of": {CW: OWN, CO: ORGANISATION},
     "safety.edit_of": {CW: OWN},
+    # The risk check (issue #22): recorded by the person's caseworker.
+    "risk.of": {CW: OWN, CO: ORGANISATION},
+    "risk.record": {CW: OWN},
     # The directory of local services (issue #22): read by everyone of the
     # organisation, kept by caseworkers and coordinators; the "check due"
     # limit and CSV imports are the coordinator's; feedback the returnee's.

@@ -223,6 +223,10 @@ POLICY: dict[str, Rule] = {
     "safety.use": signed_in(RETURNEE),
     "safety.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="safety_plan"),
     "safety.edit_of": signed_in(CASEWORKER, scope="returnee"),
+    # The risk check before and after return (issue #22): the caseworker
+    # records it with the person; a coordinator reads it.
+    "risk.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="risk"),
+    "risk.record": signed_in(CASEWORKER, scope="returnee"),
     # The organisation's own settings
     "organisation.settings": signed_in(COORDINATOR),
     # A returnee's privacy: their own choices and their own information only.
