@@ -99,7 +99,9 @@ def apply_security_headers(response):
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    # Geolocation for this site only: the directory sorts places nearest
+    # first on the phone, when the person asks and allows it (issue #22).
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(self)"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

@@ -27,7 +27,8 @@ PLACE = {"#name": "Kissy Road community pharmacy and health post",
          "#directions": "Take the poda-poda to Kissy, get off at the market, walk 200 m up",
          "#hours": "Monday to Saturday 8:00-20:00", "#phone": "+232 76 555 123",
          "#languages": "Krio, English, Temne", "#who": "Everyone, children with a parent",
-         "#medicines": "Metformin\nInsulin\nAmoxicillin"}
+         "#medicines": "Metformin\nInsulin\nAmoxicillin",
+         "#latitude": "8.4890", "#longitude": "-13.2000"}
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +163,34 @@ def test_the_directory_is_readable_offline_even_after_sign_out(desk, phone):
         assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
     finally:
         page.context.set_offline(False)
+
+
+def test_nearest_first_sorts_on_the_phone_when_the_person_allows_it(desk, new_context,
+                                                                     live_server):
+    """The far clinic comes first by name; asked for "nearest first" with the
+    phone near the pharmacy, the pharmacy comes first, with its distance. The
+    position is never sent: no request carries it."""
+    desk_page, _c, _cw, _place = desk
+    desk_page.goto("/places/new")
+    desk_page.locator("#kind").select_option("clinic")
+    for selector, value in {"#name": "A far clinic", "#town": "Freetown East",
+                            "#latitude": "7.9640", "#longitude": "-11.7380"}.items():
+        desk_page.locator(selector).fill(value)
+    desk_page.get_by_role("button", name="Save").click()
+    desk_page.wait_for_url(re.compile(r".*/places/\d+$"))
+    context = new_context(geolocation={"latitude": 8.4840, "longitude": -13.2290},
+                          permissions=["geolocation"])
+    page = context.new_page()
+    activate_returnee(page, live_server.new_returnee("Nearest Tester"))
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url + " " + (r.post_data or "")))
+    page.goto("/places/?town=Freetown+East")
+    names = page.locator("ul.places li > a strong")
+    assert names.first.inner_text() == "A far clinic"
+    page.get_by_role("button", name="Nearest first").click()
+    page.wait_for_function("() => document.querySelector('#nearest [role=status]')"
+                           ".textContent.startsWith('Nearest first')")
+    assert names.first.inner_text() == PLACE["#name"]
+    assert "about 3.2 km away" in page.locator("ul.places li").first.inner_text()
+    assert not [u for u in sent if "8.48" in u or "13.22" in u]
+    context.close()

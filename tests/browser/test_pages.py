@@ -73,8 +73,8 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifest.webmanifest",
              "/sw.js", "/",
              "/csrf",  # JSON for the offline queue (issue #8)
-             "/me/data.json",
-             "/places/export.csv"}  # a download (tests/test_directory.py reads it)  # a download (tests/test_privacy.py reads it)
+             "/me/data.json",  # a download (tests/test_privacy.py reads it)
+             "/places/export.csv"}  # a download (tests/test_directory.py reads it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 
