@@ -69,6 +69,12 @@ def test_staff_add_a_place_and_returnees_find_it_by_kind_and_town(
     assert shown.headers["Cache-Control"] == "no-store"
 
 
+def test_a_staff_view_of_a_place_is_not_kept_for_offline(web, staff_web, place):
+    p = place()
+    staff_web(Role.CASEWORKER)
+    assert "X-Public-Copy" not in web.get(f"/places/{p.id}").headers
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("kind", "", "Please choose what kind of place it is."),
     ("phone", "+232 CALL ME", "Please write a phone number"),

@@ -57,7 +57,9 @@ def public_copy(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        g.public_copy = True
+        # A returnee's view only: staff see the same page with buttons to
+        # change it, which are no one else's business on a shared phone.
+        g.public_copy = current_user.is_authenticated and current_user.role == "returnee"
         return view(*args, **kwargs)
 
     return wrapped
