@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from webapp.alerts.models import Alert
 from webapp.auth.routes import DEVICE_COOKIE
+from webapp.directory import service as directory
 from webapp.groups import service as groups
 from webapp.groups.models import GroupFacilitator, GroupMember, GroupPost, PeerGroup
 from webapp.models import Organisation, Role, User, utcnow
@@ -189,6 +190,32 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "monitoring.export": reach(CO),
     "monitoring.my_progress": reach(RE),
     "organisation.settings": reach(CO),
+    # The safety plan (issue #22): the person's own; their caseworker writes
+    # it with them; a coordinator reads it.
+    "safety.mine": reach(RE),
+    "safety.edit_mine": reach(RE),
+    "safety.use": reach(RE),
+    "safety.of": {CW: OWN, CO: ORGANISATION},
+    "safety.edit_of": {CW: OWN},
+    # The risk check (issue #22): recorded by the person's caseworker.
+    "risk.of": {CW: OWN, CO: ORGANISATION},
+    "risk.record": {CW: OWN},
+    # The directory of local services (issue #22): read by everyone of the
+    # organisation, kept by caseworkers and coordinators; the "check due"
+    # limit and CSV imports are the coordinator's; feedback the returnee's.
+    "directory.index": reach(*SIGNED_IN),
+    "directory.show": {RE: ORGANISATION, FA: ORGANISATION, CW: ORGANISATION,
+                       CO: ORGANISATION},
+    "directory.feedback": {RE: ORGANISATION},
+    "directory.new": reach(CW, CO),
+    "directory.edit": {CW: ORGANISATION, CO: ORGANISATION},
+    "directory.checked": {CW: ORGANISATION, CO: ORGANISATION},
+    "directory.retire": {CW: ORGANISATION, CO: ORGANISATION},
+    "directory.manage": reach(CW, CO),
+    "directory.check_due": reach(CW, CO),
+    "directory.check_days": reach(CO),
+    "directory.export": reach(CW, CO),
+    "directory.import_csv": reach(CO),
     # A returnee's own privacy.
     "privacy.choices": reach(RE),
     "privacy.my_data": reach(RE),
@@ -201,7 +228,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
 FIXED = {"filename": "css/app.css", "dataset": "checkins"}
 # Those that do, in the order of the objects a circle has.
 OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
-           "post_id", "subscription_id")
+           "post_id", "subscription_id", "place_id")
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -248,9 +275,12 @@ def _circle(session: Session, org: Organisation, caseworker: User, facilitator: 
                                       local_start=datetime.now() + timedelta(days=7),
                                       place="", topic_key=None, topic_text="Welcome")
     post = groups.add_post(session, group, person, "Hello, everyone")
+    place = directory.add_place(session, caseworker, directory.PlaceData(
+        kind="pharmacy", name=f"Pharmacy of {name}", town="Freetown"))
     return {"user_id": person.id, "goal_id": goal.id, "step_id": step.id, "case_id": case.id,
             "alert_id": alert.id, "group_id": group.id, "meeting_id": meeting.id,
-            "post_id": post.id, "subscription_id": _device(session, person)}, issued.code
+            "post_id": post.id, "subscription_id": _device(session, person),
+            "place_id": place.id}, issued.code
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from .alerts import service as alerts
 from .db import db_session, get_locked, route_begins
+from .directory import service as directory
 from .groups import service as groups
 from .models import Role, User
 from .people import service as people
@@ -200,6 +201,32 @@ POLICY: dict[str, Rule] = {
     "monitoring.export_page": signed_in(COORDINATOR),
     "monitoring.export": signed_in(COORDINATOR),
     "monitoring.my_progress": signed_in(RETURNEE),
+    # The directory of local services (issue #22): not personal, read by
+    # everyone of the organisation; kept by caseworkers and coordinators; the
+    # limit of "check due" and CSV imports are the coordinator's.
+    "directory.index": signed_in(),
+    "directory.show": signed_in(scope="place", arg="place_id"),
+    "directory.feedback": signed_in(RETURNEE, scope="place", arg="place_id"),
+    "directory.new": signed_in(CASEWORKER, COORDINATOR),
+    "directory.edit": signed_in(CASEWORKER, COORDINATOR, scope="place", arg="place_id"),
+    "directory.checked": signed_in(CASEWORKER, COORDINATOR, scope="place", arg="place_id"),
+    "directory.retire": signed_in(CASEWORKER, COORDINATOR, scope="place", arg="place_id"),
+    "directory.manage": signed_in(CASEWORKER, COORDINATOR),
+    "directory.check_due": signed_in(CASEWORKER, COORDINATOR),
+    "directory.check_days": signed_in(COORDINATOR),
+    "directory.export": signed_in(CASEWORKER, COORDINATOR),
+    "directory.import_csv": signed_in(COORDINATOR),
+    # The safety plan made together (issue #22): the person's own; their
+    # caseworker writes it with them, a coordinator reads it.
+    "safety.mine": signed_in(RETURNEE),
+    "safety.edit_mine": signed_in(RETURNEE),
+    "safety.use": signed_in(RETURNEE),
+    "safety.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="safety_plan"),
+    "safety.edit_of": signed_in(CASEWORKER, scope="returnee"),
+    # The risk check before and after return (issue #22): the caseworker
+    # records it with the person; a coordinator reads it.
+    "risk.of": signed_in(CASEWORKER, COORDINATOR, scope="returnee", ledger="risk"),
+    "risk.record": signed_in(CASEWORKER, scope="returnee"),
     # The organisation's own settings
     "organisation.settings": signed_in(COORDINATOR),
     # A returnee's privacy: their own choices and their own information only.
@@ -226,6 +253,7 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "group_in": groups.group_in,
     "group_led": groups.group_led,
     "subscription": push.own_subscription,
+    "place": directory.visible_place,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

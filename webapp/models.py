@@ -76,6 +76,10 @@ class Organisation(Base):
     followup_months: Mapped[list[int]] = mapped_column(
         JSON, default=lambda: [1, 3, 6, 12], server_default=text("'[1, 3, 6, 12]'"))
     export_secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    # The directory of local services (issue #22): a place not checked for
+    # this many days is on the "check due" list.
+    directory_check_days: Mapped[int] = mapped_column(Integer, default=180,
+                                                      server_default=text("180"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -28,6 +28,7 @@ from flask_login import current_user
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
+PUBLIC_COPY_HEADER = "X-Public-Copy"
 # On answers to someone not signed in: the service worker forgets the
 # pages it kept of an earlier session (one that timed out, or was ended by a
 # PIN change, a disabled or deleted account) as soon as the phone is online.
@@ -43,6 +44,22 @@ def offline_copy(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         g.offline_copy = current_user.is_authenticated and current_user.role == "returnee"
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def public_copy(view):
+    """Mark a page that holds nothing of the person (the directory of local
+    services, issue #22) as readable offline by anyone on the phone: the
+    service worker keeps it in a cache of its own that sign-in, sign-out and
+    quick exit leave alone."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        # A returnee's view only: staff see the same page with buttons to
+        # change it, which are no one else's business on a shared phone.
+        g.public_copy = current_user.is_authenticated and current_user.role == "returnee"
         return view(*args, **kwargs)
 
     return wrapped
@@ -84,7 +101,9 @@ def apply_security_headers(response):
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    # Geolocation for this site only: the directory sorts places nearest
+    # first on the phone, when the person asks and allows it (issue #22).
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(self)"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
@@ -92,6 +111,8 @@ def apply_security_headers(response):
     # shared cache or the browser's disk cache (shared phones).
     if g.get("offline_copy") and response.status_code == 200:
         headers[OFFLINE_COPY_HEADER] = "1"
+    if g.get("public_copy") and response.status_code == 200:
+        headers[PUBLIC_COPY_HEADER] = "1"
     # Only when this request looked up who is asking (a page, the access
     # check, the sign-in page): asking here would cost a session lookup on
     # answers that need none (the service worker script, the manifest).

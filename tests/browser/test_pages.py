@@ -38,15 +38,17 @@ PAGES = {
                  "/plan/goals/new", "/notifications/",
                  "/help/", "/help/ask", "/help/report", "/help/now",
                  "/checkin/", "/checkin/history", "/groups/", "/me/progress", "/me/choices",
-                 "/me/data", "/me/delete"],
+                 "/me/data", "/me/delete", "/places/", "/safety/", "/safety/edit"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
-                   "/caseload/", "/caseload/due"],
+                   "/caseload/", "/caseload/due", "/places/", "/places/new", "/places/manage",
+                   "/places/check-due"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
-                    "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/"],
+                    "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/",
+                    "/places/", "/places/import"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -62,12 +64,17 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/groups/<int:group_id>/meetings/<int:meeting_id>",
               "/groups/<int:group_id>/overview",
               # A returnee's timeline and follow-ups: tests/browser/test_monitoring.py (issue #7).
-              "/caseload/<int:user_id>", "/caseload/<int:user_id>/followups"}
+              "/caseload/<int:user_id>", "/caseload/<int:user_id>/followups",
+              # A place, a safety plan, a risk check: tests/browser/test_directory.py (#22).
+              "/places/<int:place_id>", "/places/<int:place_id>/edit",
+              "/safety/of/<int:user_id>", "/safety/of/<int:user_id>/edit",
+              "/risk/of/<int:user_id>"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifest.webmanifest",
              "/sw.js", "/",
              "/csrf",  # JSON for the offline queue (issue #8)
-             "/me/data.json"}  # a download (tests/test_privacy.py reads it)
+             "/me/data.json",  # a download (tests/test_privacy.py reads it)
+             "/places/export.csv"}  # a download (tests/test_directory.py reads it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 

@@ -39,6 +39,8 @@ ROUTES: dict[str, Route] = {
                                 _l("No contact for two check-in periods")),
     "group.raised": Route(SERIOUS, timedelta(hours=24), "normal",
                           _l("Raised by the group facilitator")),
+    "safety_plan.used": Route(URGENT, timedelta(minutes=30), "high",
+                              _l("Safety plan: needs to use it now")),
     "support.new": Route(NORMAL, timedelta(hours=72), "low", _l("New request for help")),
     "followup.overdue": Route(NORMAL, timedelta(hours=72), "low", _l("Follow-up overdue")),
     "account.deletion_requested": Route(NORMAL, timedelta(hours=72), "low",
@@ -55,5 +57,6 @@ CAUSE_ENDPOINTS: dict[str, tuple[str, str, str]] = {
     "support_case": ("support.case", "case_id", "source_id"),
     "followup": ("monitoring.followups", "user_id", "returnee_id"),
     "account": ("people.show", "user_id", "returnee_id"),
+    "safety_plan": ("safety.of", "user_id", "returnee_id"),
 }
 DEFAULT_CAUSE = ("monitoring.timeline", "user_id", "returnee_id")

@@ -31,6 +31,7 @@ KINDS = {
     "group.raised": "a facilitator raised a member with the caseworker",
     "followup.overdue": "a follow-up not done in time",
     "account.deletion_requested": "the person asked to delete their account",
+    "safety_plan.used": "the person pressed 'I need to use it' on their safety plan",
 }
 
 

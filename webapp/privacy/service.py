@@ -26,6 +26,7 @@ from ..auth.service import CONSENT_CHOICES, CONSENT_VERSION, latest_choices
 from ..checkins.models import CheckIn
 from ..checkins.service import stop_sharing
 from ..db import get_locked
+from ..directory.models import Place, PlaceFeedback
 from ..errors import DomainError
 from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
 from ..models import Household, Role, User, utcnow
@@ -33,6 +34,7 @@ from ..monitoring.models import FollowUp, ReintegrationCheck
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
+from ..safety.models import SafetyPlanUse, SafetyPlanVersion
 from ..support.models import Case, CaseMessage
 from .erase import erase_person
 from .models import AccessLedgerEntry, ConsentRecord
@@ -302,6 +304,26 @@ def _followups(session: Session, me: User) -> list[dict[str, Any]]:
              "social", "psychosocial", "composite") for c in checks]
 
 
+def _safety_plan(session: Session, me: User) -> list[dict[str, Any]]:
+    """Every version of the safety plan, and each time the person said "I need
+    to use it" (issue #22)."""
+    plans = session.scalars(select(SafetyPlanVersion).where(
+        SafetyPlanVersion.returnee_id == me.id).order_by(SafetyPlanVersion.version)).all()
+    uses = session.scalars(select(SafetyPlanUse).where(SafetyPlanUse.returnee_id == me.id)
+                           .order_by(SafetyPlanUse.id)).all()
+    names = _names(session, {p.written_by_id for p in plans if p.written_by_id})
+    return [_row(p, "version", "created_at", "warning_signs", "contacts", "safe_places",
+                 "what_to_do", "place_ids", written_by=names.get(p.written_by_id or 0))
+            for p in plans] + [_row(u, "created_at", said="I need to use it") for u in uses]
+
+
+def _places_said(session: Session, me: User) -> list[dict[str, Any]]:
+    rows = session.execute(select(PlaceFeedback, Place.name).join(
+        Place, Place.id == PlaceFeedback.place_id).where(PlaceFeedback.returnee_id == me.id)
+        .order_by(PlaceFeedback.id)).all()
+    return [_row(f, "created_at", "outcome", place=name) for f, name in rows]
+
+
 def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
     entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
                               .order_by(AccessLedgerEntry.id)).all()
@@ -329,6 +351,8 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "requests_and_reports": (_l("Requests and reports"), _cases),
     "groups": (_l("Peer groups"), _groups),
     "follow_ups": (_l("Follow-ups and scores"), _followups),
+    "safety_plan": (_l("Your safety plan"), _safety_plan),
+    "places": (_l("What you said about places"), _places_said),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }

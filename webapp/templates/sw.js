@@ -9,6 +9,9 @@ const SHELL_CACHE = "footing-shell-" + VERSION;
 // The returnee's own pages marked by the server (X-Offline-Copy), kept so they
 // can be read offline. Personal: deleted whenever someone signs in or out.
 const PAGES_CACHE = "footing-pages";
+// Pages that hold nothing of the person (the directory of local services,
+// marked X-Public-Copy): kept for anyone on the phone, through sign-in and out.
+const PUBLIC_CACHE = "footing-public";
 const FORGET_ON = ["/signout", "/exit", "/signin/pin", "/signin/staff/code", "/activate/returnee",
                    "/activate/staff"];
 const SHELL = {{ shell|safe }};
@@ -48,10 +51,14 @@ async function networkFirst(request) {
     if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
       const copy = response.clone();
       caches.open(PAGES_CACHE).then((cache) => cache.put(request.url, copy));
+    } else if (response.ok && response.headers.get("X-Public-Copy") === "1") {
+      const copy = response.clone();
+      caches.open(PUBLIC_CACHE).then((cache) => cache.put(request.url, copy));
     }
     return response;
   } catch (err) {
-    const kept = await caches.match(request.url, { cacheName: PAGES_CACHE });
+    const kept = await caches.match(request.url, { cacheName: PAGES_CACHE })
+      || await caches.match(request.url, { cacheName: PUBLIC_CACHE });
     return kept || caches.match(OFFLINE_URL);
   }
 }

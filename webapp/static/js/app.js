@@ -155,3 +155,44 @@
   pickVoice();
   if ("onvoiceschanged" in speech) speech.addEventListener("voiceschanged", pickVoice);
 })();
+
+/* Places nearest first (issue #22): only when the person asks, and only with
+   the browser's permission. The position is used here on the phone to sort
+   the list and is never sent anywhere. Without JavaScript or a position the
+   list stays by town and name. */
+(function () {
+  "use strict";
+  var box = document.getElementById("nearest");
+  var list = document.querySelector("ul.places");
+  if (!box || !list || !navigator.geolocation) return;
+  var items = Array.prototype.slice.call(list.querySelectorAll("li[data-lat]"));
+  if (!items.length) return;
+  var status = box.querySelector("[role=status]");
+  box.hidden = false;
+
+  function km(a, b, c, d) {
+    var r = Math.PI / 180, x = Math.sin((c - a) * r / 2), y = Math.sin((d - b) * r / 2);
+    var h = x * x + Math.cos(a * r) * Math.cos(c * r) * y * y;
+    return 12742 * Math.asin(Math.sqrt(h));
+  }
+
+  box.querySelector("button").addEventListener("click", function () {
+    status.textContent = box.getAttribute("data-wait");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var lat = pos.coords.latitude, lon = pos.coords.longitude;
+      items.forEach(function (li) {
+        li.distance = km(lat, lon, parseFloat(li.getAttribute("data-lat")),
+                         parseFloat(li.getAttribute("data-lon")));
+        var span = li.querySelector(".distance");
+        span.textContent = box.getAttribute("data-km").replace("{n}", li.distance < 10
+          ? li.distance.toFixed(1) : Math.round(li.distance));
+        span.hidden = false;
+      });
+      items.sort(function (p, q) { return p.distance - q.distance; })
+        .reverse().forEach(function (li) { list.insertBefore(li, list.firstChild); });
+      status.textContent = box.getAttribute("data-done");
+    }, function () {
+      status.textContent = box.getAttribute("data-failed");
+    }, { maximumAge: 600000, timeout: 20000 });
+  });
+})();
