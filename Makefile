@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install catalogs migrate demo vapid worker test-browser translations-check clean bench bench-push bench-caseload bench-hot bench-throughput
+.PHONY: run test lint install catalogs migrate demo vapid worker test-browser translations-check clean bench bench-push bench-caseload bench-caseload-national bench-hot bench-throughput
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -71,7 +71,12 @@ bench-hot: catalogs
 
 # Needs PostgreSQL (BENCH_DATABASE_URL, default the local server's footing_bench).
 bench-caseload: catalogs
-	$(BIN)/python bench/caseload.py
+	$(BIN)/python bench/caseload.py $(BENCH_ARGS)
+
+# The same at 100,000 returnees / 10,000,000 check-ins: outside CI (minutes of
+# seeding, several GB). Writes bench/results/caseload-100000.md.
+bench-caseload-national: catalogs
+	$(BIN)/python bench/caseload.py --national $(BENCH_ARGS)
 
 # The suite in parallel (pytest-xdist): one worker per core, each with its own
 # database, Redis database, live server and Chromium (tests/conftest.py).

@@ -29,7 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stats import percentile  # noqa: E402
+from bench.stats import machine_load, percentile  # noqa: E402
+
+# Issue #24: p95 of the caseload pages, per scale (returnees: ms).
+BUDGETS_MS = {10_000: 50.0, 100_000: 100.0}
 
 
 def ensure_database(url: str) -> None:
@@ -220,6 +223,45 @@ def measured(engine):
             event.remove(engine, name, fn)
 
 
+@contextmanager
+def timed_statements(engine):
+    """Every statement run inside, with its parameters and how long it took."""
+    from sqlalchemy import event
+
+    rows: list[tuple[float, str, object]] = []
+
+    def before(conn, _cursor, _statement, _parameters, _context, _many):
+        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
+
+    def after(conn, _cursor, statement, parameters, _context, _many):
+        started = conn.info["bench_t0"].pop()
+        rows.append(((time.perf_counter() - started) * 1000, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield rows
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def explain_slowest(engine, client, url: str, top: int = 2) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the page's slowest statements."""
+    with timed_statements(engine) as rows:
+        assert client.get(url).status_code == 200, url
+    out = []
+    with engine.connect() as conn:
+        for ms, statement, parameters in sorted(rows, key=lambda r: -r[0])[:top]:
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement,
+                                        parameters).scalars().all()
+            out.append(f"-- {ms:.1f} ms in the page\n{statement.strip()}\n\n" + "\n".join(plan))
+        conn.rollback()
+    return out
+
+
 def statements(engine, client, url: str) -> int:
     """SQL statements of one request for the page (constant in the data size)."""
     with measured(engine) as stats:
@@ -279,7 +321,8 @@ def time_page(client, url: str, runs: int) -> dict:
         r = client.get(url)
         times.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200, (url, r.status_code)
-    return {"p50": percentile(times, .5), "p95": percentile(times, .95), "max": max(times)}
+    return {"min": min(times), "p50": percentile(times, .5), "p95": percentile(times, .95),
+            "max": max(times)}
 
 
 def main() -> int:
@@ -290,7 +333,16 @@ def main() -> int:
     parser.add_argument("--checkins-each", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-jobs", action="store_true", help="time the pages only")
+    parser.add_argument("--national", action="store_true",
+                        help="100,000 returnees and 10,000,000 check-ins (outside CI: seeding "
+                             "takes minutes and several GB)")
+    parser.add_argument("--explain", type=int, default=2,
+                        help="EXPLAIN ANALYZE of this many slowest statements per caseload page")
+    parser.add_argument("--out", default="", help="results file (default by scale)")
     args = parser.parse_args()
+    if args.national:
+        args.returnees = 100_000
+    budget = BUDGETS_MS.get(args.returnees, 100.0 if args.returnees > 10_000 else 50.0)
 
     ensure_database(args.url)
     os.environ.update({"FOOTING_ENV": "development", "DATABASE_URL": args.url,
@@ -324,9 +376,16 @@ def main() -> int:
         ("follow-ups due, coordinator", coordinator, "/caseload/due", False),
     ]
     engine = app.extensions["footing_db"].engine
+    load_before = machine_load()
     results = [(label, url, budgeted, time_page(client, url, args.runs),
                 statements(engine, client, url))
                for label, client, url, budgeted in pages]
+    load_after = machine_load()
+    plans = []
+    for label, client, url, budgeted in pages:
+        if budgeted and args.explain:
+            plans += [f"### {label} `{url}`\n\n```\n{p}\n```"
+                      for p in explain_slowest(engine, client, url, args.explain)]
     lines = [
         "# Caseload and the other organisation-wide staff pages at scale (PostgreSQL)",
         "",
@@ -334,21 +393,24 @@ def main() -> int:
         f"({os.cpu_count()} cores)",
         f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
         f"--checkins-each {args.checkins_each} --runs {args.runs}`)",
+        f"- machine: {load_before} before the pages, {load_after} after (shared machine: "
+        "read the figures beside it)",
         f"- data: {info['returnees']:,} returnees, {info['returnees'] * args.checkins_each:,} "
         "check-ins (minus some silent weeks), 3 plan goals of 4 steps each, a case for every "
         "4th person, 4 follow-ups each, a phone for every 2nd person, "
         f"checks and alerts; seeded in {seeded:.0f} s",
         "- server time measured in-process (Flask test client), after 3 warm-up requests",
         "",
-        "| page | p50 | p95 | max | SQL statements | target |",
-        "|---|---|---|---|---|---|",
+        "| page | min | p50 (median) | p95 | max | SQL statements | target |",
+        "|---|---|---|---|---|---|---|",
     ]
     ok = True
     for label, url, budgeted, r, sql in results:
-        if budgeted and r["p95"] > 100:
+        if budgeted and r["p95"] > budget:
             ok = False
-        lines.append(f"| {label} `{url}` | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
-                     f"{r['max']:.1f} ms | {sql} | {'p95 ≤ 100 ms' if budgeted else 'reported'} |")
+        lines.append(f"| {label} `{url}` | {r['min']:.1f} ms | {r['p50']:.1f} ms | "
+                     f"{r['p95']:.1f} ms | {r['max']:.1f} ms | {sql} | "
+                     f"{f'p95 ≤ {budget:.0f} ms' if budgeted else 'reported'} |")
     if not args.no_jobs:
         lines += ["", "## Worker jobs on the same data (reported)", "",
                   "| job | did | time | SQL statements | transactions | longest transaction |",
@@ -356,7 +418,10 @@ def main() -> int:
         for label, done, r in time_jobs(app):
             lines.append(f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
                          f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms |")
-    out = ROOT / "bench" / "results" / "caseload.md"
+    if plans:
+        lines += ["", "## EXPLAIN ANALYZE of the caseload's slowest statements", "", *plans]
+    out = (Path(args.out) if args.out else ROOT / "bench" / "results"
+           / ("caseload.md" if args.returnees <= 10_000 else f"caseload-{args.returnees}.md"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

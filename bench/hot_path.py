@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.throughput import CHECKIN_KINDS, demo_env, signed_in_here  # noqa: E402
 
 LABELS = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
+          "signed_write": "signed-in bare insert (bench only)",
           "checkin": "POST /checkin/, usual",
           "checkin_alert": "POST /checkin/, raises an alert"}
 
@@ -45,11 +46,14 @@ LABELS = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--profile", choices=["hello", "home", *CHECKIN_KINDS])
+    parser.add_argument("--profile", choices=["hello", "home", "signed_write", *CHECKIN_KINDS])
     args = parser.parse_args()
 
     env = demo_env(tempfile.mkdtemp(prefix="footing-hot-"))
     app, web, token = signed_in_here(env, "Hot Path")
+    from bench.throughput_app import create_rows_table
+
+    create_rows_table()
 
     import logging
 
@@ -85,6 +89,12 @@ def _cases(client, token: str) -> dict:
             assert r.status_code == 302, r.status_code
         return run
 
+    def signed_write():
+        signed_in()
+        r = client.post("/bench/signed-write", data={"visibility": "caseworker", "mood": "3",
+                                                      "client_uuid": str(uuid.uuid4())})
+        assert r.status_code == 303, r.status_code
+
     def home():
         signed_in()
         assert client.get("/home").status_code == 200
@@ -92,7 +102,7 @@ def _cases(client, token: str) -> dict:
     def hello():
         assert client.get("/bench/hello").status_code == 200
 
-    return {"hello": hello, "home": home,
+    return {"hello": hello, "home": home, "signed_write": signed_write,
             **{key: checkin(overrides) for key, overrides in CHECKIN_KINDS.items()}}
 
 

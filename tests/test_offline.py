@@ -89,7 +89,7 @@ def _get(client, url, **kw):
 
 
 def test_static_files_have_hashed_names_a_year_of_cache_and_precompressed_copies(client, app):
-    page = client.get("/signin").get_data(as_text=True)
+    page = client.get("/language").get_data(as_text=True)
     urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
     assert urls and all(re.search(r"\.[0-9a-f]{12}\.\w+$", u) for u in urls), urls
     css = next(u for u in urls if u.endswith(".css"))

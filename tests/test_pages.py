@@ -81,7 +81,7 @@ def test_offline_page_holds_nothing_personal(web, returnee_web):
 
 
 def test_static_files_are_long_lived(client):
-    page = client.get("/signin").get_data(as_text=True)
+    page = client.get("/language").get_data(as_text=True)
     css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page).group(1)
     r = fetch(client, css)
     assert r.status_code == 200
@@ -89,7 +89,7 @@ def test_static_files_are_long_lived(client):
 
 
 def test_htmx_is_vendored_and_pinned(client):
-    page = client.get("/signin").get_data(as_text=True)
+    page = client.get("/language").get_data(as_text=True)
     src = re.search(r'src="(/static/vendor/htmx-2\.0\.11\.min\.[0-9a-f]{12}\.js)"', page).group(1)
     js = fetch(client, src).get_data(as_text=True)
     assert 'version:"2.0.11"' in js.replace(" ", "")

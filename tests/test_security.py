@@ -1,12 +1,15 @@
 """Security baseline: headers, cookies, CSRF, limits, logs."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 from pathlib import Path
 
 import pytest
 
+from webapp import assets
 from webapp.models import Role, User
 
 from .conftest import PIN, Web, activate_returnee, vary_names
@@ -26,8 +29,23 @@ def test_security_headers_on_every_page(client):
 
 
 def test_pages_have_no_inline_script_or_style(client):
-    body = client.get("/signin").get_data(as_text=True)
+    body = client.get("/language").get_data(as_text=True)
     assert "<script>" not in body and " style=" not in body and "<style" not in body
+    assert "style-src 'self';" in client.get("/language").headers["Content-Security-Policy"]
+
+
+def test_entry_pages_inline_only_their_stylesheet_allowed_by_its_hash(client):
+    """The signed-out entry pages carry the stylesheet in a <style> (issue
+    #24); the CSP allows that text by its hash, and nothing else inline."""
+    for path in ("/", "/signin"):
+        r = client.get(path)
+        body = r.get_data(as_text=True)
+        assert r.status_code == 200 and "<script>" not in body and " style=" not in body
+        styles = re.findall(r"<style>(.*?)</style>", body, re.S)
+        assert len(styles) == 1
+        digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+        assert f"style-src 'self' 'sha256-{digest}';" in r.headers["Content-Security-Policy"]
+        assert styles[0] == (assets.SOURCE / "css/app.css").read_text()
 
 
 def test_signed_in_pages_are_not_stored(web, returnee_web):

@@ -29,7 +29,7 @@ from .config import Config, default_sqlite_url, settings
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
-from .security import apply_security_headers, queue_owner
+from .security import answer_replay, apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
 # models in `<area>/models.py` when it has tables). Registered in this order.
@@ -78,6 +78,7 @@ def create_app(config: object | None = None) -> Flask:
     app.after_request(_commit_at_edge)
     app.after_request(_refresh_idle_clock)
     app.after_request(apply_security_headers)
+    app.after_request(answer_replay)
     register_error_pages(app)
     app.context_processor(_template_globals)
     register_cli(app)

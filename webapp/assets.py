@@ -20,6 +20,7 @@ rename wins and the others throw theirs away.
 """
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -30,7 +31,8 @@ import time
 from pathlib import Path
 
 import brotli
-from flask import Flask
+from flask import Flask, g
+from markupsafe import Markup
 from whitenoise import WhiteNoise
 
 SOURCE = Path(__file__).parent / "static"
@@ -41,6 +43,9 @@ YEAR = 31536000
 # Unhashed names can change under the same URL: a short lifetime only.
 PLAIN_MAX_AGE = 300
 MANIFEST = "manifest.json"
+# Inlined into the signed-out entry pages (issue #24), whole: on 2G the first
+# paint then needs one response instead of two racing for the link.
+INLINE_CSS = "css/app.css"
 # Builds of earlier versions older than this are removed at start.
 KEEP_OLD_BUILDS_SECONDS = 7 * 86400
 
@@ -105,6 +110,30 @@ def _remove_old_builds(build_root: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def inline_style_hash(css: str) -> str:
+    """The CSP source that allows exactly this <style> element's text."""
+    digest = hashlib.sha256(css.encode()).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+def inline_css() -> Markup | None:
+    """The stylesheet's text for a <style> element, on pages whose view set
+    `g.inline_css` (the signed-out entry pages); None elsewhere: signed-in
+    pages link the hashed file, cached for a year and precached by the
+    service worker. security.py allows it by its hash."""
+    if not g.get("inline_css"):
+        return None
+    return Markup(_INLINE["css"])
+
+
+def inline_css_source() -> str | None:
+    """The CSP source for this request's inline stylesheet, if it has one."""
+    return _INLINE["hash"] if g.get("inline_css") else None
+
+
+_INLINE: dict[str, str] = {}
+
+
 class _StaticFiles(WhiteNoise):
     FOREVER = YEAR  # the common "a year" of caches and audits
 
@@ -115,6 +144,9 @@ def init_app(app: Flask) -> None:
     app.config["ASSET_VERSION"] = version
     folder, manifest = build(Path(app.instance_path) / "static-build", version)
     app.extensions["footing_assets"] = manifest
+    css = (folder / INLINE_CSS).read_text(encoding="utf-8")
+    _INLINE.update(css=css, hash=inline_style_hash(css))
+    app.add_template_global(inline_css)
     immutable = {f"/static/{name}" for name in manifest.values()}
 
     @app.url_defaults

@@ -12,6 +12,7 @@ from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
 
 from . import i18n
+from .security import CSRF_REFUSED_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,11 @@ def _emergency_phone(user: object, status: int) -> str:
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError):
-        return render_error(
+        # Said in a header too: the offline queue, which tried the page's own
+        # token, then asks /csrf for this session's and sends again.
+        body, status = render_error(
             400, _l("This form has expired. Please go back, reload the page and send it again."))
+        return body, status, {CSRF_REFUSED_HEADER: "1"}
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

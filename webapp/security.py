@@ -23,8 +23,10 @@ import hmac
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_login import current_user
+
+from .assets import inline_css_source
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
@@ -33,6 +35,11 @@ PUBLIC_COPY_HEADER = "X-Public-Copy"
 # pages it kept of an earlier session (one that timed out, or was ended by a
 # PIN change, a disabled or deleted account) as soon as the phone is online.
 SIGNED_OUT_HEADER = "X-Signed-Out"
+# The offline queue marks a report it replays in the background (queue.js);
+# its stored answer is a 204 naming where the form would have gone.
+REPLAY_HEADER = "X-Footing-Replay"
+STORED_HEADER = "X-Footing-Stored"
+CSRF_REFUSED_HEADER = "X-CSRF-Refused"
 
 
 def offline_copy(view):
@@ -75,13 +82,13 @@ def queue_owner(user) -> str:
     return hmac.new(key, f"offline-queue:{user.id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def content_security_policy() -> str:
+def content_security_policy(style_hash: str | None = None) -> str:
     exit_url = urlsplit(current_app.config["QUICK_EXIT_URL"])
     exit_origin = f"{exit_url.scheme}://{exit_url.netloc}" if exit_url.netloc else ""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self'",
+        f"style-src 'self' {style_hash}" if style_hash else "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
         "font-src 'self'",
@@ -97,7 +104,7 @@ def content_security_policy() -> str:
 
 def apply_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("Content-Security-Policy", content_security_policy(inline_css_source()))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
@@ -122,6 +129,28 @@ def apply_security_headers(response):
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         add_vary(headers, "Cookie", "HX-Request")
+    return response
+
+
+def answer_replay(response):
+    """A report the offline queue replays in the background is answered with
+    204 and where the form would have gone (STORED_HEADER), not with a
+    redirect the browser follows to a page nobody sees (issue #24: one
+    request, about 1 KB, per replayed report). The thank-you message goes
+    too: it would otherwise greet the person on their next page. A redirect
+    to sign in stays a redirect."""
+    if (request.method != "POST" or not request.headers.get(REPLAY_HEADER)
+            or response.status_code not in (301, 302, 303, 307, 308)):
+        return response
+    location = response.headers.get("Location", "")
+    if urlsplit(location).path.startswith(("/signin", "/activate")):
+        return response
+    session.pop("_flashes", None)
+    response.status_code = 204
+    response.set_data(b"")
+    del response.headers["Location"]
+    response.headers.pop("Content-Type", None)
+    response.headers[STORED_HEADER] = location
     return response
 
 

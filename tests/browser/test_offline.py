@@ -297,3 +297,52 @@ def test_online_the_form_behaves_as_without_javascript(phone, probe, live_server
     page.wait_for_url("**/probe/received/*")
     assert probe.stored("probe", account.user_id) == 2
     assert _queued(page) == 0
+
+
+def _logged(probe, request: str) -> int:
+    """How many requests the server logged that begin with `request`."""
+    return probe.log.read_text(errors="replace").count(request)
+
+
+def test_one_request_per_report_and_none_when_nothing_waits(phone, probe, live_server):
+    """Issue #24: the page's own token is used (no /csrf); a replay in the
+    background is one POST answered with 204 (the page it would go to is not
+    fetched); with an empty queue nothing is asked at all."""
+    account, page = _returnee(phone, live_server, "Queue Counter")
+    form = FORMS["probe"]["form"]
+    page.goto("/probe/note")
+    page.wait_for_timeout(500)  # the page load's own replay check is done
+    csrf, posts, shown = (_logged(probe, "GET /csrf HTTP/"), _logged(probe, "POST /probe/note HTTP/"),
+                          _logged(probe, "GET /probe/received/"))
+    _fill(page, form, "sent online")
+    _submit(page, form)
+    page.wait_for_url("**/probe/received/*")
+    # Online: the post, and the page it answers with (what the person sees).
+    assert _logged(probe, "GET /csrf HTTP/") == csrf
+    assert _logged(probe, "POST /probe/note HTTP/") == posts + 1
+    assert _logged(probe, "GET /probe/received/") == shown + 1
+
+    page.goto("/probe/note")
+    with offline(phone):
+        _fill(page, form, "sent later")
+        _submit(page, form)
+        _wait_status(page, "Waiting to send (1)")
+    _wait_until(lambda: probe.stored("probe", account.user_id) == 2, "the replay stored it")
+    _wait_until(lambda: _queued(page) == 0, "the queue emptied")
+    page.wait_for_timeout(500)
+    assert _logged(probe, "POST /probe/note HTTP/") == posts + 2
+    assert _logged(probe, "GET /probe/received/") == shown + 1  # not followed
+    # The page replays with its own token; Background Sync, if it was first,
+    # asks /csrf once (the service worker has no page).
+    assert _logged(probe, "GET /csrf HTTP/") <= csrf + 1
+
+    # Nothing waits: page loads, the connection coming back and Background
+    # Sync send nothing and ask nothing.
+    csrf = _logged(probe, "GET /csrf HTTP/")
+    page.reload()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.evaluate("() => navigator.serviceWorker.ready.then((r) => r.sync && "
+                  "r.sync.register('footing-queue'))")
+    page.wait_for_timeout(1000)
+    assert _logged(probe, "GET /csrf HTTP/") == csrf
+    assert _logged(probe, "POST /probe/note HTTP/") == posts + 2

@@ -32,7 +32,7 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 # "person" stands for /people/<id> of a returnee the role may see, taken from a
 # link on /people/.
 PAGES = {
-    "anonymous": ["/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
+    "anonymous": ["/", "/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page"],
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
                  "/plan/goals/new", "/notifications/",
@@ -71,7 +71,7 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/risk/of/<int:user_id>"}
 # GET routes that are not pages.
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifest.webmanifest",
-             "/sw.js", "/",
+             "/sw.js",
              "/csrf",  # JSON for the offline queue (issue #8)
              "/me/data.json",  # a download (tests/test_privacy.py reads it)
              "/places/export.csv"}  # a download (tests/test_directory.py reads it)

@@ -7,6 +7,7 @@ page asked it to say."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -81,3 +82,31 @@ def test_no_button_without_javascript(new_context):
     page = context.new_page()
     page.goto("/signin")
     assert page.locator("#read-aloud").is_hidden()
+
+
+LAYOUT_SHIFT = """
+window.__shift = 0;
+new PerformanceObserver(function (list) {
+  list.getEntries().forEach(function (e) { if (!e.hadRecentInput) window.__shift += e.value; });
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+@pytest.mark.parametrize("path", ["/", "/language"])
+def test_the_button_coming_moves_nothing(new_context, path):
+    """Issue #24: the button is shown by script after the first paint; its
+    row is kept from the start, so the page does not shift (CLS ≤ 0.01)."""
+    page = phone_with(new_context, [LOCAL_EN])
+    page.add_init_script(LAYOUT_SHIFT)
+    # The script comes late, as on 2G: the page is painted before it runs.
+    page.route("**/static/js/app.*.js", lambda route: (time.sleep(0.8), route.continue_()))
+    heading_at = []
+    page.goto(path, wait_until="commit")
+    page.wait_for_selector("main h1")
+    heading_at.append(page.locator("main h1").first.bounding_box()["y"])
+    page.wait_for_load_state("load")
+    page.get_by_role("button", name="Read aloud").wait_for()
+    page.wait_for_timeout(300)
+    heading_at.append(page.locator("main h1").first.bounding_box()["y"])
+    assert heading_at[0] == heading_at[1]
+    assert page.evaluate("window.__shift") <= 0.01

@@ -54,7 +54,7 @@ bp = Blueprint("auth", __name__)
 
 log = logging.getLogger(__name__)
 
-DEVICE_COOKIE = "footing_device"
+DEVICE_COOKIE = service.DEVICE_COOKIE
 PENDING_STAFF_SECONDS = 300
 
 
@@ -91,6 +91,7 @@ def signin():
         return redirect(url_for("main.home"))
     if _device_binding() is not None:
         return redirect(url_for("auth.pin_signin"))
+    g.inline_css = True  # an entry page: painted from one response on 2G
     return render_template("auth/signin.html")
 
 

@@ -29,6 +29,8 @@ from ..privacy.models import ConsentRecord
 from .models import ActivationCode, AuthSession, DeviceBinding
 
 # No 0/O, 1/I/L: codes are read aloud, printed and typed on small keyboards.
+# The cookie that names this browser's device binding (a returnee's phone).
+DEVICE_COOKIE = "footing_device"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SELECTOR_LEN = 4
 VERIFIER_LEN = 8

@@ -7,8 +7,13 @@
 
    - submit: the item {uuid, action, fields, owner} is written to IndexedDB
      first, then sent; the page stays usable whatever the network does.
-   - send: GET /csrf for this session's token (the token in the page may
-     belong to a session that ended hours ago), then POST the fields with it.
+   - send: POST the fields with the page's own token (good for its whole
+     session); only when the page has none (the service worker) or the server
+     refuses it (X-CSRF-Refused: the page outlived its session) GET /csrf
+     for this session's token first. Nothing waiting: no request at all.
+     What the person is looking at (their submit) follows the redirect to the
+     page it answers with; a replay in the background does not follow it
+     (X-Footing-Replay, redirect "manual"): the server answers it with 204.
    - replay: Background Sync in the service worker, else on `online` and on
      every page load. One replay at a time (Web Locks where available); two at
      once would still store each report once, the server keys it by its UUID.
@@ -88,30 +93,38 @@
       }, function () { return { offline: true }; });
   }
 
+  function isCsrfRefused(res) {
+    return res.status === 400 && res.headers.get("X-CSRF-Refused") === "1";
+  }
+
   function isSignin(res) {
     var path = new URL(res.url, global.location.href).pathname;
     return res.status === 401 || (res.redirected && /^\/(signin|activate)/.test(path));
   }
 
-  // One POST: "sent" | "conflict" | "refused" | "signin" | "retry", with the response.
-  function post(item, token) {
+  // One POST: "sent" | "conflict" | "refused" | "signin" | "retry" | "token", with the
+  // response. `shown`: the person waits for its answer (followed); else a replay.
+  function post(item, token, shown) {
     var body = new URLSearchParams();
     item.fields.forEach(function (f) { body.append(f[0], f[0] === "client_uuid" ? item.uuid : f[1]); });
     body.append("csrf_token", token);
+    var headers = { "X-CSRFToken": token };
+    if (!shown) headers["X-Footing-Replay"] = "1";
     return fetch(item.action, { method: "POST", body: body, credentials: "same-origin",
-                                redirect: "follow", headers: { "X-CSRFToken": token } })
+                                redirect: shown ? "follow" : "manual", headers: headers })
       .then(function (res) {
-        var outcome = isSignin(res) ? "signin" : res.ok ? "sent" : res.status === 409 ? "conflict"
+        var outcome = res.type === "opaqueredirect" ? "sent" : isSignin(res) ? "signin"
+          : isCsrfRefused(res) ? "token" : res.ok ? "sent" : res.status === 409 ? "conflict"
           : (res.status >= 500 || res.status === 429 || res.status === 408) ? "retry" : "refused";
         return { outcome: outcome, response: res };
       }, function () { return { outcome: "retry" }; });
   }
 
-  function deliver(item, token) {
-    return post(item, token).then(function (r) {
+  function deliver(item, token, shown) {
+    return post(item, token, shown).then(function (r) {
       if (r.outcome === "conflict" && (item.renewed || 0) < 3) {
         item.renewed = (item.renewed || 0) + 1;
-        return Q.swap(item, Q.newUuid()).then(function () { return deliver(item, token); });
+        return Q.swap(item, Q.newUuid()).then(function () { return deliver(item, token, shown); });
       }
       if (r.outcome === "sent" || r.outcome === "refused" || r.outcome === "conflict") {
         return Q.remove(item.uuid).then(function () { return r; });
@@ -122,12 +135,17 @@
 
   /* Send what is waiting for the signed-in person, oldest first. `first`
      (optional) is sent first and its answer returned as `firstResult`;
-     `owner` (the page's, optional) counts what is left when nothing can be sent.
+     `owner` (the page's, optional) counts what is left when nothing can be sent;
+     `page` (optional) is the page's {token, owner}, used instead of asking /csrf.
      Summary: {sent, refused, waiting, signin, offline}. */
-  Q.replay = function (owner, first) {
+  Q.replay = function (owner, first, page) {
     return locked(function () {
       var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false };
-      return session().then(function (s) {
+      return Q.items().then(function (all) {
+        if (!all.length && !first) return summary;  // nothing to send: no request
+        return (page && page.token ? Promise.resolve(page) : session()).then(send);
+      });
+      function send(s) {
         if (s.signin || s.offline) {
           summary.signin = !!s.signin;
           summary.offline = !!s.offline;
@@ -143,8 +161,9 @@
           }
           return items.reduce(function (chain, item) {
             return chain.then(function () {
-              if (summary.signin || summary.offline) return;
-              return deliver(item, s.token).then(function (r) {
+              if (summary.signin || summary.offline || summary.token) return;
+              return deliver(item, s.token, item === first).then(function (r) {
+                if (r.outcome === "token") { summary.token = true; return; }
                 if (item === first) summary.firstResult = r;
                 if (r.outcome === "sent") summary.sent++;
                 else if (r.outcome === "refused" || r.outcome === "conflict") summary.refused++;
@@ -152,12 +171,19 @@
                 else summary.offline = true;
               });
             });
-          }, Promise.resolve()).then(function () { return Q.items(s.owner); }).then(function (left) {
-            summary.waiting = left.length;
-            return summary;
+          }, Promise.resolve()).then(function () {
+            if (summary.token) {
+              summary.token = false;
+              if (s === page) return session().then(send);  // the page outlived its session
+              summary.offline = true;  // refused with a token from /csrf just now: later
+            }
+            return Q.items(s.owner).then(function (left) {
+              summary.waiting = left.length;
+              return summary;
+            });
           });
         });
-      });
+      }
     });
   };
 
@@ -169,6 +195,13 @@
   var owner = status ? status.getAttribute("data-owner") : "";
   if (!owner || !global.indexedDB || !global.fetch || !global.URLSearchParams) return;
 
+  // This page's token (the body may have been replaced since it loaded).
+  function pageSession() {
+    var token = "";
+    try { token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"] || ""; }
+    catch (e) { token = ""; }
+    return token ? { token: token, owner: owner } : null;
+  }
   function number(n) {
     try { return new Intl.NumberFormat(document.documentElement.lang).format(n); }
     catch (e) { return String(n); }
@@ -201,7 +234,7 @@
   function replayNow() {
     return Q.items(owner).then(function (mine) {
       if (!mine.length) return null;
-      return Q.replay(owner).then(function (summary) {
+      return Q.replay(owner, null, pageSession()).then(function (summary) {
         show(summary);
         if (summary.offline) askForSync();
         return summary;
@@ -266,7 +299,7 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
     Q.put(item).then(function () {
       if (navigator.onLine === false) return { offline: true };
-      return Q.replay(owner, item);
+      return Q.replay(owner, item, pageSession());
     }).then(function (summary) {
       for (var j = 0; j < buttons.length; j++) buttons[j].disabled = false;
       var r = summary.firstResult;
