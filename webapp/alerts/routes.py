@@ -25,6 +25,7 @@ from htmx_flask import request  # Flask's request, typed with its .htmx
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
 from ..push import service as push
+from ..support import service as support
 from . import service
 from .forms import ResolveForm
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
@@ -69,15 +70,25 @@ def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
     alert = g.scoped
     deliveries, attempts = push.deliveries_of_alert(db_session(), alert.id)
     return render_template("alerts/show.html", alert=alert,
+                           case=support.case_of_alert(db_session(), alert.source_type,
+                                                      alert.source_id, alert.organisation_id),
                            ladder=service.ladder(db_session(), alert),
                            deliveries=deliveries, attempts=attempts, ack=ConfirmForm(),
                            resolve=form or ResolveForm(), **_context()), status
 
 
+def _acknowledge(alert) -> None:
+    """"I am on it": the alert, and the person sees it on their report."""
+    service.acknowledge(db_session(), alert, current_user)
+    case = support.case_of_alert(db_session(), alert.source_type, alert.source_id,
+                                 alert.organisation_id)
+    if case is not None:
+        support.on_it(db_session(), case)
+
+
 @bp.post("/<int:alert_id>/ack")
 def acknowledge(alert_id: int):
-    run = run_form(ConfirmForm(), lambda: service.acknowledge(db_session(), g.scoped, current_user),
-                   flash_error=True)
+    run = run_form(ConfirmForm(), lambda: _acknowledge(g.scoped), flash_error=True)
     if run.invalid:
         flash(_l("This form has expired. Please go back, reload the page and send it again."),
               "error")

@@ -44,6 +44,7 @@ MESSAGES = {
     "meeting.tomorrow": _l("Your group meets tomorrow."),
     "meeting.cancelled": _l("A meeting of your group is called off."),
     "reply": _l("You have a new message in Footing."),
+    "on_it": _l("Someone is on it. Open Footing to see."),
 }
 MAX_PAYLOAD = 1024
 MAX_ATTEMPTS = 8
