@@ -82,7 +82,9 @@ def _acknowledge(alert) -> None:
     service.acknowledge(db_session(), alert, current_user)
     case = support.case_of_alert(db_session(), alert.source_type, alert.source_id,
                                  alert.organisation_id)
-    if case is not None:
+    if case is not None and case.status == "new":
+        support.acknowledge(db_session(), case, current_user)  # the person sees it
+    elif case is not None:
         support.on_it(db_session(), case)
 
 
