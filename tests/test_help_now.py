@@ -256,3 +256,25 @@ def test_on_it_pushes_a_generic_line_to_the_persons_phone(ctx, session, make_ret
     assert messages and messages[0].payload["body"] == "Someone is on it. Open Footing to see."
     assert "Secret Name" not in str(messages[0].payload)
 
+
+
+# --- The cold worker ------------------------------------------------------------------
+
+def test_warming_a_worker_reads_the_key_and_sends_nothing(app, ctx, session, vapid, monkeypatch,
+                                                          tmp_path):
+    """The worker does at start what the first push needs: with a good key it
+    sends nothing; a key that cannot be read stops the start, not a push."""
+    import pytest
+
+    from webapp.push import service as push
+
+    sent = []
+    monkeypatch.setattr(push, "webpush", lambda *a, **k: sent.append(k))
+    with ctx():
+        push.warm(session, ["en", "ar", "fa_AF"])
+    assert sent == []
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a key")
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(broken))
+    with ctx(), pytest.raises(Exception):  # noqa: B017 - whatever py_vapid raises
+        push.warm(session, ["en"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 from . import create_app, tasks
 from .queue import huey
 
-tasks.use_app(create_app())
+tasks.use_app(app := create_app())
+# The first push after a start must be as fast as the next (issue #18).
+tasks.warm(app)
 
 __all__ = ["huey"]
