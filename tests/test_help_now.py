@@ -278,3 +278,43 @@ def test_warming_a_worker_reads_the_key_and_sends_nothing(app, ctx, session, vap
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", str(broken))
     with ctx(), pytest.raises(Exception):  # noqa: B017 - whatever py_vapid raises
         push.warm(session, ["en"])
+
+
+# --- Staff reach ----------------------------------------------------------------------
+
+def test_staff_whose_last_device_is_gone_are_told_on_every_page_and_listed_for_the_coordinator(
+        app, ctx, session, make_staff, make_returnee, receiver, vapid):
+    from webapp import outbox
+    from webapp.alerts import signals
+    from webapp.push import service as push
+
+    cw = make_staff(Role.CASEWORKER, display_name="Caseworker Gone")
+    person, _code = make_returnee(caseworker=cw)
+    sub = receiver.subscription("cw-phone")
+    with ctx():
+        push.subscribe(session, cw, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                       auth=sub["keys"]["auth"])
+        session.commit()
+        signals.emit(session, returnee=person, kind="concern.safety_now", source_type="concern")
+        session.commit()
+        outbox.run_after_commit()
+    receiver.wait_for(1)
+    staff = Web(app.test_client())
+    sign_in_staff(staff, cw)
+    warning = "No phone of yours gets alerts"
+    assert warning not in staff.get("/alerts/").get_data(as_text=True)
+    # The next alert: the push service says the device is gone (410).
+    receiver.script.append((410, {}, 0))
+    with ctx():
+        signals.emit(session, returnee=person, kind="concern.safety_now", source_type="concern")
+        session.commit()
+        outbox.run_after_commit()
+        assert push.devices_of(session, cw) == []
+    for url in ("/home", "/alerts/", "/help/inbox", "/caseload/"):
+        assert warning in staff.get(url).get_data(as_text=True), url
+    coordinator = make_staff(Role.COORDINATOR)
+    boss = Web(app.test_client())
+    sign_in_staff(boss, coordinator)
+    page = boss.get("/overview").get_data(as_text=True)
+    section = page[page.index("Staff no alert reaches"):]
+    assert "Caseworker Gone" in section and "last alert delivered" in section

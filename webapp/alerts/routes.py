@@ -35,14 +35,18 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 @bp.app_context_processor
 def alert_badge() -> dict:
-    """The count in the header of every caseworker and coordinator page, and
-    the warning when the worker is late with alerts."""
+    """The count in the header of every caseworker and coordinator page, the
+    warning when the worker is late with alerts, and the one when no device of
+    theirs gets alerts."""
     user = g.get("_login_user")
     if user is None or not user.is_authenticated or user.role not in ("caseworker", "coordinator"):
-        return {"alert_badge": None, "alerts_late": False}
+        return {"alert_badge": None, "alerts_late": False, "needs_device": False}
     late_after = timedelta(seconds=current_app.config["WORKER_LATE_SECONDS"])
     count, late = service.header(db_session(), user, late_after)
-    return {"alert_badge": count, "alerts_late": late}
+    # Every staff page says so until they add a device (issue #18): when the
+    # push service says their last one is gone, nothing reaches them.
+    return {"alert_badge": count, "alerts_late": late,
+            "needs_device": push.needs_device(db_session(), user)}
 
 
 def cause_url(alert) -> str:

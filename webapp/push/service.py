@@ -25,7 +25,7 @@ from flask_babel import force_locale, lazy_gettext as _l
 from py_vapid import Vapid01
 from pywebpush import WebPusher, WebPushException, webpush
 from requests import RequestException
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -233,6 +233,32 @@ def needs_device(session: Session, user: User) -> bool:
         return False
     return session.scalar(select(PushSubscription.id).where(
         PushSubscription.user_id == user.id).limit(1)) is None
+
+
+@dataclass
+class StaffReach:
+    user: User
+    last_delivered_at: datetime | None
+
+
+def staff_without_device(session: Session, organisation_id: int) -> list[StaffReach]:
+    """The organisation's caseworkers and coordinators (not disabled) that no
+    push reaches: no device subscribed, e.g. the push service said their last
+    one is gone (404/410). With when a push last reached one of them. Two
+    queries whatever the number of staff."""
+    has_device = select(PushSubscription.id).where(
+        PushSubscription.user_id == User.id).exists()
+    staff = list(session.scalars(select(User).where(
+        User.organisation_id == organisation_id, User.disabled_at.is_(None),
+        User.role.in_((Role.CASEWORKER.value, Role.COORDINATOR.value)), ~has_device)
+        .order_by(User.display_name, User.id)))
+    if not staff:
+        return []
+    last = dict(session.execute(select(PushDelivery.user_id, func.max(PushDelivery.delivered_at))
+                                .where(PushDelivery.user_id.in_([u.id for u in staff]),
+                                       PushDelivery.status == "delivered")
+                                .group_by(PushDelivery.user_id)).all())
+    return [StaffReach(user, last.get(user.id)) for user in staff]
 
 
 @dataclass
