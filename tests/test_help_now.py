@@ -318,3 +318,32 @@ def test_staff_whose_last_device_is_gone_are_told_on_every_page_and_listed_for_t
     page = boss.get("/overview").get_data(as_text=True)
     section = page[page.index("Staff no alert reaches"):]
     assert "Caseworker Gone" in section and "last alert delivered" in section
+
+
+# --- The help page's numbers ------------------------------------------------------------
+
+def test_the_help_page_offers_a_text_message_with_only_the_reference_when_the_org_has_a_number(
+        app, web, session, returnee_web, make_staff, org):
+    from urllib.parse import unquote
+
+    me = returnee_web(name="Secret Name")
+    page = web.get("/help/now").get_data(as_text=True)
+    assert 'href="tel:+23276123456"' in page and "sms:" not in page
+    coordinator = make_staff(Role.COORDINATOR)
+    boss = Web(app.test_client())
+    sign_in_staff(boss, coordinator)
+    settings = boss.get("/organisation/").get_data(as_text=True)
+    assert 'name="sms_phone"' in settings
+    bad = boss.post("/organisation/", {"name": org.name, "emergency_phone": org.emergency_phone,
+                                       "sms_phone": "text us", "timezone": org.timezone,
+                                       "currency": "SLE", "followup_months": ["1"]})
+    assert bad.status_code == 400 and "Please write a phone number" in bad.get_data(as_text=True)
+    session.refresh(org)
+    org.sms_phone = "+232 77 000 111"
+    session.commit()
+    page = web.get("/help/now").get_data(as_text=True)
+    start = page.index('href="sms:')
+    link = unquote(page[start:page.index('"', start + 6)]).replace("&amp;", "&")
+    assert link.startswith('href="sms:+23277000111?body=')
+    assert f"F-{me.id}" in link and "Secret Name" not in link
+    assert f"F-{me.id}" in boss.get(f"/people/{me.id}").get_data(as_text=True)
