@@ -7,7 +7,14 @@ the tests use). For each of N urgent safety signals the clock starts right
 after the commit that wrote it and stops when the receiver has accepted and
 decrypted the push. Writes bench/results/push_latency.md.
 
-    make bench-push            # or: python bench/push_latency.py --count 200
+Then the first push after a worker start (issue #18), `--cold` times: a fresh
+consumer process is started; as soon as it says it is running, one urgent
+signal is committed; the clock stops when its push is accepted; the consumer
+is stopped. What the worker does at start (webapp.worker: tasks.warm) counts
+before the clock starts, as it does for a person: a worker is started long
+before the report that needs it.
+
+    make bench-push            # or: python bench/push_latency.py --count 200 --cold 20
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between concerns")
+    parser.add_argument("--cold", type=int, default=20, help="first pushes after a worker start")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="footing-bench-"))
@@ -66,12 +74,22 @@ def main() -> int:
         seed_demo(session)
         session.commit()
 
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "huey_consumer"), "webapp.worker.huey", "--workers", "1",
-         "--worker-type", "thread", "--delay", "0.05", "--max-delay", "0.5", "--backoff", "1.1",
-         "--quiet"],
-        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-        stderr=(tmp / "worker.log").open("w"))
+    def start_worker(log_name: str, quiet: bool = True) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "huey_consumer"), "webapp.worker.huey",
+             "--workers", "1", "--worker-type", "thread", "--delay", "0.05", "--max-delay", "0.5",
+             "--backoff", "1.1"] + (["--quiet"] if quiet else []),
+            cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL, stderr=(tmp / log_name).open("w"))
+
+    def stop(process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    worker = start_worker("worker.log")
     committed: dict[int, float] = {}
     try:
         with PushReceiver() as receiver:
@@ -96,12 +114,12 @@ def main() -> int:
                 time.sleep(args.gap)
             received = receiver.wait_for(args.count, timeout=60)
             errors = list(receiver.errors)
+            stop(worker)
+            cold = first_pushes(args.cold, start_worker, stop, receiver, app, person.id,
+                                tmp, len(received))
+            errors = list(receiver.errors)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker)
 
     with app.app_context():
         from webapp.alerts.models import Alert
@@ -118,13 +136,14 @@ def main() -> int:
         print(f"no push arrived; see {tmp / 'worker.log'}")
         return 1
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    cold_p95 = percentile(cold, 0.95) if cold else None
     report = [
         "# Push latency: urgent concern committed → push accepted",
         "",
         f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
         "- command: `make bench-push` (`python bench/push_latency.py "
-        f"--count {args.count} --gap {args.gap}`)",
+        f"--count {args.count} --gap {args.gap} --cold {args.cold}`)",
         "- setup: SQLite file database, one Huey worker (thread) polling Huey's SQLite queue "
         "(delay 0.05 s, max 0.5 s, as `make run`), local push receiver verifying VAPID and "
         "decrypting aes128gcm",
@@ -135,12 +154,56 @@ def main() -> int:
         f"{max(latencies):.3f} s | ≤ 2 s |",
         "",
         f"Receiver errors: {len(errors)}. Missing pushes: {missing}.",
+        "",
+        "## The first push after a worker start",
+        "",
+        "| worker starts | received | p50 | p95 | max | target p95 |",
+        "|---|---|---|---|---|---|",
+        (f"| {args.cold} | {len(cold)} | {percentile(cold, 0.5):.3f} s | {cold_p95:.3f} s | "
+         f"{max(cold):.3f} s | ≤ 2 s |" if cold else f"| {args.cold} | 0 | | | | ≤ 2 s |"),
     ]
     out = ROOT / "bench" / "results" / "push_latency.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
-    return 0 if (missing == 0 and not errors and p95 <= 2.0) else 1
+    cold_ok = not args.cold or (len(cold) == args.cold and cold_p95 is not None
+                                and cold_p95 <= 2.0)
+    return 0 if (missing == 0 and not errors and p95 <= 2.0 and cold_ok) else 1
+
+
+def first_pushes(times: int, start_worker, stop, receiver, app, person_id: int, tmp: Path,
+                 already: int) -> list[float]:
+    """Seconds from commit to push accepted, for the first signal each fresh
+    worker process handles."""
+    from webapp import outbox
+    from webapp.alerts import signals
+    from webapp.db import db_session
+    from webapp.models import User
+
+    latencies: list[float] = []
+    for n in range(times):
+        log = tmp / f"worker-cold-{n}.log"
+        worker = start_worker(log.name, quiet=False)
+        try:
+            deadline = time.monotonic() + 60
+            # Huey logs this once the module (and its warm-up) is imported.
+            while "consumer started" not in log.read_text(errors="replace").lower():
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start; see {log}")
+                time.sleep(0.02)
+            with app.app_context():
+                session = db_session()
+                signals.emit(session, returnee=session.get(User, person_id),
+                             kind="concern.safety_now", source_type="concern")
+                session.commit()
+                start = time.time()
+                outbox.run_after_commit()
+            got = receiver.wait_for(already + n + 1, timeout=30)
+            if len(got) > already + n:
+                latencies.append(got[-1].at - start)
+        finally:
+            stop(worker)
+    return latencies
 
 
 if __name__ == "__main__":

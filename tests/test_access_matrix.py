@@ -147,6 +147,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "support.ask": reach(RE),
     "support.report": reach(RE),
     "support.help_now": reach(RE),
+    "support.help_now_phone": PUBLIC,
     "support.received": {RE: OWN},
     "support.case": {RE: OWN, CW: OWN, CO: ORGANISATION},
     "support.reply": {RE: OWN, CW: OWN, CO: ORGANISATION},

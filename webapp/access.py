@@ -151,6 +151,8 @@ POLICY: dict[str, Rule] = {
     "support.ask": signed_in(RETURNEE),
     "support.report": signed_in(RETURNEE),
     "support.help_now": signed_in(RETURNEE),
+    # Without the PIN: the device binding says who it is (support.routes).
+    "support.help_now_phone": public(),
     "support.received": signed_in(RETURNEE, scope="case", arg="case_id"),
     "support.case": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="case", arg="case_id",
                               ledger="support"),

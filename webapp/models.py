@@ -68,6 +68,9 @@ class Organisation(Base):
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     emergency_phone: Mapped[str] = mapped_column(String(32), default="")
+    # A number the duty phone reads text messages on (optional): offline, the
+    # help page offers an sms: link to it.
+    sms_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # Locales offered to this organisation's people, e.g. ["en", "nl"].
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str] = mapped_column(String(3), default="USD")

@@ -20,6 +20,7 @@ from .checkins.reminders import checkin_due
 from .checkins.service import record_no_contact
 from .db import db_session
 from .groups.reminders import meeting_tomorrow
+from .i18n import supported
 from .models import utcnow
 from .monitoring.service import schedule_all, signal_overdue
 from .privacy.service import erase_late_arrivals as erase
@@ -35,6 +36,11 @@ def use_app(app: Flask) -> None:
     """The app a worker process runs its jobs in (`webapp.worker`)."""
     global _app
     _app = app
+
+
+def warm(app: Flask) -> None:
+    """What the first push after a worker's start needs, done at the start."""
+    in_transaction(lambda session: push.warm(session, supported()), app)
 
 
 def flask_app() -> Flask:

@@ -22,6 +22,8 @@ def _level_only(self: ConsumerConfig, logger=None) -> None:
 
 ConsumerConfig.setup_logger = _level_only
 
-tasks.use_app(create_app())
+tasks.use_app(app := create_app())
+# The first push after a start must be as fast as the next (issue #18).
+tasks.warm(app)
 
 __all__ = ["huey"]

@@ -25,6 +25,7 @@ from htmx_flask import request  # Flask's request, typed with its .htmx
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
 from ..push import service as push
+from ..support import service as support
 from . import service
 from .forms import ResolveForm
 from .routing import CAUSE_ENDPOINTS, DEFAULT_CAUSE, ROUTES, SEVERITY_LABELS
@@ -34,14 +35,18 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 @bp.app_context_processor
 def alert_badge() -> dict:
-    """The count in the header of every caseworker and coordinator page, and
-    the warning when the worker is late with alerts."""
+    """The count in the header of every caseworker and coordinator page, the
+    warning when the worker is late with alerts, and the one when no device of
+    theirs gets alerts."""
     user = g.get("_login_user")
     if user is None or not user.is_authenticated or user.role not in ("caseworker", "coordinator"):
-        return {"alert_badge": None, "alerts_late": False}
+        return {"alert_badge": None, "alerts_late": False, "needs_device": False}
     late_after = timedelta(seconds=current_app.config["WORKER_LATE_SECONDS"])
     count, late = service.header(db_session(), user, late_after)
-    return {"alert_badge": count, "alerts_late": late}
+    # Every staff page says so until they add a device (issue #18): when the
+    # push service says their last one is gone, nothing reaches them.
+    return {"alert_badge": count, "alerts_late": late,
+            "needs_device": push.needs_device(db_session(), user)}
 
 
 def cause_url(alert) -> str:
@@ -69,15 +74,27 @@ def show(alert_id: int, form: ResolveForm | None = None, status: int = 200):
     alert = g.scoped
     deliveries, attempts = push.deliveries_of_alert(db_session(), alert.id)
     return render_template("alerts/show.html", alert=alert,
+                           case=support.case_of_alert(db_session(), alert.source_type,
+                                                      alert.source_id, alert.organisation_id),
                            ladder=service.ladder(db_session(), alert),
                            deliveries=deliveries, attempts=attempts, ack=ConfirmForm(),
                            resolve=form or ResolveForm(), **_context()), status
 
 
+def _acknowledge(alert) -> None:
+    """"I am on it": the alert, and the person sees it on their report."""
+    service.acknowledge(db_session(), alert, current_user)
+    case = support.case_of_alert(db_session(), alert.source_type, alert.source_id,
+                                 alert.organisation_id)
+    if case is not None and case.status == "new":
+        support.acknowledge(db_session(), case, current_user)  # the person sees it
+    elif case is not None:
+        support.on_it(db_session(), case)
+
+
 @bp.post("/<int:alert_id>/ack")
 def acknowledge(alert_id: int):
-    run = run_form(ConfirmForm(), lambda: service.acknowledge(db_session(), g.scoped, current_user),
-                   flash_error=True)
+    run = run_form(ConfirmForm(), lambda: _acknowledge(g.scoped), flash_error=True)
     if run.invalid:
         flash(_l("This form has expired. Please go back, reload the page and send it again."),
               "error")

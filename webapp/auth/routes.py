@@ -108,8 +108,12 @@ def pin_signin():
     if isinstance(run.error, service.SigninError):
         keep_changes()  # the failed attempt must count
         log.info("pin refused binding=%s status=%s", binding.id if binding else None, run.status)
+    # The PIN page of a bound phone offers help without the PIN, and the number.
+    phone = (binding.user.organisation.emergency_phone if binding is not None else "") \
+        or current_app.config["EMERGENCY_PHONE"]
     return render_template("auth/pin.html", form=form, bound=binding is not None,
-                           locked=binding is not None and binding.locked_at is not None), run.status
+                           locked=binding is not None and binding.locked_at is not None,
+                           emergency_phone=phone), run.status
 
 
 @bp.route("/signin/staff", methods=["GET", "POST"])

@@ -32,6 +32,8 @@ from .models import ActivationCode, AuthSession, DeviceBinding
 # The cookie that names this browser's device binding (a returnee's phone).
 DEVICE_COOKIE = "footing_device"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# The cookie that holds a bound browser's binding ("<id>.<secret>").
+DEVICE_COOKIE = "footing_device"
 SELECTOR_LEN = 4
 VERIFIER_LEN = 8
 
@@ -305,6 +307,16 @@ def binding_from_cookie(session: Session, cookie: str | None,
     if binding is None or binding.revoked_at is not None:
         return None
     if not secrets.compare_digest(binding.secret_hash, token_digest(secret)):
+        return None
+    return binding
+
+
+def binding_for_help(session: Session, cookie: str | None) -> DeviceBinding | None:
+    """Whose phone this is, for "I need help now" without the PIN: a genuine
+    binding (locked by wrong PINs or not) of an account that is not disabled.
+    A forged, revoked or unknown cookie gives None, alike."""
+    binding = binding_from_cookie(session, cookie)
+    if binding is None or binding.user.is_disabled:
         return None
     return binding
 

@@ -56,8 +56,7 @@ def home():
     if user.role == "returnee":
         return render_template("main/home_returnee.html",
                                organisation=user.organisation)
-    return render_template("main/home_staff.html",
-                           needs_device=push.needs_device(db_session(), user))
+    return render_template("main/home_staff.html")
 
 
 @bp.get("/healthz")

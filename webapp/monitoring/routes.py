@@ -36,6 +36,7 @@ from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
 from ..people import service as people
 from ..plan.service import describe_change, goal_title
+from ..push import service as push
 from ..security import offline_copy
 from ..support import choices as sc
 from . import export as export_, instruments, overview as overview_, service
@@ -151,7 +152,8 @@ def overview():
     return render_template("monitoring/overview.html", data=data, rate_chart=rate_chart,
                            concern_chart=concern_chart, score_chart=score_chart,
                            concern_kinds=sc.KINDS, dimension_labels=instruments.DIMENSION_LABELS,
-                           limit_note=overview_.LIMIT_NOTE)
+                           limit_note=overview_.LIMIT_NOTE,
+                           unreached=push.staff_without_device(db_session(), me.organisation_id))
 
 
 EXPORT_LABELS = {

@@ -13,6 +13,8 @@ class SettingsForm(Form):
     name = StringField(_l("Name of the organisation"), validators=[required(), max_len(200)])
     emergency_phone = TelField(_l("Phone line for emergencies (shown to returnees)"),
                                validators=[max_len(32)], filters=[ascii_digits])
+    sms_phone = TelField(_l("Phone number for text messages (if you have one)"),
+                         validators=[max_len(32)], filters=[ascii_digits])
     timezone = StringField(_l("Time zone"), validators=[required(), max_len(64)])
     currency = StringField(_l("Currency of plan budgets"), validators=[required(), max_len(3)])
     # The service checks the months (a clear message in our words).

@@ -36,6 +36,7 @@ def settings():
     run = run_form(form, lambda: service.update_settings(
         session, me, service.Settings(
             name=text_of(form.name), emergency_phone=text_of(form.emergency_phone),
+            sms_phone=text_of(form.sms_phone),
             timezone=text_of(form.timezone), currency=text_of(form.currency),
             followup_months=values_of(form.followup_months), languages=form.languages.data)))
     if run.done:

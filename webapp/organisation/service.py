@@ -37,6 +37,9 @@ class Settings:
     followup_months: list[int]
     # The languages its people and groups use (None: every language).
     languages: list[str] | None = None
+    # Where the duty phone reads text messages (optional): offline, the help
+    # page offers an sms: link to it (issue #18).
+    sms_phone: str = ""
 
 
 def _checked(settings: Settings) -> Settings:
@@ -46,6 +49,7 @@ def _checked(settings: Settings) -> Settings:
     if len(name) > NAME_MAX:
         raise DomainError(_l("Please use at most %(max)d characters.", max=NAME_MAX), field="name")
     phone = clean_phone(settings.emergency_phone, field="emergency_phone")
+    sms_phone = clean_phone(settings.sms_phone, field="sms_phone")
     timezone = (settings.timezone or "").strip()
     if timezone not in available_timezones():
         raise DomainError(_l("Please write a time zone such as Africa/Freetown."), field="timezone")
@@ -61,12 +65,13 @@ def _checked(settings: Settings) -> Settings:
     if not chosen <= set(supported()):
         raise DomainError(_l("Please choose one from the list."), field="languages")
     languages = [code for code in supported() if code in chosen]
-    return Settings(name, phone, timezone, currency, months, languages)
+    return Settings(name, phone, timezone, currency, months, languages, sms_phone=sms_phone)
 
 
 def settings_of(org: Organisation) -> Settings:
     return Settings(org.name, org.emergency_phone, org.timezone, org.currency,
-                    sorted(org.followup_months or []), organisation_languages(org))
+                    sorted(org.followup_months or []), organisation_languages(org),
+                    sms_phone=org.sms_phone or "")
 
 
 def update_settings(session: Session, actor: User, settings: Settings) -> bool:
@@ -80,6 +85,7 @@ def update_settings(session: Session, actor: User, settings: Settings) -> bool:
         return False
     months_changed = new.followup_months != sorted(org.followup_months or [])
     org.name, org.emergency_phone, org.timezone = new.name, new.emergency_phone, new.timezone
+    org.sms_phone = new.sms_phone
     org.currency, org.followup_months = new.currency, new.followup_months
     org.languages = new.languages or []  # _checked lists them; [] too means every one
     if months_changed:
@@ -106,7 +112,8 @@ def create_organisation(session: Session, *, settings: Settings, country: str,
     if session.scalar(select(Organisation.id).where(Organisation.name == new.name)) is not None:
         raise DomainError(_l("An organisation with this name exists already."), field="name")
     org = Organisation(name=new.name, country=country, timezone=new.timezone,
-                       emergency_phone=new.emergency_phone, currency=new.currency,
+                       emergency_phone=new.emergency_phone, sms_phone=new.sms_phone,
+                       currency=new.currency,
                        followup_months=new.followup_months, languages=new.languages)
     session.add(org)
     session.flush()

@@ -19,12 +19,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
 from py_vapid import Vapid01
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException, webpush
 from requests import RequestException
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -44,6 +45,7 @@ MESSAGES = {
     "meeting.tomorrow": _l("Your group meets tomorrow."),
     "meeting.cancelled": _l("A meeting of your group is called off."),
     "reply": _l("You have a new message in Footing."),
+    "on_it": _l("Someone is on it. Open Footing to see."),
 }
 MAX_PAYLOAD = 1024
 MAX_ATTEMPTS = 8
@@ -189,6 +191,31 @@ def payload(delivery: PushDelivery, locale: str) -> str:
 
 # --- Sending -------------------------------------------------------------------
 
+def warm(session: Session, locales: Iterable[str]) -> None:
+    """Do once, at a worker's start, what the first push would otherwise pay
+    for (issue #18: a cold worker missed the 2 s goal): a database connection,
+    the VAPID key read and a signature made with it, one payload encrypted for
+    a throw-away key (OpenSSL's curve code), and every language's catalogue
+    loaded. Nothing is sent."""
+    session.execute(select(1))
+    for locale in locales:
+        with force_locale(locale):
+            for text in MESSAGES.values():
+                str(text)
+    key = vapid_private_key()
+    if key is None:
+        return
+    vapid = Vapid01.from_file(key) if Path(key).is_file() else Vapid01.from_string(key)
+    vapid.sign({"sub": current_app.config["VAPID_SUBJECT"], "aud": "https://warm.invalid",
+                "exp": int(utcnow().timestamp()) + 3600})
+    receiver = ec.generate_private_key(ec.SECP256R1())
+    point = receiver.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
+            "auth": base64.urlsafe_b64encode(bytes(16)).decode().rstrip("=")}
+    WebPusher({"endpoint": "https://warm.invalid/", "keys": keys}).encode(b"warm")
+
+
 def vapid_private_key() -> str | None:
     key = current_app.config.get("VAPID_PRIVATE_KEY") or ""
     if key:
@@ -206,6 +233,32 @@ def needs_device(session: Session, user: User) -> bool:
         return False
     return session.scalar(select(PushSubscription.id).where(
         PushSubscription.user_id == user.id).limit(1)) is None
+
+
+@dataclass
+class StaffReach:
+    user: User
+    last_delivered_at: datetime | None
+
+
+def staff_without_device(session: Session, organisation_id: int) -> list[StaffReach]:
+    """The organisation's caseworkers and coordinators (not disabled) that no
+    push reaches: no device subscribed, e.g. the push service said their last
+    one is gone (404/410). With when a push last reached one of them. Two
+    queries whatever the number of staff."""
+    has_device = select(PushSubscription.id).where(
+        PushSubscription.user_id == User.id).exists()
+    staff = list(session.scalars(select(User).where(
+        User.organisation_id == organisation_id, User.disabled_at.is_(None),
+        User.role.in_((Role.CASEWORKER.value, Role.COORDINATOR.value)), ~has_device)
+        .order_by(User.display_name, User.id)))
+    if not staff:
+        return []
+    last = dict(session.execute(select(PushDelivery.user_id, func.max(PushDelivery.delivered_at))
+                                .where(PushDelivery.user_id.in_([u.id for u in staff]),
+                                       PushDelivery.status == "delivered")
+                                .group_by(PushDelivery.user_id)).all())
+    return [StaffReach(user, last.get(user.id)) for user in staff]
 
 
 @dataclass

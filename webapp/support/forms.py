@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from ..errors import DomainError
@@ -77,7 +77,18 @@ class ConcernForm(_Contact, _Submission):
 
 
 class HelpNowForm(_Submission):
-    pass
+    """One tap sends. Optional: one tap more for "call me back on this number"
+    (prefilled, editable). A number that is not one never stops the report:
+    it is checked after the report is stored (support.service.help_now)."""
+
+    call_back = BooleanField(_l("Call me back on this number"))
+    callback_phone = StringField(_l("Phone number"), filters=[ascii_digits])
+
+    def phone(self) -> str:
+        """The number to call back on, if the person asked for a call."""
+        if "call_back" not in self or not self.call_back.data:
+            return ""
+        return self.callback_phone.data or ""
 
 
 class MessageForm(Form):

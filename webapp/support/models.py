@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
@@ -42,6 +42,12 @@ class Case(Base):
     priority: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="new")
     outcome: Mapped[str | None] = mapped_column(String(24))
+    # "I need help now" sent from the person's bound phone without the PIN
+    # (the session had expired, or the binding was locked): staff are told.
+    without_pin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When staff first took it on (acknowledged the case or its alert, or
+    # replied): the person sees "Someone is on it" with this time.
+    on_it_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

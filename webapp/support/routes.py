@@ -5,6 +5,9 @@
     /help/report                      returnee: report a problem: what is it (tap),
                                       how urgent (tap = send)
     /help/now                         returnee: "I need help now": confirm, then the emergency line
+                                      (also offline: the page is kept on the phone)
+    /help/now/phone                   anyone: "I need help now" from a bound phone without the
+                                      PIN (session expired, binding locked)
     /help/cases/<id>                  the thread (returnee: own; staff: their inbox's), ledger
     /help/cases/<id>/received         returnee: "we got it", what happens next and by when
     /help/cases/<id>/reply            POST returnee or staff: a message the returnee reads
@@ -18,8 +21,11 @@
 """
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     redirect,
@@ -31,6 +37,7 @@ from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from .. import submissions
+from ..auth import service as auth
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User
@@ -48,6 +55,20 @@ from .forms import (
 from .models import Case
 
 bp = Blueprint("support", __name__, url_prefix="/help")
+
+log = logging.getLogger(__name__)
+
+
+@bp.app_context_processor
+def help_link() -> dict:
+    """ "I need help now" in the header of every page: a signed-in returnee's,
+    and any page on a bound phone whose session ended (without the PIN)."""
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        url = url_for("support.help_now") if user.role == Role.RETURNEE.value else None
+    else:
+        url = url_for("support.help_now_phone") if request.cookies.get(auth.DEVICE_COOKIE) else None
+    return {"help_now_url": url}
 
 
 def _submit(form, claim_kind: str, create, template: str, **context):
@@ -106,14 +127,72 @@ def report():
         "support/report.html", c=c)
 
 
+def _now_page(form: HelpNowForm, status: int = 200):
+    user: User = current_user
+    return render_template("support/now.html", form=form, organisation=user.organisation,
+                           reference=service.short_reference(user)), status
+
+
 @bp.route("/now", methods=["GET", "POST"])
+@offline_copy
 def help_now():
     form = HelpNowForm()
     if request.method == "GET":
-        return render_template("support/now.html", form=form,
-                               organisation=current_user.organisation)
-    return _submit(form, "concern", lambda: service.help_now(db_session(), current_user),
-                   "support/now.html", organisation=current_user.organisation)
+        form.callback_phone.data = service.last_callback_phone(db_session(), current_user)
+        return _now_page(form)
+    run = run_form(form, lambda: _create_once(
+        form, "concern", lambda: _help_now_case(form)))
+    if run.done:
+        return redirect(run.result)
+    return _now_page(form, run.status)
+
+
+def _help_now_case(form: HelpNowForm) -> Case:
+    sent = service.help_now(db_session(), current_user, form.phone())
+    if sent.phone_error:
+        flash(_l("Your report was sent, without the phone number: %(why)s",
+                 why=sent.phone_error), "error")
+    return sent.case
+
+
+@bp.route("/now/phone", methods=["GET", "POST"])
+def help_now_phone():
+    """"I need help now" without the PIN, from the PIN page of a bound phone.
+    The page says nothing about the person. A forged, revoked or unknown
+    binding and a phone over the hourly limit get the same answer: the
+    emergency number, nothing stored."""
+    if current_user.is_authenticated and current_user.role == Role.RETURNEE.value:
+        return redirect(url_for("support.help_now"))
+    form = HelpNowForm()
+    del form.call_back, form.callback_phone
+    binding = auth.binding_for_help(db_session(), request.cookies.get(auth.DEVICE_COOKIE))
+    phone = (binding.user.organisation.emergency_phone if binding is not None else "") \
+        or current_app.config["EMERGENCY_PHONE"]
+    if request.method == "GET":
+        return render_template("support/now_phone.html", form=form, phone=phone)
+    run = run_form(form, lambda: _help_without_pin(form, binding))
+    if not run.done:
+        return render_template("support/now_phone.html", form=form, phone=phone), run.status
+    return render_template("support/now_phone_answer.html", sent=run.result, phone=phone)
+
+
+def _help_without_pin(form: HelpNowForm, binding) -> bool:
+    """Stored (or stored before under the same UUID): True; else False."""
+    if binding is None:
+        log.info("help without pin: no usable binding")
+        return False
+    user = binding.user
+    if service.without_pin_over_limit(db_session(), user):
+        return False
+    claim = submissions.claim(db_session(), user, form.client_uuid.data, "help_phone",
+                              form.body())
+    if claim.repeat:
+        return True
+    case = service.help_without_pin(db_session(), user)
+    if case is None:
+        return False
+    claim.done(url_for("support.case", case_id=case.id))
+    return True
 
 
 @bp.get("/cases/<int:case_id>/received")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from .. import outbox
@@ -35,6 +35,8 @@ PHONE_CHARS = re.compile(r"[0-9+\- ]+")
 PHONE_DIGITS = (6, 20)
 MY_CASES_LIMIT = 200
 SOURCE_TYPE = "support_case"
+# "I need help now" without the PIN: at most this many per phone per hour.
+WITHOUT_PIN_PER_HOUR = 10
 
 
 # --- Cleaning input -------------------------------------------------------------
@@ -146,12 +148,67 @@ def create_concern(session: Session, returnee: User, *, kind: str | None,
     return _raise_concern(session, returnee, case)
 
 
-def help_now(session: Session, returnee: User) -> Case:
-    """"I need help now" from the home page: a safety concern, most urgent."""
+def help_now(session: Session, returnee: User, callback_phone: str | None = "") -> HelpNow:
+    """"I need help now": a safety concern, most urgent. A callback number that
+    is not a phone number never stops it: the report is stored without the
+    number, and `phone_error` says why."""
     _returnee_only(returnee)
+    phone, phone_error = _callback_or_error(callback_phone)
     case = Case(type=c.CONCERN, kind="safety", sub_type=None, urgency="now",
-                priority=c.PRIORITY_SAFETY_NOW)
+                priority=c.PRIORITY_SAFETY_NOW, callback_phone=phone)
+    return HelpNow(_raise_concern(session, returnee, case), phone_error)
+
+
+@dataclass
+class HelpNow:
+    case: Case
+    phone_error: str | None = None
+
+
+def _callback_or_error(raw: str | None) -> tuple[str, str | None]:
+    try:
+        return clean_phone(raw), None
+    except DomainError as err:
+        return "", str(err.message)
+
+
+def help_without_pin(session: Session, returnee: User, now: datetime | None = None) -> Case | None:
+    """"I need help now" from the person's bound phone whose session expired,
+    or whose binding is locked by wrong PINs: the binding says who it is (a
+    false alarm costs less than a missed one). Staff see it came without PIN.
+    None when the phone sent WITHOUT_PIN_PER_HOUR of them in the last hour
+    (one binding per person is usable at a time, so per person is per
+    binding): the caller answers with the emergency number instead."""
+    _returnee_only(returnee)
+    if without_pin_over_limit(session, returnee, now):
+        return None
+    case = Case(type=c.CONCERN, kind="safety", sub_type=None, urgency="now",
+                priority=c.PRIORITY_SAFETY_NOW, without_pin=True)
     return _raise_concern(session, returnee, case)
+
+
+def without_pin_over_limit(session: Session, returnee: User,
+                           now: datetime | None = None) -> bool:
+    since = (now or utcnow()) - timedelta(hours=1)
+    sent = session.scalar(select(func.count()).select_from(Case).where(
+        Case.returnee_id == returnee.id, Case.without_pin.is_(True), Case.created_at >= since))
+    if (sent or 0) < WITHOUT_PIN_PER_HOUR:
+        return False
+    log.info("help without pin over the hourly limit returnee=%s", returnee.id)
+    return True
+
+
+def last_callback_phone(session: Session, returnee: User) -> str:
+    """The number the person last asked to be called back on, to offer again."""
+    return session.scalar(select(Case.callback_phone).where(
+        Case.returnee_id == returnee.id, Case.callback_phone != "")
+        .order_by(Case.created_at.desc()).limit(1)) or ""
+
+
+def short_reference(user: User) -> str:
+    """What the duty phone is told in a text message: enough to find the
+    person (staff see it on the person's page), nothing about them."""
+    return f"F-{user.id}"
 
 
 def _raise_concern(session: Session, returnee: User, case: Case) -> Case:
@@ -180,6 +237,7 @@ def add_message(session: Session, case: Case, author: User, body: str | None, *,
     case.updated_at = utcnow()
     session.flush()
     if author.is_staff and not internal:
+        _mark_on_it(case)
         # A reply in their own case is not a reminder: it goes to every
         # device the person added, whatever their reminder choice.
         push.notify(session, [case.returnee_id], "reply", f"/help/cases/{case.id}",
@@ -211,6 +269,8 @@ def change_status(session: Session, case: Case, actor: User, to_status: str | No
     case.outcome = outcome
     case.updated_at = utcnow()
     session.flush()
+    if to_status in ("acknowledged", "in_progress"):
+        on_it(session, case)
     outbox.log_after_commit(log, "case=%s status=%s by=%s", case.id, to_status, actor.id)
     return event
 
@@ -219,6 +279,31 @@ def acknowledge(session: Session, case: Case, actor: User) -> CaseEvent:
     if case.status != "new":
         raise DomainError(_l("This was already seen."), field="status")
     return change_status(session, case, actor, "acknowledged")
+
+
+def _mark_on_it(case: Case) -> bool:
+    if case.on_it_at is not None:
+        return False
+    case.on_it_at = utcnow()
+    return True
+
+
+def on_it(session: Session, case: Case) -> None:
+    """Staff took the case on (acknowledged it or its alert): the person sees
+    "Someone is on it" with the time, and their phones get a generic line."""
+    if _mark_on_it(case):
+        session.flush()
+        push.notify(session, [case.returnee_id], "on_it", f"/help/cases/{case.id}",
+                    topic=f"case-{case.id}", urgency="high", ttl=24 * 3600)
+
+
+def case_of_alert(session: Session, source_type: str | None, source_id: int | None,
+                  organisation_id: int) -> Case | None:
+    """The case an alert was raised for, if it was raised for one."""
+    if source_type != SOURCE_TYPE or source_id is None:
+        return None
+    case = session.get(Case, source_id)
+    return case if case is not None and case.organisation_id == organisation_id else None
 
 
 @dataclass

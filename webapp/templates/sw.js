@@ -63,6 +63,23 @@ async function networkFirst(request) {
   }
 }
 
+// "I need help now" must open offline (issue #18): a returnee's page asks for
+// a copy of the help page to be kept, if there is none yet. Kept like any
+// page the server marks (X-Offline-Copy), and forgotten with them.
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type !== "footing-keep-help" || typeof data.url !== "string") return;
+  const url = new URL(data.url, self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil(caches.match(url.href, { cacheName: PAGES_CACHE }).then((kept) => {
+    if (kept) return null;
+    return fetch(url.href, { credentials: "same-origin" }).then((response) => {
+      if (!response.ok || response.headers.get("X-Offline-Copy") !== "1") return null;
+      return caches.open(PAGES_CACHE).then((cache) => cache.put(url.href, response));
+    });
+  }).catch(() => null));
+});
+
 // Only the shell comes from the cache: anything else (JSON such as /csrf,
 // htmx fragments) goes to the network as if there were no service worker.
 const CACHED = new Set(SHELL.map((u) => new URL(u, self.location.origin).pathname));
@@ -94,7 +111,7 @@ async function replayQueue() {
   const summary = await FootingQueue.replay();
   const windows = await self.clients.matchAll({ type: "window" });
   windows.forEach((w) => w.postMessage({ type: "footing-queue", summary }));
-  if (summary.offline) throw new Error("still offline");
+  if (summary.offline || summary.later) throw new Error("still offline, or sent again later");
 }
 
 self.addEventListener("sync", (event) => {

@@ -196,3 +196,23 @@
     }, { maximumAge: 600000, timeout: 20000 });
   });
 })();
+
+/* "I need help now" offline (issue #18). Every returnee page asks the service
+   worker to keep a copy of the help page (once: it keeps it until sign-in or
+   sign-out), so that it opens without a connection. A report made there
+   offline waits in the queue; the page says so in plain words. */
+(function () {
+  "use strict";
+  var link = document.querySelector("a.help-now-link[data-keep]");
+  if (link && navigator.onLine !== false && "serviceWorker" in navigator) {
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active) reg.active.postMessage({ type: "footing-keep-help", url: link.href });
+    }).catch(function () {});
+  }
+  window.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-help-now")) return;
+    var note = document.getElementById("help-queued");
+    if (note && navigator.onLine === false) note.hidden = false;
+  }, true);
+})();

@@ -20,10 +20,14 @@
    - an item leaves the queue only when the server answered for its UUID:
      2xx/3xx = stored or already stored. 409 = this UUID is stored with other
      content (a form kept its UUID through Back and was changed): the item is
-     a different report, so it gets a fresh UUID and is sent again. 400/403/404
-     = refused as it is: dropped, and the person is asked to fill it in again.
-     Network errors, 5xx and 429 keep it for later. 401 or a redirect to
-     /signin (session ended) keep it and ask the person to sign in.
+     a different report, so it gets a fresh UUID and is sent again. Any other
+     4xx = refused as it is, for good (issue #18): never sent again; kept with
+     the server's reason and shown on every page, where its text can be copied
+     and it can be removed (when it was just sent from the page, the page shows
+     the server's answer instead). Only network errors (kept, the replay stops),
+     5xx and 429 (kept, sent again after a backoff: Retry-After, else 30 s
+     doubling up to an hour) and 401 or a redirect to /signin (session ended:
+     kept, the person is asked to sign in) are tried again.
    - `owner` (a keyed hash from the server, see security.queue_owner) stops an
      item made by one person on a shared phone from being sent in the session
      of the next; it waits until its owner signs in again.
@@ -102,8 +106,8 @@
     return res.status === 401 || (res.redirected && /^\/(signin|activate)/.test(path));
   }
 
-  // One POST: "sent" | "conflict" | "refused" | "signin" | "retry" | "token", with the
-  // response. `shown`: the person waits for its answer (followed); else a replay.
+  // One POST: "sent" | "conflict" | "refused" | "signin" | "retry" | "offline" | "token",
+  // with the response. `shown`: the person waits for its answer (followed); else a replay.
   function post(item, token, shown) {
     var body = new URLSearchParams();
     item.fields.forEach(function (f) { body.append(f[0], f[0] === "client_uuid" ? item.uuid : f[1]); });
@@ -115,19 +119,59 @@
       .then(function (res) {
         var outcome = res.type === "opaqueredirect" ? "sent" : isSignin(res) ? "signin"
           : isCsrfRefused(res) ? "token" : res.ok ? "sent" : res.status === 409 ? "conflict"
-          : (res.status >= 500 || res.status === 429 || res.status === 408) ? "retry" : "refused";
+          : (res.status >= 500 || res.status === 429) ? "retry" : "refused";
         return { outcome: outcome, response: res };
-      }, function () { return { outcome: "retry" }; });
+      }, function () { return { outcome: "offline" }; });
   }
 
+  // When to send again after a 5xx or 429.
+  Q.retryAt = function (item, res) {
+    var after = res ? parseInt(res.headers.get("Retry-After") || "", 10) : NaN;
+    var wait = after > 0 ? after * 1000 : Math.min(30000 * Math.pow(2, item.tries || 0), 3600000);
+    return Date.now() + wait;
+  };
+  // The server's reason for refusing (a form's errors, or an error page's
+  // message), as plain text. A regular expression: the service worker has no
+  // DOMParser.
+  Q.reason = function (html) {
+    var found = [], h;
+    function add(text) {
+      text = text.replace(/\s+/g, " ").trim();
+      if (text && found.indexOf(text) < 0) found.push(text);
+    }
+    html.split(/<ul class="errors"|class="flash flash-error"/).slice(1).forEach(function (chunk) {
+      var m = /^([^>]*)>\s*(?:<(?:li|p)>)?([^<]+)</.exec(chunk);
+      if (m && m[1].indexOf("hidden") < 0) add(m[2]);
+    });
+    if (!found.length && (h = /<h1>([^<]+)<\/h1>\s*<p>([^<]+)</.exec(html))) add(h[1] + ": " + h[2]);
+    return found.join(" ").replace(/&#39;/g, "'").replace(/&#34;|&quot;/g, '"').replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  };
+  Q.pending = function (items) { return items.filter(function (i) { return !i.gaveUp; }); };
+
+  function giveUp(item, r) {
+    var res = r.response;
+    return res.text().catch(function () { return ""; }).then(function (html) {
+      item.gaveUp = { status: res.status, reason: Q.reason(html), at: Date.now() };
+      return Q.put(item);
+    }).then(function () { return r; });
+  }
+
+  // `shown`: the page that just sent it shows a refusal itself.
   function deliver(item, token, shown) {
     return post(item, token, shown).then(function (r) {
       if (r.outcome === "conflict" && (item.renewed || 0) < 3) {
         item.renewed = (item.renewed || 0) + 1;
         return Q.swap(item, Q.newUuid()).then(function () { return deliver(item, token, shown); });
       }
+      if (r.outcome === "refused" && !shown) return giveUp(item, r);
       if (r.outcome === "sent" || r.outcome === "refused" || r.outcome === "conflict") {
         return Q.remove(item.uuid).then(function () { return r; });
+      }
+      if (r.outcome === "retry") {
+        item.retryAt = Q.retryAt(item, r.response);
+        item.tries = (item.tries || 0) + 1;
+        return Q.put(item).then(function () { return r; });
       }
       return r;
     });
@@ -137,12 +181,13 @@
      (optional) is sent first and its answer returned as `firstResult`;
      `owner` (the page's, optional) counts what is left when nothing can be sent;
      `page` (optional) is the page's {token, owner}, used instead of asking /csrf.
-     Summary: {sent, refused, waiting, signin, offline}. */
+     Summary: {sent, refused, waiting, signin, offline, later}: `later`, a 5xx
+     or 429 kept something for after its backoff. */
   Q.replay = function (owner, first, page) {
     return locked(function () {
-      var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false };
+      var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false, later: false };
       return Q.items().then(function (all) {
-        if (!all.length && !first) return summary;  // nothing to send: no request
+        if (!Q.pending(all).length && !first) return summary;  // nothing to send: no request
         return (page && page.token ? Promise.resolve(page) : session()).then(send);
       });
       function send(s) {
@@ -150,7 +195,7 @@
           summary.signin = !!s.signin;
           summary.offline = !!s.offline;
           return Q.items(owner).then(function (left) {
-            summary.waiting = left.length;
+            summary.waiting = Q.pending(left).length;
             return summary;
           });
         }
@@ -161,13 +206,18 @@
           }
           return items.reduce(function (chain, item) {
             return chain.then(function () {
-              if (summary.signin || summary.offline || summary.token) return;
+              if (summary.signin || summary.offline || summary.token || item.gaveUp) return;
+              if (item !== first && item.retryAt && item.retryAt > Date.now()) {
+                summary.later = true;
+                return;
+              }
               return deliver(item, s.token, item === first).then(function (r) {
                 if (r.outcome === "token") { summary.token = true; return; }
                 if (item === first) summary.firstResult = r;
                 if (r.outcome === "sent") summary.sent++;
                 else if (r.outcome === "refused" || r.outcome === "conflict") summary.refused++;
                 else if (r.outcome === "signin") summary.signin = true;
+                else if (r.outcome === "retry") summary.later = true;
                 else summary.offline = true;
               });
             });
@@ -178,7 +228,7 @@
               summary.offline = true;  // refused with a token from /csrf just now: later
             }
             return Q.items(s.owner).then(function (left) {
-              summary.waiting = left.length;
+              summary.waiting = Q.pending(left).length;
               return summary;
             });
           });
@@ -218,11 +268,54 @@
     el.querySelector("a").hidden = state !== "signin";
     el.className = "flash" + (state === "refused" ? " flash-error" : "");
   }
+  // What the queue gave up on (issue #18), with the server's reason; its
+  // text can be copied (to send it another way) and it can be removed.
+  function showGaveUp(items) {
+    var box = document.getElementById("queue-gave-up");
+    if (!box) return;
+    var list = box.querySelector("ul"), gone = items.filter(function (i) { return i.gaveUp; });
+    list.textContent = "";
+    box.hidden = !gone.length;
+    gone.forEach(function (item) {
+      var li = document.createElement("li"), why = document.createElement("strong");
+      why.textContent = item.gaveUp.reason || String(item.gaveUp.status);
+      li.appendChild(why);
+      var text = item.fields.filter(function (f) {
+        return (item.texts || []).indexOf(f[0]) >= 0 && f[1];
+      }).map(function (f) { return f[1]; }).join("\n");
+      if (text) {
+        var area = document.createElement("textarea"), copy = document.createElement("button");
+        area.readOnly = true;
+        area.rows = 3;
+        area.value = text;
+        copy.type = "button";
+        copy.className = "button secondary";
+        copy.textContent = box.getAttribute("data-copy");
+        copy.addEventListener("click", function () {
+          area.select();
+          var done = function () { copy.textContent = box.getAttribute("data-copied"); };
+          if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
+          else { try { document.execCommand("copy"); done(); } catch (e) { /* selected */ } }
+        });
+        li.appendChild(area);
+        li.appendChild(copy);
+      }
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "button secondary";
+      remove.textContent = box.getAttribute("data-remove");
+      remove.addEventListener("click", function () { Q.remove(item.uuid).then(refresh); });
+      li.appendChild(remove);
+      list.appendChild(li);
+    });
+  }
   // The count of what waits here, with how the last replay went (if known).
   function refresh(summary) {
     var s = summary || {};
     return Q.items(owner).then(function (left) {
-      show({ waiting: left.length, signin: !!s.signin, refused: s.refused, sent: s.sent });
+      showGaveUp(left);
+      show({ waiting: Q.pending(left).length, signin: !!s.signin, refused: s.refused,
+             sent: s.sent });
     });
   }
   function askForSync() {
@@ -233,9 +326,9 @@
   }
   function replayNow() {
     return Q.items(owner).then(function (mine) {
-      if (!mine.length) return null;
+      if (!Q.pending(mine).length) return null;
       return Q.replay(owner, null, pageSession()).then(function (summary) {
-        show(summary);
+        refresh(summary);
         if (summary.offline) askForSync();
         return summary;
       });
@@ -252,6 +345,47 @@
     return form.method.toLowerCase() === "post" &&
       (form.hasAttribute("data-offline-queue") || !!form.querySelector("input[name=client_uuid]"));
   }
+  // The fields a person typed in: what can be copied if the item is refused.
+  function textsOf(form) {
+    var names = [], els = form.elements;
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].name && /^(textarea|text|tel|search|number|email)$/.test(els[i].type)) names.push(els[i].name);
+    }
+    return names;
+  }
+  function fieldsOf(form, submitter) {
+    var data = new FormData(form), out = [];
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    data.forEach(function (value, name) {
+      if (name !== "csrf_token" && typeof value === "string") out.push([name, value]);
+    });
+    return out;
+  }
+  // Show the server's answer (the "received" page, or the form with its
+  // errors) in place, as a normal form post would have.
+  function showAnswer(res) {
+    return res.text().then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      if (res.redirected) {
+        history.pushState(null, "", res.url);
+        // Back to the form's address: load it, as after a normal post.
+        window.addEventListener("popstate", function () { location.reload(); }, { once: true });
+      }
+      document.title = doc.title;
+      document.body.replaceWith(document.adoptNode(doc.body));
+      if (global.htmx) global.htmx.process(document.body);
+      var main = document.getElementById("main");
+      if (main) main.focus();
+    });
+  }
+  function waitingHere(form, summary) {
+    form.reset();
+    freshUuids(form.parentNode);
+    show(summary);
+    var el = document.getElementById("queue-status");
+    if (el) el.scrollIntoView();
+  }
+
   function fieldsOf(form, submitter) {
     var data = new FormData(form), out = [];
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
@@ -294,7 +428,7 @@
     var field = form.querySelector("input[name=client_uuid]");
     var item = { uuid: (field && field.value) || Q.newUuid(), action: form.action, owner: owner,
                  kind: form.getAttribute("data-offline-queue") || "", created: Date.now(),
-                 fields: fieldsOf(form, event.submitter) };
+                 fields: fieldsOf(form, event.submitter), texts: textsOf(form) };
     var buttons = form.querySelectorAll("button, input[type=submit]");
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
     Q.put(item).then(function () {
@@ -306,7 +440,8 @@
       if (r && (r.outcome === "sent" || r.outcome === "refused")) return showAnswer(r.response);
       if (summary.offline) askForSync();
       return Q.items(owner).then(function (left) {
-        waitingHere(form, { waiting: left.length, signin: summary.signin, refused: summary.refused });
+        waitingHere(form, { waiting: Q.pending(left).length, signin: summary.signin,
+                            refused: summary.refused });
       });
     }).catch(function () {
       // IndexedDB unavailable (private mode quota, …): send it the plain way.

@@ -1,0 +1,253 @@
+"""Help that never fails (issue #18), in a real Chromium profile: "I need help
+now" offline from every returnee page, without the PIN after the session
+ended or the binding locked, "Someone is on it", and NUL bytes in every text
+field (stored cleaned or refused with 4xx, never a 500)."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .conftest import (
+    PHONE,
+    activate_returnee,
+    launch_options,
+    sign_in_staff,
+)
+
+pytestmark = pytest.mark.browser
+
+# Every page a returnee reaches from the home page (no id in the URL).
+RETURNEE_PAGES = ["/home", "/plan/", "/checkin/", "/checkin/history", "/help/", "/help/ask",
+                  "/help/report", "/groups/", "/me/progress", "/me/choices", "/me/data",
+                  "/me/ledger", "/notifications/"]
+
+
+@pytest.fixture()
+def phone(playwright_instance, live_server, tmp_path):
+    """A fresh phone profile, service worker and all."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), **launch_options(), **PHONE, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def db(live_server):
+    engine = create_engine(live_server.env["DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def scalar(db, sql: str, **params):
+    with db.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def _wait_until(check, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def offline(context):
+    context.set_offline(True)
+    try:
+        yield
+    finally:
+        context.set_offline(False)
+
+
+def _returnee(context, live_server, name: str):
+    account = live_server.new_returnee(name)
+    page = context.pages[0] if context.pages else context.new_page()
+    activate_returnee(page, account)
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    return account, page
+
+
+def _give_caseworker_a_device(db, returnee_id: int) -> int:
+    """A push subscription for the person's caseworker, straight in the
+    database: the alert queues one delivery for it."""
+    cw = scalar(db, "SELECT caseworker_id FROM caseworker_assignments WHERE returnee_id = :r "
+                    "AND ended_at IS NULL", r=returnee_id)
+    with db.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, label, created_at) "
+            "VALUES (:u, :e, 'p', 'a', 'test', CURRENT_TIMESTAMP)"),
+            {"u": cw, "e": f"https://push.invalid/{returnee_id}-{time.monotonic_ns()}"})
+    return cw
+
+
+def _cases(db, user_id: int, **where) -> int:
+    extra = "".join(f" AND {k} = :{k}" for k in where)
+    return scalar(db, f"SELECT count(*) FROM support_cases WHERE returnee_id = :u{extra}",
+                  u=user_id, **where)
+
+
+def test_offline_from_every_returnee_page_help_now_calls_and_queues_sent_once(
+        phone, live_server, db):
+    account, page = _returnee(phone, live_server, "Help Offline")
+    _give_caseworker_a_device(db, account.user_id)
+    for path in RETURNEE_PAGES:  # online once (the help page is kept from the first)
+        page.goto(path)
+    _wait_until(lambda: page.evaluate(
+        "() => caches.open('footing-pages').then((c) => c.match('/help/now')).then(Boolean)"),
+        "the help page kept for offline")
+    with offline(phone):
+        for path in RETURNEE_PAGES:
+            try:
+                page.goto(path)
+            except Exception:  # a page never kept: the offline page, with the link too
+                pass
+            link = page.locator("a.help-now-link, main a[href='/help/now']").first
+            link.click()
+            page.wait_for_url("**/help/now")
+            call = page.locator("main a[href^='tel:']").first
+            assert call.is_visible() and call.get_attribute("href").startswith("tel:"), path
+        page.locator("main form[data-help-now] button[type=submit]").click()
+        note = page.locator("#help-queued")
+        note.wait_for(state="visible")
+        assert note.inner_text() == ("Not sent yet. It will be sent when you are online. "
+                                     "Call if you can.")
+        page.wait_for_function("() => FootingQueue.items().then((i) => i.length === 1)")
+        assert _cases(db, account.user_id) == 0
+    # Online again: sent once, one alert, one push delivery for the caseworker.
+    page.goto("/home")
+    _wait_until(lambda: _cases(db, account.user_id) == 1, "the report stored")
+    page.reload()
+    page.wait_for_timeout(800)
+    assert _cases(db, account.user_id, urgency="now") == 1
+    case_id = scalar(db, "SELECT id FROM support_cases WHERE returnee_id = :u", u=account.user_id)
+    alerts = scalar(db, "SELECT count(*) FROM alerts WHERE source_id = :c AND "
+                        "source_type = 'support_case'", c=case_id)
+    assert alerts == 1
+    pushes = scalar(db, "SELECT count(*) FROM push_deliveries WHERE alert_id = (SELECT id FROM "
+                        "alerts WHERE source_id = :c AND source_type = 'support_case')", c=case_id)
+    assert pushes == 1
+
+
+def _help_without_pin(page) -> None:
+    page.goto("/signin/pin")
+    page.locator("main a[href='/help/now/phone']").click()
+    page.wait_for_url("**/help/now/phone")
+    assert page.locator("main a[href^='tel:']").count() >= 1
+    page.get_by_role("button", name="Yes, I need help now").click()
+    page.get_by_role("heading", name="Your caseworker was told.").wait_for()
+
+
+def _staff_page(new_context, live_server, db, returnee_id: int):
+    """The person's caseworker, signed in in a browser of their own."""
+    cw = scalar(db, "SELECT caseworker_id FROM caseworker_assignments WHERE returnee_id = :u "
+                    "AND ended_at IS NULL", u=returnee_id)
+    email = scalar(db, "SELECT email FROM users WHERE id = :u", u=cw)
+    page = new_context().new_page()
+    sign_in_staff(page, live_server, next(a for a in live_server.accounts if a.email == email))
+    return page
+
+
+def _alert_says_without_pin(new_context, live_server, db, user_id: int) -> None:
+    alert_id = scalar(db, "SELECT a.id FROM alerts a JOIN support_cases c ON c.id = a.source_id "
+                          "AND a.source_type = 'support_case' WHERE c.returnee_id = :u "
+                          "AND c.without_pin", u=user_id)
+    assert alert_id, "no alert for the report sent without PIN"
+    page = _staff_page(new_context, live_server, db, user_id)
+    page.goto(f"/alerts/{alert_id}")
+    assert "Sent from the person's phone without PIN" in page.inner_text("main")
+
+
+def test_session_expired_at_the_pin_page_help_without_pin_raises_a_marked_alert(
+        phone, live_server, db, new_context):
+    account, page = _returnee(phone, live_server, "Help Idle")
+    phone.clear_cookies(name="footing_session")  # 30 minutes idle: the session has ended
+    page.goto("/home")
+    page.wait_for_url("**/signin/pin")
+    _help_without_pin(page)
+    assert "Help Idle" not in page.content()
+    assert _cases(db, account.user_id, without_pin=True) == 1
+    _alert_says_without_pin(new_context, live_server, db, account.user_id)
+
+
+def test_a_locked_binding_can_still_send_help_without_pin(phone, live_server, db, new_context):
+    account, page = _returnee(phone, live_server, "Help Locked")
+    phone.clear_cookies(name="footing_session")
+    for _ in range(5):
+        page.goto("/signin/pin")
+        if page.locator("input#pin").count() == 0:
+            break
+        page.locator("input#pin").fill("975310")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+    assert "locked" in page.inner_text("main")
+    _help_without_pin(page)
+    assert _cases(db, account.user_id, without_pin=True) == 1
+    _alert_says_without_pin(new_context, live_server, db, account.user_id)
+
+
+def test_i_am_on_it_shows_the_returnee_someone_is_on_it(phone, live_server, db, new_context):
+    account, page = _returnee(phone, live_server, "Help Seen")
+    page.goto("/help/now")
+    page.get_by_role("button", name="Yes, I need help now").click()
+    page.wait_for_url("**/received")
+    case_id = scalar(db, "SELECT id FROM support_cases WHERE returnee_id = :u", u=account.user_id)
+    page.goto(f"/help/cases/{case_id}")
+    assert "Someone is on it" not in page.inner_text("main")
+    alert_id = scalar(db, "SELECT id FROM alerts WHERE source_id = :c AND "
+                          "source_type = 'support_case'", c=case_id)
+    staff_page = _staff_page(new_context, live_server, db, account.user_id)
+    staff_page.goto(f"/alerts/{alert_id}")
+    staff_page.get_by_role("button", name="I am on it").click()
+    staff_page.wait_for_load_state()
+    page.reload()
+    assert "Someone is on it" in page.inner_text("main")
+    assert page.locator("main time").count() >= 1
+
+
+# Forms a returnee can send, each with every text box filled with a NUL.
+NUL_PAGES = ["/checkin/", "/help/report", "/help/ask", "/help/now", "/plan/goals/new?area=work"]
+
+
+def test_a_nul_in_every_text_field_is_stored_cleaned_or_refused_never_a_500(
+        phone, live_server, db):
+    _account, page = _returnee(phone, live_server, "Help Nul")
+    statuses = {}
+    for path in NUL_PAGES:
+        page.goto(path)
+        statuses[path] = page.evaluate("""async () => {
+            const forms = document.querySelectorAll('main form[method=post]');
+            const form = forms[forms.length - 1];  // the one with text boxes
+            if (!form) return location.pathname + ': no form';
+            const groups = new Set();
+            for (const input of form.querySelectorAll('input[type=radio]')) {
+                if (!groups.has(input.name)) { input.checked = true; groups.add(input.name); }
+            }
+            const data = new FormData(form);
+            const boxes = 'textarea, input[type=text], input[type=tel], input:not([type])';
+            for (const el of form.querySelectorAll(boxes)) {
+                if (el.name) data.set(el.name, 'a\\u0000b\\u0007c');
+            }
+            const checkbox = form.querySelector('input[type=checkbox]');
+            if (checkbox) data.set(checkbox.name, 'y');
+            const res = await fetch(form.action, { method: 'POST', body: new URLSearchParams(data),
+                                                   credentials: 'same-origin' });
+            return res.status;
+        }""")
+    assert all(isinstance(s, int) and s < 500 for s in statuses.values()), statuses
+    # Stored, and cleaned: the check-in's note and the help-now report at least.
+    rows = scalar(db, "SELECT count(*) FROM support_cases c JOIN users u ON u.id = c.returnee_id "
+                      "WHERE u.display_name = 'Help Nul'")
+    assert rows >= 1
+    with db.connect() as conn:
+        texts = [v for row in conn.execute(text(
+            "SELECT text, district, medicine_name, callback_phone FROM support_cases"))
+            for v in row if v]
+        texts += [v for (v,) in conn.execute(text("SELECT note FROM checkins")) if v]
+    assert texts and not any("\x00" in v or "\x07" in v for v in texts)
