@@ -164,6 +164,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "groups.new": reach(CO),
     "groups.show": {RE: OWN, FA: OWN, CO: ORGANISATION},
     "groups.appoint": {CO: ORGANISATION},
+    "groups.manage": {FA: OWN},
     "groups.settings": {FA: OWN},
     "groups.add_member": {FA: OWN},
     "groups.remove_member": {FA: OWN},

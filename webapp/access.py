@@ -169,6 +169,7 @@ POLICY: dict[str, Rule] = {
     "groups.new": signed_in(COORDINATOR),
     "groups.show": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group", arg="group_id"),
     "groups.appoint": signed_in(COORDINATOR, scope="group", arg="group_id"),
+    "groups.manage": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.settings": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.add_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.remove_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
