@@ -111,6 +111,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "people.new_returnee": reach(CW, CO),
     "people.new_staff": reach(CO),
     "people.show": {CW: OWN, CO: ORGANISATION},
+    "people.profile": {CW: OWN, CO: ORGANISATION},
     "people.reissue": {CW: OWN, CO: ORGANISATION},
     "people.assign": {CO: ORGANISATION},
     "people.disable": {CO: ORGANISATION},

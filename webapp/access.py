@@ -111,6 +111,7 @@ POLICY: dict[str, Rule] = {
     "people.new_returnee": signed_in(CASEWORKER, COORDINATOR),
     "people.new_staff": signed_in(COORDINATOR),
     "people.show": signed_in(CASEWORKER, COORDINATOR, scope="person", ledger="profile"),
+    "people.profile": signed_in(CASEWORKER, COORDINATOR, scope="person", ledger="profile"),
     "people.reissue": signed_in(CASEWORKER, COORDINATOR, scope="person"),
     "people.assign": signed_in(COORDINATOR, scope="person"),
     "people.disable": signed_in(COORDINATOR, scope="person"),

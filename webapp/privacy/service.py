@@ -30,6 +30,7 @@ from ..errors import DomainError
 from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
 from ..models import Household, Role, User, utcnow
 from ..monitoring.models import FollowUp, ReintegrationCheck
+from ..people.models import ReportingProfile
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
@@ -302,6 +303,13 @@ def _followups(session: Session, me: User) -> list[dict[str, Any]]:
              "social", "psychosocial", "composite") for c in checks]
 
 
+def _reporting(session: Session, me: User) -> list[dict[str, Any]]:
+    """The details for reports staff keep with the person's agreement."""
+    rows = session.scalars(select(ReportingProfile).where(ReportingProfile.returnee_id == me.id))
+    return [_row(p, "sex", "age_band", "country", "return_kind", "household_size",
+                 "consented_at", "updated_at") for p in rows]
+
+
 def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
     entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
                               .order_by(AccessLedgerEntry.id)).all()
@@ -329,6 +337,7 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "requests_and_reports": (_l("Requests and reports"), _cases),
     "groups": (_l("Peer groups"), _groups),
     "follow_ups": (_l("Follow-ups and scores"), _followups),
+    "details_for_reports": (_l("Details for reports"), _reporting),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }
