@@ -4,13 +4,12 @@ organisation's time zone with small cells suppressed, the funder report, case
 close with lessons learnt, and instruments made in the app."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from webapp.models import Role, User
-from webapp.people import service as people
 from webapp.people.models import ReportingProfile
 from webapp.privacy import service as privacy
 
