@@ -187,6 +187,8 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "monitoring.timeline": {CW: OWN, CO: ORGANISATION},
     "monitoring.followups": {CW: OWN, CO: ORGANISATION},
     "monitoring.overview": reach(CO),
+    "monitoring.report": reach(CO),
+    "monitoring.report_csv": reach(CO),
     "monitoring.export_page": reach(CO),
     "monitoring.export": reach(CO),
     "monitoring.my_progress": reach(RE),

@@ -4,12 +4,17 @@ organisation's time zone with small cells suppressed, the funder report, case
 close with lessons learnt, and instruments made in the app."""
 from __future__ import annotations
 
-from datetime import date
+import csv
+import io
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
+from webapp.audit import AuditEvent
+from webapp.checkins.models import CheckIn
 from webapp.models import Role, User
+from webapp.monitoring import indicators
 from webapp.people.models import ReportingProfile
 from webapp.privacy import service as privacy
 
@@ -96,3 +101,108 @@ def test_the_details_are_for_returnees_only(app, make_staff):
     coordinator = make_staff(Role.COORDINATOR)
     cw = make_staff(Role.CASEWORKER)
     assert staff_client(app, coordinator).get(f"/people/{cw.id}/profile").status_code == 404
+
+
+# --- Indicators ------------------------------------------------------------------
+
+def _people(session, org, n: int, **details) -> list[User]:
+    """n activated returnees with the details for reports given."""
+    out = []
+    for i in range(n):
+        person = User(organisation_id=org.id, role="returnee", display_name=f"P{i}",
+                      pin_hash="not a real hash",
+                      created_at=datetime(2026, 1, 1, tzinfo=UTC))
+        session.add(person)
+        session.flush()
+        session.add(ReportingProfile(organisation_id=org.id, returnee_id=person.id, **details))
+        out.append(person)
+    session.flush()
+    return out
+
+
+def test_cells_below_five_people_are_suppressed_and_cannot_be_worked_out(session, org):
+    women = _people(session, org, 6, sex="female")
+    men = _people(session, org, 5, sex="male")
+    other = _people(session, org, 2, sex="other")
+    at = datetime(2026, 5, 10, 12, tzinfo=UTC)
+    for person in women + men[:3] + other:
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3, created_at=at))
+    session.commit()
+    p = indicators.period(date(2026, 5, 1), date(2026, 5, 31))
+    result = {i.key: i for i in indicators.indicators(session, org, p, by="sex")}
+    checkins = result["checkins"]
+    assert (checkins.total.people, checkins.total.values["active"]) == (13, 11)
+    cells = {c.key: c for c in checkins.cells}
+    assert cells["female"].values == {"enrolled": 6, "active": 6, "rate": 1.0}
+    # "other" has 2 people: hidden; the next smallest (5 men) is hidden as well,
+    # else 13 - 6 - 5 would give the 2 away.
+    assert cells["other"].suppressed and cells["other"].values == {}
+    assert cells["male"].suppressed and cells["male"].values == {}
+    assert not cells["female"].suppressed
+    # No figures for a total of fewer than 5 people either.
+    alerts = result["alerts"]
+    assert alerts.total.people == 0 and alerts.total.suppressed
+
+
+def test_the_report_shows_no_small_cell(app, session, org, make_staff):
+    _people(session, org, 3, sex="female", country="SL")
+    session.commit()
+    web = staff_client(app, make_staff(Role.COORDINATOR))
+    page = web.get("/report?start=2026-01-01&end=2026-12-31&by=sex").get_data(as_text=True)
+    assert "fewer than 5" in page and "<td>3</td>" not in page
+
+
+def test_the_period_is_cut_at_the_organisations_local_midnight(session, org):
+    org.timezone = "Asia/Kabul"  # UTC+4:30
+    people = _people(session, org, 5)
+    # 1 May 00:10 in Kabul is 30 April 19:40 UTC: in May. 31 May 23:50 in
+    # Kabul is 19:20 UTC: in May. 1 June 00:10 in Kabul (31 May 19:40 UTC): not.
+    inside = [datetime(2026, 4, 30, 19, 40, tzinfo=UTC), datetime(2026, 5, 31, 19, 20, tzinfo=UTC)]
+    outside = [datetime(2026, 4, 30, 19, 20, tzinfo=UTC), datetime(2026, 5, 31, 19, 40, tzinfo=UTC)]
+    for person, at in zip(people, inside + outside, strict=False):
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3, created_at=at))
+    session.commit()
+    p = indicators.period(date(2026, 5, 1), date(2026, 5, 31))
+    since, until = p.edges(org)
+    assert (since, until) == (datetime(2026, 4, 30, 19, 30, tzinfo=UTC),
+                              datetime(2026, 5, 31, 19, 30, tzinfo=UTC))
+    checkins = indicators.indicators(session, org, p)[0]
+    assert checkins.total.values["active"] == 2
+
+
+@pytest.mark.parametrize("query, message", [
+    ("start=2026-05-31&end=2026-05-01", "must not be before its start"),
+    ("start=2020-01-01&end=2026-01-01", "at most three years"),
+    ("start=yesterday&end=2026-01-01", "Please enter a date like 2026-12-31."),
+])
+def test_a_bad_period_is_refused_with_a_clear_message(app, make_staff, query, message):
+    web = staff_client(app, make_staff(Role.COORDINATOR))
+    r = web.get("/report?" + query)
+    assert r.status_code == 400 and message in r.get_data(as_text=True)
+    # A made-up breakdown shows the report without one.
+    assert web.get("/report?by=religion").status_code == 200
+
+
+def test_the_funder_report_as_csv_has_the_period_definitions_and_no_formula(
+        app, session, org, make_staff):
+    org.name = "=HYPERLINK(\"http://x\")"
+    _people(session, org, 6, sex="female")
+    session.commit()
+    web = staff_client(app, make_staff(Role.COORDINATOR))
+    page = web.get("/report?start=2026-01-01&end=2026-06-30&by=sex").get_data(as_text=True)
+    assert "Follow-ups done on time" in page and "Figures of fewer than 5 people" in page
+    r = web.post("/report.csv", {"start": "2026-01-01", "end": "2026-06-30", "by": "sex"},
+                 form_page="/report")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert rows[0] == ["Funder report", "'=HYPERLINK(\"http://x\")"]
+    assert rows[1][:3] == ["Period", "2026-01-01", "2026-06-30"]
+    assert ["Definition"] == rows[rows.index(["People active and the check-in rate"]) + 1][:1]
+    assert ["Female", "6", "6", "0", "0"] in rows
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "export.funder_report")) == 1
+
+
+def test_only_coordinators_get_the_funder_report(app, make_staff):
+    for role in (Role.CASEWORKER, Role.FACILITATOR):
+        assert staff_client(app, make_staff(role)).get("/report").status_code == 404

@@ -199,6 +199,8 @@ POLICY: dict[str, Rule] = {
     "monitoring.followups": signed_in(CASEWORKER, COORDINATOR, scope="returnee",
                                       ledger="followups"),
     "monitoring.overview": signed_in(COORDINATOR),
+    "monitoring.report": signed_in(COORDINATOR),
+    "monitoring.report_csv": signed_in(COORDINATOR),
     "monitoring.export_page": signed_in(COORDINATOR),
     "monitoring.export": signed_in(COORDINATOR),
     "monitoring.my_progress": signed_in(RETURNEE),

@@ -8,13 +8,16 @@
     /caseload/<id>/followups          staff: the follow-ups and scores; POST records one
                                       (with a reintegration check), ledger
     /overview                         coordinator: the organisation at a glance
+    /report                           coordinator: the funder report (?start=&end=&by=),
+                                      printable
+    /report.csv                       POST coordinator: the same as CSV, audited
     /export/                          coordinator: the export page
     /export/<dataset>.csv             POST coordinator: one CSV, pseudonymous, audited
     /me/progress                      returnee: my reintegration scores in plain words
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -26,19 +29,26 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import lazy_gettext as _l, ngettext
+from flask_babel import get_locale, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
+from ..errors import DomainError
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
 from ..people import service as people
 from ..plan.service import describe_change, goal_title
 from ..security import offline_copy
 from ..support import choices as sc
-from . import export as export_, instruments, overview as overview_, service
+from . import (
+    export as export_,
+    indicators as indicators_,
+    instruments,
+    overview as overview_,
+    service,
+)
 from .charts import bar_chart, line_chart
 from .forms import followup_form_class
 
@@ -152,6 +162,61 @@ def overview():
                            concern_chart=concern_chart, score_chart=score_chart,
                            concern_kinds=sc.KINDS, dimension_labels=instruments.DIMENSION_LABELS,
                            limit_note=overview_.LIMIT_NOTE)
+
+
+def _day_arg(source, name: str) -> date | None:
+    try:
+        return date.fromisoformat(source.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _report_args(source):
+    """(period or None, breakdown, error): from the query string or a form.
+    Nothing given: this month so far."""
+    today = utcnow().date()
+    start, end = _day_arg(source, "start"), _day_arg(source, "end")
+    if not source.get("start") and not source.get("end"):
+        start, end = today.replace(day=1), today
+    by = source.get("by") or None
+    by = by if by in indicators_.BREAKDOWNS else None
+    try:
+        return indicators_.period(start, end), by, None
+    except DomainError as err:
+        return None, by, err.message
+
+
+@bp.get("/report")
+def report():
+    me: User = current_user
+    p, by, error = _report_args(request.args)
+    countries = dict(people.countries(get_locale()))
+    data = indicators_.indicators(db_session(), me.organisation, p, by) if p else []
+    return render_template(
+        "monitoring/report.html", period=p, by=by, error=error, data=data,
+        breakdowns=indicators_.BREAKDOWNS, org=me.organisation, confirm=ConfirmForm(),
+        start=request.args.get("start", p.start.isoformat() if p else ""),
+        end=request.args.get("end", p.end.isoformat() if p else ""),
+        label=lambda key: indicators_.group_label(by, key, countries),
+        as_text=indicators_.as_text, suppress_below=indicators_.SUPPRESS_BELOW,
+    ), (400 if error else 200)
+
+
+@bp.post("/report.csv")
+def report_csv():
+    p, by, error = _report_args(request.form)
+    if p is None:
+        abort(400)
+    countries = dict(people.countries(get_locale()))
+    run = run_form(ConfirmForm(), lambda: indicators_.report_csv(
+        db_session(), current_user, p, by, countries))
+    if not run.done:
+        abort(run.status)
+    response = make_response(run.result)
+    response.mimetype = "text/csv"
+    filename = f"footing-report-{p.start.isoformat()}-{p.end.isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 EXPORT_LABELS = {
