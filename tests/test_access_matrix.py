@@ -186,6 +186,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "monitoring.due": reach(CW, CO),
     "monitoring.timeline": {CW: OWN, CO: ORGANISATION},
     "monitoring.followups": {CW: OWN, CO: ORGANISATION},
+    "monitoring.close_aftercare": {CW: OWN, CO: ORGANISATION},
     "monitoring.overview": reach(CO),
     "monitoring.report": reach(CO),
     "monitoring.report_csv": reach(CO),

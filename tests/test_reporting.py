@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from webapp.audit import AuditEvent
 from webapp.checkins.models import CheckIn
 from webapp.models import Role, User
-from webapp.monitoring import indicators
+from webapp.monitoring import export, indicators
+from webapp.monitoring.models import Lesson
 from webapp.people.models import ReportingProfile
 from webapp.privacy import service as privacy
 
@@ -206,3 +207,75 @@ def test_the_funder_report_as_csv_has_the_period_definitions_and_no_formula(
 def test_only_coordinators_get_the_funder_report(app, make_staff):
     for role in (Role.CASEWORKER, Role.FACILITATOR):
         assert staff_client(app, make_staff(role)).get("/report").status_code == 404
+
+
+# --- Case close with lessons learnt ------------------------------------------------
+
+def test_closing_the_aftercare_asks_for_the_outcome_and_the_lessons(
+        app, session, org, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw, name="Mariama")
+    staff = staff_client(app, cw)
+    url = f"/caseload/{person.id}/close"
+    assert f'href="{url}"' in staff.get(f"/caseload/{person.id}").get_data(as_text=True)
+    for bad, message in (({"outcome": ""}, "Please choose one from the list."),
+                         ({"outcome": "doing_well", "helped": "x" * 1001},
+                          "Please use at most 1000 characters.")):
+        r = staff.post(url, bad)
+        assert r.status_code == 400 and message in r.get_data(as_text=True)
+    assert lessons_count(session) == 0
+    r = staff.post(url, {"outcome": "doing_well", "helped": "The market stall",
+                         "missing": "=cmd| a loan earlier"})
+    assert r.status_code == 302
+    coordinator = staff_client(app, make_staff(Role.COORDINATOR))
+    overview_page = coordinator.get("/overview").get_data(as_text=True)
+    assert "The market stall" in overview_page and "Aftercare closed" in overview_page
+    r = coordinator.post("/export/lessons.csv", form_page="/export/")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert rows[0] == ["pid", "date", "closed", "outcome", "what_helped", "what_was_missing"]
+    assert rows[1][0] == export.pseudonym(org, person.id) and "Mariama" not in r.get_data(
+        as_text=True)
+    assert rows[1][2:] == ["aftercare", "doing_well", "The market stall",
+                           "'=cmd| a loan earlier"]
+    # Not in the person's own file (notes staff write for each other), and gone
+    # with the account.
+    with app.test_request_context():
+        assert "market stall" not in str(privacy.my_data(session, session.get(User, person.id)))
+    person.deletion_requested_at = person.created_at
+    session.commit()
+    with app.test_request_context():
+        privacy.delete_account(session, cw, person)
+    session.commit()
+    assert lessons_count(session) == 0
+
+
+def test_closing_a_case_keeps_what_was_learnt(app, session, ctx, make_staff, make_returnee):
+    from webapp.support import service as support
+
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw)
+    with ctx():
+        case = support.create_concern(session, person, kind="health", sub_type="sick",
+                                      urgency="soon")
+    session.commit()
+    staff = staff_client(app, cw)
+    url = f"/help/cases/{case.id}"
+    r = staff.post(url + "/status", {"status": "closed", "outcome": "referred_clinic",
+                                     "reason": "", "helped": "The clinic nearby",
+                                     "missing": ""}, form_page=url)
+    assert r.status_code == 302
+    lesson = session.scalars(select(Lesson)).one()
+    assert (lesson.scope, lesson.case_id, lesson.outcome, lesson.helped) == (
+        "case", case.id, "referred_clinic", "The clinic nearby")
+    # Nothing written: nothing stored.
+    r = staff.post(url + "/status", {"status": "in_progress", "outcome": "", "reason": ""},
+                   form_page=url)
+    assert r.status_code == 302
+    r = staff.post(url + "/status", {"status": "closed", "outcome": "solved", "reason": ""},
+                   form_page=url)
+    assert r.status_code == 302 and lessons_count(session) == 1
+
+
+def lessons_count(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Lesson))

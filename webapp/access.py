@@ -198,6 +198,7 @@ POLICY: dict[str, Rule] = {
                                      ledger="timeline"),
     "monitoring.followups": signed_in(CASEWORKER, COORDINATOR, scope="returnee",
                                       ledger="followups"),
+    "monitoring.close_aftercare": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
     "monitoring.overview": signed_in(COORDINATOR),
     "monitoring.report": signed_in(COORDINATOR),
     "monitoring.report_csv": signed_in(COORDINATOR),

@@ -7,6 +7,8 @@
     /caseload/<id>                    staff: a returnee's timeline (?kind=), ledger
     /caseload/<id>/followups          staff: the follow-ups and scores; POST records one
                                       (with a reintegration check), ledger
+    /caseload/<id>/close              staff: close the person's aftercare with the outcome
+                                      and the lessons learnt
     /overview                         coordinator: the organisation at a glance
     /report                           coordinator: the funder report (?start=&end=&by=),
                                       printable
@@ -50,7 +52,7 @@ from . import (
     service,
 )
 from .charts import bar_chart, line_chart
-from .forms import followup_form_class
+from .forms import AftercareCloseForm, followup_form_class
 
 bp = Blueprint("monitoring", __name__)
 
@@ -151,6 +153,19 @@ def followups(user_id: int):
     return redirect(url_for("monitoring.followups", user_id=returnee.id))
 
 
+@bp.route("/caseload/<int:user_id>/close", methods=["GET", "POST"])
+def close_aftercare(user_id: int):
+    returnee: User = g.scoped
+    form = AftercareCloseForm()
+    run = run_form(form, lambda: service.record_lesson(
+        db_session(), current_user, returnee, scope="aftercare", outcome=form.outcome.data,
+        helped=form.helped.data, missing=form.missing.data))
+    if run.done:
+        flash(_l("Saved. The overview collects what was learnt."), "info")
+        return redirect(url_for("monitoring.timeline", user_id=returnee.id))
+    return render_template("monitoring/close.html", returnee=returnee, form=form), run.status
+
+
 @bp.get("/overview")
 def overview():
     me: User = current_user
@@ -161,7 +176,10 @@ def overview():
     return render_template("monitoring/overview.html", data=data, rate_chart=rate_chart,
                            concern_chart=concern_chart, score_chart=score_chart,
                            concern_kinds=sc.KINDS, dimension_labels=instruments.DIMENSION_LABELS,
-                           limit_note=overview_.LIMIT_NOTE)
+                           limit_note=overview_.LIMIT_NOTE,
+                           lessons=service.lessons(db_session(), me.organisation_id),
+                           outcomes=service.OUTCOMES, case_outcomes=sc.OUTCOMES,
+                           case_statuses=sc.STATUSES)
 
 
 def _day_arg(source, name: str) -> date | None:
@@ -225,6 +243,7 @@ EXPORT_LABELS = {
     "requests": _l("Requests for help"),
     "followups": _l("Follow-ups"),
     "scores": _l("Reintegration scores"),
+    "lessons": _l("Lessons learnt"),
 }
 
 

@@ -34,7 +34,7 @@ from ..support import choices as sc
 from ..support.models import Case, CaseMessage
 from . import instruments
 from .charts import Sparkline, sparkline
-from .models import CONTACTS, FollowUp, ReintegrationCheck
+from .models import CONTACTS, LESSON_MAX, LESSON_SCOPES, FollowUp, Lesson, ReintegrationCheck
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,40 @@ def record_followup(session: Session, actor: User, returnee: User, *, month: int
     outbox.log_after_commit(log, "followup recorded returnee=%s followup=%s by=%s",
                             returnee.id, followup.id, actor.id)
     return followup
+
+
+def record_lesson(session: Session, actor: User, returnee: User, *, scope: str,
+                  outcome: str | None, helped: str | None, missing: str | None,
+                  case_id: int | None = None, require_outcome: bool = False) -> Lesson | None:
+    """What was learnt at the close of a case or of a person's aftercare.
+    A case's close may leave the reflection empty (nothing is stored then);
+    the aftercare's close needs its outcome (one of OUTCOMES)."""
+    if not actor.is_staff or returnee.role != Role.RETURNEE.value or scope not in LESSON_SCOPES:
+        raise DomainError(_l("You cannot do this."))
+    texts = {}
+    for name, text in (("helped", helped), ("missing", missing)):
+        text = (text or "").replace("\x00", "").strip()
+        if len(text) > LESSON_MAX:
+            raise DomainError(_l("Please use at most %(max)d characters.", max=LESSON_MAX),
+                              field=name)
+        texts[name] = text
+    if scope == "aftercare" or require_outcome:
+        if outcome not in OUTCOMES:
+            raise DomainError(_l("Please choose one from the list."), field="outcome")
+    elif not any(texts.values()):
+        return None
+    lesson = Lesson(organisation_id=returnee.organisation_id, returnee_id=returnee.id,
+                    case_id=case_id, scope=scope, outcome=outcome, author_id=actor.id, **texts)
+    session.add(lesson)
+    session.flush()
+    return lesson
+
+
+def lessons(session: Session, org_id: int, limit: int = 50) -> list[Lesson]:
+    """The organisation's lessons learnt, newest first."""
+    return list(session.scalars(select(Lesson).where(Lesson.organisation_id == org_id)
+                                .order_by(Lesson.created_at.desc(), Lesson.id.desc())
+                                .limit(limit)))
 
 
 def checks_of(session: Session, returnee: User, limit: int = 50) -> list[ReintegrationCheck]:
