@@ -187,6 +187,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "monitoring.timeline": {CW: OWN, CO: ORGANISATION},
     "monitoring.followups": {CW: OWN, CO: ORGANISATION},
     "monitoring.close_aftercare": {CW: OWN, CO: ORGANISATION},
+    "monitoring.instruments_page": reach(CO),
     "monitoring.overview": reach(CO),
     "monitoring.report": reach(CO),
     "monitoring.report_csv": reach(CO),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,8 +15,8 @@ from sqlalchemy import func, select
 from webapp.audit import AuditEvent
 from webapp.checkins.models import CheckIn
 from webapp.models import Role, User
-from webapp.monitoring import export, indicators
-from webapp.monitoring.models import Lesson
+from webapp.monitoring import export, indicators, instruments, service
+from webapp.monitoring.models import InstrumentVersion, Lesson, ReintegrationCheck
 from webapp.people.models import ReportingProfile
 from webapp.privacy import service as privacy
 
@@ -279,3 +280,80 @@ def test_closing_a_case_keeps_what_was_learnt(app, session, ctx, make_staff, mak
 def lessons_count(session) -> int:
     session.expire_all()
     return session.scalar(select(func.count()).select_from(Lesson))
+
+
+# --- Instruments made in the app ----------------------------------------------------
+
+ALL_YES = {"eco_income": "yes", "eco_needs": "yes", "eco_debt": "no", "soc_family": "yes",
+           "soc_help": "yes", "soc_belong": "yes", "psy_safe": "yes", "psy_sleep": "yes",
+           "psy_hope": "yes"}
+
+
+def _version_two() -> dict:
+    data = json.loads((instruments.FOLDER / "footing-default-1.json").read_text())
+    data["dimensions"][0]["weight"] = "1/2"
+    data["dimensions"][1]["weight"] = "1/4"
+    data["dimensions"][2]["weight"] = "1/4"
+    data["dimensions"][0]["questions"].append(
+        {"id": "eco_savings", "text": "Do you save some money?", "weight": "0",
+         "options": [{"key": "yes", "label": "Yes", "value": 1},
+                     {"key": "no", "label": "No", "value": 0}]})
+    return data
+
+
+def test_a_coordinator_makes_a_new_version_and_old_answers_keep_theirs(
+        app, session, org, make_org, make_staff, make_returnee):
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw)
+    person.return_date = date.today() - timedelta(days=100)
+    session.commit()
+    staff = staff_client(app, cw)
+    url = f"/caseload/{person.id}/followups"
+    answers = {"q_" + k: v for k, v in {**ALL_YES, "psy_safe": "no"}.items()}
+    assert staff.post(url, {"month": "1", "contact": "visit", "outcome": "doing_well",
+                            "note": "", **answers}).status_code == 302
+    first = session.scalars(select(ReintegrationCheck)).one()
+    scores = (first.instrument_version, first.composite, dict(first.answers))
+
+    coordinator = staff_client(app, make_staff(Role.COORDINATOR))
+    page = coordinator.get("/instruments").get_data(as_text=True)
+    assert "Version 1" in page and "footing-default" in page
+    # Not valid: weights that do not add up to 1; broken JSON. Nothing is stored.
+    bad = _version_two()
+    bad["dimensions"][0]["weight"] = "0.9"
+    for text, message in ((json.dumps(bad), "the dimension weights add up to"),
+                          ("{not json", "This is not valid JSON.")):
+        r = coordinator.post("/instruments", {"data_json": text})
+        assert r.status_code == 400 and message in r.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(InstrumentVersion)) == 0
+    # Weight 0 is refused as well ("above 0").
+    r = coordinator.post("/instruments", {"data_json": json.dumps(_version_two())})
+    assert r.status_code == 400 and "above 0" in r.get_data(as_text=True)
+    good = _version_two()
+    good["dimensions"][0]["questions"][-1]["weight"] = "1/4"
+    for q in good["dimensions"][0]["questions"][:-1]:
+        q["weight"] = "1/4"
+    good["version"] = 99  # the app numbers it
+    r = coordinator.post("/instruments", {"data_json": json.dumps(good)})
+    assert r.status_code == 302
+    made = session.scalars(select(InstrumentVersion)).one()
+    assert (made.instrument_id, made.version) == ("footing-default", 2)
+
+    # New checks ask the new question and are scored with version 2 ...
+    page = staff.get(url).get_data(as_text=True)
+    assert "Do you save some money?" in page
+    answers["q_eco_savings"] = "no"
+    assert staff.post(url, {"month": "3", "contact": "phone", "outcome": "doing_well",
+                            "note": "", **answers}).status_code == 302
+    second = session.scalars(select(ReintegrationCheck).order_by(
+        ReintegrationCheck.id.desc())).first()
+    assert second.instrument_version == 2 and second.answers["eco_savings"] == "no"
+    assert second.economic == 0.75 and second.composite == round(.5 * .75 + .25 + .25 * (2 / 3), 4)
+    # ... and the check made before keeps its version, answers and scores.
+    session.expire_all()
+    first = session.get(ReintegrationCheck, first.id)
+    assert (first.instrument_version, first.composite, dict(first.answers)) == scores
+    # Another organisation still uses version 1.
+    other = make_org()
+    with app.test_request_context():
+        assert service.current_instrument(session, other.id).version == 1

@@ -199,6 +199,7 @@ POLICY: dict[str, Rule] = {
     "monitoring.followups": signed_in(CASEWORKER, COORDINATOR, scope="returnee",
                                       ledger="followups"),
     "monitoring.close_aftercare": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
+    "monitoring.instruments_page": signed_in(COORDINATOR),
     "monitoring.overview": signed_in(COORDINATOR),
     "monitoring.report": signed_in(COORDINATOR),
     "monitoring.report_csv": signed_in(COORDINATOR),

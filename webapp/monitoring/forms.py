@@ -82,3 +82,13 @@ class AftercareCloseForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.outcome.choices = [("", _l("Choose…"))] + list(OUTCOMES.items())
+
+
+class InstrumentForm(Form):
+    """A new version of the check, as the data of an instrument file (JSON)."""
+
+    data_json = TextAreaField(_l("The new version (JSON, as the instrument files)"),
+                              validators=[DataRequired(message=_l("Please fill this in."))])
+
+    def field_named(self, name: str | None):
+        return super().field_named("data_json" if name == "data" else name)

@@ -98,3 +98,21 @@ class Lesson(Base):
     missing: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstrumentVersion(Base):
+    """A version of a check instrument a coordinator made in the app, for
+    their organisation: the same data as a file in webapp/instruments/,
+    validated the same way. Checks name the version they were scored with,
+    so a new one never changes answers already given."""
+
+    __tablename__ = "instrument_versions"
+    __table_args__ = (UniqueConstraint("organisation_id", "instrument_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

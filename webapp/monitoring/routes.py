@@ -9,6 +9,7 @@
                                       (with a reintegration check), ledger
     /caseload/<id>/close              staff: close the person's aftercare with the outcome
                                       and the lessons learnt
+    /instruments                      coordinator: the check's versions; POST makes a new one
     /overview                         coordinator: the organisation at a glance
     /report                           coordinator: the funder report (?start=&end=&by=),
                                       printable
@@ -19,6 +20,7 @@
 """
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from flask import (
@@ -52,7 +54,7 @@ from . import (
     service,
 )
 from .charts import bar_chart, line_chart
-from .forms import AftercareCloseForm, followup_form_class
+from .forms import AftercareCloseForm, InstrumentForm, followup_form_class
 
 bp = Blueprint("monitoring", __name__)
 
@@ -137,7 +139,7 @@ def _followups_page(returnee: User, form, status: int = 200):
 @bp.route("/caseload/<int:user_id>/followups", methods=["GET", "POST"])
 def followups(user_id: int):
     returnee: User = g.scoped
-    instrument = instruments.current()
+    instrument = service.current_instrument(db_session(), returnee.organisation_id)
     form = followup_form_class(instrument)()
     if request.method == "GET":
         return _followups_page(returnee, form)
@@ -146,7 +148,8 @@ def followups(user_id: int):
                           if not s.is_done]
     run = run_form(form, lambda: service.record_followup(
         db_session(), current_user, returnee, month=form.month.data, contact=form.contact.data,
-        outcome=form.outcome.data, note=form.note.data, answers=form.answers()))
+        outcome=form.outcome.data, note=form.note.data, answers=form.answers(),
+        instrument=instrument))
     if not run.done:
         return _followups_page(returnee, form, run.status)
     flash(_l("Follow-up recorded."), "info")
@@ -164,6 +167,24 @@ def close_aftercare(user_id: int):
         flash(_l("Saved. The overview collects what was learnt."), "info")
         return redirect(url_for("monitoring.timeline", user_id=returnee.id))
     return render_template("monitoring/close.html", returnee=returnee, form=form), run.status
+
+
+@bp.route("/instruments", methods=["GET", "POST"])
+def instruments_page():
+    me: User = current_user
+    session = db_session()
+    versions = service.instrument_versions(session, me.organisation_id)
+    form = InstrumentForm()
+    if request.method == "GET":
+        form.data_json.data = json.dumps(instruments.to_data(versions[0].instrument),
+                                         indent=2, ensure_ascii=False)
+    run = run_form(form, lambda: service.new_instrument_version(session, me, form.data_json.data))
+    if run.done:
+        flash(_l("The new version is saved. New checks use it; checks already made keep "
+                 "theirs."), "info")
+        return redirect(url_for("monitoring.instruments_page"))
+    return render_template("monitoring/instruments.html", versions=versions, form=form,
+                           dimension_labels=instruments.DIMENSION_LABELS), run.status
 
 
 @bp.get("/overview")

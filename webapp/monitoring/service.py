@@ -8,6 +8,7 @@ words: ids only.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,15 @@ from ..support import choices as sc
 from ..support.models import Case, CaseMessage
 from . import instruments
 from .charts import Sparkline, sparkline
-from .models import CONTACTS, LESSON_MAX, LESSON_SCOPES, FollowUp, Lesson, ReintegrationCheck
+from .models import (
+    CONTACTS,
+    LESSON_MAX,
+    LESSON_SCOPES,
+    FollowUp,
+    InstrumentVersion,
+    Lesson,
+    ReintegrationCheck,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +180,74 @@ def signal_overdue(session: Session, now: datetime | None = None,
     return done
 
 
+# --- Instruments made in the app ----------------------------------------------------
+
+INSTRUMENT_TEXT_MAX = 100_000
+
+
+@dataclass
+class VersionRow:
+    instrument: instruments.Instrument
+    made_in_app: bool
+    created_at: datetime | None = None
+
+
+def instrument_versions(session: Session, org_id: int,
+                        instrument_id: str = instruments.DEFAULT_ID) -> list[VersionRow]:
+    """Every version the organisation can use, newest first: the shipped
+    files and those its coordinators made (a made one wins a tie)."""
+    rows = {i.version: VersionRow(i, False) for (iid, _v), i in instruments.registry().items()
+            if iid == instrument_id}
+    for made in session.scalars(select(InstrumentVersion).where(
+            InstrumentVersion.organisation_id == org_id,
+            InstrumentVersion.instrument_id == instrument_id)):
+        rows[made.version] = VersionRow(_parsed(made), True, made.created_at)
+    return [rows[v] for v in sorted(rows, reverse=True)]
+
+
+def _parsed(made: InstrumentVersion) -> instruments.Instrument:
+    return instruments.parse(made.data, f"version {made.version}")
+
+
+def current_instrument(session: Session, org_id: int) -> instruments.Instrument:
+    """The newest version for the organisation: new checks are scored with it."""
+    return instrument_versions(session, org_id)[0].instrument
+
+
+def new_instrument_version(session: Session, actor: User, text: str | None
+                           ) -> instruments.Instrument:
+    """A new version from the instrument's data as JSON, validated as the
+    files are; it gets the next version number. Checks already made keep
+    the version they were scored with."""
+    if actor.role != Role.COORDINATOR.value:
+        raise DomainError(_l("You cannot do this."))
+    text = (text or "").strip()
+    if not text or len(text) > INSTRUMENT_TEXT_MAX:
+        raise DomainError(_l("Please fill this in."), field="data")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise DomainError(_l("This is not valid JSON. Check the commas, quotes and brackets."),
+                          field="data") from None
+    if not isinstance(data, dict):
+        raise DomainError(_l("The instrument is not valid: %(problem)s",
+                             problem="the data must be one object"), field="data")
+    data["id"] = instruments.DEFAULT_ID
+    data["version"] = instrument_versions(session, actor.organisation_id)[0].instrument.version + 1
+    try:
+        instrument = instruments.parse(data, "the new version")
+    except instruments.InstrumentError as err:
+        raise DomainError(_l("The instrument is not valid: %(problem)s", problem=str(err)),
+                          field="data") from None
+    session.add(InstrumentVersion(organisation_id=actor.organisation_id,
+                                  instrument_id=instrument.id, version=instrument.version,
+                                  data=data, created_by_id=actor.id))
+    session.flush()
+    outbox.log_after_commit(log, "instrument version made org=%s version=%s by=%s",
+                            actor.organisation_id, instrument.version, actor.id)
+    return instrument
+
+
 def _answers_given(answers: dict[str, str | None]) -> bool:
     return any(v for v in answers.values())
 
@@ -207,7 +284,8 @@ def record_check(session: Session, actor: User, returnee: User,
 
 def record_followup(session: Session, actor: User, returnee: User, *, month: int | None,
                     contact: str | None, outcome: str | None, note: str | None,
-                    answers: dict[str, str | None], now: datetime | None = None) -> FollowUp:
+                    answers: dict[str, str | None], now: datetime | None = None,
+                    instrument: instruments.Instrument | None = None) -> FollowUp:
     """Record the contact of one scheduled follow-up, and a reintegration
     check when its questions were answered (only after a visit or a call)."""
     if returnee.role != Role.RETURNEE.value:
@@ -240,7 +318,7 @@ def record_followup(session: Session, actor: User, returnee: User, *, month: int
     followup.note = note
     session.flush()
     if with_check:
-        record_check(session, actor, returnee, answers, followup)
+        record_check(session, actor, returnee, answers, followup, instrument)
     outbox.log_after_commit(log, "followup recorded returnee=%s followup=%s by=%s",
                             returnee.id, followup.id, actor.id)
     return followup
