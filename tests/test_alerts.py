@@ -5,6 +5,7 @@ decrypts the payload as a browser would (tests/push_receiver.py)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -100,6 +101,10 @@ def test_alert_goes_to_the_caseworker_and_shows_in_their_inbox(
     sign_in_staff(web, cw)
     page = web.get("/alerts/").get_data(as_text=True)
     assert "Check-in: not feeling safe" in page and "Secret Name" in page
+    # The label and the name are one text in the link (a flex box), so they
+    # wrap together instead of splitting into two columns.
+    assert re.search(r'class="alert-title"[^>]*><span><strong>Check-in: not feeling safe</strong>'
+                     r' · Secret Name</span></a>', page)
     assert 'class="badge">1' in web.get("/home").get_data(as_text=True)
     # Someone else's alert answers 404, and acknowledging it changes nothing.
     from .conftest import Web

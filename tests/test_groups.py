@@ -74,12 +74,17 @@ def test_coordinator_creates_a_group_and_its_facilitator_runs_it(session, web, s
     assert other_web.get(f"/groups/{group.id}").status_code == 404
 
     member, _ = make_returnee(name="Hawa")
-    r = fac_web.post(f"/groups/{group.id}/members", {"member": member.id},
-                     form_page=f"/groups/{group.id}")
-    assert r.status_code == 302
+    # The group page shows the meetings first; member administration is one tap away.
+    page = fac_web.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert page.index('id="meetings-title"') < page.index('id="members-title"')
+    assert "Add to the group" not in page and f'href="/groups/{group.id}/manage"' in page
+    manage = f"/groups/{group.id}/manage"
+    assert "Add to the group" in fac_web.get(manage).get_data(as_text=True)
+    r = fac_web.post(f"/groups/{group.id}/members", {"member": member.id}, form_page=manage)
+    assert r.status_code == 302 and r.headers["Location"].endswith(manage)
     r = fac_web.post(f"/groups/{group.id}/settings",
                      {"language": "en", "meeting_place": "Mosque yard", "period": "7"},
-                     form_page=f"/groups/{group.id}")
+                     form_page=manage)
     assert r.status_code == 302
     session.expire_all()
     assert (group.language, group.meeting_place, group.checkin_period_days) == (
@@ -115,7 +120,7 @@ def test_a_member_from_another_organisation_is_refused(session, org, make_org, m
     staff = facilitator  # a staff account is not a member either
     for person in (stranger, staff):
         r = web.post(f"/groups/{group.id}/members", {"member": person.id},
-                     form_page=f"/groups/{group.id}")
+                     form_page=f"/groups/{group.id}/manage")
         assert r.status_code == 400
         assert "Please choose one from the list." in r.get_data(as_text=True)
     assert "Stranger" not in web.get(f"/groups/{group.id}").get_data(as_text=True)

@@ -291,7 +291,11 @@ def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_a
         service.schedule_all(session)
     session.commit()
     page = staff.get("/caseload/due").get_data(as_text=True)
-    assert f'<a href="/caseload/{person.id}/followups">Abdul</a>' in page and "Overdue" in page
+    assert f'<a href="/caseload/{person.id}/followups">Abdul</a>' in page
+    # An overdue follow-up says how long ago it was due.
+    first = min(service.schedule(session, person), key=lambda s: s.due_on)
+    late = (date.today() - first.due_on).days
+    assert late > service.OVERDUE_AFTER_DAYS and f"{late} days overdue" in page
 
 
 # --- Caseload ---------------------------------------------------------------------
@@ -394,6 +398,70 @@ def test_caseload_puts_who_needs_attention_first_and_filters(
         assert re.findall(r'/caseload/\d+">([^<]+)</a>', page) == expected, show
     # A made-up filter or page shows everyone, not an error.
     assert staff.get("/caseload/?show=nonsense&page=abc").status_code == 200
+
+
+def test_caseload_flags_only_for_stated_reasons_oldest_first(
+        app, session, org, make_staff, make_returnee):
+    """Nobody is flagged without a reason; each reason is a short label with
+    its age; the overdue follow-up shows its age; the oldest reason sorts first."""
+    cw = make_staff(Role.CASEWORKER)
+    new, _ = make_returnee(caseworker=cw, name="New")  # never checked in, made today
+    quiet, _ = make_returnee(caseworker=cw, name="Quiet")
+    late, _ = make_returnee(caseworker=cw, name="Late")
+    falling, _ = make_returnee(caseworker=cw, name="Falling")
+    asking, _ = make_returnee(caseworker=cw, name="Asking")
+    alerted, _ = make_returnee(caseworker=cw, name="Alerted")
+    now = utcnow()
+    for person in (quiet, late, falling, asking, alerted):
+        person.created_at = now - timedelta(days=200)
+    for person in (late, falling, asking, alerted):
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=4, created_at=now))
+    session.add(CheckIn(organisation_id=org.id, user_id=quiet.id, mood=3,
+                        created_at=now - timedelta(days=20)))
+    session.add(FollowUp(organisation_id=org.id, returnee_id=late.id, month=3,
+                         due_on=date.today() - timedelta(days=92)))
+    for days, composite in ((60, .8), (5, .4)):
+        session.add(ReintegrationCheck(
+            organisation_id=org.id, returnee_id=falling.id, instrument_id="footing-default",
+            instrument_version=1, answers={}, economic=composite, social=composite,
+            psychosocial=composite, composite=composite, recorded_by_id=cw.id,
+            created_at=now - timedelta(days=days)))
+    session.add(Case(organisation_id=org.id, returnee_id=asking.id, type="request",
+                     category="work", contact_way="app", priority=3, status="new",
+                     created_at=now - timedelta(days=3)))
+    signal = Signal(organisation_id=org.id, returnee_id=alerted.id, kind="concern.urgent")
+    session.add(signal)
+    session.flush()
+    session.add(Alert(organisation_id=org.id, returnee_id=alerted.id, signal_id=signal.id,
+                      kind="concern.urgent", severity="urgent", severity_rank=0,
+                      created_at=now - timedelta(hours=1), ack_due_at=now))
+    session.commit()
+    staff = staff_client(app, cw)
+    page = staff.get("/caseload/").get_data(as_text=True)
+    names = re.findall(r'/caseload/\d+">([^<]+)</a>', page)
+    # Urgent first; then the oldest reason: overdue 92 days, silent 20 days,
+    # falling since 5 days, unanswered 3 days; New has no reason and is last.
+    assert names == ["Alerted", "Late", "Quiet", "Falling", "Asking", "New"], names
+    reasons = {re.findall(r'/caseload/\d+">([^<]+)</a>', block)[0]:
+               re.findall(r'class="tag[^"]*reason-\w+">([^<]+)</li>', block)
+               for block in page.split('<li class="card caseload-row')[1:]}
+    assert reasons["Alerted"] == ["Urgent alert open"]
+    assert reasons["Late"] == ["Follow-up overdue by 92 days"]
+    assert reasons["Quiet"] == ["No contact for 20 days"]
+    assert reasons["Falling"] == ["Score falling"]
+    assert reasons["Asking"] == ["Request unanswered for 3 days"]
+    assert reasons["New"] == []
+    assert "92 days overdue" in page
+    assert "Needs a look" not in page.split('id="caseload"')[1]
+    only = staff.get("/caseload/?show=attention").get_data(as_text=True)
+    assert "New</a>" not in only and "Asking</a>" in only
+    # A follow-up recorded counts as contact.
+    session.add(FollowUp(organisation_id=org.id, returnee_id=quiet.id, month=1,
+                         due_on=date.today(), done_at=now, contact="phone",
+                         outcome="doing_well"))
+    session.commit()
+    page = staff.get("/caseload/").get_data(as_text=True)
+    assert "No contact for" not in page
 
 
 def test_caseload_shows_the_progress_of_each_persons_own_goals(

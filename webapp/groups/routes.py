@@ -4,6 +4,7 @@
     /groups/new                                   coordinator: create a group
     /groups/<g>                                   the group: meetings, buddy, shared check-ins,
                                                   board
+    /groups/<g>/manage                            facilitator: members, buddies, settings
     /groups/<g>/facilitators                      POST coordinator: appoint a facilitator
     /groups/<g>/settings                          POST facilitator: language, place, period
     /groups/<g>/members                           POST facilitator: add a returnee
@@ -120,11 +121,8 @@ def _show(group: PeerGroup, status: int = 200, **forms):
     roster = service.members(session, group)
     mine = next((m for m in roster if m.user_id == me.id), None)
     names = {m.user_id: m.user.display_name for m in roster}
-    page_forms = _page_forms(group, leads, forms)
-    if "buddy" in page_forms:
-        for f in (page_forms["buddy"].first, page_forms["buddy"].second,
-                  page_forms["remove"].member):
-            f.choices = list(names.items())
+    # The members' and settings' forms are on their own page (`manage`).
+    page_forms = _page_forms(group, False, forms)
     context = dict(
         group=group, leads=leads, member=mine, roster=roster, names=names,
         facilitators=service.facilitators(session, group),
@@ -137,6 +135,20 @@ def _show(group: PeerGroup, status: int = 200, **forms):
     return render_template("groups/show.html", **context), status
 
 
+def _manage(group: PeerGroup, status: int = 200, **forms):
+    """The facilitator's page for the members (add, take out, buddies) and
+    the group's settings, one tap from the group page (which shows the
+    meetings first)."""
+    session = db_session()
+    roster = service.members(session, group)
+    names = {m.user_id: m.user.display_name for m in roster}
+    page_forms = _page_forms(group, True, forms)
+    for f in (page_forms["buddy"].first, page_forms["buddy"].second, page_forms["remove"].member):
+        f.choices = list(names.items())
+    return render_template("groups/manage.html", group=group, roster=roster, names=names,
+                           forms=page_forms), status
+
+
 def _back_to_group(group: PeerGroup, run, message, **form):
     """After a form on the group page: back to it with `message`, or the page
     again with the form's errors (and the run's status). No names in the
@@ -145,6 +157,14 @@ def _back_to_group(group: PeerGroup, run, message, **form):
         flash(message, "info")
         return redirect(url_for("groups.show", group_id=group.id))
     return _show(group, run.status, **form)
+
+
+def _back_to_manage(group: PeerGroup, run, message, **form):
+    """The same for a form of the members and settings page."""
+    if run.done:
+        flash(message, "info")
+        return redirect(url_for("groups.manage", group_id=group.id))
+    return _manage(group, run.status, **form)
 
 
 # --- Pages ----------------------------------------------------------------------------
@@ -183,6 +203,11 @@ def show(group_id: int):
     return _show(g.scoped)
 
 
+@bp.get("/<int:group_id>/manage")
+def manage(group_id: int):
+    return _manage(g.scoped)
+
+
 @bp.post("/<int:group_id>/facilitators")
 def appoint(group_id: int):
     group: PeerGroup = g.scoped
@@ -203,7 +228,7 @@ def settings(group_id: int):
     run = run_form(form, lambda: service.update_settings(
         db_session(), group, language=form.language.data, languages=languages,
         meeting_place=form.meeting_place.data or "", period_days=form.period.data))
-    return _back_to_group(group, run, _l("Saved."), settings=form)
+    return _back_to_manage(group, run, _l("Saved."), settings=form)
 
 
 @bp.post("/<int:group_id>/members")
@@ -215,7 +240,7 @@ def add_member(group_id: int):
         db_session(), group, form.member.data, current_user))
     if run.done:
         outbox.log_after_commit(log, "group member added group=%s user=%s", group.id, run.result.id)
-    return _back_to_group(group, run, _l("Added to the group."), member=form)
+    return _back_to_manage(group, run, _l("Added to the group."), member=form)
 
 
 @bp.post("/<int:group_id>/members/remove")
@@ -228,7 +253,7 @@ def remove_member(group_id: int):
     if run.done:
         outbox.log_after_commit(log, "group member removed group=%s user=%s",
                                 group.id, form.member.data)
-    return _back_to_group(group, run, _l("Removed from the group."), remove=form)
+    return _back_to_manage(group, run, _l("Removed from the group."), remove=form)
 
 
 @bp.post("/<int:group_id>/buddies")
@@ -239,7 +264,7 @@ def buddies(group_id: int):
     form.first.choices = form.second.choices = roster
     run = run_form(form, lambda: service.pair_buddies(
         db_session(), group, form.first.data, form.second.data))
-    return _back_to_group(group, run, _l("They are buddies now."), buddy=form)
+    return _back_to_manage(group, run, _l("They are buddies now."), buddy=form)
 
 
 # --- The board -------------------------------------------------------------------------

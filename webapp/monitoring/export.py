@@ -4,8 +4,10 @@ People are named by a pseudonymous id: HMAC-SHA256 of the user id keyed with
 the organisation's export secret, truncated to 16 hex digits. The same person
 has the same id in every export of the organisation; without the secret the
 id cannot be traced back. No names, notes or free text: only keys, dates
-(days) and numbers. Medicine names and districts are free text and stay out;
-the medicine-gaps page shows them to coordinators.
+(days) and numbers; except the lessons learnt (issue #26), which the
+practitioners want to take along: their text, under the pseudonymous id.
+Medicine names and districts are free text and stay out; the medicine-gaps
+page shows them to coordinators.
 
 A cell that a spreadsheet would run as a formula (starting with = + - @, a tab
 or a carriage return) is written with a leading apostrophe.
@@ -26,7 +28,7 @@ from ..checkins.models import QUESTIONS, CheckIn
 from ..models import Organisation, User
 from ..support import choices as sc
 from ..support.models import Case
-from .models import FollowUp, ReintegrationCheck
+from .models import FollowUp, Lesson, ReintegrationCheck
 
 PID_HEX = 16
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -113,12 +115,21 @@ def _scores(session: Session, org: Organisation):
                f"{c.psychosocial:.4f}", f"{c.composite:.4f}"]
 
 
+def _lessons(session: Session, org: Organisation):
+    yield ["pid", "date", "closed", "outcome", "what_helped", "what_was_missing"]
+    for lesson in session.scalars(select(Lesson).where(Lesson.organisation_id == org.id)
+                                  .order_by(Lesson.created_at, Lesson.id).limit(ROW_LIMIT)):
+        yield [pseudonym(org, lesson.returnee_id), _day(lesson.created_at), lesson.scope,
+               lesson.outcome or "", lesson.helped, lesson.missing]
+
+
 DATASETS = {
     "checkins": _checkins,
     "concerns": _cases(sc.CONCERN),
     "requests": _cases(sc.REQUEST),
     "followups": _followups,
     "scores": _scores,
+    "lessons": _lessons,
 }
 
 

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Optional
 
 from ..forms import ChoiceField, Form, RadioChoiceField, max_len
 from . import instruments
-from .models import CONTACTS
+from .models import CONTACTS, LESSON_MAX
 from .service import CONTACT_LABELS, NOTE_MAX, OUTCOMES
 
 
@@ -69,3 +69,26 @@ def followup_form_class(instrument: instruments.Instrument) -> type[FollowUpBase
                                             choices=[], validators=[Optional()])
               for q in instrument.questions}
     return type("FollowUpForm", (FollowUpBase,), {"instrument": instrument, **fields})
+
+
+class AftercareCloseForm(Form):
+    """Closing a person's aftercare: the outcome and what was learnt."""
+
+    outcome = ChoiceField(_l("Outcome"), choices=[],
+                          validators=[DataRequired(message=_l("Please choose one from the list."))])
+    helped = TextAreaField(_l("What helped?"), validators=[Optional(), max_len(LESSON_MAX)])
+    missing = TextAreaField(_l("What was missing?"), validators=[Optional(), max_len(LESSON_MAX)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [("", _l("Choose…"))] + list(OUTCOMES.items())
+
+
+class InstrumentForm(Form):
+    """A new version of the check, as the data of an instrument file (JSON)."""
+
+    data_json = TextAreaField(_l("The new version (JSON, as the instrument files)"),
+                              validators=[DataRequired(message=_l("Please fill this in."))])
+
+    def field_named(self, name: str | None):
+        return super().field_named("data_json" if name == "data" else name)

@@ -216,3 +216,19 @@ def current(instrument_id: str = DEFAULT_ID) -> Instrument:
     if not versions:
         raise InstrumentError(f"no instrument {instrument_id!r} in {FOLDER}")
     return max(versions, key=lambda i: i.version)
+
+
+def to_data(instrument: Instrument) -> dict:
+    """The instrument as the data of a file (weights as written shares),
+    the starting point of a new version made in the app."""
+    return {
+        "id": instrument.id, "version": instrument.version, "title": instrument.title,
+        "about": instrument.about,
+        "dimensions": [{
+            "key": d.key, "weight": round(d.weight, 6),
+            "questions": [{
+                "id": q.id, "text": q.text, "weight": round(q.weight, 6),
+                "options": [{"key": o.key, "label": o.label, "value": o.value}
+                            for o in q.options]} for q in d.questions]}
+            for d in instrument.dimensions],
+    }

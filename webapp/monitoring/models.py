@@ -74,3 +74,45 @@ class ReintegrationCheck(Base):
     composite: Mapped[float] = mapped_column(Float)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+LESSON_SCOPES = ("case", "aftercare")
+LESSON_MAX = 1000
+
+
+class Lesson(Base):
+    """What was learnt when a case or a person's aftercare was closed: the
+    outcome, what helped and what was missing. Staff only (not in the
+    person's own file); pseudonymous in the export; erased with the person."""
+
+    __tablename__ = "lessons_learnt"
+    __table_args__ = (Index("ix_lessons_learnt_org_at", "organisation_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("support_cases.id"))
+    scope: Mapped[str] = mapped_column(String(16))  # case | aftercare
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    helped: Mapped[str] = mapped_column(Text, default="")
+    missing: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstrumentVersion(Base):
+    """A version of a check instrument a coordinator made in the app, for
+    their organisation: the same data as a file in webapp/instruments/,
+    validated the same way. Checks name the version they were scored with,
+    so a new one never changes answers already given."""
+
+    __tablename__ = "instrument_versions"
+    __table_args__ = (UniqueConstraint("organisation_id", "instrument_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,14 +7,21 @@
     /caseload/<id>                    staff: a returnee's timeline (?kind=), ledger
     /caseload/<id>/followups          staff: the follow-ups and scores; POST records one
                                       (with a reintegration check), ledger
+    /caseload/<id>/close              staff: close the person's aftercare with the outcome
+                                      and the lessons learnt
+    /instruments                      coordinator: the check's versions; POST makes a new one
     /overview                         coordinator: the organisation at a glance
+    /report                           coordinator: the funder report (?start=&end=&by=),
+                                      printable
+    /report.csv                       POST coordinator: the same as CSV, audited
     /export/                          coordinator: the export page
     /export/<dataset>.csv             POST coordinator: one CSV, pseudonymous, audited
     /me/progress                      returnee: my reintegration scores in plain words
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -26,12 +33,13 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import lazy_gettext as _l, ngettext
+from flask_babel import get_locale, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..checkins.service import MOODS
 from ..db import db_session
+from ..errors import DomainError
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User, utcnow
 from ..people import service as people
@@ -39,9 +47,15 @@ from ..plan.service import describe_change, goal_title
 from ..push import service as push
 from ..security import offline_copy
 from ..support import choices as sc
-from . import export as export_, instruments, overview as overview_, service
+from . import (
+    export as export_,
+    indicators as indicators_,
+    instruments,
+    overview as overview_,
+    service,
+)
 from .charts import bar_chart, line_chart
-from .forms import followup_form_class
+from .forms import AftercareCloseForm, InstrumentForm, followup_form_class
 
 bp = Blueprint("monitoring", __name__)
 
@@ -126,7 +140,7 @@ def _followups_page(returnee: User, form, status: int = 200):
 @bp.route("/caseload/<int:user_id>/followups", methods=["GET", "POST"])
 def followups(user_id: int):
     returnee: User = g.scoped
-    instrument = instruments.current()
+    instrument = service.current_instrument(db_session(), returnee.organisation_id)
     form = followup_form_class(instrument)()
     if request.method == "GET":
         return _followups_page(returnee, form)
@@ -135,11 +149,43 @@ def followups(user_id: int):
                           if not s.is_done]
     run = run_form(form, lambda: service.record_followup(
         db_session(), current_user, returnee, month=form.month.data, contact=form.contact.data,
-        outcome=form.outcome.data, note=form.note.data, answers=form.answers()))
+        outcome=form.outcome.data, note=form.note.data, answers=form.answers(),
+        instrument=instrument))
     if not run.done:
         return _followups_page(returnee, form, run.status)
     flash(_l("Follow-up recorded."), "info")
     return redirect(url_for("monitoring.followups", user_id=returnee.id))
+
+
+@bp.route("/caseload/<int:user_id>/close", methods=["GET", "POST"])
+def close_aftercare(user_id: int):
+    returnee: User = g.scoped
+    form = AftercareCloseForm()
+    run = run_form(form, lambda: service.record_lesson(
+        db_session(), current_user, returnee, scope="aftercare", outcome=form.outcome.data,
+        helped=form.helped.data, missing=form.missing.data))
+    if run.done:
+        flash(_l("Saved. The overview collects what was learnt."), "info")
+        return redirect(url_for("monitoring.timeline", user_id=returnee.id))
+    return render_template("monitoring/close.html", returnee=returnee, form=form), run.status
+
+
+@bp.route("/instruments", methods=["GET", "POST"])
+def instruments_page():
+    me: User = current_user
+    session = db_session()
+    versions = service.instrument_versions(session, me.organisation_id)
+    form = InstrumentForm()
+    if request.method == "GET":
+        form.data_json.data = json.dumps(instruments.to_data(versions[0].instrument),
+                                         indent=2, ensure_ascii=False)
+    run = run_form(form, lambda: service.new_instrument_version(session, me, form.data_json.data))
+    if run.done:
+        flash(_l("The new version is saved. New checks use it; checks already made keep "
+                 "theirs."), "info")
+        return redirect(url_for("monitoring.instruments_page"))
+    return render_template("monitoring/instruments.html", versions=versions, form=form,
+                           dimension_labels=instruments.DIMENSION_LABELS), run.status
 
 
 @bp.get("/overview")
@@ -153,7 +199,65 @@ def overview():
                            concern_chart=concern_chart, score_chart=score_chart,
                            concern_kinds=sc.KINDS, dimension_labels=instruments.DIMENSION_LABELS,
                            limit_note=overview_.LIMIT_NOTE,
-                           unreached=push.staff_without_device(db_session(), me.organisation_id))
+                           unreached=push.staff_without_device(db_session(), me.organisation_id),
+                           lessons=service.lessons(db_session(), me.organisation_id),
+                           outcomes=service.OUTCOMES, case_outcomes=sc.OUTCOMES,
+                           case_statuses=sc.STATUSES)
+
+
+def _day_arg(source, name: str) -> date | None:
+    try:
+        return date.fromisoformat(source.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _report_args(source):
+    """(period or None, breakdown, error): from the query string or a form.
+    Nothing given: this month so far."""
+    today = utcnow().date()
+    start, end = _day_arg(source, "start"), _day_arg(source, "end")
+    if not source.get("start") and not source.get("end"):
+        start, end = today.replace(day=1), today
+    by = source.get("by") or None
+    by = by if by in indicators_.BREAKDOWNS else None
+    try:
+        return indicators_.period(start, end), by, None
+    except DomainError as err:
+        return None, by, err.message
+
+
+@bp.get("/report")
+def report():
+    me: User = current_user
+    p, by, error = _report_args(request.args)
+    countries = dict(people.countries(get_locale()))
+    data = indicators_.indicators(db_session(), me.organisation, p, by) if p else []
+    return render_template(
+        "monitoring/report.html", period=p, by=by, error=error, data=data,
+        breakdowns=indicators_.BREAKDOWNS, org=me.organisation, confirm=ConfirmForm(),
+        start=request.args.get("start", p.start.isoformat() if p else ""),
+        end=request.args.get("end", p.end.isoformat() if p else ""),
+        label=lambda key: indicators_.group_label(by, key, countries),
+        as_text=indicators_.as_text, suppress_below=indicators_.SUPPRESS_BELOW,
+    ), (400 if error else 200)
+
+
+@bp.post("/report.csv")
+def report_csv():
+    p, by, error = _report_args(request.form)
+    if p is None:
+        abort(400)
+    countries = dict(people.countries(get_locale()))
+    run = run_form(ConfirmForm(), lambda: indicators_.report_csv(
+        db_session(), current_user, p, by, countries))
+    if not run.done:
+        abort(run.status)
+    response = make_response(run.result)
+    response.mimetype = "text/csv"
+    filename = f"footing-report-{p.start.isoformat()}-{p.end.isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 EXPORT_LABELS = {
@@ -162,6 +266,7 @@ EXPORT_LABELS = {
     "requests": _l("Requests for help"),
     "followups": _l("Follow-ups"),
     "scores": _l("Reintegration scores"),
+    "lessons": _l("Lessons learnt"),
 }
 
 

@@ -8,18 +8,23 @@ words: ids only.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import outbox
 from ..alerts import signals
+from ..alerts.models import Alert
+from ..alerts.routing import URGENT
 from ..checkins.models import CheckIn, CheckInSummary
 from ..db import Page, paginate
 from ..errors import DomainError
@@ -30,7 +35,15 @@ from ..support import choices as sc
 from ..support.models import Case, CaseMessage
 from . import instruments
 from .charts import Sparkline, sparkline
-from .models import CONTACTS, FollowUp, ReintegrationCheck
+from .models import (
+    CONTACTS,
+    LESSON_MAX,
+    LESSON_SCOPES,
+    FollowUp,
+    InstrumentVersion,
+    Lesson,
+    ReintegrationCheck,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,7 @@ FILTERS = {
     "urgent": _l("Open urgent problem"),
     "no_contact": _l("No contact"),
     "overdue": _l("Follow-up overdue"),
+    "attention": _l("Needs a look"),
 }
 
 
@@ -166,6 +180,74 @@ def signal_overdue(session: Session, now: datetime | None = None,
     return done
 
 
+# --- Instruments made in the app ----------------------------------------------------
+
+INSTRUMENT_TEXT_MAX = 100_000
+
+
+@dataclass
+class VersionRow:
+    instrument: instruments.Instrument
+    made_in_app: bool
+    created_at: datetime | None = None
+
+
+def instrument_versions(session: Session, org_id: int,
+                        instrument_id: str = instruments.DEFAULT_ID) -> list[VersionRow]:
+    """Every version the organisation can use, newest first: the shipped
+    files and those its coordinators made (a made one wins a tie)."""
+    rows = {i.version: VersionRow(i, False) for (iid, _v), i in instruments.registry().items()
+            if iid == instrument_id}
+    for made in session.scalars(select(InstrumentVersion).where(
+            InstrumentVersion.organisation_id == org_id,
+            InstrumentVersion.instrument_id == instrument_id)):
+        rows[made.version] = VersionRow(_parsed(made), True, made.created_at)
+    return [rows[v] for v in sorted(rows, reverse=True)]
+
+
+def _parsed(made: InstrumentVersion) -> instruments.Instrument:
+    return instruments.parse(made.data, f"version {made.version}")
+
+
+def current_instrument(session: Session, org_id: int) -> instruments.Instrument:
+    """The newest version for the organisation: new checks are scored with it."""
+    return instrument_versions(session, org_id)[0].instrument
+
+
+def new_instrument_version(session: Session, actor: User, text: str | None
+                           ) -> instruments.Instrument:
+    """A new version from the instrument's data as JSON, validated as the
+    files are; it gets the next version number. Checks already made keep
+    the version they were scored with."""
+    if actor.role != Role.COORDINATOR.value:
+        raise DomainError(_l("You cannot do this."))
+    text = (text or "").strip()
+    if not text or len(text) > INSTRUMENT_TEXT_MAX:
+        raise DomainError(_l("Please fill this in."), field="data")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise DomainError(_l("This is not valid JSON. Check the commas, quotes and brackets."),
+                          field="data") from None
+    if not isinstance(data, dict):
+        raise DomainError(_l("The instrument is not valid: %(problem)s",
+                             problem="the data must be one object"), field="data")
+    data["id"] = instruments.DEFAULT_ID
+    data["version"] = instrument_versions(session, actor.organisation_id)[0].instrument.version + 1
+    try:
+        instrument = instruments.parse(data, "the new version")
+    except instruments.InstrumentError as err:
+        raise DomainError(_l("The instrument is not valid: %(problem)s", problem=str(err)),
+                          field="data") from None
+    session.add(InstrumentVersion(organisation_id=actor.organisation_id,
+                                  instrument_id=instrument.id, version=instrument.version,
+                                  data=data, created_by_id=actor.id))
+    session.flush()
+    outbox.log_after_commit(log, "instrument version made org=%s version=%s by=%s",
+                            actor.organisation_id, instrument.version, actor.id)
+    return instrument
+
+
 def _answers_given(answers: dict[str, str | None]) -> bool:
     return any(v for v in answers.values())
 
@@ -202,7 +284,8 @@ def record_check(session: Session, actor: User, returnee: User,
 
 def record_followup(session: Session, actor: User, returnee: User, *, month: int | None,
                     contact: str | None, outcome: str | None, note: str | None,
-                    answers: dict[str, str | None], now: datetime | None = None) -> FollowUp:
+                    answers: dict[str, str | None], now: datetime | None = None,
+                    instrument: instruments.Instrument | None = None) -> FollowUp:
     """Record the contact of one scheduled follow-up, and a reintegration
     check when its questions were answered (only after a visit or a call)."""
     if returnee.role != Role.RETURNEE.value:
@@ -235,10 +318,44 @@ def record_followup(session: Session, actor: User, returnee: User, *, month: int
     followup.note = note
     session.flush()
     if with_check:
-        record_check(session, actor, returnee, answers, followup)
+        record_check(session, actor, returnee, answers, followup, instrument)
     outbox.log_after_commit(log, "followup recorded returnee=%s followup=%s by=%s",
                             returnee.id, followup.id, actor.id)
     return followup
+
+
+def record_lesson(session: Session, actor: User, returnee: User, *, scope: str,
+                  outcome: str | None, helped: str | None, missing: str | None,
+                  case_id: int | None = None, require_outcome: bool = False) -> Lesson | None:
+    """What was learnt at the close of a case or of a person's aftercare.
+    A case's close may leave the reflection empty (nothing is stored then);
+    the aftercare's close needs its outcome (one of OUTCOMES)."""
+    if not actor.is_staff or returnee.role != Role.RETURNEE.value or scope not in LESSON_SCOPES:
+        raise DomainError(_l("You cannot do this."))
+    texts = {}
+    for name, text in (("helped", helped), ("missing", missing)):
+        text = (text or "").replace("\x00", "").strip()
+        if len(text) > LESSON_MAX:
+            raise DomainError(_l("Please use at most %(max)d characters.", max=LESSON_MAX),
+                              field=name)
+        texts[name] = text
+    if scope == "aftercare" or require_outcome:
+        if outcome not in OUTCOMES:
+            raise DomainError(_l("Please choose one from the list."), field="outcome")
+    elif not any(texts.values()):
+        return None
+    lesson = Lesson(organisation_id=returnee.organisation_id, returnee_id=returnee.id,
+                    case_id=case_id, scope=scope, outcome=outcome, author_id=actor.id, **texts)
+    session.add(lesson)
+    session.flush()
+    return lesson
+
+
+def lessons(session: Session, org_id: int, limit: int = 50) -> list[Lesson]:
+    """The organisation's lessons learnt, newest first."""
+    return list(session.scalars(select(Lesson).where(Lesson.organisation_id == org_id)
+                                .order_by(Lesson.created_at.desc(), Lesson.id.desc())
+                                .limit(limit)))
 
 
 def checks_of(session: Session, returnee: User, limit: int = 50) -> list[ReintegrationCheck]:
@@ -261,6 +378,39 @@ def in_words(score: float) -> object:
 
 # --- Caseload ---------------------------------------------------------------------
 
+SCORE_FALL = 0.1  # the latest composite this much below the one before: "falling score"
+
+
+class _least(FunctionElement):
+    """The smallest of its arguments that is not NULL (NULL when all are):
+    LEAST on PostgreSQL, min() over a far-future stand-in on SQLite."""
+
+    inherit_cache = True
+    name = "least"
+
+
+@compiles(_least)
+def _least_default(element, compiler, **kw):
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_least, "sqlite")
+def _least_sqlite(element, compiler, **kw):
+    args = ", ".join(f"coalesce({compiler.process(c, **kw)}, '9999-12-31')"
+                     for c in element.clauses)
+    return f"nullif(min({args}), '9999-12-31')"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a person needs a look, as a short label; `days`: how long it has been so."""
+
+    key: str
+    label: str
+    days: int
+    urgent: bool = False
+
+
 @dataclass
 class CaseloadRow:
     returnee: User
@@ -276,9 +426,18 @@ class CaseloadRow:
     score: ReintegrationCheck | None
     attention: int  # 0 urgent, 1 needs a look, 2 fine
     mood: Sparkline | None = None
+    reasons: list[Reason] = field(default_factory=list)
 
     def days_since_checkin(self, today: date) -> int | None:
         return None if self.last_checkin_at is None else (today - self.last_checkin_at.date()).days
+
+    def overdue_days(self, today: date) -> int | None:
+        """Days since the date of the oldest follow-up not recorded, once it is overdue."""
+        if self.next_followup is None:
+            return None
+        if self.next_followup + timedelta(days=OVERDUE_AFTER_DAYS) >= today:
+            return None
+        return (today - self.next_followup).days
 
     @property
     def worst_label(self) -> object | None:
@@ -289,6 +448,46 @@ class CaseloadRow:
         if self.worst_priority == sc.PRIORITY_SOON:
             return _l("Serious")
         return _l("Normal")
+
+
+def _days(today: date, since: datetime | date | None) -> int:
+    if since is None:
+        return 0
+    day = since.date() if isinstance(since, datetime) else since
+    return max(0, (today - day).days)
+
+
+def reasons_of(today: date, *, urgent_since: datetime | None, serious_since: datetime | None,
+               overdue_since: date | None, no_contact_since: datetime | None,
+               falling_since: datetime | None, unanswered_since: datetime | None
+               ) -> list[Reason]:
+    """The stated reasons a person needs a look, oldest first. Each argument
+    is when the reason began (None: it does not hold)."""
+    found: list[tuple[object, Reason]] = []
+    if urgent_since is not None:
+        days = _days(today, urgent_since)
+        found.append((urgent_since, Reason("urgent", str(_l("Urgent alert open")), days, True)))
+    if serious_since is not None:
+        days = _days(today, serious_since)
+        found.append((serious_since, Reason("serious", str(_l("Serious problem open")), days)))
+    if overdue_since is not None:
+        days = _days(today, overdue_since)
+        found.append((overdue_since, Reason("overdue", ngettext(
+            "Follow-up overdue by %(num)d day", "Follow-up overdue by %(num)d days", days),
+            days)))
+    if no_contact_since is not None:
+        days = _days(today, no_contact_since)
+        found.append((no_contact_since, Reason("no_contact", ngettext(
+            "No contact for %(num)d day", "No contact for %(num)d days", days), days)))
+    if falling_since is not None:
+        days = _days(today, falling_since)
+        found.append((falling_since, Reason("falling", str(_l("Score falling")), days)))
+    if unanswered_since is not None:
+        days = _days(today, unanswered_since)
+        found.append((unanswered_since, Reason("unanswered", ngettext(
+            "Request unanswered for %(num)d day", "Request unanswered for %(num)d days", days),
+            days)))
+    return [r for _s, r in sorted(found, key=lambda f: (not f[1].urgent, -f[1].days))]
 
 
 @dataclass
@@ -305,7 +504,14 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     one caseworker's), those needing attention first. A fixed number of
     queries whatever the number of returnees: aggregates per returnee in
     subqueries, one query that sorts narrow rows (ids and figures, not whole
-    accounts) and picks the page, then the page's people and details."""
+    accounts) and picks the page, then the page's people and details.
+
+    A person needs attention only for a stated reason (`reasons_of`): an
+    urgent problem or alert open (attention 0), a serious problem open, a
+    follow-up overdue, no contact (no check-in and no follow-up recorded) for
+    NO_CONTACT_DAYS, a falling reintegration score, a request nobody has
+    answered yet (attention 1). Sorted by attention, then by the age of the
+    oldest reason."""
     now = now or utcnow()
     today = _today(now)
     org_id = viewer.organisation_id
@@ -319,37 +525,87 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     # One row per person (kept by record_checkin), not a search through every
     # check-in: the caseload of 10,000 people stays within its time budget.
     last_at = CheckInSummary.last_at
+    is_concern = Case.type == sc.CONCERN
     open_cases = (
         select(Case.returnee_id.label("rid"),
-               func.sum(case((Case.type == sc.CONCERN, 1), else_=0)).label("concerns"),
-               func.min(case((Case.type == sc.CONCERN, Case.priority), else_=None)).label("worst"),
-               func.sum(case((Case.type == sc.REQUEST, 1), else_=0)).label("requests"))
+               func.sum(case((is_concern, 1), else_=0)).label("concerns"),
+               func.min(case((is_concern, Case.priority), else_=None)).label("worst"),
+               func.sum(case((Case.type == sc.REQUEST, 1), else_=0)).label("requests"),
+               func.min(case((and_(is_concern, Case.priority <= sc.PRIORITY_NOW),
+                              Case.created_at), else_=None)).label("urgent_at"),
+               func.min(case((and_(is_concern, Case.priority == sc.PRIORITY_SOON),
+                              Case.created_at), else_=None)).label("serious_at"),
+               func.min(case((and_(Case.type == sc.REQUEST, Case.status == "new"),
+                              Case.created_at), else_=None)).label("unanswered_at"))
         .where(Case.organisation_id == org_id, Case.status.in_(sc.OPEN_STATUSES),
                *([Case.returnee_id.in_(people_of)] if followed_by else []))
         .group_by(Case.returnee_id).subquery())
-    upcoming = (select(FollowUp.returnee_id.label("rid"), func.min(FollowUp.due_on).label("due"))
-                .where(FollowUp.organisation_id == org_id, FollowUp.done_at.is_(None),
+    urgent_alerts = (select(Alert.returnee_id.label("rid"),
+                            func.min(Alert.created_at).label("at"))
+                     .where(Alert.organisation_id == org_id, Alert.resolved_at.is_(None),
+                            Alert.severity == URGENT,
+                            *([Alert.returnee_id.in_(people_of)] if followed_by else []))
+                     .group_by(Alert.returnee_id).subquery())
+    upcoming = (select(FollowUp.returnee_id.label("rid"),
+                       func.min(case((FollowUp.done_at.is_(None), FollowUp.due_on),
+                                     else_=None)).label("due"),
+                       func.max(FollowUp.done_at).label("done"))
+                .where(FollowUp.organisation_id == org_id,
                        *([FollowUp.returnee_id.in_(people_of)] if followed_by else []))
                 .group_by(FollowUp.returnee_id).subquery())
+    ranked = (select(ReintegrationCheck.returnee_id.label("rid"),
+                     ReintegrationCheck.composite.label("composite"),
+                     ReintegrationCheck.created_at.label("at"),
+                     func.row_number().over(
+                         partition_by=ReintegrationCheck.returnee_id,
+                         order_by=(ReintegrationCheck.created_at.desc(),
+                                   ReintegrationCheck.id.desc())).label("n"))
+              .where(ReintegrationCheck.organisation_id == org_id,
+                     *([ReintegrationCheck.returnee_id.in_(people_of)] if followed_by else []))
+              .subquery())
+    scores = (select(ranked.c.rid,
+                     func.max(case((ranked.c.n == 1, ranked.c.composite), else_=None))
+                     .label("latest"),
+                     func.max(case((ranked.c.n == 2, ranked.c.composite), else_=None))
+                     .label("before"),
+                     func.max(case((ranked.c.n == 1, ranked.c.at), else_=None)).label("at"))
+              .where(ranked.c.n <= 2).group_by(ranked.c.rid).subquery())
     cw_user = aliased(User)
     caseworker = (select(cw_user.display_name)
                   .where(cw_user.id == CaseworkerAssignment.caseworker_id)
                   .correlate(CaseworkerAssignment).scalar_subquery())
 
-    no_contact_since = now - timedelta(days=NO_CONTACT_DAYS)
+    no_contact_before = now - timedelta(days=NO_CONTACT_DAYS)
     overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
-    urgent = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_NOW
-    no_contact = or_(last_at.is_(None), last_at < no_contact_since)
+    # The last contact: a check-in or a follow-up recorded; never: since the
+    # account was made (a person added yesterday is not "no contact").
+    checkin_or_made = func.coalesce(last_at, upcoming.c.done, User.created_at)
+    followup_or_made = func.coalesce(upcoming.c.done, last_at, User.created_at)
+    last_contact = case((checkin_or_made > followup_or_made, checkin_or_made),
+                        else_=followup_or_made)
+    urgent_at = _least(open_cases.c.urgent_at, urgent_alerts.c.at)
+    urgent = urgent_at.is_not(None)
+    serious = open_cases.c.serious_at.is_not(None)
+    no_contact = last_contact < no_contact_before
     overdue = upcoming.c.due < overdue_before
-    serious = func.coalesce(open_cases.c.worst, 99) <= sc.PRIORITY_SOON
-    attention = case((urgent, 0), (or_(serious, overdue, no_contact), 1), else_=2)
+    falling = scores.c.latest < scores.c.before - SCORE_FALL
+    unanswered = open_cases.c.unanswered_at.is_not(None)
+    attention = case((urgent, 0), (or_(serious, overdue, no_contact, falling, unanswered), 1),
+                     else_=2)
+    oldest = _least(urgent_at, open_cases.c.serious_at,
+                    case((overdue, upcoming.c.due), else_=None),
+                    case((no_contact, last_contact), else_=None),
+                    case((falling, scores.c.at), else_=None),
+                    open_cases.c.unanswered_at)
 
     assigned = and_(CaseworkerAssignment.returnee_id == User.id,
                     CaseworkerAssignment.ended_at.is_(None))
     base = (select(User.id).join(CaseworkerAssignment, assigned)
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
+            .outerjoin(urgent_alerts, urgent_alerts.c.rid == User.id)
             .outerjoin(upcoming, upcoming.c.rid == User.id)
+            .outerjoin(scores, scores.c.rid == User.id)
             .where(User.organisation_id == org_id, User.role == Role.RETURNEE.value,
                    User.disabled_at.is_(None)))
     if followed_by:
@@ -360,17 +616,24 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
         base = base.where(no_contact)
     elif show == "overdue":
         base = base.where(overdue)
+    elif show == "attention":
+        base = base.where(attention < 2)
 
-    query = (base.add_columns(caseworker.label("cw"), last_at.label("last_at"),
-                              open_cases.c.concerns, open_cases.c.worst, open_cases.c.requests,
-                              upcoming.c.due, attention.label("att"))
-             .order_by(attention, func.coalesce(open_cases.c.worst, 99),
-                       last_at.is_not(None), last_at, User.display_name, User.id))
+    query = (base.add_columns(
+                caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
+                open_cases.c.worst, open_cases.c.requests, upcoming.c.due, attention.label("att"),
+                urgent_at.label("urgent_at"), open_cases.c.serious_at,
+                case((no_contact, last_contact), else_=None).label("quiet_since"),
+                case((falling, scores.c.at), else_=None).label("falling_at"),
+                open_cases.c.unanswered_at)
+             .order_by(attention, oldest.is_(None), oldest,
+                       func.coalesce(open_cases.c.worst, 99), User.display_name, User.id))
     result, shown = paginate(session, query, page, PAGE_SIZE)
     ids = [r[0] for r in result]
     people, checks, moods, months, progress = _page_details(session, ids)
     rows = []
-    for user_id, cw, at, concerns, worst, requests, due, att in result:
+    for (user_id, cw, at, concerns, worst, requests, due, att, urgent_since, serious_since,
+         quiet_since, falling_at, unanswered_since) in result:
         n_steps, n_done = progress.get(user_id, (0, 0))
         rows.append(CaseloadRow(
             returnee=people[user_id], caseworker_name=cw, last_checkin_at=at,
@@ -378,8 +641,20 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
             open_requests=int(requests or 0), steps=n_steps, steps_done=n_done,
             next_followup=due, next_followup_month=months.get(user_id),
             score=checks.get(user_id), attention=int(att),
-            mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None))
+            mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None,
+            reasons=reasons_of(
+                today, urgent_since=_as_time(urgent_since), serious_since=serious_since,
+                overdue_since=due if due is not None and due < overdue_before else None,
+                no_contact_since=_as_time(quiet_since), falling_since=_as_time(falling_at),
+                unanswered_since=unanswered_since)))
     return Caseload(rows=rows, total=shown.total, page=shown.number, pages=shown.pages)
+
+
+def _as_time(value: object) -> datetime | None:
+    """A computed column (LEAST, CASE) as a datetime: SQLite hands back text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def due_followups(session: Session, viewer: User, today: date, page: int | None

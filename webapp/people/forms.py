@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, StringField
+from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 
 from ..forms import ChoiceField, DayField, Form, max_len, required
@@ -33,3 +33,19 @@ class NewStaffForm(Form):
 
 class AssignForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
+
+
+class ReportingProfileForm(Form):
+    """Choices are set by the route (the service's lists)."""
+
+    consented = BooleanField(_l("The person agreed that these details are used, without "
+                                "their name, in reports to funders"))
+    sex = ChoiceField(_l("Sex"), choices=[])
+    age_band = ChoiceField(_l("Age"), choices=[])
+    country = ChoiceField(_l("Country of return"), choices=[])
+    return_date = DayField(_l("Date of return"), validators=[Optional()])
+    return_kind = ChoiceField(_l("Kind of return"), choices=[])
+    household_size = ChoiceField(_l("People in the household"), choices=[],
+                                 coerce=lambda v: int(v) if v not in ("", None) else "")
+
+    validate_return_date = NewReturneeForm.validate_return_date

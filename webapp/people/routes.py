@@ -4,6 +4,7 @@
     /people/new/returnee            create a returnee + activation code
     /people/new/staff               create a staff account + activation code
     /people/<id>                    one person
+    /people/<id>/profile            a returnee's details for reports (consented)
     /people/<id>/activation         POST: a new code (the old one stops working)
     /people/<id>/assign             POST: set the caseworker
     /people/<id>/disable            POST: disable the account
@@ -16,13 +17,14 @@ import logging
 import segno
 from flask import (
     Blueprint,
+    abort,
     flash,
     g,
     redirect,
     render_template,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -36,7 +38,7 @@ from ..monitoring import service as monitoring
 from ..privacy import service as privacy
 from ..privacy.forms import DeletionConfirmForm
 from . import service
-from .forms import AssignForm, NewReturneeForm, NewStaffForm
+from .forms import AssignForm, NewReturneeForm, NewStaffForm, ReportingProfileForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -70,8 +72,11 @@ def _show(person: User, status: int = 200, delete_form: DeletionConfirmForm | No
         db_session(), current_user.organisation_id)]
     if caseworker is not None:
         assign.caseworker.data = caseworker.id
+    profile = (service.reporting_profile(db_session(), person)
+               if person.role == Role.RETURNEE.value else None)
     return render_template("people/show.html", person=person, caseworker=caseworker,
-                           assign=assign, confirm=ConfirmForm(),
+                           assign=assign, confirm=ConfirmForm(), profile=profile,
+                           profile_labels=_profile_labels(),
                            delete=delete_form or DeletionConfirmForm(formdata=None),
                            role_labels=ROLE_LABELS), status
 
@@ -132,6 +137,41 @@ def new_staff():
 @bp.get("/<int:user_id>")
 def show(user_id: int):
     return _show(g.scoped)
+
+
+def _profile_labels() -> dict:
+    return {"sex": service.SEXES, "age_band": service.AGE_BANDS,
+            "return_kind": service.RETURN_KINDS,
+            "country": dict(service.countries(get_locale()))}
+
+
+@bp.route("/<int:user_id>/profile", methods=["GET", "POST"])
+def profile(user_id: int):
+    person: User = g.scoped
+    if person.role != Role.RETURNEE.value:
+        abort(404)
+    session = db_session()
+    current = service.reporting_profile(session, person)
+    form = ReportingProfileForm(obj=current, consented=current is not None,
+                                return_date=person.return_date)
+    choose = [("", _l("Not given"))]
+    countries = service.countries(get_locale())
+    form.sex.choices = choose + list(service.SEXES.items())
+    form.age_band.choices = choose + list(service.AGE_BANDS.items())
+    form.country.choices = choose + countries
+    form.return_kind.choices = choose + list(service.RETURN_KINDS.items())
+    form.household_size.choices = choose + [(n, str(n))
+                                            for n in range(1, service.HOUSEHOLD_MAX + 1)]
+    run = run_form(form, lambda: service.save_reporting_profile(
+        session, current_user, person, consented=bool(form.consented.data),
+        countries={c for c, _n in countries}, return_date=form.return_date.data,
+        **{name: getattr(form, name).data for name in service.PROFILE_FIELDS}))
+    if run.done:
+        # A changed date of return plans the follow-ups from it.
+        monitoring.schedule_all(session, returnee_id=person.id)
+        flash(_l("Saved."), "info")
+        return redirect(url_for("people.show", user_id=person.id))
+    return render_template("people/profile.html", person=person, form=form), run.status
 
 
 @bp.post("/<int:user_id>/activation")

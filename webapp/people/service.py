@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Final, Literal
 
+from babel import Locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, undefer
@@ -19,7 +20,7 @@ from ..auth.service import IssuedCode, end_all_sessions, issue_activation_code
 from ..db import Page, paginate
 from ..errors import DomainError
 from ..models import Household, Organisation, Role, User, utcnow
-from .models import CaseworkerAssignment
+from .models import CaseworkerAssignment, ReportingProfile
 
 # --- Who may see whom ---------------------------------------------------------
 
@@ -190,3 +191,75 @@ def disable_user(session: Session, user: User, disabled_by: User) -> None:
         ActivationCode.revoked_at.is_(None)).values(revoked_at=now))
     audit(session, disabled_by, "account.disable", user, user.organisation_id)
     session.flush()
+
+
+# --- Reporting profile ----------------------------------------------------------
+
+# What a funder's report breaks figures down by (keys stored, labels shown).
+SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Another answer")}
+AGE_BANDS = {"0-17": _l("Under 18"), "18-24": "18–24", "25-34": "25–34", "35-44": "35–44",
+             "45-59": "45–59", "60+": _l("60 or older")}
+RETURN_KINDS = {"voluntary": _l("Voluntary, on their own"),
+                "assisted": _l("Assisted voluntary return"),
+                "forced": _l("Forced return"), "other": _l("Other")}
+HOUSEHOLD_MAX = 20
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})  # CLDR groupings
+PROFILE_FIELDS = ("sex", "age_band", "country", "return_kind", "household_size")
+
+
+def countries(locale: Locale) -> list[tuple[str, str]]:
+    """(ISO code, name in the viewer's language), by name."""
+    names = locale.territories
+    codes = [c for c in Locale("en").territories
+             if isinstance(c, str) and len(c) == 2 and c.isalpha() and c not in NOT_COUNTRIES]
+    return sorted(((c, names.get(c, c)) for c in codes), key=lambda cn: cn[1])
+
+
+def reporting_profile(session: Session, returnee: User) -> ReportingProfile | None:
+    return session.scalar(select(ReportingProfile).where(
+        ReportingProfile.returnee_id == returnee.id))
+
+
+def save_reporting_profile(session: Session, actor: User, returnee: User, *, consented: bool,
+                           countries: frozenset[str] | set[str], return_date: date | None,
+                           **values: object) -> ReportingProfile | None:
+    """Store the details for reports, only with the person's agreement.
+    Without it, nothing may be given, and the details kept so far go. The
+    date of return is the account's (it also plans the follow-ups)."""
+    if returnee.role != Role.RETURNEE.value:
+        raise DomainError(_l("You cannot do this."))
+    clean: dict[str, object] = {}
+    for name in PROFILE_FIELDS:
+        value = values.get(name)
+        clean[name] = value if value not in ("", None) else None
+    for name, allowed in (("sex", SEXES), ("age_band", AGE_BANDS),
+                          ("return_kind", RETURN_KINDS), ("country", countries)):
+        if clean[name] is not None and clean[name] not in allowed:
+            raise DomainError(_l("Please choose one from the list."), field=name)
+    size = clean["household_size"]
+    if size is not None and (not isinstance(size, int) or not 1 <= size <= HOUSEHOLD_MAX):
+        raise DomainError(_l("Please choose one from the list."), field="household_size")
+    profile = reporting_profile(session, returnee)
+    given = any(v is not None for v in clean.values())
+    if not consented:
+        if given:
+            raise DomainError(_l("Ask the person first: without their agreement, leave these "
+                                 "empty."), field="consented")
+        if profile is not None:
+            session.delete(profile)
+        returnee.return_date = return_date
+        audit(session, actor, "profile.clear", returnee, returnee.organisation_id)
+        session.flush()
+        return None
+    if profile is None:
+        profile = ReportingProfile(organisation_id=returnee.organisation_id,
+                                   returnee_id=returnee.id, consented_at=utcnow())
+        session.add(profile)
+    for name, value in clean.items():
+        setattr(profile, name, value)
+    profile.updated_by_id = actor.id
+    profile.updated_at = utcnow()
+    returnee.return_date = return_date
+    audit(session, actor, "profile.update", returnee, returnee.organisation_id)
+    session.flush()
+    return profile

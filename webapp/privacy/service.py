@@ -31,6 +31,7 @@ from ..errors import DomainError
 from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
 from ..models import Household, Role, User, utcnow
 from ..monitoring.models import FollowUp, ReintegrationCheck
+from ..people.models import ReportingProfile
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
@@ -324,6 +325,13 @@ def _places_said(session: Session, me: User) -> list[dict[str, Any]]:
     return [_row(f, "created_at", "outcome", place=name) for f, name in rows]
 
 
+def _reporting(session: Session, me: User) -> list[dict[str, Any]]:
+    """The details for reports staff keep with the person's agreement."""
+    rows = session.scalars(select(ReportingProfile).where(ReportingProfile.returnee_id == me.id))
+    return [_row(p, "sex", "age_band", "country", "return_kind", "household_size",
+                 "consented_at", "updated_at") for p in rows]
+
+
 def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
     entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
                               .order_by(AccessLedgerEntry.id)).all()
@@ -353,6 +361,9 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "follow_ups": (_l("Follow-ups and scores"), _followups),
     "safety_plan": (_l("Your safety plan"), _safety_plan),
     "places": (_l("What you said about places"), _places_said),
+
+
+    "details_for_reports": (_l("Details for reports"), _reporting),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }

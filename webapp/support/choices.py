@@ -95,6 +95,7 @@ STATUSES = {
     "closed": _l("Closed"),
 }
 OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+ENDED_STATUSES = ("resolved", "declined", "closed")
 
 # Which status may follow which. A support request ends resolved or declined;
 # a concern is closed with an outcome. An ended case can be opened again.

@@ -8,6 +8,7 @@ from wtforms.validators import ValidationError
 
 from ..errors import DomainError
 from ..forms import ChoiceField, Form, ascii_digits, max_len, required
+from ..monitoring.models import LESSON_MAX
 from . import choices as c
 from .service import clean_phone
 
@@ -100,6 +101,11 @@ class StatusForm(Form):
     reason = TextAreaField(_l("Reason (the person can read this)"),
                            validators=[max_len(c.REASON_MAX)])
     outcome = ChoiceField(_l("Outcome (when closing)"), choices=[])
+    # Lessons learnt when the case ends (issue #26): staff only, optional.
+    helped = TextAreaField(_l("When closing: what helped? (staff only)"),
+                           validators=[max_len(LESSON_MAX)])
+    missing = TextAreaField(_l("When closing: what was missing? (staff only)"),
+                            validators=[max_len(LESSON_MAX)])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -41,6 +41,7 @@ from ..auth import service as auth
 from ..db import db_session
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User
+from ..monitoring import service as monitoring
 from ..people import service as people
 from ..security import offline_copy
 from . import choices as c, service
@@ -286,9 +287,20 @@ def acknowledge(case_id: int):
 def change_status(case_id: int):
     case: Case = g.scoped
     form = _status_form(case)
-    run = run_form(form, lambda: service.change_status(
-        db_session(), case, current_user, form.status.data, form.reason.data,
-        form.outcome.data if "outcome" in form else None))
+
+    def change():
+        event = service.change_status(
+            db_session(), case, current_user, form.status.data, form.reason.data,
+            form.outcome.data if "outcome" in form else None)
+        if event.to_status in c.ENDED_STATUSES:
+            # What was learnt, when the caseworker wrote something.
+            monitoring.record_lesson(
+                db_session(), current_user, case.returnee, scope="case",
+                outcome=event.outcome or event.to_status, helped=form.helped.data,
+                missing=form.missing.data, case_id=case.id)
+        return event
+
+    run = run_form(form, change)
     if run.done:
         return _after_action(case, _l("Status changed."))
     return _case_page(case, run.status, status_form=form)
