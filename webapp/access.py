@@ -29,6 +29,7 @@ from .alerts import service as alerts
 from .db import db_session, get_locked, route_begins
 from .groups import service as groups
 from .models import Role, User
+from .network import service as network
 from .people import service as people
 from .plan import service as plan
 from .privacy.models import AccessLedgerEntry
@@ -208,6 +209,20 @@ POLICY: dict[str, Rule] = {
     "privacy.my_data_file": signed_in(RETURNEE),
     "privacy.delete": signed_in(RETURNEE),
     "privacy.cancel_delete": signed_in(RETURNEE),
+    # Organisations in a network (issue #21). A proposal is seen by the sending
+    # side only; the receiving coordinators see a handover once the person
+    # agreed; the person answers and withdraws on their own page.
+    "network.index": signed_in(CASEWORKER, COORDINATOR),
+    "network.propose": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
+    "network.mine": signed_in(RETURNEE),
+    "network.withdraw": signed_in(RETURNEE, scope="own_handover", arg="handover_id"),
+    "network.incoming": signed_in(COORDINATOR, scope="handover_in", arg="handover_id",
+                                  ledger="handover"),
+    "network.accept": signed_in(COORDINATOR, scope="handover_in", arg="handover_id"),
+    "network.sent": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
+                              arg="handover_id", ledger="handover_summary"),
+    "network.cancel": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
+                                arg="handover_id"),
 }
 
 
@@ -226,6 +241,9 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "group_in": groups.group_in,
     "group_led": groups.group_led,
     "subscription": push.own_subscription,
+    "handover_in": network.handover_in,
+    "handover_out": network.handover_out,
+    "own_handover": network.own_handover,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

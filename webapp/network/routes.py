@@ -1,0 +1,146 @@
+"""Organisations in a network (issue #21). URL map:
+
+    /network/                           staff: the relations; handovers in and out
+    /network/people/<id>/handover       sending staff: propose a handover of a person
+    /network/handover                   returnee: what would move; agree or refuse;
+                                        what the sending side still sees
+    /network/handover/<id>/withdraw     POST returnee: stop the sending side's summary
+    /network/in/<id>                    receiving coordinator: an agreed handover
+    /network/in/<id>/accept             POST receiving coordinator: accept, assign a caseworker
+    /network/out/<id>                   sending staff: the handover's status, the summary
+    /network/out/<id>/cancel            POST sending staff: take back a proposal
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..db import db_session
+from ..forms import ConfirmForm, run_form
+from ..models import Role, User
+from ..people import service as people
+from . import service
+from .forms import AcceptForm, AnswerForm, ProposeForm
+from .models import Handover
+
+bp = Blueprint("network", __name__, url_prefix="/network")
+
+STATUS_LABELS = {
+    "proposed": _l("waiting for the person's answer"),
+    "agreed": _l("agreed by the person, waiting for the partner"),
+    "refused": _l("refused by the person"),
+    "accepted": _l("accepted: the partner follows the person now"),
+    "cancelled": _l("taken back"),
+}
+KIND_LABELS = {
+    "sending": _l("Sending organisation: counselling before departure"),
+    "receiving": _l("Receiving partner: aftercare after return"),
+}
+
+
+@bp.get("/")
+def index():
+    me: User = current_user
+    session = db_session()
+    return render_template(
+        "network/index.html", kind=service.kind_of(session, me.organisation_id),
+        kinds=KIND_LABELS, partners=service.partners(session, me.organisation_id),
+        senders=service.senders(session, me.organisation_id),
+        incoming=(service.incoming(session, me.organisation_id)
+                  if me.role == Role.COORDINATOR.value else []),
+        outgoing=service.outgoing(session, me), labels=STATUS_LABELS)
+
+
+@bp.route("/people/<int:user_id>/handover", methods=["GET", "POST"])
+def propose(user_id: int):
+    person: User = g.scoped
+    me: User = current_user
+    session = db_session()
+    form = ProposeForm()
+    form.organisation.choices = [(o.id, o.name)
+                                 for o in service.partners(session, me.organisation_id)]
+    run = run_form(form, lambda: service.propose(session, me, person, form.organisation.data))
+    if run.done:
+        flash(_l("The handover is proposed. %(name)s answers on their phone.",
+                 name=person.display_name), "info")
+        return redirect(url_for("network.sent", handover_id=run.result.id))
+    return render_template("network/propose.html", form=form, person=person,
+                           waiting=service.open_handover(session, person)), run.status
+
+
+@bp.route("/handover", methods=["GET", "POST"])
+def mine():
+    me: User = current_user
+    session = db_session()
+    waiting = service.waiting_for(session, me)
+    form = AnswerForm()
+    run = run_form(form, lambda: service.answer(
+        session, me, agree=form.decision.data == "agree",
+        share_history=form.share_history.data, share_milestones=form.share_milestones.data))
+    if run.done:
+        flash(_l("Thank you. Your answer is saved.") if run.result.status == "agreed"
+              else _l("You said no. Nothing is sent."), "info")
+        return redirect(url_for("network.mine"))
+    return render_template("network/mine.html", form=form, waiting=waiting,
+                           accepted=service.my_handovers(session, me),
+                           confirm=ConfirmForm()), run.status
+
+
+@bp.post("/handover/<int:handover_id>/withdraw")
+def withdraw(handover_id: int):
+    handover: Handover = g.scoped
+    run = run_form(ConfirmForm(), lambda: service.withdraw(db_session(), current_user, handover),
+                   flash_error=True)
+    if run.done:
+        flash(_l("Done. %(org)s no longer sees anything of you.",
+                 org=handover.from_organisation.name), "info")
+    return redirect(url_for("network.mine"))
+
+
+def _incoming_page(handover: Handover, form: AcceptForm, status: int = 200):
+    return render_template("network/incoming.html", handover=handover, form=form,
+                           labels=STATUS_LABELS), status
+
+
+def _accept_form() -> AcceptForm:
+    form = AcceptForm()
+    form.caseworker.choices = [(c.id, c.display_name) for c in people.caseworkers(
+        db_session(), current_user.organisation_id)]
+    return form
+
+
+@bp.get("/in/<int:handover_id>")
+def incoming(handover_id: int):
+    return _incoming_page(g.scoped, _accept_form())
+
+
+@bp.post("/in/<int:handover_id>/accept")
+def accept(handover_id: int):
+    handover: Handover = g.scoped
+    form = _accept_form()
+    run = run_form(form, lambda: service.accept(db_session(), current_user, handover,
+                                                form.caseworker.data))
+    if run.done:
+        flash(_l("Accepted. The case is yours now."), "info")
+        return redirect(url_for("people.show", user_id=handover.returnee_id))
+    return _incoming_page(handover, form, run.status)
+
+
+@bp.get("/out/<int:handover_id>")
+def sent(handover_id: int):
+    handover: Handover = g.scoped
+    session = db_session()
+    return render_template("network/sent.html", handover=handover, labels=STATUS_LABELS,
+                           summary=service.summary(session, handover),
+                           notes=service.left_behind(session, handover), confirm=ConfirmForm())
+
+
+@bp.post("/out/<int:handover_id>/cancel")
+def cancel(handover_id: int):
+    handover: Handover = g.scoped
+    run = run_form(ConfirmForm(), lambda: service.cancel(db_session(), current_user, handover),
+                   flash_error=True)
+    if run.done:
+        flash(_l("The proposal is taken back."), "info")
+    return redirect(url_for("network.sent", handover_id=handover.id))
