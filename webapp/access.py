@@ -216,13 +216,13 @@ POLICY: dict[str, Rule] = {
     "network.propose": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
     "network.mine": signed_in(RETURNEE),
     "network.withdraw": signed_in(RETURNEE, scope="own_handover", arg="handover_id"),
-    "network.incoming": signed_in(COORDINATOR, scope="handover_in", arg="handover_id",
+    "network.incoming": signed_in(COORDINATOR, scope="handover_in", arg="incoming_id",
                                   ledger="handover"),
-    "network.accept": signed_in(COORDINATOR, scope="handover_in", arg="handover_id"),
+    "network.accept": signed_in(COORDINATOR, scope="handover_in", arg="incoming_id"),
     "network.sent": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
-                              arg="handover_id", ledger="handover_summary"),
+                              arg="sent_id", ledger="handover_summary"),
     "network.cancel": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
-                                arg="handover_id"),
+                                arg="sent_id"),
 }
 
 

@@ -17,7 +17,11 @@ class AnswerForm(Form):
     share_milestones = BooleanField(
         _l("The organisation that prepared me may see when my follow-ups are due and done "
            "(not what was said)"))
-    decision = ChoiceField(choices=[("agree", _l("I agree")), ("refuse", _l("I do not agree"))])
+    decision = ChoiceField(_l("Your answer"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = [("agree", _l("I agree")), ("refuse", _l("I do not agree"))]
 
 
 class AcceptForm(Form):

@@ -64,7 +64,7 @@ def propose(user_id: int):
     if run.done:
         flash(_l("The handover is proposed. %(name)s answers on their phone.",
                  name=person.display_name), "info")
-        return redirect(url_for("network.sent", handover_id=run.result.id))
+        return redirect(url_for("network.sent", sent_id=run.result.id))
     return render_template("network/propose.html", form=form, person=person,
                            waiting=service.open_handover(session, person)), run.status
 
@@ -110,13 +110,13 @@ def _accept_form() -> AcceptForm:
     return form
 
 
-@bp.get("/in/<int:handover_id>")
-def incoming(handover_id: int):
+@bp.get("/in/<int:incoming_id>")
+def incoming(incoming_id: int):
     return _incoming_page(g.scoped, _accept_form())
 
 
-@bp.post("/in/<int:handover_id>/accept")
-def accept(handover_id: int):
+@bp.post("/in/<int:incoming_id>/accept")
+def accept(incoming_id: int):
     handover: Handover = g.scoped
     form = _accept_form()
     run = run_form(form, lambda: service.accept(db_session(), current_user, handover,
@@ -127,8 +127,8 @@ def accept(handover_id: int):
     return _incoming_page(handover, form, run.status)
 
 
-@bp.get("/out/<int:handover_id>")
-def sent(handover_id: int):
+@bp.get("/out/<int:sent_id>")
+def sent(sent_id: int):
     handover: Handover = g.scoped
     session = db_session()
     return render_template("network/sent.html", handover=handover, labels=STATUS_LABELS,
@@ -136,11 +136,11 @@ def sent(handover_id: int):
                            notes=service.left_behind(session, handover), confirm=ConfirmForm())
 
 
-@bp.post("/out/<int:handover_id>/cancel")
-def cancel(handover_id: int):
+@bp.post("/out/<int:sent_id>/cancel")
+def cancel(sent_id: int):
     handover: Handover = g.scoped
     run = run_form(ConfirmForm(), lambda: service.cancel(db_session(), current_user, handover),
                    flash_error=True)
     if run.done:
         flash(_l("The proposal is taken back."), "info")
-    return redirect(url_for("network.sent", handover_id=handover.id))
+    return redirect(url_for("network.sent", sent_id=handover.id))
