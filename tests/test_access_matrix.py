@@ -48,7 +48,15 @@ from webapp.groups import service as groups
 from webapp.groups.models import GroupFacilitator, GroupMember, GroupPost, PeerGroup
 from webapp.models import Organisation, Role, User, utcnow
 from webapp.network import service as network
-from webapp.network.models import ACCEPTED, AGREED, PROPOSED, Handover
+from webapp.network.models import (
+    ACCEPTED,
+    AGREED,
+    ASKED,
+    OPEN_REFERRAL,
+    PROPOSED,
+    Handover,
+    Referral,
+)
 from webapp.passwords import hash_secret
 from webapp.people import service as people
 from webapp.plan import service as plan
@@ -214,13 +222,20 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "network.accept": {CO: ORGANISATION},
     "network.sent": {CW: OWN, CO: ORGANISATION},
     "network.cancel": {CW: OWN, CO: ORGANISATION},
+    # A referral: refered by those who handle the request; the person's own
+    # to answer; the partner's staff (any of them) once the person agreed.
+    "network.refer": {CW: OWN, CO: ORGANISATION},
+    "network.referral": {RE: OWN},
+    "network.referral_in": {CW: ORGANISATION, CO: ORGANISATION},
+    "network.referral_step": {CW: ORGANISATION, CO: ORGANISATION},
 }
 
 # View arguments that name no object: the same value in every variant.
 FIXED = {"filename": "css/app.css", "dataset": "checkins"}
 # Those that do, in the order of the objects a circle has.
 OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
-           "post_id", "subscription_id", "handover_id", "incoming_id", "sent_id")
+           "post_id", "subscription_id", "handover_id", "incoming_id", "sent_id",
+           "referral_id", "referral_in_id")
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -316,6 +331,15 @@ def _handover(session: Session, person_id: int, from_org: int, to_org: int, prop
     return handover.id
 
 
+def _referral(session: Session, case_id: int, person_id: int, from_org: int, to_org: int,
+              status: str) -> int:
+    referral = Referral(case_id=case_id, returnee_id=person_id, from_organisation_id=from_org,
+                        to_organisation_id=to_org, status=status)
+    session.add(referral)
+    session.flush()
+    return referral.id
+
+
 def _network(session: Session, home: Partner, abroad: Partner) -> None:
     """A sending organisation related to both; Home and Abroad related both
     ways. Handovers in ("incoming_id": agreed, from the sending one), out
@@ -341,6 +365,12 @@ def _network(session: Session, home: Partner, abroad: Partner) -> None:
                                               caseworker=counsellor).user
             circle["incoming_id"] = _handover(session, arriving.id, sender.id, org.id,
                                               counsellor.id, AGREED)
+            request = support.create_request(session, arriving, category="health",
+                                             contact_way="app")
+            circle["referral_in_id"] = _referral(session, request.id, arriving.id, sender.id,
+                                                 org.id, OPEN_REFERRAL)
+            circle["referral_id"] = _referral(session, circle["case_id"], circle["user_id"],
+                                              org.id, other_org.id, ASKED)
             leaving = people.create_returnee(
                 session, organisation=org, created_by=None, display_name="Leaving", locale="en",
                 caseworker=proposer or partner.people[CW]).user

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from webapp.models import Organisation, Role, User
 from webapp.network import service as network
-from webapp.network.models import Handover, LeftBehindNote, NetworkMember
+from webapp.network.models import Handover, LeftBehindNote, NetworkMember, Referral
 from webapp.people.models import CaseworkerAssignment
 from webapp.plan import service as plan
 from webapp.plan.models import Goal
@@ -23,6 +23,7 @@ from .conftest import Web, activate_returnee, sign_in_staff
 
 GOAL = "Open a tailoring workshop"
 NOTE = "Worried about the family debt"
+WORDS = "I need tools for my workshop"
 
 
 @dataclass
@@ -60,7 +61,8 @@ def line(app, session, make_org, make_staff, make_returnee, ctx) -> Line:
     activate_returnee(phone, code)
     with ctx():
         goal = plan.add_goal(session, person, person, area="work", title=GOAL)
-        case = support.create_request(session, person, category="work", contact_way="app")
+        case = support.create_request(session, person, category="work", contact_way="app",
+                                      details=WORDS)
         support.add_message(session, case, counsellor, NOTE, internal=True)
     session.commit()
     staff, partner = Web(app.test_client()), Web(app.test_client())
@@ -259,6 +261,102 @@ def test_the_person_answers_once(line):
     r = line.phone.post("/network/handover", {"decision": "agree"})
     assert r.status_code == 400 and "There is nothing to answer" in r.get_data(as_text=True)
     assert the_handover(line).status == "refused"
+
+
+# --- Referrals ------------------------------------------------------------------------
+
+def refer(line: Line) -> Referral:
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer",
+                        {"organisation": line.receiver.id})
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    session = line_session(line)
+    session.expire_all()
+    return session.scalars(select(Referral)).one()
+
+
+def test_a_referral_crosses_only_with_the_persons_agreement(line):
+    referral = refer(line)
+    assert line.partner.get(f"/network/referrals/in/{referral.id}").status_code == 404
+    assert WORDS not in line.partner.get("/network/").get_data(as_text=True)
+    page = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "waiting for your answer" in page and "Partner Freetown" in page
+    r = line.phone.post(f"/network/referrals/{referral.id}", {"decision": "agree"})
+    assert r.status_code == 302
+    page = line.partner.get(f"/network/referrals/in/{referral.id}").get_data(as_text=True)
+    assert WORDS in page and NOTE not in page
+    # Declining needs a reason, which the person then reads.
+    url = f"/network/referrals/in/{referral.id}/step"
+    r = line.partner.post(url, {"step": "declined", "text": ""},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 400 and "Please say why" in r.get_data(as_text=True)
+    r = line.partner.post(url, {"step": "declined", "text": "No tools budget this year"},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 302
+    mine = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "the partner cannot take it on" in mine and "No tools budget this year" in mine
+    # A declined referral takes no further step.
+    r = line.partner.post(url, {"step": "done", "text": "x"},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 400
+
+
+def test_a_referral_is_accepted_then_its_outcome_reported(line):
+    referral = refer(line)
+    line.phone.post(f"/network/referrals/{referral.id}", {"decision": "agree"})
+    page = f"/network/referrals/in/{referral.id}"
+    assert line.partner.post(page + "/step", {"step": "accepted"}, form_page=page
+                             ).status_code == 302
+    assert line.partner.post(page + "/step", {"step": "done", "text": "Tools given"},
+                             form_page=page).status_code == 302
+    mine = line.phone.get("/network/handover").get_data(as_text=True)
+    assert "Partner Freetown" in mine and "done" in mine
+    assert "Tools given" in line.phone.get(f"/network/referrals/{referral.id}").get_data(
+        as_text=True)
+
+
+def test_a_refused_referral_shows_the_partner_nothing(line):
+    referral = refer(line)
+    line.phone.post(f"/network/referrals/{referral.id}", {"decision": "refuse"})
+    assert line.partner.get(f"/network/referrals/in/{referral.id}").status_code == 404
+    session = line_session(line)
+    session.expire_all()
+    assert session.get(Referral, referral.id).text == ""
+
+
+def test_a_referral_outside_the_relations_is_refused(line, session):
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer",
+                        {"organisation": line.outsider.id})
+    assert r.status_code == 400
+    assert not session.scalars(select(Referral)).all()
+
+
+# --- Transfer between organisations ----------------------------------------------------
+
+def test_a_case_moves_on_to_another_related_partner_with_consent(line, session, ctx, make_staff,
+                                                                 make_org):
+    """After return, the person moves to another region: the partner hands
+    the case on, with the same consent (the handover)."""
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    accept(line, handover)
+    other = make_org(name="Partner Bo")
+    with ctx():
+        network.set_kind(session, other, "receiving")
+        network.relate(session, line.receiver, other)
+    session.commit()
+    caseworker = make_staff(Role.CASEWORKER, organisation=other)
+    with ctx():
+        person = session.get(User, line.person.id)
+        onward = network.propose(session, line.receiving_caseworker, person, other.id)
+        network.answer(session, person, agree=True, share_history=True)
+        coordinator = make_staff(Role.COORDINATOR, organisation=other)
+        network.accept(session, coordinator, onward, caseworker.id)
+    session.commit()
+    session.expire_all()
+    assert session.get(User, line.person.id).organisation_id == other.id
+    assert session.get(Goal, line.goal_id).organisation_id == other.id
+    assert line.phone.get("/plan/").status_code == 200
+    assert line.staff.get(f"/network/out/{handover.id}").status_code == 200
 
 
 # --- The operator's commands ---------------------------------------------------------

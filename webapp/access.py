@@ -223,6 +223,14 @@ POLICY: dict[str, Rule] = {
                               arg="sent_id", ledger="handover_summary"),
     "network.cancel": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
                                 arg="sent_id"),
+    # A support request referred to a partner: by those who handle the case;
+    # the person agrees first; then the partner's staff see and answer it.
+    "network.refer": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "network.referral": signed_in(RETURNEE, scope="own_referral", arg="referral_id"),
+    "network.referral_in": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
+                                     arg="referral_in_id", ledger="referral"),
+    "network.referral_step": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
+                                       arg="referral_in_id"),
 }
 
 
@@ -244,6 +252,8 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "handover_in": network.handover_in,
     "handover_out": network.handover_out,
     "own_handover": network.own_handover,
+    "own_referral": network.own_referral,
+    "referral_in": network.referral_in,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

@@ -1,4 +1,4 @@
-"""organisations in a network (issue #21): kinds, relations, handovers, notes kept behind
+"""organisations in a network (issue #21): kinds, relations, handovers, notes kept behind, referrals
 
 Revision ID: 9d2a228130d0
 Revises: 4e6f0b2c8d15
@@ -100,7 +100,38 @@ def upgrade() -> None:
                               ['organisation_id'], unique=False)
 
 
+    op.create_table(
+        'network_referrals',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('returnee_id', sa.Integer(), nullable=False),
+        sa.Column('from_organisation_id', sa.Integer(), nullable=False),
+        sa.Column('to_organisation_id', sa.Integer(), nullable=False),
+        sa.Column('referred_by_id', sa.Integer(), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('category', sa.String(length=24), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('outcome', sa.Text(), nullable=False),
+        _at('created_at'),
+        _at('updated_at'),
+        _fk('network_referrals', 'case_id', 'support_cases'),
+        _fk('network_referrals', 'returnee_id', 'users'),
+        _fk('network_referrals', 'from_organisation_id', 'organisations'),
+        _fk('network_referrals', 'to_organisation_id', 'organisations'),
+        _fk('network_referrals', 'referred_by_id', 'users'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_network_referrals')))
+    with op.batch_alter_table('network_referrals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_network_referrals_case_id'), ['case_id'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_network_referrals_returnee_id'), ['returnee_id'],
+                              unique=False)
+        batch_op.create_index('ix_network_referrals_to', ['to_organisation_id', 'status'],
+                              unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('network_referrals')
     op.drop_table('network_left_notes')
     op.drop_table('network_handovers')
     op.drop_table('network_relations')

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField
+from wtforms import BooleanField, TextAreaField
 
-from ..forms import ChoiceField, Form
+from ..forms import ChoiceField, Form, max_len
 
 
 class ProposeForm(Form):
@@ -26,3 +26,26 @@ class AnswerForm(Form):
 
 class AcceptForm(Form):
     caseworker = ChoiceField(_l("Caseworker"), coerce=int, choices=[])
+
+
+class ReferForm(Form):
+    organisation = ChoiceField(_l("Partner organisation"), coerce=int, choices=[])
+
+
+class ReferralAnswerForm(Form):
+    decision = ChoiceField(_l("Your answer"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = [("agree", _l("I agree")), ("refuse", _l("I do not agree"))]
+
+
+class ReferralStepForm(Form):
+    step = ChoiceField(_l("What happens"), choices=[])
+    text = TextAreaField(_l("Why, or what came of it"), validators=[max_len(1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step.choices = [("accepted", _l("We take it on")),
+                             ("declined", _l("We cannot take it on")),
+                             ("done", _l("Done: the outcome"))]

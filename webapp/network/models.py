@@ -100,3 +100,37 @@ class LeftBehindNote(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# A referral's life: asked (waiting for the person's agreement); refused by
+# the person; open (agreed: the partner sees it); accepted or declined (with a
+# reason) by the partner; done (the partner reported the outcome).
+ASKED, OPEN_REFERRAL, DECLINED, DONE = "asked", "open", "declined", "done"
+
+
+class Referral(Base):
+    """A support request referred to a related organisation, with the
+    person's agreement. The partner sees the request's own words (what the
+    person wrote), never the thread or the staff notes."""
+
+    __tablename__ = "network_referrals"
+    __table_args__ = (Index("ix_network_referrals_to", "to_organisation_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_cases.id"), index=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default=ASKED)
+    # What the person agreed the partner may read: the category and their words.
+    category: Mapped[str] = mapped_column(String(24), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # a decline's
+    outcome: Mapped[str] = mapped_column(Text, default="")  # reported when done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    returnee: Mapped[User] = relationship(foreign_keys=[returnee_id])
+    from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
+    to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])

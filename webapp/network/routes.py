@@ -9,6 +9,11 @@
     /network/in/<id>/accept             POST receiving coordinator: accept, assign a caseworker
     /network/out/<id>                   sending staff: the handover's status, the summary
     /network/out/<id>/cancel            POST sending staff: take back a proposal
+    /network/cases/<id>/refer           staff: refer a support request to a partner
+    /network/referrals/<id>             returnee: agree to a referral or refuse; its status
+    /network/referrals/in/<id>          partner staff: a referral the person agreed to
+    /network/referrals/in/<id>/step     POST partner staff: accept, decline with a reason,
+                                        report the outcome
 """
 from __future__ import annotations
 
@@ -20,9 +25,18 @@ from ..db import db_session
 from ..forms import ConfirmForm, run_form
 from ..models import Role, User
 from ..people import service as people
+from ..support import choices as support_choices
+from ..support.models import Case
 from . import service
-from .forms import AcceptForm, AnswerForm, ProposeForm
-from .models import Handover
+from .forms import (
+    AcceptForm,
+    AnswerForm,
+    ProposeForm,
+    ReferForm,
+    ReferralAnswerForm,
+    ReferralStepForm,
+)
+from .models import Handover, Referral
 
 bp = Blueprint("network", __name__, url_prefix="/network")
 
@@ -32,6 +46,14 @@ STATUS_LABELS = {
     "refused": _l("refused by the person"),
     "accepted": _l("accepted: the partner follows the person now"),
     "cancelled": _l("taken back"),
+}
+REFERRAL_LABELS = {
+    "asked": _l("waiting for your answer"),
+    "refused": _l("you said no: nothing was sent"),
+    "open": _l("sent: waiting for the partner"),
+    "accepted": _l("the partner takes it on"),
+    "declined": _l("the partner cannot take it on"),
+    "done": _l("done"),
 }
 KIND_LABELS = {
     "sending": _l("Sending organisation: counselling before departure"),
@@ -49,7 +71,9 @@ def index():
         senders=service.senders(session, me.organisation_id),
         incoming=(service.incoming(session, me.organisation_id)
                   if me.role == Role.COORDINATOR.value else []),
-        outgoing=service.outgoing(session, me), labels=STATUS_LABELS)
+        outgoing=service.outgoing(session, me), labels=STATUS_LABELS,
+        referrals=service.referrals_in(session, me.organisation_id),
+        referral_labels=REFERRAL_LABELS)
 
 
 @bp.route("/people/<int:user_id>/handover", methods=["GET", "POST"])
@@ -84,7 +108,8 @@ def mine():
         return redirect(url_for("network.mine"))
     return render_template("network/mine.html", form=form, waiting=waiting,
                            accepted=service.my_handovers(session, me),
-                           confirm=ConfirmForm()), run.status
+                           referrals=service.my_referrals(session, me),
+                           referral_labels=REFERRAL_LABELS, confirm=ConfirmForm()), run.status
 
 
 @bp.post("/handover/<int:handover_id>/withdraw")
@@ -144,3 +169,58 @@ def cancel(sent_id: int):
     if run.done:
         flash(_l("The proposal is taken back."), "info")
     return redirect(url_for("network.sent", sent_id=handover.id))
+
+
+# --- Referrals --------------------------------------------------------------------
+
+@bp.route("/cases/<int:case_id>/refer", methods=["GET", "POST"])
+def refer(case_id: int):
+    case: Case = g.scoped
+    me: User = current_user
+    session = db_session()
+    form = ReferForm()
+    form.organisation.choices = [(o.id, o.name)
+                                 for o in service.partners(session, me.organisation_id)]
+    run = run_form(form, lambda: service.refer(session, me, case, form.organisation.data))
+    if run.done:
+        flash(_l("Referred. The person agrees or refuses on their phone first."), "info")
+        return redirect(url_for("support.case", case_id=case.id))
+    return render_template("network/refer.html", form=form, case=case), run.status
+
+
+@bp.route("/referrals/<int:referral_id>", methods=["GET", "POST"])
+def referral(referral_id: int):
+    item: Referral = g.scoped
+    form = ReferralAnswerForm()
+    run = run_form(form, lambda: service.answer_referral(
+        db_session(), current_user, item, agree=form.decision.data == "agree"))
+    if run.done:
+        flash(_l("Thank you. Your answer is saved."), "info")
+        return redirect(url_for("network.referral", referral_id=item.id))
+    return render_template("network/referral.html", referral=item, form=form,
+                           labels=REFERRAL_LABELS), run.status
+
+
+def _referral_in_page(item: Referral, form: ReferralStepForm, status: int = 200):
+    steps = service.REFERRAL_STEPS.get(item.status, ())
+    form.step.choices = [(value, label) for value, label in form.step.choices if value in steps]
+    return render_template("network/referral_in.html", referral=item, form=form,
+                           labels=REFERRAL_LABELS, categories=support_choices.CATEGORIES,
+                           steps=service.REFERRAL_STEPS.get(item.status, ())), status
+
+
+@bp.get("/referrals/in/<int:referral_in_id>")
+def referral_in(referral_in_id: int):
+    return _referral_in_page(g.scoped, ReferralStepForm())
+
+
+@bp.post("/referrals/in/<int:referral_in_id>/step")
+def referral_step(referral_in_id: int):
+    item: Referral = g.scoped
+    form = ReferralStepForm()
+    run = run_form(form, lambda: service.progress_referral(
+        db_session(), current_user, item, form.step.data, form.text.data))
+    if run.done:
+        flash(_l("Saved. The person sees it."), "info")
+        return redirect(url_for("network.referral_in", referral_in_id=item.id))
+    return _referral_in_page(item, form, run.status)

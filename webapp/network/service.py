@@ -29,13 +29,19 @@ from ..people.models import CaseworkerAssignment
 from ..plan.catalog import STARTERS, STATUSES
 from ..plan.models import Goal
 from ..privacy.erase import owned_rows
-from ..support.models import CaseMessage
+from ..support import choices as support_choices
+from ..support.models import Case, CaseMessage
+from ..support.service import clean_text
 from .models import (
     ACCEPTED,
     AGREED,
+    ASKED,
     CANCELLED,
+    DECLINED,
+    DONE,
     KINDS,
     OPEN,
+    OPEN_REFERRAL,
     PROPOSED,
     REFUSED,
     SENDING,
@@ -43,6 +49,7 @@ from .models import (
     LeftBehindNote,
     NetworkMember,
     OrganisationRelation,
+    Referral,
 )
 
 # The person's rows that move with every handover: the plan and its history,
@@ -388,6 +395,80 @@ def left_behind(session: Session, handover: Handover) -> list[LeftBehindNote]:
         LeftBehindNote.handover_id == handover.id).order_by(LeftBehindNote.written_at)))
 
 
+# --- Referral of a support request ------------------------------------------------
+
+def refer(session: Session, actor: User, case: Case, to_org_id: int) -> Referral:
+    """A caseworker refers a support request to a related organisation. The
+    person agrees first; until then the partner sees nothing."""
+    if case.is_concern:
+        raise DomainError(_l("Only a support request is referred."))
+    if case.organisation_id != actor.organisation_id:
+        raise NotRelated(_l("This request is not of your organisation."))
+    if not is_related(session, case.organisation_id, to_org_id):
+        raise NotRelated(_l("Your organisation does not refer to this one."),
+                         field="organisation")
+    if session.scalar(select(Referral.id).where(
+            Referral.case_id == case.id, Referral.to_organisation_id == to_org_id,
+            Referral.status.in_((ASKED, OPEN_REFERRAL, ACCEPTED)))) is not None:
+        raise DomainError(_l("This request is already referred there."))
+    referral = Referral(case_id=case.id, returnee_id=case.returnee_id,
+                        from_organisation_id=case.organisation_id, to_organisation_id=to_org_id,
+                        referred_by_id=actor.id, status=ASKED)
+    session.add(referral)
+    session.flush()
+    return referral
+
+
+def answer_referral(session: Session, person: User, referral: Referral, *, agree: bool) -> None:
+    """The person agrees (the partner then reads the request's category and
+    their own words) or refuses (the partner sees nothing)."""
+    referral = get_locked(session, Referral, referral.id)
+    if referral.returnee_id != person.id or referral.status != ASKED:
+        raise DomainError(_l("There is nothing to answer."))
+    if agree:
+        case = session.get_one(Case, referral.case_id)
+        referral.category = case.category or ""
+        referral.text = case.text
+    referral.status = OPEN_REFERRAL if agree else REFUSED
+    referral.updated_at = utcnow()
+    session.flush()
+
+
+# What the partner may do next, from each status.
+REFERRAL_STEPS = {OPEN_REFERRAL: (ACCEPTED, DECLINED), ACCEPTED: (DONE, DECLINED)}
+
+
+def progress_referral(session: Session, actor: User, referral: Referral, to_status: str,
+                      text: str | None) -> None:
+    """The partner accepts, declines with a reason, or reports the outcome."""
+    referral = get_locked(session, Referral, referral.id)
+    if to_status not in REFERRAL_STEPS.get(referral.status, ()):
+        raise DomainError(_l("This step is not possible now."), field="step")
+    words = clean_text(text, support_choices.REASON_MAX, "text")
+    if to_status in (DECLINED, DONE) and not words:
+        raise DomainError(_l("Please say why, or what came of it."), field="text")
+    if to_status == DECLINED:
+        referral.reason = words
+    elif to_status == DONE:
+        referral.outcome = words
+    referral.status = to_status
+    referral.updated_at = utcnow()
+    audit(session, actor, f"referral.{to_status}", referral.returnee, actor.organisation_id)
+    session.flush()
+
+
+def my_referrals(session: Session, person: User) -> list[Referral]:
+    return list(session.scalars(select(Referral).where(Referral.returnee_id == person.id)
+                                .order_by(Referral.created_at.desc(), Referral.id.desc())))
+
+
+def referrals_in(session: Session, org_id: int) -> list[Referral]:
+    return list(session.scalars(select(Referral).where(
+        Referral.to_organisation_id == org_id,
+        Referral.status.in_((OPEN_REFERRAL, ACCEPTED, DECLINED, DONE)))
+        .order_by(Referral.updated_at.desc(), Referral.id.desc())))
+
+
 # --- Who may see what (access.SCOPES) ---------------------------------------------
 
 def handover_in(session: Session, viewer: User, handover_id: int) -> Handover | None:
@@ -420,3 +501,20 @@ def own_handover(session: Session, viewer: User, handover_id: int) -> Handover |
         return None
     return handover
 
+
+
+def own_referral(session: Session, viewer: User, referral_id: int) -> Referral | None:
+    """The returnee's own referral (to agree or refuse)."""
+    referral = session.get(Referral, referral_id)
+    return referral if referral is not None and referral.returnee_id == viewer.id else None
+
+
+def referral_in(session: Session, viewer: User, referral_id: int) -> Referral | None:
+    """A referral to the viewer's organisation that the person agreed to, for
+    its coordinators and caseworkers."""
+    referral = session.get(Referral, referral_id)
+    if (referral is None or referral.to_organisation_id != viewer.organisation_id
+            or viewer.role not in (Role.COORDINATOR.value, Role.CASEWORKER.value)
+            or referral.status in (ASKED, REFUSED)):
+        return None
+    return referral
