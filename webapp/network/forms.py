@@ -40,12 +40,14 @@ class ReferralAnswerForm(Form):
         self.decision.choices = [("agree", _l("I agree")), ("refuse", _l("I do not agree"))]
 
 
+STEPS = {"accepted": _l("We take it on"), "declined": _l("We cannot take it on"),
+         "done": _l("Done: the outcome")}
+
+
 class ReferralStepForm(Form):
     step = ChoiceField(_l("What happens"), choices=[])
     text = TextAreaField(_l("Why, or what came of it"), validators=[max_len(1000)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.step.choices = [("accepted", _l("We take it on")),
-                             ("declined", _l("We cannot take it on")),
-                             ("done", _l("Done: the outcome"))]
+        self.step.choices = list(STEPS.items())

@@ -29,6 +29,7 @@ from ..support import choices as support_choices
 from ..support.models import Case
 from . import service
 from .forms import (
+    STEPS,
     AcceptForm,
     AnswerForm,
     ProposeForm,
@@ -203,7 +204,7 @@ def referral(referral_id: int):
 
 def _referral_in_page(item: Referral, form: ReferralStepForm, status: int = 200):
     steps = service.REFERRAL_STEPS.get(item.status, ())
-    form.step.choices = [(value, label) for value, label in form.step.choices if value in steps]
+    form.step.choices = [(value, label) for value, label in STEPS.items() if value in steps]
     return render_template("network/referral_in.html", referral=item, form=form,
                            labels=REFERRAL_LABELS, categories=support_choices.CATEGORIES,
                            steps=service.REFERRAL_STEPS.get(item.status, ())), status
