@@ -228,6 +228,8 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "network.referral": {RE: OWN},
     "network.referral_in": {CW: ORGANISATION, CO: ORGANISATION},
     "network.referral_step": {CW: ORGANISATION, CO: ORGANISATION},
+    # Bulk intake of people from a CSV file: the coordinators'.
+    "network.intake": reach(CO),
 }
 
 # View arguments that name no object: the same value in every variant.

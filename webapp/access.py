@@ -231,6 +231,7 @@ POLICY: dict[str, Rule] = {
                                      arg="referral_in_id", ledger="referral"),
     "network.referral_step": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
                                        arg="referral_in_id"),
+    "network.intake": signed_in(COORDINATOR),
 }
 
 

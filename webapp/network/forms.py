@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField, FileField, TextAreaField
 
 from ..forms import ChoiceField, Form, max_len
 
@@ -51,3 +51,13 @@ class ReferralStepForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.step.choices = list(STEPS.items())
+
+
+class IntakeForm(Form):
+    file = FileField(_l("CSV file"))
+    action = ChoiceField(_l("What to do"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("check", _l("Check the file")),
+                               ("create", _l("Create everyone"))]

@@ -14,24 +14,33 @@
     /network/referrals/in/<id>          partner staff: a referral the person agreed to
     /network/referrals/in/<id>/step     POST partner staff: accept, decline with a reason,
                                         report the outcome
+    /network/intake                     coordinator: people from a CSV file (check, then create)
 """
 from __future__ import annotations
+
+import logging
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import outbox
+from ..bodies import takes
 from ..db import db_session
+from ..errors import DomainError
 from ..forms import ConfirmForm, run_form
+from ..i18n import organisation_choices
 from ..models import Role, User
+from ..monitoring import service as monitoring
 from ..people import service as people
 from ..support import choices as support_choices
 from ..support.models import Case
-from . import service
+from . import intake as intake_service, service
 from .forms import (
     STEPS,
     AcceptForm,
     AnswerForm,
+    IntakeForm,
     ProposeForm,
     ReferForm,
     ReferralAnswerForm,
@@ -40,6 +49,9 @@ from .forms import (
 from .models import Handover, Referral
 
 bp = Blueprint("network", __name__, url_prefix="/network")
+
+log = logging.getLogger(__name__)
+MAX_FILE = 200 * 1024
 
 STATUS_LABELS = {
     "proposed": _l("waiting for the person's answer"),
@@ -225,3 +237,39 @@ def referral_step(referral_in_id: int):
         flash(_l("Saved. The person sees it."), "info")
         return redirect(url_for("network.referral_in", referral_in_id=item.id))
     return _referral_in_page(item, form, run.status)
+
+
+# --- Bulk intake ------------------------------------------------------------------------
+
+@bp.route("/intake", methods=["GET", "POST"])
+@takes("multipart/form-data")
+def intake():
+    me: User = current_user
+    session = db_session()
+    form = IntakeForm()
+    languages = [code for code, _name in organisation_choices(me.organisation)]
+    upload = form.file.data if hasattr(form.file.data, "read") else None
+    raw = upload.read(MAX_FILE + 1) if upload is not None else b""
+    checked = None
+
+    def run():
+        if len(raw) > MAX_FILE:
+            raise DomainError(_l("The file is too big."), field="file")
+        if form.action.data == "check":
+            return intake_service.read(session, me.organisation, raw, languages)
+        issued = intake_service.create(session, me, me.organisation, raw, languages)
+        for one in issued:
+            monitoring.schedule_all(session, returnee_id=one.user.id)
+        return issued
+
+    result = run_form(form, run)
+    if result.done and form.action.data == "create":
+        outbox.log_after_commit(log, "intake by=%s people=%s", me.id, len(result.result))
+        return render_template("network/intake_done.html", issued=result.result)
+    if result.done:
+        checked = result.result
+    elif isinstance(result.error, intake_service.IntakeRefused):
+        checked = result.error.intake
+    status = 400 if checked is not None and checked.errors else result.status
+    return render_template("network/intake.html", form=form, checked=checked,
+                           columns=intake_service.COLUMNS), status
