@@ -5,6 +5,7 @@ on the other side, withdrawing stops the sending side's summary."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -230,12 +231,17 @@ def test_accepting_twice_makes_one_case(line):
     assert other.organisation_id == line.receiver.id
 
 
-def test_withdrawing_the_agreement_stops_the_summary(line):
+def test_withdrawing_the_agreement_stops_the_summary(line, session):
+    person = session.get(User, line.person.id)
+    person.return_date = date(2026, 1, 10)
+    session.commit()
     handover = propose(line)
     answer(line, "agree", share_milestones=True)
     accept(line, handover)
     sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
     assert GOAL in sent and "Ousman" in sent
+    # The milestones the person agreed to: dates and done, not what was said.
+    assert "After 1 months" in sent and "not yet" in sent
     r = line.phone.post(f"/network/handover/{handover.id}/withdraw", form_page="/network/handover")
     assert r.status_code == 302
     sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)

@@ -157,8 +157,13 @@ def incoming(incoming_id: int):
 def accept(incoming_id: int):
     handover: Handover = g.scoped
     form = _accept_form()
-    run = run_form(form, lambda: service.accept(db_session(), current_user, handover,
-                                                form.caseworker.data))
+    def accept_and_schedule():
+        accepted = service.accept(db_session(), current_user, handover, form.caseworker.data)
+        # The receiving organisation's follow-ups after return, from the start.
+        monitoring.schedule_all(db_session(), returnee_id=accepted.returnee_id)
+        return accepted
+
+    run = run_form(form, accept_and_schedule)
     if run.done:
         flash(_l("Accepted. The case is yours now."), "info")
         return redirect(url_for("people.show", user_id=handover.returnee_id))
