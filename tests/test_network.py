@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from webapp.groups.models import GroupMember
 from webapp.models import Organisation, Role, User
 from webapp.network import service as network
 from webapp.network.models import Handover, LeftBehindNote, NetworkMember, Referral
@@ -162,7 +163,8 @@ def test_a_refused_handover_leaves_nothing_on_the_other_side(line):
     assert line.staff.get(f"/people/{line.person.id}").status_code == 200
 
 
-def test_agreed_and_accepted_the_case_moves_and_staff_notes_stay_behind(line):
+def test_agreed_and_accepted_the_case_moves_and_staff_notes_stay_behind(line, make_group):
+    group = make_group(organisation=line.sender, members=[line.person])
     handover = propose(line)
     answer(line, "agree", share_history=True, share_milestones=False)
     page = line.partner.get(f"/network/in/{handover.id}")
@@ -186,6 +188,9 @@ def test_agreed_and_accepted_the_case_moves_and_staff_notes_stay_behind(line):
         CaseworkerAssignment.ended_at.is_(None))).one()
     assert current.caseworker_id == line.receiving_caseworker.id
     assert line.staff.get(f"/people/{person.id}").status_code == 404
+    # The sending side's peer group is left behind too.
+    assert not session.scalars(select(GroupMember).where(
+        GroupMember.group_id == group.id, GroupMember.user_id == person.id)).all()
     assert line.staff.get(f"/plan/goals/{line.goal_id}").status_code == 404
     # Same phone, same PIN: the person is still signed in and sees the plan,
     # marked as made before return; check-ins work now.

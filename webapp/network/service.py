@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from ..audit import audit
 from ..db import get_locked
 from ..errors import DomainError
+from ..groups import service as groups
+from ..groups.models import GroupMember, PeerGroup
 from ..models import Organisation, Role, User, utcnow
 from ..monitoring.models import FollowUp
 from ..people import service as people
@@ -312,6 +314,11 @@ def _move(session: Session, handover: Handover, person: User) -> None:
         column = table.c.organisation_id
         session.execute(update(table).where(table.primary_key.columns.values()[0].in_(ids),
                                             column == old).values(organisation_id=new))
+    # The sending side's peer groups meet where it works: the person leaves them.
+    for group in session.scalars(select(PeerGroup).join(
+            GroupMember, GroupMember.group_id == PeerGroup.id).where(
+            GroupMember.user_id == person.id)):
+        groups.remove_member(session, group, person.id)
     session.execute(update(CaseworkerAssignment).where(
         CaseworkerAssignment.returnee_id == person.id,
         CaseworkerAssignment.ended_at.is_(None)).values(ended_at=utcnow()))
