@@ -246,7 +246,7 @@ def test_withdrawing_the_agreement_stops_the_summary(line, session):
     sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
     assert GOAL in sent and "Ousman" in sent
     # The milestones the person agreed to: dates and done, not what was said.
-    assert "After 1 months" in sent and "not yet" in sent
+    assert "After 1 month:" in sent and "not yet" in sent
     r = line.phone.post(f"/network/handover/{handover.id}/withdraw", form_page="/network/handover")
     assert r.status_code == 302
     sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
