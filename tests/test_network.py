@@ -4,6 +4,7 @@ consent: nothing crosses without their agreement, a refusal leaves nothing
 on the other side, withdrawing stops the sending side's summary."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -387,3 +388,20 @@ def test_the_operator_relates_organisations(app, session, make_org):
     assert "removed" in run(args=["network", "unrelate", str(a.id), str(b.id)]).output
     session.expire_all()
     assert not network.is_related(session, a.id, b.id)
+
+
+def test_seed_demo_adds_a_sending_organisation_with_a_person_in_preparation(app, session):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    counsellor, person = data["sending_accounts"]
+    assert counsellor["role"] == "caseworker" and counsellor["totp_secret"]
+    assert person["role"] == "returnee" and person["activation_code"]
+    session.expire_all()
+    user = session.get(User, person["user_id"])
+    receiver = session.scalars(select(Organisation).where(
+        Organisation.name == data["organisation"])).one()
+    assert network.in_preparation(session, user)
+    assert network.is_related(session, user.organisation_id, receiver.id)
+    assert [g.title for g in session.scalars(select(Goal).where(
+        Goal.returnee_id == user.id))] == ["Open a tailoring workshop"]
