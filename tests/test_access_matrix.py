@@ -7,7 +7,9 @@ does not know yet.
 
 The world is built once for the module. Each of two organisations has a
 coordinator, a caseworker and a facilitator, and two returnees with their
-goal, step, case, alert, group (meeting, post) and device:
+goal, step, case, alert, group (meeting, post), device and handovers (in,
+out and their own; a third, sending organisation is related to both, and
+both to each other: issue #21):
 
 - "mine": the returnee who signs in, assigned to the caseworker who signs in,
   member of the group the facilitator who signs in runs; a device is the
@@ -46,6 +48,16 @@ from webapp.directory import service as directory
 from webapp.groups import service as groups
 from webapp.groups.models import GroupFacilitator, GroupMember, GroupPost, PeerGroup
 from webapp.models import Organisation, Role, User, utcnow
+from webapp.network import service as network
+from webapp.network.models import (
+    ACCEPTED,
+    AGREED,
+    ASKED,
+    OPEN_REFERRAL,
+    PROPOSED,
+    Handover,
+    Referral,
+)
 from webapp.passwords import hash_secret
 from webapp.people import service as people
 from webapp.plan import service as plan
@@ -229,13 +241,37 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "privacy.my_data_file": reach(RE),
     "privacy.delete": reach(RE),
     "privacy.cancel_delete": reach(RE),
+    # Organisations in a network (issue #21). The world's third organisation,
+    # a sending one, may hand over to both; Home may hand over to Abroad, and
+    # Abroad to Home. A handover "in" is one to the caller's organisation that
+    # the person agreed to: its coordinators see and accept it. A handover
+    # "out" is one from it: its coordinators and the staff member who proposed
+    # it see it; a mere proposal is never seen on the other side. The person
+    # withdraws their own agreement.
+    "network.index": reach(CW, CO),
+    "network.propose": {CW: OWN, CO: ORGANISATION},
+    "network.mine": reach(RE),
+    "network.withdraw": {RE: OWN},
+    "network.incoming": {CO: ORGANISATION},
+    "network.accept": {CO: ORGANISATION},
+    "network.sent": {CW: OWN, CO: ORGANISATION},
+    "network.cancel": {CW: OWN, CO: ORGANISATION},
+    # A referral: refered by those who handle the request; the person's own
+    # to answer; the partner's staff (any of them) once the person agreed.
+    "network.refer": {CW: OWN, CO: ORGANISATION},
+    "network.referral": {RE: OWN},
+    "network.referral_in": {CW: ORGANISATION, CO: ORGANISATION},
+    "network.referral_step": {CW: ORGANISATION, CO: ORGANISATION},
+    # Bulk intake of people from a CSV file: the coordinators'.
+    "network.intake": reach(CO),
 }
 
 # View arguments that name no object: the same value in every variant.
 FIXED = {"filename": "css/app.css", "dataset": "checkins"}
 # Those that do, in the order of the objects a circle has.
 OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
-           "post_id", "subscription_id", "place_id")
+           "post_id", "subscription_id", "place_id", "handover_id", "incoming_id", "sent_id",
+           "referral_id", "referral_in_id")
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -322,6 +358,69 @@ def _partner(session: Session, name: str) -> Partner:
     return partner
 
 
+def _handover(session: Session, person_id: int, from_org: int, to_org: int, proposer: int,
+              status: str) -> int:
+    handover = Handover(returnee_id=person_id, from_organisation_id=from_org,
+                        to_organisation_id=to_org, proposed_by_id=proposer, status=status,
+                        summary={"name": "x", "return_date": None, "goals": []}
+                        if status == ACCEPTED else None, accepted_at=utcnow()
+                        if status == ACCEPTED else None)
+    session.add(handover)
+    session.flush()
+    return handover.id
+
+
+def _referral(session: Session, case_id: int, person_id: int, from_org: int, to_org: int,
+              status: str) -> int:
+    referral = Referral(case_id=case_id, returnee_id=person_id, from_organisation_id=from_org,
+                        to_organisation_id=to_org, status=status)
+    session.add(referral)
+    session.flush()
+    return referral.id
+
+
+def _network(session: Session, home: Partner, abroad: Partner) -> None:
+    """A sending organisation related to both; Home and Abroad related both
+    ways. Handovers in ("incoming_id": agreed, from the sending one), out
+    ("sent_id": proposed, from the partner's own people) and accepted (the
+    returnee's own, "handover_id")."""
+    sender = new_org(session, name="Sender", country="NL")
+    network.set_kind(session, sender, "sending")
+    orgs = {}
+    for partner in (home, abroad):
+        org = session.get_one(Organisation, partner.people[CO].organisation_id)
+        orgs[id(partner)] = org
+        network.set_kind(session, org, "receiving")
+        network.relate(session, sender, org)
+    network.relate(session, orgs[id(home)], orgs[id(abroad)])
+    network.relate(session, orgs[id(abroad)], orgs[id(home)])
+    counsellor = _staff(session, sender, Role.CASEWORKER, "Counsellor")
+    for partner, elsewhere in ((home, abroad), (abroad, home)):
+        org, other_org = orgs[id(partner)], orgs[id(elsewhere)]
+        for circle, proposer in ((partner.mine, partner.people[CW]),
+                                 (partner.other, None)):
+            arriving = people.create_returnee(session, organisation=sender, created_by=None,
+                                              display_name="Arriving", locale="en",
+                                              caseworker=counsellor).user
+            circle["incoming_id"] = _handover(session, arriving.id, sender.id, org.id,
+                                              counsellor.id, AGREED)
+            request = support.create_request(session, arriving, category="health",
+                                             contact_way="app")
+            circle["referral_in_id"] = _referral(session, request.id, arriving.id, sender.id,
+                                                 org.id, OPEN_REFERRAL)
+            circle["referral_id"] = _referral(session, circle["case_id"], circle["user_id"],
+                                              org.id, other_org.id, ASKED)
+            leaving = people.create_returnee(
+                session, organisation=org, created_by=None, display_name="Leaving", locale="en",
+                caseworker=proposer or partner.people[CW]).user
+            circle["sent_id"] = _handover(
+                session, leaving.id, org.id, other_org.id,
+                proposer.id if proposer else _staff(session, org, Role.CASEWORKER,
+                                                    f"Proposer {org.id}").id, PROPOSED)
+            circle["handover_id"] = _handover(session, circle["user_id"], sender.id, org.id,
+                                              counsellor.id, ACCEPTED)
+
+
 @dataclass
 class World:
     connection: Connection
@@ -372,6 +471,7 @@ def world(app):
     try:
         with app.app_context():
             home, abroad = _partner(session, "Home"), _partner(session, "Abroad")
+            _network(session, home, abroad)
             session.commit()
         clients = {role: app.test_client() for role in ROLES}
         for role, user in home.people.items():

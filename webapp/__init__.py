@@ -34,7 +34,8 @@ from .security import answer_replay, apply_security_headers, queue_owner
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
 # models in `<area>/models.py` when it has tables). Registered in this order.
 AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
-         "alerts", "push", "monitoring", "privacy", "organisation", "directory", "safety", "risk")
+         "alerts", "push", "monitoring", "privacy", "organisation", "directory", "safety", "risk",
+         "network")
 # Shared mechanisms with a table of their own, beside the areas' models.
 MODEL_MODULES = ("webapp.models", "webapp.audit", "webapp.submissions")
 

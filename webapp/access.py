@@ -30,6 +30,7 @@ from .db import db_session, get_locked, route_begins
 from .directory import service as directory
 from .groups import service as groups
 from .models import Role, User
+from .network import service as network
 from .people import service as people
 from .plan import service as plan
 from .privacy.models import AccessLedgerEntry
@@ -243,6 +244,29 @@ POLICY: dict[str, Rule] = {
     "privacy.my_data_file": signed_in(RETURNEE),
     "privacy.delete": signed_in(RETURNEE),
     "privacy.cancel_delete": signed_in(RETURNEE),
+    # Organisations in a network (issue #21). A proposal is seen by the sending
+    # side only; the receiving coordinators see a handover once the person
+    # agreed; the person answers and withdraws on their own page.
+    "network.index": signed_in(CASEWORKER, COORDINATOR),
+    "network.propose": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
+    "network.mine": signed_in(RETURNEE),
+    "network.withdraw": signed_in(RETURNEE, scope="own_handover", arg="handover_id"),
+    "network.incoming": signed_in(COORDINATOR, scope="handover_in", arg="incoming_id",
+                                  ledger="handover"),
+    "network.accept": signed_in(COORDINATOR, scope="handover_in", arg="incoming_id"),
+    "network.sent": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
+                              arg="sent_id", ledger="handover_summary"),
+    "network.cancel": signed_in(CASEWORKER, COORDINATOR, scope="handover_out",
+                                arg="sent_id"),
+    # A support request referred to a partner: by those who handle the case;
+    # the person agrees first; then the partner's staff see and answer it.
+    "network.refer": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "network.referral": signed_in(RETURNEE, scope="own_referral", arg="referral_id"),
+    "network.referral_in": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
+                                     arg="referral_in_id", ledger="referral"),
+    "network.referral_step": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
+                                       arg="referral_in_id"),
+    "network.intake": signed_in(COORDINATOR),
 }
 
 
@@ -262,6 +286,11 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "group_led": groups.group_led,
     "subscription": push.own_subscription,
     "place": directory.visible_place,
+    "handover_in": network.handover_in,
+    "handover_out": network.handover_out,
+    "own_handover": network.own_handover,
+    "own_referral": network.own_referral,
+    "referral_in": network.referral_in,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

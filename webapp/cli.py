@@ -20,6 +20,7 @@ from .cyrillic import DERIVED, derived_catalog, write_derived
 from .db import BackupError, Base, backup_sqlite, db_session, get_db
 from .demo import add_demo_returnee, seed_demo
 from .errors import DomainError
+from .network import service as network
 from .organisation.service import Settings, create_organisation
 from .privacy.service import delete_again
 from .push.service import generate_vapid as make_keys
@@ -158,6 +159,16 @@ def seed_demo_command(as_json: bool) -> None:
         else:
             code = a.activation_code or "(already activated)"
             click.echo(f"  {a.role:<12} {a.name:<18} activation code: {code}")
+    if data.sending_accounts:
+        click.echo(f"Sending organisation (counselling before departure): "
+                   f"{data.sending_organisation}")
+        for a in data.sending_accounts:
+            if a.email:
+                click.echo(f"  counsellor   {a.name:<18} {a.email}  password: {a.password}"
+                           f"  TOTP secret: {a.totp_secret}")
+            else:
+                code = a.activation_code or "(already activated)"
+                click.echo(f"  preparing    {a.name:<18} activation code: {code}")
     click.echo("Staff: sign in at /signin/staff; the TOTP secret goes into an authenticator app "
                "(or: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\").")
     click.echo("Returnees: open /activate on a phone and enter the code.")
@@ -232,6 +243,58 @@ def create_organisation_command(name, country, timezone_, currency, emergency_ph
                "an authenticator app.")
 
 
+@click.group("network", cls=AppGroup)
+def network_group() -> None:
+    """Organisations in a network (issue #21): who counsels before departure,
+    who follows after return, and who may hand people over to whom."""
+
+
+def _network_change(change) -> None:
+    session = db_session()
+    try:
+        message = change(session)
+    except DomainError as err:
+        raise click.ClickException(str(err.message)) from None
+    session.commit()
+    click.echo(message)
+
+
+@network_group.command("kind")
+@click.argument("organisation")
+@click.argument("kind", type=click.Choice(["sending", "receiving"]))
+def network_kind(organisation: str, kind: str) -> None:
+    """Set ORGANISATION (id or exact name) as sending or receiving."""
+    def change(session):
+        org = network.organisation(session, organisation)
+        network.set_kind(session, org, kind)
+        return f"{org.name}: {kind}."
+    _network_change(change)
+
+
+@network_group.command("relate")
+@click.argument("sender")
+@click.argument("receiver")
+def network_relate(sender: str, receiver: str) -> None:
+    """SENDER may hand people over (and refer requests) to RECEIVER."""
+    def change(session):
+        a, b = network.organisation(session, sender), network.organisation(session, receiver)
+        made = network.relate(session, a, b)
+        return f"{a.name} -> {b.name}: " + ("related." if made else "already related.")
+    _network_change(change)
+
+
+@network_group.command("unrelate")
+@click.argument("sender")
+@click.argument("receiver")
+def network_unrelate(sender: str, receiver: str) -> None:
+    """No more new handovers from SENDER to RECEIVER (accepted ones stay)."""
+    def change(session):
+        a, b = network.organisation(session, sender), network.organisation(session, receiver)
+        gone = network.unrelate(session, a, b)
+        return f"{a.name} -> {b.name}: " + ("removed." if gone else "was not related.")
+    _network_change(change)
+
+
 @click.group("push", cls=AppGroup)
 def push_group() -> None:
     """Web push (VAPID keys)."""
@@ -295,6 +358,7 @@ def check() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(push_group)
+    app.cli.add_command(network_group)
     app.cli.add_command(translate)
     app.cli.add_command(delete_again_command)
     app.cli.add_command(reseal_command)

@@ -15,10 +15,16 @@ from .alerts import service as alerts, signals
 from .auth import service as auth_service
 from .models import Household, Organisation, Role, User
 from .monitoring import service as monitoring
+from .network import service as network
+from .network.models import RECEIVING, SENDING
 from .passwords import hash_secret
 from .people import service as people
+from .plan import service as plan
 
 DEMO_ORG = "Footing demo partner, Freetown"
+# Issue #21: the organisation that counsels people before they leave, related
+# to the demo partner (it may hand people over to it).
+DEMO_SENDING = "Footing demo counselling, Utrecht"
 
 
 @dataclass
@@ -36,10 +42,14 @@ class DemoAccount:
 class DemoData:
     organisation: str
     accounts: list[DemoAccount] = field(default_factory=list)
+    sending_organisation: str = DEMO_SENDING
+    sending_accounts: list[DemoAccount] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"organisation": self.organisation,
-                "accounts": [asdict(a) for a in self.accounts]}
+                "accounts": [asdict(a) for a in self.accounts],
+                "sending_organisation": self.sending_organisation,
+                "sending_accounts": [asdict(a) for a in self.sending_accounts]}
 
 
 def _staff(session: Session, org: Organisation, role: Role, name: str, email: str,
@@ -97,7 +107,32 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
 
     monitoring.schedule_all(session)
     _sample_alert(session, data)
+    _sending(session, org, data, password)
     return data
+
+
+def _sending(session: Session, receiver: Organisation, data: DemoData, password: str) -> None:
+    """A counselling organisation in the Netherlands with a counsellor and a
+    person preparing their return, who started the plan with her."""
+    sender = Organisation(name=DEMO_SENDING, country="NL", timezone="Europe/Amsterdam",
+                          emergency_phone="+31 20 000 0000", languages=[], currency="EUR")
+    session.add(sender)
+    session.flush()
+    network.set_kind(session, sender, SENDING)
+    network.set_kind(session, receiver, RECEIVING)
+    network.relate(session, sender, receiver)
+    counsellor = _staff(session, sender, Role.CASEWORKER, "Sanne de Vries",
+                        "counsellor@footing-demo.example.org", password)
+    data.sending_accounts.append(counsellor)
+    counsellor_user = session.get_one(User, counsellor.user_id)
+    issued = people.create_returnee(
+        session, organisation=sender, created_by=counsellor_user, display_name="Ousman",
+        locale="en", caseworker=counsellor_user, return_date=date.today() + timedelta(days=30))
+    plan.add_goal(session, issued.user, issued.user, area="work",
+                  title="Open a tailoring workshop")
+    data.sending_accounts.append(DemoAccount(role="returnee", name="Ousman",
+                                             activation_code=issued.code,
+                                             user_id=issued.user.id))
 
 
 def _sample_alert(session: Session, data: DemoData) -> None:
@@ -110,20 +145,29 @@ def _sample_alert(session: Session, data: DemoData) -> None:
 
 def _describe(session: Session, org: Organisation, password: str) -> DemoData:
     data = DemoData(organisation=org.name)
+    data.accounts = _accounts(session, org, password)
+    sender = session.scalar(select(Organisation).where(Organisation.name == DEMO_SENDING))
+    if sender is not None:
+        data.sending_accounts = _accounts(session, sender, password)
+    return data
+
+
+def _accounts(session: Session, org: Organisation, password: str) -> list[DemoAccount]:
+    accounts = []
     users = session.scalars(select(User).where(User.organisation_id == org.id)
                             .order_by(User.id)).all()
     for user in users:
         if user.is_staff:
-            data.accounts.append(DemoAccount(role=user.role, name=user.display_name,
-                                             email=user.email, password=password,
-                                             totp_secret=user.totp_secret, user_id=user.id))
+            accounts.append(DemoAccount(role=user.role, name=user.display_name,
+                                        email=user.email, password=password,
+                                        totp_secret=user.totp_secret, user_id=user.id))
         else:
             code = None
             if not user.is_activated and not user.is_disabled:
                 code = auth_service.issue_activation_code(session, user, None).code
-            data.accounts.append(DemoAccount(role=user.role, name=user.display_name,
-                                             activation_code=code, user_id=user.id))
-    return data
+            accounts.append(DemoAccount(role=user.role, name=user.display_name,
+                                        activation_code=code, user_id=user.id))
+    return accounts
 
 
 def add_demo_returnee(session: Session, name: str, *, caseworker_email: str | None = None,

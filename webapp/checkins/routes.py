@@ -15,6 +15,7 @@ from flask_login import current_user
 from .. import outbox, submissions
 from ..db import db_session
 from ..forms import run_form
+from ..network import service as network
 from ..security import offline_copy
 from . import service
 from .forms import VISIBILITY, CheckInForm
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 def new():
     me = current_user._get_current_object()
     session = db_session()
+    if network.in_preparation(session, me):  # issue #21: check-ins start after return
+        flash(_l("You are preparing your return. Check-ins start after it."), "info")
+        return redirect(url_for("main.home"))
     form = CheckInForm()
     # Sharing with the group without consent is refused by the service;
     # the consent is read only when the form is shown.

@@ -26,6 +26,7 @@ from ..db import db_session
 from ..extensions import csrf
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import User
+from ..network import service as network
 from ..people import service as people
 from ..privacy import service as privacy
 from ..push import service as push
@@ -54,8 +55,11 @@ def index():
 def home():
     user: User = current_user
     if user.role == "returnee":
+        session = db_session()
         return render_template("main/home_returnee.html",
-                               organisation=user.organisation)
+                               organisation=user.organisation,
+                               preparing=network.in_preparation(session, user),
+                               handover_waiting=network.waiting_for(session, user) is not None)
     return render_template("main/home_staff.html")
 
 

@@ -42,6 +42,7 @@ from ..db import db_session
 from ..errors import DomainError, render_error
 from ..forms import ConfirmForm, run_form
 from ..models import User
+from ..network import service as network
 from ..security import offline_copy
 from . import service
 from .catalog import AREAS, STATUSES, starters_of
@@ -73,7 +74,8 @@ def _render_plan(owner: User, template: str):
     return render_template(template, plan=plan, owner=owner, areas=AREAS, statuses=STATUSES,
                            now_date=today, is_owner=current_user.id == owner.id,
                            can_edit=service.may_edit(db_session(), current_user, owner),
-                           plan_url=_plan_url(owner))
+                           plan_url=_plan_url(owner),
+                           before_return=network.made_before_return(db_session(), owner))
 
 
 @bp.get("/")

@@ -1,0 +1,407 @@
+"""Organisations in a network (issue #21): relations set by an operator,
+preparation before return, and the handover of a case with the person's
+consent: nothing crosses without their agreement, a refusal leaves nothing
+on the other side, withdrawing stops the sending side's summary."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from webapp.groups.models import GroupMember
+from webapp.models import Organisation, Role, User
+from webapp.network import service as network
+from webapp.network.models import Handover, LeftBehindNote, NetworkMember, Referral
+from webapp.people.models import CaseworkerAssignment
+from webapp.plan import service as plan
+from webapp.plan.models import Goal
+from webapp.privacy.models import AccessLedgerEntry
+from webapp.support import service as support
+from webapp.support.models import Case, CaseMessage
+
+from .conftest import Web, activate_returnee, sign_in_staff
+
+GOAL = "Open a tailoring workshop"
+NOTE = "Worried about the family debt"
+WORDS = "I need tools for my workshop"
+
+
+@dataclass
+class Line:
+    sender: Organisation
+    receiver: Organisation
+    outsider: Organisation
+    counsellor: User
+    receiving_coordinator: User
+    receiving_caseworker: User
+    person: User
+    phone: Web  # the person's phone, activated
+    staff: Web  # the counsellor, signed in
+    partner: Web  # the receiving coordinator, signed in
+    goal_id: int
+    case_id: int
+
+
+@pytest.fixture()
+def line(app, session, make_org, make_staff, make_returnee, ctx) -> Line:
+    sender = make_org(name="Counselling Utrecht", country="NL")
+    receiver = make_org(name="Partner Freetown")
+    outsider = make_org(name="Unrelated partner")
+    with ctx():
+        network.set_kind(session, sender, "sending")
+        network.set_kind(session, receiver, "receiving")
+        network.set_kind(session, outsider, "receiving")
+        network.relate(session, sender, receiver)
+    session.commit()
+    counsellor = make_staff(Role.CASEWORKER, organisation=sender)
+    coordinator = make_staff(Role.COORDINATOR, organisation=receiver)
+    caseworker = make_staff(Role.CASEWORKER, organisation=receiver)
+    person, code = make_returnee(caseworker=counsellor, organisation=sender, name="Ousman")
+    phone = Web(app.test_client())
+    activate_returnee(phone, code)
+    with ctx():
+        goal = plan.add_goal(session, person, person, area="work", title=GOAL)
+        case = support.create_request(session, person, category="work", contact_way="app",
+                                      details=WORDS)
+        support.add_message(session, case, counsellor, NOTE, internal=True)
+    session.commit()
+    staff, partner = Web(app.test_client()), Web(app.test_client())
+    sign_in_staff(staff, counsellor)
+    sign_in_staff(partner, coordinator)
+    return Line(sender, receiver, outsider, counsellor, coordinator, caseworker, person,
+                phone, staff, partner, goal.id, case.id)
+
+
+def propose(line: Line) -> Handover:
+    r = line.staff.post(f"/network/people/{line.person.id}/handover",
+                        {"organisation": line.receiver.id})
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    return the_handover(line)
+
+
+def the_handover(line: Line) -> Handover:
+    session = line_session(line)
+    session.expire_all()
+    return session.scalars(select(Handover).where(
+        Handover.returnee_id == line.person.id)).one()
+
+
+_SESSIONS: dict[int, object] = {}
+
+
+def line_session(line: Line):
+    return _SESSIONS[id(line)]
+
+
+@pytest.fixture(autouse=True)
+def _remember_session(request, session):
+    if "line" in request.fixturenames:
+        _SESSIONS[id(request.getfixturevalue("line"))] = session
+    yield
+    _SESSIONS.clear()
+
+
+def answer(line: Line, decision: str, **choices: bool):
+    data = {"decision": decision, **{k: "y" for k, v in choices.items() if v}}
+    r = line.phone.post("/network/handover", data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    return r
+
+
+def accept(line: Line, handover: Handover):
+    return line.partner.post(f"/network/in/{handover.id}/accept",
+                             {"caseworker": line.receiving_caseworker.id},
+                             form_page=f"/network/in/{handover.id}")
+
+
+# --- Preparation -----------------------------------------------------------------
+
+def test_in_preparation_check_ins_are_off_and_the_plan_is_made_before_return(line):
+    home = line.phone.get("/home").get_data(as_text=True)
+    assert "Check-ins start after it" in home and "href=\"/checkin/\"" not in home
+    r = line.phone.get("/checkin/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/home")
+    assert "Made before return" in line.phone.get("/plan/").get_data(as_text=True)
+    # Support requests work in this phase.
+    assert line.phone.get("/help/ask").status_code == 200
+
+
+# --- Handover ----------------------------------------------------------------------
+
+def test_a_proposal_shows_the_receiving_side_nothing(line):
+    handover = propose(line)
+    assert handover.status == "proposed"
+    assert line.partner.get(f"/network/in/{handover.id}").status_code == 404
+    assert "Ousman" not in line.partner.get("/network/").get_data(as_text=True)
+    r = line.partner.client.post(f"/network/in/{handover.id}/accept",
+                                 data={"caseworker": line.receiving_caseworker.id,
+                                       "csrf_token": line.partner.token("/network/")})
+    assert r.status_code == 404
+    assert the_handover(line).status == "proposed"
+    # The person sees in plain words what would move, and what never does.
+    page = line.phone.get("/network/handover").get_data(as_text=True)
+    assert "Partner Freetown" in page and "Notes the staff wrote for themselves" in page
+    assert "A partner organisation would like to follow you" in line.phone.get(
+        "/home").get_data(as_text=True)
+
+
+def test_a_refused_handover_leaves_nothing_on_the_other_side(line):
+    handover = propose(line)
+    answer(line, "refuse", share_history=True)
+    session = line_session(line)
+    session.expire_all()
+    assert the_handover(line).status == "refused"
+    assert line.partner.get(f"/network/in/{handover.id}").status_code == 404
+    assert "Ousman" not in line.partner.get("/network/").get_data(as_text=True)
+    assert session.get(User, line.person.id).organisation_id == line.sender.id
+    assert session.get(Goal, line.goal_id).organisation_id == line.sender.id
+    assert not session.scalars(select(AccessLedgerEntry).where(
+        AccessLedgerEntry.organisation_id == line.receiver.id)).all()
+    # The counsellor still follows the person.
+    assert line.staff.get(f"/people/{line.person.id}").status_code == 200
+
+
+def test_agreed_and_accepted_the_case_moves_and_staff_notes_stay_behind(line, make_group):
+    group = make_group(organisation=line.sender, members=[line.person])
+    handover = propose(line)
+    answer(line, "agree", share_history=True, share_milestones=False)
+    page = line.partner.get(f"/network/in/{handover.id}")
+    assert page.status_code == 200 and "Ousman" in page.get_data(as_text=True)
+    r = accept(line, handover)
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    session = line_session(line)
+    session.expire_all()
+    person = session.get(User, line.person.id)
+    assert person.organisation_id == line.receiver.id
+    assert session.get(Goal, line.goal_id).organisation_id == line.receiver.id
+    assert session.get(Case, line.case_id).organisation_id == line.receiver.id
+    # The staff note did not move: it is kept with the sending side only.
+    assert not session.scalars(select(CaseMessage).where(CaseMessage.body == NOTE)).all()
+    kept = session.scalars(select(LeftBehindNote)).one()
+    assert kept.organisation_id == line.sender.id and kept.body == NOTE
+    assert NOTE not in line.partner.get(f"/help/cases/{line.case_id}").get_data(as_text=True)
+    # The receiving caseworker follows the person now; the counsellor no more.
+    current = session.scalars(select(CaseworkerAssignment).where(
+        CaseworkerAssignment.returnee_id == person.id,
+        CaseworkerAssignment.ended_at.is_(None))).one()
+    assert current.caseworker_id == line.receiving_caseworker.id
+    assert line.staff.get(f"/people/{person.id}").status_code == 404
+    # The sending side's peer group is left behind too.
+    assert not session.scalars(select(GroupMember).where(
+        GroupMember.group_id == group.id, GroupMember.user_id == person.id)).all()
+    assert line.staff.get(f"/plan/goals/{line.goal_id}").status_code == 404
+    # Same phone, same PIN: the person is still signed in and sees the plan,
+    # marked as made before return; check-ins work now.
+    plan_page = line.phone.get("/plan/").get_data(as_text=True)
+    assert GOAL in plan_page and "Made before return" in plan_page
+    assert line.phone.get("/checkin/").status_code == 200
+    # The sending side keeps a read-only summary, without the milestones.
+    sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
+    assert GOAL in sent and "did not agree to share these" in sent
+    # Each side's views are in the person's ledger.
+    ledger = {(e.organisation_id, e.what) for e in session.scalars(select(AccessLedgerEntry)
+              .where(AccessLedgerEntry.subject_id == person.id))}
+    assert {(line.receiver.id, "handover"), (line.sender.id, "handover_summary")} <= ledger
+    mine = line.phone.get("/me/ledger").get_data(as_text=True)
+    assert "Counselling Utrecht" in mine
+
+
+def test_history_the_person_did_not_choose_stays_behind(line):
+    handover = propose(line)
+    answer(line, "agree")
+    accept(line, handover)
+    session = line_session(line)
+    session.expire_all()
+    assert session.get(Goal, line.goal_id).organisation_id == line.receiver.id
+    assert session.get(Case, line.case_id).organisation_id == line.sender.id
+    assert line.partner.get(f"/help/cases/{line.case_id}").status_code == 404
+
+
+def test_accepting_twice_makes_one_case(line):
+    handover = propose(line)
+    answer(line, "agree")
+    assert accept(line, handover).status_code == 302
+    other = line.receiving_coordinator  # a second accept, with another caseworker
+    r = line.partner.client.post(f"/network/in/{handover.id}/accept", data={
+        "caseworker": line.receiving_caseworker.id, "csrf_token": line.partner.token("/network/")})
+    assert r.status_code == 302
+    session = line_session(line)
+    session.expire_all()
+    assert len(session.scalars(select(CaseworkerAssignment).where(
+        CaseworkerAssignment.returnee_id == line.person.id,
+        CaseworkerAssignment.ended_at.is_(None))).all()) == 1
+    assert len(session.scalars(select(Goal).where(Goal.returnee_id == line.person.id)).all()) == 1
+    assert other.organisation_id == line.receiver.id
+
+
+def test_withdrawing_the_agreement_stops_the_summary(line, session):
+    person = session.get(User, line.person.id)
+    person.return_date = date(2026, 1, 10)
+    session.commit()
+    handover = propose(line)
+    answer(line, "agree", share_milestones=True)
+    accept(line, handover)
+    sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
+    assert GOAL in sent and "Ousman" in sent
+    # The milestones the person agreed to: dates and done, not what was said.
+    assert "After 1 month:" in sent and "not yet" in sent
+    r = line.phone.post(f"/network/handover/{handover.id}/withdraw", form_page="/network/handover")
+    assert r.status_code == 302
+    sent = line.staff.get(f"/network/out/{handover.id}").get_data(as_text=True)
+    assert GOAL not in sent and "Ousman" not in sent
+    assert "withdrew their agreement" in sent
+    assert the_handover(line).summary is None
+    assert "Ousman" not in line.staff.get("/network/").get_data(as_text=True)
+
+
+def test_a_handover_outside_the_relations_is_refused(line, session, ctx):
+    r = line.staff.post(f"/network/people/{line.person.id}/handover",
+                        {"organisation": line.outsider.id})
+    assert r.status_code == 400 and "Please choose one from the list" in r.get_data(as_text=True)
+    with ctx(), pytest.raises(network.NotRelated):
+        network.propose(session, line.counsellor, line.person, line.outsider.id)
+    session.rollback()
+    assert not session.scalars(select(Handover)).all()
+
+
+def test_the_person_answers_once(line):
+    propose(line)
+    answer(line, "refuse")
+    r = line.phone.post("/network/handover", {"decision": "agree"})
+    assert r.status_code == 400 and "There is nothing to answer" in r.get_data(as_text=True)
+    assert the_handover(line).status == "refused"
+
+
+# --- Referrals ------------------------------------------------------------------------
+
+def refer(line: Line) -> Referral:
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer",
+                        {"organisation": line.receiver.id})
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    session = line_session(line)
+    session.expire_all()
+    return session.scalars(select(Referral)).one()
+
+
+def test_a_referral_crosses_only_with_the_persons_agreement(line):
+    referral = refer(line)
+    assert line.partner.get(f"/network/referrals/in/{referral.id}").status_code == 404
+    assert WORDS not in line.partner.get("/network/").get_data(as_text=True)
+    page = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "waiting for your answer" in page and "Partner Freetown" in page
+    r = line.phone.post(f"/network/referrals/{referral.id}", {"decision": "agree"})
+    assert r.status_code == 302
+    page = line.partner.get(f"/network/referrals/in/{referral.id}").get_data(as_text=True)
+    assert WORDS in page and NOTE not in page
+    # Declining needs a reason, which the person then reads.
+    url = f"/network/referrals/in/{referral.id}/step"
+    r = line.partner.post(url, {"step": "declined", "text": ""},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 400 and "Please say why" in r.get_data(as_text=True)
+    r = line.partner.post(url, {"step": "declined", "text": "No tools budget this year"},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 302
+    mine = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "the partner cannot take it on" in mine and "No tools budget this year" in mine
+    # A declined referral takes no further step.
+    r = line.partner.post(url, {"step": "done", "text": "x"},
+                          form_page=f"/network/referrals/in/{referral.id}")
+    assert r.status_code == 400
+
+
+def test_a_referral_is_accepted_then_its_outcome_reported(line):
+    referral = refer(line)
+    line.phone.post(f"/network/referrals/{referral.id}", {"decision": "agree"})
+    page = f"/network/referrals/in/{referral.id}"
+    assert line.partner.post(page + "/step", {"step": "accepted"}, form_page=page
+                             ).status_code == 302
+    assert line.partner.post(page + "/step", {"step": "done", "text": "Tools given"},
+                             form_page=page).status_code == 302
+    mine = line.phone.get("/network/handover").get_data(as_text=True)
+    assert "Partner Freetown" in mine and "done" in mine
+    assert "Tools given" in line.phone.get(f"/network/referrals/{referral.id}").get_data(
+        as_text=True)
+
+
+def test_a_refused_referral_shows_the_partner_nothing(line):
+    referral = refer(line)
+    line.phone.post(f"/network/referrals/{referral.id}", {"decision": "refuse"})
+    assert line.partner.get(f"/network/referrals/in/{referral.id}").status_code == 404
+    session = line_session(line)
+    session.expire_all()
+    assert session.get(Referral, referral.id).text == ""
+
+
+def test_a_referral_outside_the_relations_is_refused(line, session):
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer",
+                        {"organisation": line.outsider.id})
+    assert r.status_code == 400
+    assert not session.scalars(select(Referral)).all()
+
+
+# --- Transfer between organisations ----------------------------------------------------
+
+def test_a_case_moves_on_to_another_related_partner_with_consent(line, session, ctx, make_staff,
+                                                                 make_org):
+    """After return, the person moves to another region: the partner hands
+    the case on, with the same consent (the handover)."""
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    accept(line, handover)
+    other = make_org(name="Partner Bo")
+    with ctx():
+        network.set_kind(session, other, "receiving")
+        network.relate(session, line.receiver, other)
+    session.commit()
+    caseworker = make_staff(Role.CASEWORKER, organisation=other)
+    with ctx():
+        person = session.get(User, line.person.id)
+        onward = network.propose(session, line.receiving_caseworker, person, other.id)
+        network.answer(session, person, agree=True, share_history=True)
+        coordinator = make_staff(Role.COORDINATOR, organisation=other)
+        network.accept(session, coordinator, onward, caseworker.id)
+    session.commit()
+    session.expire_all()
+    assert session.get(User, line.person.id).organisation_id == other.id
+    assert session.get(Goal, line.goal_id).organisation_id == other.id
+    assert line.phone.get("/plan/").status_code == 200
+    assert line.staff.get(f"/network/out/{handover.id}").status_code == 200
+
+
+# --- The operator's commands ---------------------------------------------------------
+
+def test_the_operator_relates_organisations(app, session, make_org):
+    a, b = make_org(name="Sender A"), make_org(name="Receiver B")
+    run = app.test_cli_runner().invoke
+    assert run(args=["network", "kind", str(a.id), "sending"]).exit_code == 0
+    result = run(args=["network", "relate", "Sender A", "Receiver B"])
+    assert result.exit_code == 0 and "related" in result.output
+    assert "already related" in run(args=["network", "relate", str(a.id), str(b.id)]).output
+    assert run(args=["network", "relate", str(a.id), "99999"]).exit_code != 0
+    assert run(args=["network", "relate", str(a.id), str(a.id)]).exit_code != 0
+    session.expire_all()
+    assert network.is_related(session, a.id, b.id) and not network.is_related(session, b.id, a.id)
+    assert session.get(NetworkMember, a.id).kind == "sending"
+    assert "removed" in run(args=["network", "unrelate", str(a.id), str(b.id)]).output
+    session.expire_all()
+    assert not network.is_related(session, a.id, b.id)
+
+
+def test_seed_demo_adds_a_sending_organisation_with_a_person_in_preparation(app, session):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    counsellor, person = data["sending_accounts"]
+    assert counsellor["role"] == "caseworker" and counsellor["totp_secret"]
+    assert person["role"] == "returnee" and person["activation_code"]
+    session.expire_all()
+    user = session.get(User, person["user_id"])
+    receiver = session.scalars(select(Organisation).where(
+        Organisation.name == data["organisation"])).one()
+    assert network.in_preparation(session, user)
+    assert network.is_related(session, user.organisation_id, receiver.id)
+    assert [g.title for g in session.scalars(select(Goal).where(
+        Goal.returnee_id == user.id))] == ["Open a tailoring workshop"]

@@ -1,0 +1,1 @@
+"""Organisations in a network: preparation, handover with consent (issue #21)."""
