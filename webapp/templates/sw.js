@@ -3,7 +3,7 @@
    (static/js/queue.js) on Background Sync. Served from /sw.js so its scope is
    the whole site. */
 "use strict";
-importScripts("{{ queue_js }}");
+importScripts("{{ queue_js }}", "{{ url_for('static', filename='js/vault.js') }}");
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "footing-shell-" + VERSION;
 // The returnee's own pages marked by the server (X-Offline-Copy), kept so they
@@ -13,6 +13,7 @@ const FORGET_ON = ["/signout", "/exit", "/signin/pin", "/signin/staff/code", "/a
                    "/activate/staff"];
 const SHELL = {{ shell|safe }};
 const OFFLINE_URL = "{{ offline_url }}";
+
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -32,28 +33,68 @@ self.addEventListener("activate", (event) => {
 });
 
 function forgetPages() {
-  return caches.delete(PAGES_CACHE);
+  return Promise.all([caches.delete(PAGES_CACHE), FootingVault.lock()]);
+}
+
+// A copy is kept encrypted under the vault's key, and only while it is open.
+const COPIED_HEADERS = ["Content-Type", "Content-Language", "Content-Security-Policy"];
+async function keep(url, response) {
+  const key = await FootingVault.key();
+  if (!key) return;
+  const headers = { "Content-Type": "application/octet-stream" };
+  COPIED_HEADERS.forEach((h) => { if (response.headers.has(h)) headers["X-Copy-" + h] = response.headers.get(h); });
+  const sealed = await FootingVault.encrypt(key, await response.arrayBuffer());
+  await (await caches.open(PAGES_CACHE)).put(url, new Response(sealed, { headers }));
+}
+
+// Locked: the offline page, which asks for the PIN (static/js/vault.js).
+function lockPage() {
+  return caches.match(OFFLINE_URL);
+}
+
+// Offline: the copy, readable only while the vault is open; locked, the PIN
+// page; an altered copy is dropped and the PIN asked for.
+async function offlineCopy(url) {
+  const kept = await caches.match(url, { cacheName: PAGES_CACHE });
+  if (!kept) return caches.match(OFFLINE_URL);
+  const key = await FootingVault.key();
+  if (!key) return lockPage();
+  try {
+    const plain = await FootingVault.decrypt(key, await kept.arrayBuffer());
+    const headers = {};
+    COPIED_HEADERS.forEach((h) => { if (kept.headers.has("X-Copy-" + h)) headers[h] = kept.headers.get("X-Copy-" + h); });
+    return new Response(plain, { headers });
+  } catch (err) {
+    await (await caches.open(PAGES_CACHE)).delete(url);
+    await FootingVault.lock();
+    return lockPage();
+  }
 }
 
 async function networkFirst(request) {
+  let response;
   try {
-    const response = await fetch(request);
-    if (response.headers.get("X-Signed-Out") === "1") {
-      // Nobody is signed in any more (the session timed out, or was ended
-      // elsewhere: a PIN change, the account disabled or deleted): what was
-      // kept of it goes too.
-      await forgetPages();
-      return response;
-    }
-    if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
-      const copy = response.clone();
-      caches.open(PAGES_CACHE).then((cache) => cache.put(request.url, copy));
-    }
-    return response;
+    response = await fetch(request);
   } catch (err) {
-    const kept = await caches.match(request.url, { cacheName: PAGES_CACHE });
-    return kept || caches.match(OFFLINE_URL);
+    return offlineCopy(request.url);
   }
+  if (response.headers.get("X-Signed-Out") === "1") {
+    // Nobody is signed in any more (the session timed out, or was ended
+    // elsewhere: a PIN change, the account disabled or deleted): what was
+    // kept of it goes too, and the key is locked.
+    await forgetPages();
+    return response;
+  }
+  // Signed in, for this many seconds of idleness: the key prepared with the
+  // PIN just typed is kept, and the vault stays open as long as the session.
+  const idle = Number(response.headers.get("X-Idle-Seconds") || 0);
+  if (idle > 0) {
+    await FootingVault.confirm(idle).then(() => FootingVault.extend(idle)).catch(() => {});
+  }
+  if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
+    await keep(request.url, response.clone()).catch(() => {});
+  }
+  return response;
 }
 
 // Only the shell comes from the cache: anything else (JSON such as /csrf,
