@@ -254,3 +254,28 @@ def test_a_second_person_after_the_lock_reads_nothing_of_the_first(phone, live_s
     finally:
         phone.set_offline(False)
     assert not errors, errors
+
+
+def test_after_a_pin_change_only_the_new_pin_opens_the_copies(phone, live_server):
+    account, page, errors = _person(phone, live_server, "Vault Pin Change")
+    new_pin = "975310"
+    page.goto("/me/pin")
+    page.locator("input#current").fill(PIN)
+    page.locator("input#pin").fill(new_pin)
+    page.locator("input#pin_repeat").fill(new_pin)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: not url.endswith("/me/pin"))
+    page.goto("/home")
+    _idle_deadline_passes(page)
+    phone.set_offline(True)
+    try:
+        page.goto("/home")
+        _unlock_offline(page, PIN)
+        page.wait_for_function("() => document.querySelector('.vault-note') !== null")
+        assert account.name not in page.inner_text("main")
+        _unlock_offline(page, new_pin)
+        page.wait_for_function(
+            "(name) => document.querySelector('main').innerText.includes(name)", arg=account.name)
+    finally:
+        phone.set_offline(False)
+    assert not errors, errors

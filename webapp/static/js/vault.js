@@ -89,9 +89,14 @@
   }
   // A new data key, wrapped under `pin`: {record, key}.
   function fresh(pin) {
+    return subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt", "decrypt"])
+      .then(function (dataKey) { return rewrap(dataKey, pin); });
+  }
+  // An (extractable) data key wrapped under `pin`, with a new salt: {record, key}.
+  function rewrap(dataKey, pin) {
     var salt = global.crypto.getRandomValues(new Uint8Array(16));
     var iv = global.crypto.getRandomValues(new Uint8Array(12));
-    return subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt", "decrypt"])
+    return Promise.resolve(dataKey)
       .then(function (dataKey) {
         return wrappingKey(pin, salt, V.ITERATIONS).then(function (kek) {
           return subtle.wrapKey("raw", dataKey, kek, { name: "AES-GCM", iv: iv });
@@ -180,6 +185,19 @@
           .then(function () { return openFor(pending.key, seconds); })
           .then(function () { return true; });
       });
+    });
+  };
+  /* A PIN change (/me/pin): the same data key, wrapped under the new PIN,
+     kept when the server took the change (the next signed-in page). */
+  V.prepareChange = function (current, pin) {
+    return get("key").then(function (record) {
+      if (!record) return null;
+      return wrappingKey(current, record.salt, record.iterations).then(function (kek) {
+        return subtle.unwrapKey("raw", record.wrapped, kek, { name: "AES-GCM", iv: record.iv },
+                                { name: "AES-GCM" }, true, ["encrypt", "decrypt"]);
+      }).then(function (dataKey) { return rewrap(dataKey, pin); }).then(function (made) {
+        return put("pending", { key: made.key, record: made.record, fresh: false, at: Date.now() });
+      }, function () { return null; });
     });
   };
   V.forgetPending = function () { return del("pending").catch(function () {}); };
@@ -274,6 +292,26 @@
     }
     box.textContent = text;
   }
+
+  // The PIN change form: the key wrapped under the new PIN waits for the
+  // server's yes. This page itself (the form, or the form with an error)
+  // means no yes: what waited goes.
+  var change = document.querySelector("form[data-vault-change]");
+  if (change) V.forgetPending();
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.matches || !form.matches("form[data-vault-change]")) return;
+    if (form.hasAttribute("data-vault-sent") || navigator.onLine === false) return;
+    var current = form.querySelector("input[name=current]"), next = form.querySelector("input[name=pin]");
+    if (!current || !next) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var send = function () {
+      form.setAttribute("data-vault-sent", "");
+      HTMLFormElement.prototype.submit.call(form);
+    };
+    V.prepareChange(current.value, next.value).then(send, send);
+  }, true);
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
