@@ -3,7 +3,8 @@
    (static/js/queue.js) on Background Sync. Served from /sw.js so its scope is
    the whole site. */
 "use strict";
-importScripts("{{ queue_js }}", "{{ url_for('static', filename='js/vault.js') }}");
+importScripts("{{ queue_js }}");
+importScripts("{{ url_for('static', filename='js/vault.js') }}");  // issue #19: copies and queue sealed
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "footing-shell-" + VERSION;
 // The returnee's own pages marked by the server (X-Offline-Copy), kept so they
