@@ -296,8 +296,7 @@
   // The PIN change form: the key wrapped under the new PIN waits for the
   // server's yes. This page itself (the form, or the form with an error)
   // means no yes: what waited goes.
-  var change = document.querySelector("form[data-vault-change]");
-  if (change) V.forgetPending();
+  if (document.querySelector("form[data-vault-change]")) V.forgetPending();
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form || !form.matches || !form.matches("form[data-vault-change]")) return;
