@@ -107,9 +107,10 @@ def test_the_service_worker_precaches_the_hashed_shell(client, app):
     body = client.get("/sw.js").get_data(as_text=True)
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
     manifest = app.extensions["footing_assets"]
-    for name in ("css/app.css", "js/app.js", "js/queue.js"):
+    for name in ("css/app.css", "js/app.js", "js/queue.js", "js/vault.js"):
         assert f"/static/{manifest[name]}" in shell
     assert f'importScripts("/static/{manifest["js/queue.js"]}")' in body
+    assert f'importScripts("/static/{manifest["js/vault.js"]}")' in body
     assert app.config["ASSET_VERSION"] in body
 
 

@@ -22,14 +22,14 @@ from flask import abort, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from .alerts import service as alerts
 from .db import db_session, get_locked, route_begins
 from .directory import service as directory
 from .groups import service as groups
-from .models import Role, User
+from .models import Role, User, utcnow
 from .network import service as network
 from .people import service as people
 from .plan import service as plan
@@ -128,7 +128,8 @@ POLICY: dict[str, Rule] = {
     "plan.suggest": signed_in(CASEWORKER, COORDINATOR, scope="returnee"),
     "plan.goal": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id",
                            ledger="plan"),
-    "plan.edit_goal": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
+    "plan.edit_goal": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id",
+                                ledger="plan"),
     "plan.set_status": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
     "plan.add_step": signed_in(RETURNEE, CASEWORKER, scope="goal", arg="goal_id"),
     "plan.comment": signed_in(RETURNEE, CASEWORKER, COORDINATOR, scope="goal", arg="goal_id"),
@@ -172,7 +173,10 @@ POLICY: dict[str, Rule] = {
     "checkins.history": signed_in(RETURNEE),
     "groups.index": signed_in(RETURNEE, FACILITATOR, COORDINATOR),
     "groups.new": signed_in(COORDINATOR),
-    "groups.show": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group", arg="group_id"),
+    # A group's page (its board, the check-ins shared with it) and its overview
+    # show the members' own words: a staff view is in each member's ledger.
+    "groups.show": signed_in(RETURNEE, FACILITATOR, COORDINATOR, scope="group", arg="group_id",
+                             ledger="group"),
     "groups.appoint": signed_in(COORDINATOR, scope="group", arg="group_id"),
     "groups.manage": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     "groups.settings": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
@@ -191,7 +195,7 @@ POLICY: dict[str, Rule] = {
                                    nested=MEETING),
     "groups.cancel_meeting": signed_in(FACILITATOR, scope="group_led", arg="group_id",
                                        nested=MEETING),
-    "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
+    "groups.overview": signed_in(FACILITATOR, scope="group_led", arg="group_id", ledger="group"),
     "groups.raise_member": signed_in(FACILITATOR, scope="group_led", arg="group_id"),
     # Aftercare monitoring (issue #7). Staff reach a returnee's timeline and
     # follow-ups through the returnee scope (their caseworker, a coordinator);
@@ -301,12 +305,14 @@ NESTED: dict[str, Callable[[Session, User, Any, int], object | None]] = {
 }
 
 
-def record_view(session: Session, viewer: User, subject: User, what: str) -> None:
-    if viewer.is_staff and subject.role == RETURNEE.value:
-        session.add(AccessLedgerEntry(
-            organisation_id=viewer.organisation_id,
-            viewer_id=viewer.id, subject_id=subject.id, what=what,
-        ))
+def record_views(session: Session, viewer: User, subjects: list[User], what: str) -> None:
+    """A staff member's view of these people's records, one ledger entry each,
+    written in one statement (a group of any size)."""
+    rows = [{"organisation_id": viewer.organisation_id, "viewer_id": viewer.id,
+             "subject_id": subject.id, "what": what, "at": utcnow()}
+            for subject in subjects if subject.role == RETURNEE.value]
+    if viewer.is_staff and rows:
+        session.execute(insert(AccessLedgerEntry), rows)
 
 
 def enforce() -> ResponseReturnValue | None:
@@ -336,11 +342,25 @@ def enforce() -> ResponseReturnValue | None:
         outer = target
         for name, arg in rule.nested:
             outer = g.nested[name] = _reached(NESTED[name](session, viewer, outer, _id(arg)))
-        # The person whose record this is: the target itself, or its `returnee`.
-        subject = target if isinstance(target, User) else getattr(target, "returnee", None)
-        if rule.ledger and isinstance(subject, User) and request.method == "GET":
-            record_view(session, viewer, subject, rule.ledger)
+        if rule.ledger and request.method == "GET":
+            record_views(session, viewer, _subjects(session, rule.scope, target), rule.ledger)
     return None
+
+
+# Scopes whose object is not one person's: whose information their pages show.
+SUBJECTS: dict[str, Callable[[Session, Any], list[User]]] = {
+    "group": groups.member_users,
+    "group_led": groups.member_users,
+}
+
+
+def _subjects(session: Session, scope: str, target: object) -> list[User]:
+    """The people whose record a page of `target` is: the target itself, its
+    `returnee`, or (a group) its members."""
+    if scope in SUBJECTS:
+        return SUBJECTS[scope](session, target)
+    subject = target if isinstance(target, User) else getattr(target, "returnee", None)
+    return [subject] if isinstance(subject, User) else []
 
 
 def _id(arg: str) -> int:

@@ -40,6 +40,7 @@ SIGNED_OUT_HEADER = "X-Signed-Out"
 REPLAY_HEADER = "X-Footing-Replay"
 STORED_HEADER = "X-Footing-Stored"
 CSRF_REFUSED_HEADER = "X-CSRF-Refused"
+IDLE_HEADER = "X-Idle-Seconds"
 
 
 def offline_copy(view):
@@ -126,6 +127,10 @@ def apply_security_headers(response):
     user = g.get("_login_user")  # where Flask-Login keeps the user it loaded
     if user is not None and not user.is_authenticated:
         headers[SIGNED_OUT_HEADER] = "1"
+    elif user is not None and user.role == "returnee":
+        # Signed in for this many idle seconds more: the service worker keeps
+        # the phone's vault open until then (issue #19, static/js/vault.js).
+        headers[IDLE_HEADER] = str(current_app.config["RETURNEE_IDLE_MINUTES"] * 60)
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         add_vary(headers, "Cookie", "HX-Request")

@@ -78,6 +78,13 @@ def members(session: Session, group: PeerGroup) -> list[GroupMember]:
         .where(GroupMember.group_id == group.id).order_by(User.display_name)))
 
 
+def member_users(session: Session, group: PeerGroup) -> list[User]:
+    """The members' accounts (whose information the group's pages show)."""
+    return list(session.scalars(
+        select(User).join(GroupMember, GroupMember.user_id == User.id)
+        .where(GroupMember.group_id == group.id)))
+
+
 def facilitators(session: Session, group: PeerGroup) -> list[User]:
     return list(session.scalars(
         select(User).join(GroupFacilitator, GroupFacilitator.user_id == User.id)

@@ -168,8 +168,8 @@ def manifest():
     return response
 
 
-SHELL_FILES = ("css/app.css", "js/app.js", "js/queue.js", "vendor/htmx-2.0.11.min.js",
-               "icons/icon-192.png")
+SHELL_FILES = ("css/app.css", "js/app.js", "js/queue.js", "js/vault.js",
+               "vendor/htmx-2.0.11.min.js", "icons/icon-192.png")
 
 
 @bp.get("/sw.js")

@@ -4,18 +4,21 @@
    the whole site. */
 "use strict";
 importScripts("{{ queue_js }}");
+importScripts("{{ url_for('static', filename='js/vault.js') }}");  // issue #19: copies and queue sealed
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "footing-shell-" + VERSION;
 // The returnee's own pages marked by the server (X-Offline-Copy), kept so they
 // can be read offline. Personal: deleted whenever someone signs in or out.
 const PAGES_CACHE = "footing-pages";
 // Pages that hold nothing of the person (the directory of local services,
-// marked X-Public-Copy): kept for anyone on the phone, through sign-in and out.
+// marked X-Public-Copy): kept in the clear for anyone on the phone, through
+// sign-in and out.
 const PUBLIC_CACHE = "footing-public";
 const FORGET_ON = ["/signout", "/exit", "/signin/pin", "/signin/staff/code", "/activate/returnee",
                    "/activate/staff"];
 const SHELL = {{ shell|safe }};
 const OFFLINE_URL = "{{ offline_url }}";
+
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -35,37 +38,78 @@ self.addEventListener("activate", (event) => {
 });
 
 function forgetPages() {
-  return caches.delete(PAGES_CACHE);
+  return Promise.all([caches.delete(PAGES_CACHE), FootingVault.lock()]);
+}
+
+// A copy is kept encrypted under the vault's key, and only while it is open.
+const COPIED_HEADERS = ["Content-Type", "Content-Language", "Content-Security-Policy"];
+async function keep(url, response) {
+  const key = await FootingVault.key();
+  if (!key) return;
+  const headers = { "Content-Type": "application/octet-stream" };
+  COPIED_HEADERS.forEach((h) => { if (response.headers.has(h)) headers["X-Copy-" + h] = response.headers.get(h); });
+  const sealed = await FootingVault.encrypt(key, await response.arrayBuffer());
+  await (await caches.open(PAGES_CACHE)).put(url, new Response(sealed, { headers }));
+}
+
+// Locked: the offline page, which asks for the PIN (static/js/vault.js).
+function lockPage() {
+  return caches.match(OFFLINE_URL);
+}
+
+// Offline: the copy, readable only while the vault is open; locked, the PIN
+// page; an altered copy is dropped and the PIN asked for.
+async function offlineCopy(url) {
+  const kept = await caches.match(url, { cacheName: PAGES_CACHE });
+  if (!kept) {
+    return (await caches.match(url, { cacheName: PUBLIC_CACHE })) || caches.match(OFFLINE_URL);
+  }
+  const key = await FootingVault.key();
+  if (!key) return lockPage();
+  try {
+    const plain = await FootingVault.decrypt(key, await kept.arrayBuffer());
+    const headers = {};
+    COPIED_HEADERS.forEach((h) => { if (kept.headers.has("X-Copy-" + h)) headers[h] = kept.headers.get("X-Copy-" + h); });
+    return new Response(plain, { headers });
+  } catch (err) {
+    await (await caches.open(PAGES_CACHE)).delete(url);
+    await FootingVault.lock();
+    return lockPage();
+  }
 }
 
 async function networkFirst(request) {
+  let response;
   try {
-    const response = await fetch(request);
-    if (response.headers.get("X-Signed-Out") === "1") {
-      // Nobody is signed in any more (the session timed out, or was ended
-      // elsewhere: a PIN change, the account disabled or deleted): what was
-      // kept of it goes too.
-      await forgetPages();
-      return response;
-    }
-    if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
-      const copy = response.clone();
-      caches.open(PAGES_CACHE).then((cache) => cache.put(request.url, copy));
-    } else if (response.ok && response.headers.get("X-Public-Copy") === "1") {
-      const copy = response.clone();
-      caches.open(PUBLIC_CACHE).then((cache) => cache.put(request.url, copy));
-    }
-    return response;
+    response = await fetch(request);
   } catch (err) {
-    const kept = await caches.match(request.url, { cacheName: PAGES_CACHE })
-      || await caches.match(request.url, { cacheName: PUBLIC_CACHE });
-    return kept || caches.match(OFFLINE_URL);
+    return offlineCopy(request.url);
   }
+  if (response.headers.get("X-Signed-Out") === "1") {
+    // Nobody is signed in any more (the session timed out, or was ended
+    // elsewhere: a PIN change, the account disabled or deleted): what was
+    // kept of it goes too, and the key is locked.
+    await forgetPages();
+    return response;
+  }
+  // Signed in, for this many seconds of idleness: the key prepared with the
+  // PIN just typed is kept, and the vault stays open as long as the session.
+  const idle = Number(response.headers.get("X-Idle-Seconds") || 0);
+  if (idle > 0) {
+    await FootingVault.confirm(idle).then(() => FootingVault.extend(idle)).catch(() => {});
+  }
+  if (response.ok && response.headers.get("X-Offline-Copy") === "1") {
+    await keep(request.url, response.clone()).catch(() => {});
+  } else if (response.ok && response.headers.get("X-Public-Copy") === "1") {
+    const copy = response.clone();
+    await caches.open(PUBLIC_CACHE).then((cache) => cache.put(request.url, copy)).catch(() => {});
+  }
+  return response;
 }
 
 // "I need help now" must open offline (issue #18): a returnee's page asks for
 // a copy of the help page to be kept, if there is none yet. Kept like any
-// page the server marks (X-Offline-Copy), and forgotten with them.
+// page the server marks (X-Offline-Copy): sealed, and forgotten with them.
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type !== "footing-keep-help" || typeof data.url !== "string") return;
@@ -75,7 +119,7 @@ self.addEventListener("message", (event) => {
     if (kept) return null;
     return fetch(url.href, { credentials: "same-origin" }).then((response) => {
       if (!response.ok || response.headers.get("X-Offline-Copy") !== "1") return null;
-      return caches.open(PAGES_CACHE).then((cache) => cache.put(url.href, response));
+      return keep(url.href, response);
     });
   }).catch(() => null));
 });

@@ -62,13 +62,20 @@
         .sort(function (a, b) { return a.created - b.created; });
     });
   };
-  Q.put = function (item) { return store("readwrite", function (s) { return s.put(item); }); };
+  // Sealed (static/js/vault.js) before it is stored: no report text at rest.
+  function sealed(item) { return global.FootingVault ? global.FootingVault.seal(item) : Promise.resolve(item); }
+  function readable(items) { return global.FootingVault ? global.FootingVault.readable(items) : items; }
+  Q.put = function (item) {
+    return sealed(item).then(function (kept) { return store("readwrite", function (s) { return s.put(kept); }); });
+  };
   Q.remove = function (uuid) { return store("readwrite", function (s) { return s.delete(uuid); }); };
   Q.swap = function (item, uuid) {  // the same report under a new UUID, in one transaction
-    return store("readwrite", function (s) {
-      s.delete(item.uuid);
-      item.uuid = uuid;
-      return s.put(item);
+    return sealed(item).then(function (kept) {
+      return store("readwrite", function (s) {
+        s.delete(item.uuid);
+        item.uuid = kept.uuid = uuid;
+        return s.put(kept);
+      });
     });
   };
 
@@ -199,7 +206,7 @@
             return summary;
           });
         }
-        return Q.items(s.owner).then(function (items) {
+        return Q.items(s.owner).then(readable).then(function (items) {
           if (first) {
             items = items.filter(function (i) { return i.uuid !== first.uuid; });
             items.unshift(first);
