@@ -63,6 +63,7 @@ def create_app(config: object | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone,
                    default_translation_directories=str(Path(__file__).parent / "i18n"))
+    i18n.install_formats(app)
     bodies.init_app(app)  # before CSRF's check, which reads the form
     csrf.init_app(app)
     htmx.init_app(app)
