@@ -10,7 +10,6 @@ from flask import Flask, g, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 
 from . import (
     access,
@@ -29,6 +28,7 @@ from .config import Config, default_sqlite_url, settings
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
+from .icons import choice_icon, icon
 from .security import apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
@@ -81,6 +81,8 @@ def create_app(config: object | None = None) -> Flask:
     app.after_request(apply_security_headers)
     register_error_pages(app)
     app.context_processor(_template_globals)
+    # Globals of the environment: macros imported without context see them too.
+    app.jinja_env.globals["choice_icon"] = choice_icon
     register_cli(app)
 
     # Pages compressed on the way out (brotli or gzip, see security.py on
@@ -156,12 +158,6 @@ def _refresh_idle_clock(response):
         if now - session.get("seen", 0) >= IDLE_CLOCK_STEP:
             session["seen"] = now
     return response
-
-
-def icon(name: str) -> Markup:
-    """An icon from the inline sprite; decorative, the word beside it speaks."""
-    return Markup('<svg class="icon" aria-hidden="true" focusable="false">'
-                  '<use href="#i-{}"></use></svg>').format(name)
 
 
 def _template_globals() -> dict:
