@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from webapp.checkins.models import ANSWERS, QUESTIONS
 from webapp.checkins.forms import VISIBILITY
+from webapp.checkins.models import ANSWERS, QUESTIONS
 from webapp.icons import CHOICE_ICONS
 from webapp.plan.catalog import AREAS, STARTERS
 from webapp.support import choices as c
