@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 
 from babel import Locale, dates, localedata, numbers
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_context
@@ -132,8 +132,11 @@ def format_locale_for(code: str, country: str | None) -> Locale:
 def format_locale() -> Locale:
     code = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     country = None
-    if has_request_context() and current_user and current_user.is_authenticated:
-        country = current_user.organisation.country
+    # The user already loaded for this request, if any: never a query of its
+    # own (an error page renders with the database down).
+    user = g.get("_login_user") if has_request_context() else None
+    if user is not None and user.is_authenticated:
+        country = user.organisation.country
     return format_locale_for(code, country)
 
 
@@ -220,7 +223,8 @@ def install_formats(app) -> None:
     app.jinja_env.filters.update(
         dateformat=format_date, datetimeformat=format_datetime, timeformat=format_time,
         whenformat=format_when, numberformat=format_number, decimalformat=format_decimal,
-        currencyformat=format_currency, percentformat=format_percent, digits=digits)
+        currencyformat=format_currency, percentformat=format_percent, digits=digits,
+        bdi=bdi)
     install_gettext(app)
 
 
@@ -256,3 +260,10 @@ def install_gettext(app) -> None:
 
     app.jinja_env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext,
                                  pgettext=pgettext)
+
+
+def bdi(value: object) -> Markup:
+    """Text a person or an organisation wrote, isolated from the page's
+    direction (issue #23): a Latin name in a Pashto sentence keeps its place,
+    an Arabic note's full stop stays at its end in an English page."""
+    return Markup("<bdi>{}</bdi>").format(value)
