@@ -83,6 +83,8 @@ def create_app(config: object | None = None) -> Flask:
     app.context_processor(_template_globals)
     # Globals of the environment: macros imported without context see them too.
     app.jinja_env.globals["choice_icon"] = choice_icon
+    app.jinja_env.globals.update(native_checked=i18n.native_checked,
+                                 contact_link=i18n.contact_link)
     register_cli(app)
 
     # Pages compressed on the way out (brotli or gzip, see security.py on

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from functools import lru_cache
+from pathlib import Path
 
 from babel import Locale, dates, localedata, numbers
 from flask import current_app, g, has_request_context, request, session
@@ -267,3 +268,35 @@ def bdi(value: object) -> Markup:
     direction (issue #23): a Latin name in a Pashto sentence keeps its place,
     an Arabic note's full stop stays at its end in an English page."""
     return Markup("<bdi>{}</bdi>").format(value)
+
+
+# --- Review status (issue #23) --------------------------------------------------
+# i18n/REVIEW.md is the source: its table lists the catalogs still waiting
+# for a native speaker; every other language has been checked by one. When a
+# reviewer has read a catalog, its row goes.
+REVIEW_FILE = Path(__file__).parent / "i18n" / "REVIEW.md"
+
+
+@lru_cache(maxsize=1)
+def awaiting_review() -> frozenset[str]:
+    try:
+        text = REVIEW_FILE.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    return frozenset(re.findall(r"^\|\s*`([^`]+)`\s*\|", text, re.M))
+
+
+def native_checked(code: str) -> bool:
+    """Has a native speaker checked this language's words? (English is the
+    source language.)"""
+    return code not in awaiting_review()
+
+
+def contact_link(contact: str) -> str:
+    """The href of an organisation's contact: a link as it is, an e-mail
+    address as mailto:, a phone number as tel:."""
+    if contact.startswith("https://"):
+        return contact
+    if "@" in contact:
+        return f"mailto:{contact}"
+    return "tel:" + re.sub(r"[^0-9+]", "", contact)
