@@ -13,11 +13,13 @@ from webapp.icons import CHOICE_ICONS
 from webapp.plan.catalog import AREAS, STARTERS
 from webapp.support import choices as c
 
-SPRITE = Path(__file__).parents[1] / "webapp" / "templates" / "_sprite.html"
+TEMPLATES = Path(__file__).parents[1] / "webapp" / "templates"
 
 
 def sprite_symbols() -> set[str]:
-    return set(re.findall(r'<symbol id="i-([\w-]+)"', SPRITE.read_text()))
+    text = "".join((TEMPLATES / name).read_text() for name in ("_sprite.html",
+                                                                "_choice_sprite.html"))
+    return set(re.findall(r'<symbol id="i-([\w-]+)"', text))
 
 
 @pytest.mark.parametrize("group,keys", [
@@ -35,7 +37,12 @@ def test_every_choice_has_an_icon_the_sprite_draws(group, keys):
 
 
 def uses(page: str) -> list[str]:
-    return re.findall(r'<use href="#i-([\w-]+)">', page)
+    """The icons a page shows; each must be drawn by a symbol in the page
+    itself (the choices' sprite is included only where it is needed)."""
+    shown = re.findall(r'<use href="#i-([\w-]+)">', page)
+    drawn = set(re.findall(r'<symbol id="i-([\w-]+)"', page))
+    assert set(shown) <= drawn, f"icons without their symbol: {set(shown) - drawn}"
+    return shown
 
 
 def test_the_pages_show_the_pictures_beside_the_words(web, returnee_web):
@@ -58,6 +65,7 @@ def test_the_report_page_asks_about_safety_first_with_a_picture_on_each_choice(
         web, returnee_web):
     returnee_web()
     page = web.get("/help/report").get_data(as_text=True)
+    uses(page)
     kinds = re.findall(r'class="cards kind-(\w+)', page)
     assert kinds == ["safety", "health", "medicine"]
     first = re.findall(r'name="what" id="what-([\w-]+)"', page)[0]
