@@ -177,3 +177,37 @@ def test_a_cyrillic_catalog_behind_its_latin_one_is_reported(app, tmp_path, monk
     with app.app_context():
         assert cli.catalog_problems(["sr_Latn", "sr_Cyrl"]) == [
             "sr_Cyrl: not the same as sr_Latn: run `flask translate update`"]
+
+
+def test_the_language_page_says_which_languages_a_native_speaker_checked(
+        app, client, web, session, make_staff):
+    """Issue #23: webapp/i18n/REVIEW.md lists the catalogs still waiting for
+    a native speaker; the language page says so, and where to send
+    corrections when the organisation has set it."""
+    from webapp import i18n
+
+    waiting = i18n.awaiting_review()
+    assert {"fr", "ar", "ps", "so", "en_SL@kri", "nl_SR@srn"} <= waiting
+    assert "nl" not in waiting and "en" not in waiting
+    page = client.get("/language").get_data(as_text=True)
+    assert page.count("Not yet checked by a native speaker") == len(
+        [c for c in Config.LANGUAGES if c in waiting])
+    assert page.count("Checked by a native speaker") == len(
+        [c for c in Config.LANGUAGES if c not in waiting])
+    client.set_cookie("lang", "so")
+    page = client.get("/language").get_data(as_text=True)
+    assert translated(app, "so", "A native speaker has not yet checked the words of this "
+                                 "language. Some may sound wrong.") in page
+    # A coordinator sets where corrections go; signed-in people see it.
+    from tests.conftest import sign_in_staff
+    from webapp.models import Role
+
+    coordinator = make_staff(Role.COORDINATOR)
+    sign_in_staff(web, coordinator)
+    r = web.post("/organisation/", {
+        "name": "Partner", "emergency_phone": "+232 76 111 222", "timezone": "Africa/Freetown",
+        "currency": "SLE", "followup_months": ["1", "3", "6", "12"],
+        "languages": ["en", "so"], "corrections_contact": "words@partner.example"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:400]
+    page = web.get("/language").get_data(as_text=True)
+    assert 'href="mailto:words@partner.example"' in page

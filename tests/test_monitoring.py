@@ -291,7 +291,7 @@ def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_a
         service.schedule_all(session)
     session.commit()
     page = staff.get("/caseload/due").get_data(as_text=True)
-    assert f'<a href="/caseload/{person.id}/followups">Abdul</a>' in page
+    assert f'<a href="/caseload/{person.id}/followups"><bdi>Abdul</bdi></a>' in page
     # An overdue follow-up says how long ago it was due.
     first = min(service.schedule(session, person), key=lambda s: s.due_on)
     late = (date.today() - first.due_on).days
@@ -386,7 +386,7 @@ def test_caseload_puts_who_needs_attention_first_and_filters(
     session.commit()
     staff = staff_client(app, cw)
     page = staff.get("/caseload/").get_data(as_text=True)
-    names = re.findall(r'/caseload/\d+">([^<]+)</a>', page)
+    names = re.findall(r'/caseload/\d+"><bdi>([^<]+)</bdi></a>', page)
     assert names[0] == "Urgent" and names[-1] == "Fine", names
     assert set(names[1:3]) == {"Quiet", "Late"}
     assert "Not mine" not in page
@@ -395,7 +395,7 @@ def test_caseload_puts_who_needs_attention_first_and_filters(
     for show, expected in (("urgent", ["Urgent"]), ("no_contact", ["Quiet"]),
                            ("overdue", ["Late"])):
         page = staff.get(f"/caseload/?show={show}").get_data(as_text=True)
-        assert re.findall(r'/caseload/\d+">([^<]+)</a>', page) == expected, show
+        assert re.findall(r'/caseload/\d+"><bdi>([^<]+)</bdi></a>', page) == expected, show
     # A made-up filter or page shows everyone, not an error.
     assert staff.get("/caseload/?show=nonsense&page=abc").status_code == 200
 
@@ -480,8 +480,8 @@ def test_caseload_shows_the_progress_of_each_persons_own_goals(
                     + [Step(organisation_id=org.id, goal_id=removed.id, text="Old", done_at=now)])
     session.commit()
     page = staff_client(app, cw).get("/caseload/").get_data(as_text=True)
-    plans = dict(re.findall(r'/caseload/\d+">([^<]+)</a>.*?<dt>Plan</dt>\s*<dd>([^<]+)</dd>',
-                            page, re.S))
+    plans = dict(re.findall(
+        r'/caseload/\d+"><bdi>([^<]+)</bdi></a>.*?<dt>Plan</dt>\s*<dd>([^<]+)</dd>', page, re.S))
     assert plans == {"Ama": "2 of 3 steps done", "Kofi": "No steps yet"}
 
 

@@ -72,6 +72,9 @@ def test_the_emergency_line_set_here_is_what_returnees_see(session, coordinator,
     ({"name": ""}, "Please fill this in."),
     ({"languages": []}, "Please choose at least one language."),
     ({"languages": ["en", "xx"]}, "Please choose one from the list."),
+    ({"corrections_contact": "ask Fatmata"}, "Please write a link (https://…), an e-mail"),
+    ({"corrections_contact": "javascript:alert(1)"}, "Please write a link (https://…), an e-mail"),
+    ({"corrections_contact": "https://x.org/" + "a" * 200}, "Please use at most 200 characters."),
 ])
 def test_bad_settings_are_refused_and_change_nothing(session, coordinator, changes, message):
     user, staff = coordinator
@@ -81,7 +84,8 @@ def test_bad_settings_are_refused_and_change_nothing(session, coordinator, chang
     assert message in r.get_data(as_text=True)
     session.expire_all()
     org = session.get(Organisation, user.organisation_id)
-    for key in ("name", "emergency_phone", "timezone", "currency", "followup_months", "languages"):
+    for key in ("name", "emergency_phone", "timezone", "currency", "followup_months", "languages",
+                "corrections_contact"):
         assert getattr(org, key) == before[key], key
 
 

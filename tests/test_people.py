@@ -121,7 +121,7 @@ def test_the_people_list_goes_page_by_page_and_a_caseworker_sees_their_own(
     make_returnee(name="Someone else's")
 
     def names(page):
-        return re.findall(r'/people/\d+">([^<]+)</a>', page)
+        return re.findall(r'/people/\d+"><bdi>([^<]+)</bdi></a>', page)
 
     first = web.get("/people/").get_data(as_text=True)
     assert names(first) == ["Ama", "Bintu"]

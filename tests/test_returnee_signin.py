@@ -33,7 +33,7 @@ def test_activation_records_consent_binds_browser_and_signs_in(web, session, mak
 
     home = web.get("/home")
     assert home.status_code == 200
-    assert "Hello, Mariama" in home.get_data(as_text=True)
+    assert "Hello, <bdi>Mariama</bdi>" in home.get_data(as_text=True)
     consent = session.scalars(select(ConsentRecord).where(ConsentRecord.user_id == user.id)).one()
     assert consent.choices == {"share_with_group": True, "caseworker_may_edit_plan": False,
                                "push_reminders": False}
@@ -134,7 +134,7 @@ def test_pin_signin_on_bound_browser(web, returnee_web):
     assert web.get("/signin").headers["Location"].endswith("/signin/pin")
     r = web.post("/signin/pin", {"pin": PIN})
     assert r.status_code == 302
-    assert f"Hello, {user.display_name}" in web.get("/home").get_data(as_text=True)
+    assert f"Hello, <bdi>{user.display_name}</bdi>" in web.get("/home").get_data(as_text=True)
 
 
 def test_pin_never_works_from_an_unbound_browser(app, returnee_web, connection):

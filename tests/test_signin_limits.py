@@ -103,7 +103,7 @@ def test_the_owner_signs_in_on_her_computer_while_a_guesser_is_refused(app, make
     else:
         assert statuses == [401] * 20 + [429] * 5  # then the account's ceiling
     sign_in_staff(computer, user, step=1)
-    assert "Hello, Mariama" in computer.get("/home").get_data(as_text=True)
+    assert "Hello, <bdi>Mariama</bdi>" in computer.get("/home").get_data(as_text=True)
     assert guesses(app, user, 1, addresses=1) == [429]  # the guesser still is refused
 
 

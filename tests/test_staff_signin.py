@@ -15,7 +15,7 @@ from .conftest import STAFF_PASSWORD, Web, sign_in_staff, totp_now
 def test_password_then_totp_signs_in(web, make_staff):
     user = make_staff(Role.COORDINATOR, display_name="Aminata")
     sign_in_staff(web, user)
-    assert "Hello, Aminata" in web.get("/home").get_data(as_text=True)
+    assert "Hello, <bdi>Aminata</bdi>" in web.get("/home").get_data(as_text=True)
 
 
 def test_wrong_password_or_unknown_email_gives_the_same_answer(web, make_staff):
@@ -83,7 +83,7 @@ def test_staff_activation_sets_password_and_enrols_totp(web, session, staff_web,
     user = session.scalars(select(User).where(User.email == "fatmata@example.org")).one()
     session.refresh(user)
     assert user.totp_secret == secret and user.password_hash.startswith("$argon2id$")
-    assert "Hello, Fatmata" in newcomer.get("/home").get_data(as_text=True)
+    assert "Hello, <bdi>Fatmata</bdi>" in newcomer.get("/home").get_data(as_text=True)
 
 
 def test_staff_session_idle_limit_comes_from_config(app, web, make_staff, monkeypatch):

@@ -10,7 +10,6 @@ from flask import Flask, g, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 
 from . import (
     access,
@@ -29,6 +28,7 @@ from .config import Config, default_sqlite_url, settings
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
+from .icons import choice_icon, icon
 from .security import answer_replay, apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
@@ -64,6 +64,7 @@ def create_app(config: object | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone,
                    default_translation_directories=str(Path(__file__).parent / "i18n"))
+    i18n.install_formats(app)
     bodies.init_app(app)  # before CSRF's check, which reads the form
     csrf.init_app(app)
     htmx.init_app(app)
@@ -82,6 +83,10 @@ def create_app(config: object | None = None) -> Flask:
     app.after_request(answer_replay)
     register_error_pages(app)
     app.context_processor(_template_globals)
+    # Globals of the environment: macros imported without context see them too.
+    app.jinja_env.globals["choice_icon"] = choice_icon
+    app.jinja_env.globals.update(native_checked=i18n.native_checked,
+                                 contact_link=i18n.contact_link)
     register_cli(app)
 
     # Pages compressed on the way out (brotli or gzip, see security.py on
@@ -157,12 +162,6 @@ def _refresh_idle_clock(response):
         if now - session.get("seen", 0) >= IDLE_CLOCK_STEP:
             session["seen"] = now
     return response
-
-
-def icon(name: str) -> Markup:
-    """An icon from the inline sprite; decorative, the word beside it speaks."""
-    return Markup('<svg class="icon" aria-hidden="true" focusable="false">'
-                  '<use href="#i-{}"></use></svg>').format(name)
 
 
 def _template_globals() -> dict:

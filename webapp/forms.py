@@ -213,7 +213,7 @@ class RadioChoiceField(_ChoiceInOurWords, RadioField):
 class DayField(DateField):
     def process_formdata(self, valuelist) -> None:
         try:
-            super().process_formdata(valuelist)
+            super().process_formdata([ascii_digits(v) for v in valuelist or ()])
         except ValueError:
             raise ValueError(_l("Please enter a date like 2026-12-31.")) from None
 

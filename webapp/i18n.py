@@ -11,9 +11,17 @@ BCP 47 tag is the modifier: `kri`, `srn`.
 """
 from __future__ import annotations
 
-from babel import Locale
-from flask import current_app, has_request_context, request, session
+import re
+from datetime import date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, dates, localedata, numbers
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations, to_user_timezone
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LANG_COOKIE = "lang"
 ACTIVATION_LOCALE = "activation_locale"
@@ -95,3 +103,200 @@ def select_timezone() -> str | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.organisation.timezone
     return None
+
+
+# --- Local formats (issue #23) ------------------------------------------------
+# Dates, times, numbers and money are written as the person's language writes
+# them in the organisation's country (English in Sierra Leone: en_SL, 6/12/2026;
+# Dutch in Suriname: nl_SR), with the digits CLDR names as that locale's
+# default: Dari and Pashto write Persian digits (۱۲۳), never a mix. Babel
+# writes the default system's separators but always Latin digits: `digits`
+# puts the locale's own in.
+
+NATIVE_DIGITS = {"arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹", "beng": "০১২৩৪৫৬৭৮৯",
+                 "deva": "०१२३४५६७८९", "mymr": "၀၁၂၃၄၅၆၇၈၉"}
+
+
+@lru_cache(maxsize=256)
+def format_locale_for(code: str, country: str | None) -> Locale:
+    """The locale dates and numbers are written in: the language's own
+    country if its code has one (fa_AF, en_SL@kri), else the organisation's
+    country when CLDR knows the language there, else the language alone."""
+    loc = Locale.parse(code.partition("@")[0])
+    if country and not loc.territory:
+        candidate = "_".join(filter(None, (loc.language, loc.script, country.upper())))
+        if localedata.exists(candidate):
+            return Locale.parse(candidate)
+    return loc
+
+
+def format_locale() -> Locale:
+    code = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    country = None
+    # The user already loaded for this request, if any: never a query of its
+    # own (an error page renders with the database down).
+    user = g.get("_login_user") if has_request_context() else None
+    if user is not None and user.is_authenticated:
+        country = user.organisation.country
+    return format_locale_for(code, country)
+
+
+@lru_cache(maxsize=64)
+def _digit_table(loc: Locale) -> dict[int, int] | None:
+    native = NATIVE_DIGITS.get(loc.default_numbering_system)
+    return str.maketrans("0123456789", native) if native else None
+
+
+def digits(value: object, loc: Locale | None = None) -> str:
+    """`value` as text with the locale's own digits (a Jinja filter too, for
+    counts put in a page as they are)."""
+    table = _digit_table(loc or format_locale())
+    text = str(value)
+    return text.translate(table) if table else text
+
+
+def _datetime_format(loc: Locale, date_format: str, time_format: str) -> str:
+    pattern = str(loc.datetime_formats.get(date_format, loc.datetime_formats["medium"]))
+    pattern = re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", pattern)  # CLDR quoting
+    return pattern.replace("{1}", "{date}").replace("{0}", "{time}")
+
+
+def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    loc = format_locale()
+    return digits(dates.format_date(value, fmt, locale=loc), loc)
+
+
+def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    loc = format_locale()
+    return digits(dates.format_datetime(to_user_timezone(value), fmt, locale=loc), loc)
+
+
+def format_when(value: datetime | None, date_fmt: str = "full") -> str:
+    """A meeting's day and time as a returnee reads it: the day written out,
+    the time without seconds and without the time zone's name."""
+    if value is None:
+        return ""
+    loc = format_locale()
+    local = to_user_timezone(value)
+    day = dates.format_date(local.date(), date_fmt, locale=loc)
+    hour = dates.format_time(local.time(), "short", locale=loc)
+    text = _datetime_format(loc, date_fmt, "short").replace("{date}", day).replace("{time}", hour)
+    return digits(text, loc)
+
+
+def format_time(value: datetime | time | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    loc = format_locale()
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).time()
+    return digits(dates.format_time(value, fmt, locale=loc), loc)
+
+
+def format_decimal(value, fmt: str | None = None) -> str:
+    loc = format_locale()
+    return digits(numbers.format_decimal(value, fmt, locale=loc, numbering_system="default"), loc)
+
+
+def format_number(value) -> str:
+    return format_decimal(value)
+
+
+def format_percent(value, fmt: str | None = None) -> str:
+    loc = format_locale()
+    return digits(numbers.format_percent(value, fmt, locale=loc, numbering_system="default"), loc)
+
+
+def format_currency(value, currency: str) -> str:
+    loc = format_locale()
+    return digits(numbers.format_currency(value or 0, currency, locale=loc,
+                                          numbering_system="default"), loc)
+
+
+def install_formats(app) -> None:
+    """Replace Flask-Babel's format filters with the ones above."""
+    app.jinja_env.filters.update(
+        dateformat=format_date, datetimeformat=format_datetime, timeformat=format_time,
+        whenformat=format_when, numberformat=format_number, decimalformat=format_decimal,
+        currencyformat=format_currency, percentformat=format_percent, digits=digits,
+        bdi=bdi)
+    install_gettext(app)
+
+
+# Numbers inside sentences: `_('Page %(page)d of %(pages)d', ...)` in a
+# template writes its numbers, and any the translation holds ("6 digits"),
+# in the page's digits too.
+_INT_PLACEHOLDER = re.compile(r"%\((\w+)\)d")
+
+
+def _fill(context, text: str, variables: dict) -> str:
+    table = _digit_table(format_locale())
+    if table:
+        text = _INT_PLACEHOLDER.sub(r"%(\1)s", text).translate(table)
+        variables = {k: (str(v).translate(table) if isinstance(v, int) else v)
+                     for k, v in variables.items()}
+    rv = Markup(text) if context.eval_ctx.autoescape else text
+    return rv % variables if variables else rv
+
+
+def install_gettext(app) -> None:
+    @pass_context
+    def gettext(context, string: str, **variables):
+        return _fill(context, get_translations().ugettext(string), variables)
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, num: int, **variables):
+        variables.setdefault("num", num)
+        return _fill(context, get_translations().ungettext(singular, plural, num), variables)
+
+    @pass_context
+    def pgettext(context, ctx: str, string: str, **variables):
+        return _fill(context, get_translations().upgettext(ctx, string), variables)
+
+    app.jinja_env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext,
+                                 pgettext=pgettext)
+
+
+def bdi(value: object) -> Markup:
+    """Text a person or an organisation wrote, isolated from the page's
+    direction (issue #23): a Latin name in a Pashto sentence keeps its place,
+    an Arabic note's full stop stays at its end in an English page."""
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+# --- Review status (issue #23) --------------------------------------------------
+# i18n/REVIEW.md is the source: its table lists the catalogs still waiting
+# for a native speaker; every other language has been checked by one. When a
+# reviewer has read a catalog, its row goes.
+REVIEW_FILE = Path(__file__).parent / "i18n" / "REVIEW.md"
+
+
+@lru_cache(maxsize=1)
+def awaiting_review() -> frozenset[str]:
+    try:
+        text = REVIEW_FILE.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    return frozenset(re.findall(r"^\|\s*`([^`]+)`\s*\|", text, re.M))
+
+
+def native_checked(code: str) -> bool:
+    """Has a native speaker checked this language's words? (English is the
+    source language.)"""
+    return code not in awaiting_review()
+
+
+def contact_link(contact: str) -> str:
+    """The href of an organisation's contact: a link as it is, an e-mail
+    address as mailto:, a phone number as tel:."""
+    if contact.startswith("https://"):
+        return contact
+    if "@" in contact:
+        return f"mailto:{contact}"
+    return "tel:" + re.sub(r"[^0-9+]", "", contact)

@@ -74,6 +74,9 @@ class Organisation(Base):
     # Locales offered to this organisation's people, e.g. ["en", "nl"].
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Where people send corrections to the translations: a link, an e-mail
+    # address or a phone number; the language page shows it (issue #23).
+    corrections_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Aftercare monitoring (issue #7): follow-ups this many months after the
     # return date, and the key of the pseudonymous ids in exports (never shown).
     followup_months: Mapped[list[int]] = mapped_column(

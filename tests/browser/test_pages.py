@@ -212,15 +212,59 @@ OTHER_LANGS = [lang for lang in Config.LANGUAGES if lang not in LANGS]
 RTL = {"fa_AF", "ps", "ar"}
 
 
-@pytest.mark.parametrize("role", ["anonymous", "returnee", "coordinator"])
+# Text squeezed to a sliver (one letter a line), a table header broken inside
+# a word, or an amount broken across lines (issue #23).
+SQUEEZED = """() => {
+  const out = [];
+  const words = (el) => el.innerText.trim().split(/[\\s\\-\u2010]+/).filter(Boolean);
+  const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+    const tops = Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => x.top)
+      .sort((a, b) => a - b);
+    return tops.filter((t, i) => i === 0 || t - tops[i - 1] > 8).length; };
+  for (const el of document.querySelectorAll('main dd, main th, main .facts.budget dd')) {
+    if (!el.innerText.trim() || !el.getClientRects().length) continue;
+    const n = lines(el), w = words(el).length, text = el.innerText.trim();
+    const dd = el.tagName === 'DD', narrow = el.getBoundingClientRect().width < 40;
+    if (el.tagName === 'TH' && n > w) out.push('header: ' + text);
+    else if (dd && el.closest('.budget') && n > 1) out.push('amount: ' + text);
+    else if (dd && narrow && text.length > 3) out.push('sliver: ' + text);
+  }
+  return out;
+}"""
+
+
+def _business_goal(page) -> list[str]:
+    """A business goal with every budget field filled (issue #23: Somali
+    squeezed its values to one letter a line, Dari broke amounts): the URLs
+    of its page and of its form."""
+    page.goto("/plan/goals/new?area=business")
+    page.locator('main form:has(input[value="business.start"]) button[type=submit]').click()
+    page.wait_for_url("**/plan/goals/*")
+    goal = page.url.rsplit("/", 1)[1]
+    page.goto(f"/plan/goals/{goal}/edit")
+    for name, amount in (("budget_needed", "1250000"), ("budget_own", "250000.50"),
+                         ("budget_asked", "900000"), ("budget_granted", "750000")):
+        page.locator(f"#{name}").fill(amount)
+    page.locator("main form:has(#budget_needed) button[type=submit]").last.click()
+    page.wait_for_url(f"**/plan/goals/{goal}")
+    return [f"/plan/goals/{goal}", f"/plan/goals/{goal}/edit"]
+
+
+# Issue #23: every role's pages, staff ones too, in every language.
+@pytest.mark.parametrize("role", ["anonymous", "returnee", "facilitator", "caseworker",
+                                  "coordinator"])
 def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server):
     page, console = signed_in(role)
+    urls = list(PAGES[role])
+    if role == "returnee":
+        switch_language(page, "en")
+        urls += _business_goal(page)
     page.set_viewport_size({"width": 320, "height": PHONE["viewport"]["height"]})
     problems: list[str] = []
     try:
         for lang in OTHER_LANGS:
             switch_language(page, lang)
-            for url in PAGES[role]:
+            for url in urls:
                 if url == "person":
                     url = _person_page(page, live_server)
                 elif url == "alert":
@@ -234,6 +278,9 @@ def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server):
                 overflow = horizontal_overflow(page)
                 if overflow:
                     problems.append(f"{lang} {role} {url}: scrolls sideways at 320 px: {overflow}")
+                squeezed = page.evaluate(SQUEEZED)
+                if squeezed:
+                    problems.append(f"{lang} {role} {url}: squeezed or broken mid-word: {squeezed}")
     finally:
         page.set_viewport_size(PHONE["viewport"])
         switch_language(page, "en")

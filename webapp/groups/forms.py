@@ -4,14 +4,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from ..forms import ChoiceField, Form, RadioChoiceField, max_len, required
+from ..forms import ChoiceField, Form, RadioChoiceField, ascii_digits, max_len, required
 from .service import POST_MAX, REASON_MAX
 
 
 class MeetingTimeField(DateTimeLocalField):
     def process_formdata(self, valuelist) -> None:
         try:
-            super().process_formdata(valuelist)
+            super().process_formdata([ascii_digits(v) for v in valuelist or ()])
         except ValueError:
             raise ValueError(_l("Please enter a date and time like 2026-12-31 14:30.")) from None
 

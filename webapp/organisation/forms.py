@@ -17,6 +17,9 @@ class SettingsForm(Form):
                          validators=[max_len(32)], filters=[ascii_digits])
     timezone = StringField(_l("Time zone"), validators=[required(), max_len(64)])
     currency = StringField(_l("Currency of plan budgets"), validators=[required(), max_len(3)])
+    corrections_contact = StringField(
+        _l("Where people send corrections to the translations"),
+        validators=[max_len(200)])
     # The service checks the months (a clear message in our words).
     followup_months = SelectMultipleField(
         _l("Follow-ups, months after the return"), coerce=int, validate_choice=False,

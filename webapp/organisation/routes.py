@@ -38,7 +38,8 @@ def settings():
             name=text_of(form.name), emergency_phone=text_of(form.emergency_phone),
             sms_phone=text_of(form.sms_phone),
             timezone=text_of(form.timezone), currency=text_of(form.currency),
-            followup_months=values_of(form.followup_months), languages=form.languages.data)))
+            followup_months=values_of(form.followup_months), languages=form.languages.data,
+            corrections_contact=text_of(form.corrections_contact))))
     if run.done:
         if run.result:
             outbox.log_after_commit(log, "organisation settings org=%s by=%s",

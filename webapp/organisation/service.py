@@ -3,6 +3,7 @@ coordinator's settings. Functions take the session, flush, and raise
 DomainError; they never commit."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
@@ -26,6 +27,9 @@ from ..support.service import clean_phone
 # Months after the return a follow-up can be set at (DESIGN.md §3.5: 1, 3, 6, 12 by default).
 FOLLOWUP_CHOICES = (1, 2, 3, 4, 6, 9, 12, 18, 24)
 NAME_MAX = 200
+CONTACT_MAX = 200
+# A link, an e-mail address, or a phone number (digits, spaces, + - ( )).
+_CONTACT = re.compile(r"^(https://\S+|[^\s@]+@[^\s@]+\.[^\s@]+|\+?[0-9][0-9 ()-]{5,})$")
 
 
 @dataclass
@@ -40,6 +44,9 @@ class Settings:
     # Where the duty phone reads text messages (optional): offline, the help
     # page offers an sms: link to it (issue #18).
     sms_phone: str = ""
+    # A link, an e-mail address or a phone number for corrections to the
+    # translations (issue #23); "" for none.
+    corrections_contact: str = ""
 
 
 def _checked(settings: Settings) -> Settings:
@@ -65,13 +72,22 @@ def _checked(settings: Settings) -> Settings:
     if not chosen <= set(supported()):
         raise DomainError(_l("Please choose one from the list."), field="languages")
     languages = [code for code in supported() if code in chosen]
-    return Settings(name, phone, timezone, currency, months, languages, sms_phone=sms_phone)
+    corrections = " ".join((settings.corrections_contact or "").split())
+    if len(corrections) > CONTACT_MAX:
+        raise DomainError(_l("Please use at most %(max)d characters.", max=CONTACT_MAX),
+                          field="corrections_contact")
+    if corrections and not (_CONTACT.match(corrections)):
+        raise DomainError(_l("Please write a link (https://…), an e-mail address or a phone "
+                             "number."), field="corrections_contact")
+    return Settings(name, phone, timezone, currency, months, languages, sms_phone=sms_phone,
+                    corrections_contact=corrections)
 
 
 def settings_of(org: Organisation) -> Settings:
     return Settings(org.name, org.emergency_phone, org.timezone, org.currency,
                     sorted(org.followup_months or []), organisation_languages(org),
-                    sms_phone=org.sms_phone or "")
+                    sms_phone=org.sms_phone or "",
+                    corrections_contact=org.corrections_contact or "")
 
 
 def update_settings(session: Session, actor: User, settings: Settings) -> bool:
@@ -88,6 +104,7 @@ def update_settings(session: Session, actor: User, settings: Settings) -> bool:
     org.sms_phone = new.sms_phone
     org.currency, org.followup_months = new.currency, new.followup_months
     org.languages = new.languages or []  # _checked lists them; [] too means every one
+    org.corrections_contact = new.corrections_contact
     if months_changed:
         session.execute(delete(FollowUp).where(
             FollowUp.organisation_id == org.id, FollowUp.month.not_in(new.followup_months),

@@ -11,7 +11,7 @@ from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from ..errors import DomainError
-from ..forms import ChoiceField, DayField, Form, max_len, required
+from ..forms import ChoiceField, DayField, Form, ascii_digits, max_len, required
 from . import service
 from .catalog import AREAS, STARTERS, STATUSES
 
@@ -27,7 +27,8 @@ class AmountField(Field):
 
     def process_formdata(self, valuelist) -> None:
         self.data = None
-        raw = (valuelist[0] if valuelist else "").strip().replace(" ", "")
+        # Dari and Pashto pages write their examples in Persian digits (issue #23).
+        raw = ascii_digits((valuelist[0] if valuelist else "").strip().replace(" ", ""))
         if not raw:
             return
         if raw.startswith("-"):

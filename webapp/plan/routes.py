@@ -34,13 +34,14 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import format_currency, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..db import db_session
 from ..errors import DomainError, render_error
 from ..forms import ConfirmForm, run_form
+from ..i18n import format_currency
 from ..models import User
 from ..network import service as network
 from ..security import offline_copy
@@ -311,7 +312,7 @@ def _domain_error(err: DomainError, back: str):
 @bp.context_processor
 def _plan_helpers() -> dict:
     def money(amount, currency: str) -> str:
-        return format_currency(amount or 0, currency)
+        return format_currency(amount, currency)
 
     return {"money": money, "title_of": service.goal_title,
             "describe_change": service.describe_change}

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import format_currency, format_date, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..auth.service import latest_choices
 from ..errors import DomainError
+from ..i18n import format_currency, format_date
 from ..models import Role, User, utcnow
 from ..people.service import current_caseworker_id, visible_returnee
 from ..support import choices as support_choices, service as support

@@ -35,28 +35,30 @@ KINDS = {
     "safety": _l("Safety"),
 }
 
+# The report page's order: the most urgent kinds and sub-types first
+# (issue #23: Safety was last, 1,800 px down).
 SUB_TYPES = {
+    "safety": {
+        "attacked": _l("I was attacked"),
+        "threatened": _l("Someone threatens me"),
+        "family": _l("Problems in the family"),
+        "authorities": _l("Trouble with the authorities"),
+        "debt": _l("Debt"),
+        "other": _l("Something else"),
+    },
     "health": {
-        "sick": _l("I am ill or in pain"),
         "injured": _l("I am hurt"),
-        "stress": _l("Stress, fear or sadness"),
+        "sick": _l("I am ill or in pain"),
         "pregnancy": _l("Pregnancy"),
         "no_doctor": _l("I cannot see a doctor"),
+        "stress": _l("Stress, fear or sadness"),
         "other": _l("Something else"),
     },
     "medicine": {
         "ran_out": _l("I ran out"),
-        "too_expensive": _l("Too expensive"),
         "not_available": _l("Not available here"),
+        "too_expensive": _l("Too expensive"),
         "where_unknown": _l("I don't know where to get it"),
-        "other": _l("Something else"),
-    },
-    "safety": {
-        "threatened": _l("Someone threatens me"),
-        "attacked": _l("I was attacked"),
-        "family": _l("Problems in the family"),
-        "debt": _l("Debt"),
-        "authorities": _l("Trouble with the authorities"),
         "other": _l("Something else"),
     },
 }
