@@ -312,8 +312,9 @@ def test_one_request_per_report_and_none_when_nothing_waits(phone, probe, live_s
     form = FORMS["probe"]["form"]
     page.goto("/probe/note")
     page.wait_for_timeout(500)  # the page load's own replay check is done
-    csrf, posts, shown = (_logged(probe, "GET /csrf HTTP/"), _logged(probe, "POST /probe/note HTTP/"),
-                          _logged(probe, "GET /probe/received/"))
+    csrf = _logged(probe, "GET /csrf HTTP/")
+    posts = _logged(probe, "POST /probe/note HTTP/")
+    shown = _logged(probe, "GET /probe/received/")
     _fill(page, form, "sent online")
     _submit(page, form)
     page.wait_for_url("**/probe/received/*")
