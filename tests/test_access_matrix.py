@@ -319,7 +319,7 @@ def _circle(session: Session, org: Organisation, caseworker: User, facilitator: 
                                       place="", topic_key=None, topic_text="Welcome")
     post = groups.add_post(session, group, person, "Hello, everyone")
     place = directory.add_place(session, caseworker, directory.PlaceData(
-        kind="pharmacy", name=f"Pharmacy of {name}", town="Freetown"))
+        kind="pharmacy", name=f"Pharmacy {org.id}", town="Freetown"))
     return {"user_id": person.id, "goal_id": goal.id, "step_id": step.id, "case_id": case.id,
             "alert_id": alert.id, "group_id": group.id, "meeting_id": meeting.id,
             "post_id": post.id, "subscription_id": _device(session, person),

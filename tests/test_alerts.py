@@ -104,7 +104,7 @@ def test_alert_goes_to_the_caseworker_and_shows_in_their_inbox(
     # The label and the name are one text in the link (a flex box), so they
     # wrap together instead of splitting into two columns.
     assert re.search(r'class="alert-title"[^>]*><span><strong>Check-in: not feeling safe</strong>'
-                     r' · Secret Name</span></a>', page)
+                     r' · <bdi>Secret Name</bdi></span></a>', page)
     assert 'class="badge">1' in web.get("/home").get_data(as_text=True)
     # Someone else's alert answers 404, and acknowledging it changes nothing.
     from .conftest import Web

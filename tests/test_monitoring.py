@@ -438,7 +438,7 @@ def test_caseload_flags_only_for_stated_reasons_oldest_first(
     session.commit()
     staff = staff_client(app, cw)
     page = staff.get("/caseload/").get_data(as_text=True)
-    names = re.findall(r'/caseload/\d+">([^<]+)</a>', page)
+    names = re.findall(r'/caseload/\d+"><bdi>([^<]+)</bdi></a>', page)
     # Urgent first; then the oldest reason: overdue 92 days, silent 20 days,
     # falling since 5 days, unanswered 3 days; New has no reason and is last.
     assert names == ["Alerted", "Late", "Quiet", "Falling", "Asking", "New"], names

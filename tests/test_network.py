@@ -14,7 +14,7 @@ from sqlalchemy import select
 from webapp.groups.models import GroupMember
 from webapp.models import Organisation, Role, User
 from webapp.network import service as network
-from webapp.network.models import Handover, LeftBehindNote, NetworkMember, Referral
+from webapp.network.models import Handover, LeftBehindNote, Referral
 from webapp.people.models import CaseworkerAssignment
 from webapp.plan import service as plan
 from webapp.plan.models import Goal
@@ -384,7 +384,7 @@ def test_the_operator_relates_organisations(app, session, make_org):
     assert run(args=["network", "relate", str(a.id), str(a.id)]).exit_code != 0
     session.expire_all()
     assert network.is_related(session, a.id, b.id) and not network.is_related(session, b.id, a.id)
-    assert session.get(NetworkMember, a.id).kind == "sending"
+    assert session.get(Organisation, a.id).network_kind == "sending"
     assert "removed" in run(args=["network", "unrelate", str(a.id), str(b.id)]).output
     session.expire_all()
     assert not network.is_related(session, a.id, b.id)

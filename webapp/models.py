@@ -71,6 +71,10 @@ class Organisation(Base):
     # A number the duty phone reads text messages on (optional): offline, the
     # help page offers an sms: link to it.
     sms_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # Its place in the network of organisations (issue #21, webapp/network):
+    # "sending" (counselling before departure), "receiving" (aftercare), or
+    # None. Set by an operator; read with the signed-in user, at no cost.
+    network_kind: Mapped[str | None] = mapped_column(String(16))
     # Locales offered to this organisation's people, e.g. ["en", "nl"].
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str] = mapped_column(String(3), default="USD")

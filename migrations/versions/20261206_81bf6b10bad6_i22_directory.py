@@ -2,7 +2,7 @@
 them, and the organisation's "check due" limit
 
 Revision ID: 81bf6b10bad6
-Revises: 4e6f0b2c8d15
+Revises: b18c0a11e5f1
 Create Date: 2026-12-06 19:20:13
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import webapp.models
 
 revision = '81bf6b10bad6'
-down_revision = '4e6f0b2c8d15'
+down_revision = 'b18c0a11e5f1'
 branch_labels = None
 depends_on = None
 

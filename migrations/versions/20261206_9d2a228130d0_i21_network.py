@@ -1,7 +1,7 @@
 """organisations in a network (issue #21): kinds, relations, handovers, notes kept behind, referrals
 
 Revision ID: 9d2a228130d0
-Revises: 4e6f0b2c8d15
+Revises: 7c21530d553d
 Create Date: 2026-12-06 19:22:13.359650
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import webapp.models
 
 revision = '9d2a228130d0'
-down_revision = '4e6f0b2c8d15'
+down_revision = '7c21530d553d'
 branch_labels = None
 depends_on = None
 
@@ -29,13 +29,8 @@ def _at(name: str, nullable: bool = False) -> sa.Column:
 
 
 def upgrade() -> None:
-    op.create_table(
-        'network_members',
-        sa.Column('organisation_id', sa.Integer(), nullable=False),
-        sa.Column('kind', sa.String(length=16), nullable=False),
-        _at('created_at'),
-        _fk('network_members', 'organisation_id', 'organisations'),
-        sa.PrimaryKeyConstraint('organisation_id', name=op.f('pk_network_members')))
+    with op.batch_alter_table('organisations') as batch_op:
+        batch_op.add_column(sa.Column('network_kind', sa.String(length=16), nullable=True))
     op.create_table(
         'network_relations',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -135,4 +130,5 @@ def downgrade() -> None:
     op.drop_table('network_left_notes')
     op.drop_table('network_handovers')
     op.drop_table('network_relations')
-    op.drop_table('network_members')
+    with op.batch_alter_table('organisations') as batch_op:
+        batch_op.drop_column('network_kind')

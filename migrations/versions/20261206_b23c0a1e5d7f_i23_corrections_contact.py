@@ -2,7 +2,7 @@
 translations (issue #23); the language page shows it.
 
 Revision ID: b23c0a1e5d7f
-Revises: 4e6f0b2c8d15
+Revises: 9d2a228130d0
 Create Date: 2026-12-06 20:05:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b23c0a1e5d7f'
-down_revision = '4e6f0b2c8d15'
+down_revision = '9d2a228130d0'
 branch_labels = None
 depends_on = None
 

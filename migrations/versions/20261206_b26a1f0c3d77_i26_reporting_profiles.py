@@ -1,7 +1,7 @@
 """reporting profiles (issue #26): what a funder's report breaks figures down by
 
 Revision ID: b26a1f0c3d77
-Revises: 4e6f0b2c8d15
+Revises: b23c0a1e5d7f
 Create Date: 2026-12-06 19:35:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import webapp.models
 
 revision = 'b26a1f0c3d77'
-down_revision = '4e6f0b2c8d15'
+down_revision = 'b23c0a1e5d7f'
 branch_labels = None
 depends_on = None
 

@@ -23,16 +23,6 @@ PROPOSED, AGREED, REFUSED, ACCEPTED, CANCELLED = (
 OPEN = (PROPOSED, AGREED)
 
 
-class NetworkMember(Base):
-    """An organisation's place in the network, set by an operator."""
-
-    __tablename__ = "network_members"
-
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
-                                                 primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
 
 class OrganisationRelation(Base):
     """`from_organisation` may hand people over (and refer requests) to

@@ -79,7 +79,7 @@ def index():
     me: User = current_user
     session = db_session()
     return render_template(
-        "network/index.html", kind=service.kind_of(session, me.organisation_id),
+        "network/index.html", kind=me.organisation.network_kind,
         kinds=KIND_LABELS, partners=service.partners(session, me.organisation_id),
         senders=service.senders(session, me.organisation_id),
         incoming=(service.incoming(session, me.organisation_id)

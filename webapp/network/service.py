@@ -49,7 +49,6 @@ from .models import (
     SENDING,
     Handover,
     LeftBehindNote,
-    NetworkMember,
     OrganisationRelation,
     Referral,
 )
@@ -82,17 +81,8 @@ def organisation(session: Session, ref: str) -> Organisation:
 def set_kind(session: Session, org: Organisation, kind: str) -> None:
     if kind not in KINDS:
         raise DomainError(_l("Choose sending or receiving."))
-    member = session.get(NetworkMember, org.id)
-    if member is None:
-        session.add(NetworkMember(organisation_id=org.id, kind=kind))
-    else:
-        member.kind = kind
+    org.network_kind = kind
     session.flush()
-
-
-def kind_of(session: Session, organisation_id: int) -> str | None:
-    member = session.get(NetworkMember, organisation_id)
-    return member.kind if member is not None else None
 
 
 def relate(session: Session, sender: Organisation, receiver: Organisation) -> bool:
@@ -165,7 +155,7 @@ def in_preparation(session: Session, user: User) -> bool:
     """A returnee of a sending organisation has not left yet: check-ins are
     off; the plan and support requests work."""
     return (user.role == Role.RETURNEE.value
-            and kind_of(session, user.organisation_id) == SENDING)
+            and user.organisation.network_kind == SENDING)
 
 
 def returned_at(session: Session, returnee: User) -> datetime | None:
@@ -173,9 +163,9 @@ def returned_at(session: Session, returnee: User) -> datetime | None:
     them: the goals made before are "made before return"."""
     return session.scalar(
         select(Handover.accepted_at)
-        .join(NetworkMember, NetworkMember.organisation_id == Handover.from_organisation_id)
+        .join(Organisation, Organisation.id == Handover.from_organisation_id)
         .where(Handover.returnee_id == returnee.id, Handover.status == ACCEPTED,
-               NetworkMember.kind == SENDING)
+               Organisation.network_kind == SENDING)
         .order_by(Handover.accepted_at).limit(1))
 
 
