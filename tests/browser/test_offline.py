@@ -347,3 +347,30 @@ def test_one_request_per_report_and_none_when_nothing_waits(phone, probe, live_s
     page.wait_for_timeout(1000)
     assert _logged(probe, "GET /csrf HTTP/") == csrf
     assert _logged(probe, "POST /probe/note HTTP/") == posts + 2
+
+
+def test_a_report_refused_for_good_is_not_retried_and_shown_with_its_reason(
+        phone, probe, live_server):
+    """Issue #18: a 4xx other than an ended session is final. The item stays on
+    the phone, never sent again, shown on every page with the server's words,
+    and can be removed."""
+    account, page = _returnee(phone, live_server, "Queue Refused")
+    page.goto("/probe/note")
+    with offline(phone):
+        _submit(page, FORMS["probe"]["form"])  # an empty note: the server will refuse it
+        _wait_status(page, "Waiting to send (1)")
+    before = probe.posts_logged("/probe/note")
+    page.goto("/home")
+    gave_up = page.locator("#queue-gave-up")
+    gave_up.wait_for(state="visible")
+    assert "Write a note first." in gave_up.inner_text()
+    sent = probe.posts_logged("/probe/note")
+    assert sent > before  # tried (the page and Background Sync may both have tried once)
+    page.reload()  # not sent again
+    gave_up.wait_for(state="visible")
+    page.wait_for_timeout(500)
+    assert probe.posts_logged("/probe/note") == sent
+    assert probe.stored("probe", account.user_id) == 0
+    gave_up.get_by_role("button").last.click()  # remove it
+    page.wait_for_function("() => FootingQueue.items().then((i) => i.length === 0)")
+    assert gave_up.is_hidden()

@@ -33,7 +33,7 @@ ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
 # link on /people/.
 PAGES = {
     "anonymous": ["/", "/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
-                  "/language", "/no-such-page"],
+                  "/language", "/no-such-page", "/help/now/phone"],
     "returnee": ["/home", "/me/ledger", "/me/pin", "/language", "/plan/", "/plan/print",
                  "/plan/goals/new", "/notifications/",
                  "/help/", "/help/ask", "/help/report", "/help/now",

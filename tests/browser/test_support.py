@@ -79,7 +79,7 @@ def test_medicine_ran_out_in_three_taps_then_a_reply(new_context, live_server):
 
 def test_i_need_help_now_asks_once_then_shows_the_emergency_line(new_context, live_server):
     page, _console = _returnee_phone(new_context, live_server, "Fatu Koroma")
-    page.get_by_role("link", name="I need help now").tap()
+    page.locator("main").get_by_role("link", name="I need help now").tap()
     page.wait_for_url("**/help/now")
     assert page.get_by_role("heading", name="Do you need help right now?").is_visible()
     page.get_by_role("button", name="Yes, I need help now").tap()
