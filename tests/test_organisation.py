@@ -146,7 +146,8 @@ def test_the_languages_chosen_here_are_offered_for_new_accounts_and_groups(
     # A group keeps its language, even one the organisation no longer chooses.
     leader = Web(app.test_client())
     sign_in_staff(leader, facilitator)
-    page = leader.get(f"/groups/{group.id}").get_data(as_text=True)
+    # (the group's settings are on its members and settings page)
+    page = leader.get(f"/groups/{group.id}/manage").get_data(as_text=True)
     assert options(page, "language") == {"en", "en_SL@kri", "nl"}
     # Reading is each person's choice: the switcher offers every language.
     assert 'value="fa_AF"' in staff.get("/language").get_data(as_text=True)
