@@ -34,6 +34,7 @@ from ..monitoring.models import FollowUp, ReintegrationCheck
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
+from ..risk.models import RiskCheck
 from ..safety.models import SafetyPlanUse, SafetyPlanVersion
 from ..support.models import Case, CaseMessage
 from .erase import erase_person
@@ -324,6 +325,13 @@ def _places_said(session: Session, me: User) -> list[dict[str, Any]]:
     return [_row(f, "created_at", "outcome", place=name) for f, name in rows]
 
 
+def _risk_checks(session: Session, me: User) -> list[dict[str, Any]]:
+    rows = session.scalars(select(RiskCheck).where(RiskCheck.returnee_id == me.id)
+                           .order_by(RiskCheck.id)).all()
+    return [_row(r, "created_at", "phase", "instrument_id", "instrument_version", "answers",
+                 "levels") for r in rows]
+
+
 def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
     entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
                               .order_by(AccessLedgerEntry.id)).all()
@@ -353,6 +361,7 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "follow_ups": (_l("Follow-ups and scores"), _followups),
     "safety_plan": (_l("Your safety plan"), _safety_plan),
     "places": (_l("What you said about places"), _places_said),
+    "risk_checks": (_l("Risk check"), _risk_checks),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }
