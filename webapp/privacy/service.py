@@ -35,6 +35,7 @@ from ..people.models import ReportingProfile
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
 from ..push.models import PushSubscription
+from ..risk.models import RiskCheck
 from ..safety.models import SafetyPlanUse, SafetyPlanVersion
 from ..support.models import Case, CaseMessage
 from .erase import erase_person
@@ -332,6 +333,13 @@ def _reporting(session: Session, me: User) -> list[dict[str, Any]]:
                  "consented_at", "updated_at") for p in rows]
 
 
+def _risk_checks(session: Session, me: User) -> list[dict[str, Any]]:
+    rows = session.scalars(select(RiskCheck).where(RiskCheck.returnee_id == me.id)
+                           .order_by(RiskCheck.id)).all()
+    return [_row(r, "created_at", "phase", "instrument_id", "instrument_version", "answers",
+                 "levels") for r in rows]
+
+
 def _who_looked(session: Session, me: User) -> list[dict[str, Any]]:
     entries = session.scalars(select(AccessLedgerEntry).where(AccessLedgerEntry.subject_id == me.id)
                               .order_by(AccessLedgerEntry.id)).all()
@@ -361,9 +369,8 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "follow_ups": (_l("Follow-ups and scores"), _followups),
     "safety_plan": (_l("Your safety plan"), _safety_plan),
     "places": (_l("What you said about places"), _places_said),
-
-
     "details_for_reports": (_l("Details for reports"), _reporting),
+    "risk_checks": (_l("Risk check"), _risk_checks),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }
