@@ -9,7 +9,7 @@ import pytest
 
 from webapp.checkins.forms import VISIBILITY
 from webapp.checkins.models import ANSWERS, QUESTIONS
-from webapp.icons import CHOICE_ICONS
+from webapp.icons import CHOICE_ICONS, SYMBOLS
 from webapp.plan.catalog import AREAS, STARTERS
 from webapp.support import choices as c
 
@@ -38,10 +38,14 @@ def test_every_choice_has_an_icon_the_sprite_draws(group, keys):
 
 def uses(page: str) -> list[str]:
     """The icons a page shows; each must be drawn by a symbol in the page
-    itself (the choices' sprite is included only where it is needed)."""
+    itself, and the page carries no choice symbol it does not show (bytes on
+    2G: the choices' sprite is cut to what the page needs)."""
     shown = re.findall(r'<use href="#i-([\w-]+)">', page)
-    drawn = set(re.findall(r'<symbol id="i-([\w-]+)"', page))
-    assert set(shown) <= drawn, f"icons without their symbol: {set(shown) - drawn}"
+    drawn = re.findall(r'<symbol id="i-([\w-]+)"', page)
+    assert set(shown) <= set(drawn), f"icons without their symbol: {set(shown) - set(drawn)}"
+    assert len(drawn) == len(set(drawn)), "a symbol drawn twice"
+    unused = (set(drawn) & set(SYMBOLS)) - set(shown)
+    assert not unused, f"choice symbols the page does not show: {unused}"
     return shown
 
 

@@ -28,7 +28,7 @@ from .config import Config, default_sqlite_url, settings
 from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
-from .icons import choice_icon, icon
+from .icons import choice_icon, choice_sprite, icon
 from .security import answer_replay, apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
@@ -85,6 +85,7 @@ def create_app(config: object | None = None) -> Flask:
     app.context_processor(_template_globals)
     # Globals of the environment: macros imported without context see them too.
     app.jinja_env.globals["choice_icon"] = choice_icon
+    app.jinja_env.globals["choice_sprite"] = choice_sprite
     app.jinja_env.globals.update(native_checked=i18n.native_checked,
                                  contact_link=i18n.contact_link)
     register_cli(app)

@@ -1,8 +1,13 @@
 """An icon for every choice a returnee makes (issue #23): people who read
 little find the choice by its picture, the word beside it says it. The names
-are symbols of templates/_sprite.html (`i-<name>`); a test checks that every
-choice of every list has one and that the sprite draws it."""
+are symbols of templates/_sprite.html or _choice_sprite.html (`i-<name>`); a
+test checks that every choice of every list has one and that a sprite draws it.
+A page carries only the choice symbols it shows (`choice_sprite`): every byte
+counts on 2G (issue #24)."""
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from markupsafe import Markup
 
@@ -55,3 +60,25 @@ def choice_icon(group: str, key: object) -> Markup:
     for a key without one (an old stored key, a retired choice)."""
     name = CHOICE_ICONS.get(group, {}).get(str(key))
     return icon(name) if name else Markup("")
+
+
+_CHOICE_SPRITE = Path(__file__).parent / "templates" / "_choice_sprite.html"
+SYMBOLS: dict[str, str] = {
+    name: symbol for symbol, name in re.findall(
+        r'(<symbol id="i-([\w-]+)".*?</symbol>)', _CHOICE_SPRITE.read_text(), re.S)}
+
+
+def choice_sprite(*wanted: str, keys: list[str] | None = None) -> Markup:
+    """The symbols of the choice sprite a page needs: those of the named
+    groups of CHOICE_ICONS (`'support.kind'`), only of `keys` when given, and
+    single icons (`'yes'`)."""
+    names = set()
+    for item in wanted:
+        if item in CHOICE_ICONS:
+            icons = CHOICE_ICONS[item]
+            names.update(icons[k] for k in (icons if keys is None else keys) if k in icons)
+        else:
+            names.add(item)
+    symbols = "".join(SYMBOLS[name] for name in sorted(names) if name in SYMBOLS)
+    return Markup('<svg xmlns="http://www.w3.org/2000/svg" class="sprite" aria-hidden="true">'
+                  f"{symbols}</svg>")
