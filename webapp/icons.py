@@ -72,7 +72,7 @@ def choice_sprite(*wanted: str, keys: list[str] | None = None) -> Markup:
     """The symbols of the choice sprite a page needs: those of the named
     groups of CHOICE_ICONS (`'support.kind'`), only of `keys` when given, and
     single icons (`'yes'`)."""
-    names = set()
+    names: set[str] = set()
     for item in wanted:
         if item in CHOICE_ICONS:
             icons = CHOICE_ICONS[item]
