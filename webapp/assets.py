@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import brotli
+import rjsmin
 from flask import Flask, g
 from markupsafe import Markup
 from whitenoise import WhiteNoise
@@ -66,6 +67,15 @@ def hashed_name(relative: str, content: bytes) -> str:
     return f"{stem}.{digest}.{suffix}" if dot else f"{relative}.{digest}"
 
 
+def _served(relative: str, content: bytes) -> bytes:
+    """What is served for a source file: our own scripts without their
+    comments and spaces (they explain the code to the next engineer; a phone
+    on 2G need not download that: the JS budget, DESIGN §5)."""
+    if relative.endswith(".js") and not relative.endswith(".min.js"):
+        return rjsmin.jsmin(content.decode()).encode()
+    return content
+
+
 def _write_compressed(path: Path, content: bytes) -> None:
     if path.suffix not in COMPRESSIBLE:
         return
@@ -86,7 +96,7 @@ def build(build_root: Path, version: str, source: Path = SOURCE) -> tuple[Path, 
             if not path.is_file():
                 continue
             relative = path.relative_to(source).as_posix()
-            content = path.read_bytes()
+            content = _served(relative, path.read_bytes())
             hashed = hashed_name(relative, content)
             manifest[relative] = hashed
             for name in (relative, hashed):

@@ -49,7 +49,8 @@ PAGES = {
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
                     "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/",
-                    "/places/", "/places/import", "/network/", "/network/intake"],
+                    "/places/", "/places/import", "/network/", "/network/intake", "/report",
+                    "/instruments"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -73,6 +74,11 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
 # GET routes that are not pages.
 # Issue #21: pages of one handover or referral, not walked by a browser flow
 # yet (tests/test_network.py reaches them with the test client): to do.
+# Issue #26: pages of one person or group, reached with the test client in
+# tests/test_reporting.py, test_monitoring.py and test_groups.py; to do.
+MONITORING_NOT_YET_IN_A_BROWSER = {
+    "/people/<int:user_id>/profile", "/groups/<int:group_id>/manage",
+    "/caseload/<int:user_id>/close"}
 NETWORK_NOT_YET_IN_A_BROWSER = {
     "/network/people/<int:user_id>/handover", "/network/in/<int:incoming_id>",
     "/network/out/<int:sent_id>", "/network/cases/<int:case_id>/refer",
@@ -297,7 +303,10 @@ def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server):
 
 
 def _submit_empty(page) -> None:
-    page.locator("main form button[type=submit]").last.click()
+    # The server answers with the page again: wait for it (a PIN form first
+    # prepares the phone's key, static/js/vault.js, then sends).
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state("load")
     assert page.locator("main [aria-invalid=true], main [role=alert]").count() >= 1, (
         f"an empty form at {page.url} came back without an error:\n{page.inner_text('main')}")
@@ -383,7 +392,8 @@ def test_every_page_of_the_app_is_checked(live_server):
     covered = {u for urls in PAGES.values() for u in urls} | FLOW_PAGES
     placeholders = {"person": "/people/<int:user_id>", "alert": "/alerts/<int:alert_id>"}
     covered = {placeholders.get(u, u) for u in covered}
-    missing = sorted(get_rules - covered - NOT_PAGES - NETWORK_NOT_YET_IN_A_BROWSER)
+    missing = sorted(get_rules - covered - NOT_PAGES - NETWORK_NOT_YET_IN_A_BROWSER
+                     - MONITORING_NOT_YET_IN_A_BROWSER)
     assert not missing, f"pages without browser checks (add them to PAGES): {missing}"
 
 

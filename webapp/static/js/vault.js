@@ -30,7 +30,10 @@
   var V = {
     ITERATIONS: 310000, MAX_TRIES: 5, PENDING_MS: 5 * 60 * 1000,
     pagesCache: "footing-pages", queueDb: "footing",
-    unsealed: ["/help/now"],  // help-now: kind and reference only, outside the lock
+    // Help-now: its kind and reference stay outside the lock, so that it can
+    // be sent without the PIN; anything typed in it (a call-back number) is
+    // sealed beside them and goes with it only while the vault is open.
+    unsealed: ["/help/now"], minimal: ["client_uuid"],
   };
   var subtle = global.crypto && global.crypto.subtle;
   var enc = new TextEncoder(), dec = new TextDecoder();
@@ -209,8 +212,11 @@
     if (global.caches) jobs.push(global.caches.delete(V.pagesCache));
     if (global.FootingQueue) {
       jobs.push(global.FootingQueue.items().then(function (items) {
-        return Promise.all(items.filter(function (i) { return i.sealed; })
-          .map(function (i) { return global.FootingQueue.remove(i.uuid); }));
+        return Promise.all(items.filter(function (i) { return i.sealed; }).map(function (i) {
+          if (!i.fields) return global.FootingQueue.remove(i.uuid);
+          delete i.sealed;  // help-now: its minimal fields stay, what was typed goes
+          return global.FootingQueue.putAsIs(i);
+        }));
       }));
     }
     return Promise.all(jobs).catch(function () {});
@@ -238,15 +244,22 @@
     var path = new URL(item.action, global.location.href).pathname;
     return V.unsealed.indexOf(path) < 0;
   }
+  function minimal(fields) {
+    return fields.filter(function (f) { return V.minimal.indexOf(f[0]) >= 0; });
+  }
   /* A queued report as it is stored: its fields sealed when the vault is
-     open (a copy; the item itself is not changed). */
+     open (a copy; the item itself is not changed). Help-now keeps its
+     minimal fields in the clear beside the sealed whole. */
   V.seal = function (item) {
-    if (!item.fields || !sealable(item)) return Promise.resolve(item);
+    if (!item.fields) return Promise.resolve(item);
+    var clear = sealable(item) ? null : minimal(item.fields);
+    if (clear && clear.length === item.fields.length) return Promise.resolve(item);
     return V.key().then(function (key) {
       if (!key) return item;  // no vault on this phone yet (signed in before it existed)
       return V.encrypt(key, enc.encode(JSON.stringify(item.fields))).then(function (sealed) {
         var copy = {};
         Object.keys(item).forEach(function (k) { if (k !== "fields") copy[k] = item[k]; });
+        if (clear) copy.fields = clear;
         copy.sealed = sealed;
         return copy;
       });
@@ -261,12 +274,14 @@
     return V.key().then(function (key) {
       return Promise.all(items.map(function (item) {
         if (!item.sealed) return item;
-        if (!key) return null;
-        return V.decrypt(key, item.sealed).then(function (plain) {
+        var clear = item.fields, sealed = item.sealed;  // clear: help-now's, sent even locked
+        delete item.sealed;
+        if (!key) return clear ? item : null;
+        return V.decrypt(key, sealed).then(function (plain) {
           item.fields = JSON.parse(dec.decode(plain));
-          delete item.sealed;
           return item;
         }, function () {
+          if (clear) return item;
           return global.FootingQueue.remove(item.uuid).then(function () { return null; });
         });
       }));
