@@ -184,7 +184,10 @@ def test_a_locked_binding_can_still_send_help_without_pin(phone, live_server, db
         if page.locator("input#pin").count() == 0:
             break
         page.locator("input#pin").fill("975310")
-        page.locator("main form button[type=submit]").click()
+        # The PIN form first prepares the phone's key (static/js/vault.js),
+        # then sends: wait for the server's answer.
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
         page.wait_for_load_state()
     assert "locked" in page.inner_text("main")
     _help_without_pin(page)

@@ -289,7 +289,7 @@
       var li = document.createElement("li"), why = document.createElement("strong");
       why.textContent = item.gaveUp.reason || String(item.gaveUp.status);
       li.appendChild(why);
-      var text = item.fields.filter(function (f) {
+      var text = (item.fields || []).filter(function (f) {
         return (item.texts || []).indexOf(f[0]) >= 0 && f[1];
       }).map(function (f) { return f[1]; }).join("\n");
       if (text) {
@@ -322,9 +322,11 @@
   function refresh(summary) {
     var s = summary || {};
     return Q.items(owner).then(function (left) {
-      showGaveUp(left);
       show({ waiting: Q.pending(left).length, signin: !!s.signin, refused: s.refused,
              sent: s.sent });
+      // Their text is sealed at rest (vault.js): readable while the vault is open.
+      return Promise.resolve(readable(left.filter(function (i) { return i.gaveUp; })))
+        .then(showGaveUp);
     });
   }
   function askForSync() {
