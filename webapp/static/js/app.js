@@ -120,6 +120,7 @@
     });
     voice = exact || near;
     box.hidden = !voice;
+    document.body.classList.toggle("reads-aloud", !!voice);
   }
 
   function pageText() {

@@ -397,39 +397,6 @@
     if (el) el.scrollIntoView();
   }
 
-  function fieldsOf(form, submitter) {
-    var data = new FormData(form), out = [];
-    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
-    data.forEach(function (value, name) {
-      if (name !== "csrf_token" && typeof value === "string") out.push([name, value]);
-    });
-    return out;
-  }
-  // Show the server's answer (the "received" page, or the form with its
-  // errors) in place, as a normal form post would have.
-  function showAnswer(res) {
-    return res.text().then(function (html) {
-      var doc = new DOMParser().parseFromString(html, "text/html");
-      if (res.redirected) {
-        history.pushState(null, "", res.url);
-        // Back to the form's address: load it, as after a normal post.
-        window.addEventListener("popstate", function () { location.reload(); }, { once: true });
-      }
-      document.title = doc.title;
-      document.body.replaceWith(document.adoptNode(doc.body));
-      if (global.htmx) global.htmx.process(document.body);
-      var main = document.getElementById("main");
-      if (main) main.focus();
-    });
-  }
-  function waitingHere(form, summary) {
-    form.reset();
-    freshUuids(form.parentNode);
-    show(summary);
-    var el = document.getElementById("queue-status");
-    if (el) el.scrollIntoView();
-  }
-
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form || !form.matches || !form.matches("form") || !queueForm(form)) return;
