@@ -206,12 +206,16 @@
   var link = document.querySelector("a.help-now-link[data-keep]");
   if (link && navigator.onLine !== false && "serviceWorker" in navigator) {
     navigator.serviceWorker.ready.then(function (reg) {
-      if (reg.active) reg.active.postMessage({ type: "footing-keep-help", url: link.href });
+      if (!reg.active) return;
+      reg.active.postMessage({ type: "footing-keep-help", url: link.href });
+      // And the page that asks without the PIN, for when the phone is locked.
+      var phone = link.getAttribute("data-keep-public");
+      if (phone) reg.active.postMessage({ type: "footing-keep-public", url: phone });
     }).catch(function () {});
   }
   window.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute || !form.hasAttribute("data-help-now")) return;
+    if (!form.hasAttribute || !(form.hasAttribute("data-help-now") || form.hasAttribute("data-help-phone"))) return;
     var note = document.getElementById("help-queued");
     if (note && navigator.onLine === false) note.hidden = false;
   }, true);
