@@ -198,7 +198,7 @@ def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_
     """Offline, past the idle deadline: the PIN page's help-now still asks for
     help (without the PIN), shows the organisation's number, and the report
     is sent once when the phone is back online."""
-    account, page = _returnee(phone, live_server, "Help Locked")
+    account, page = _returnee(phone, live_server, "Help Offline Locked")
     for path in ("/home", "/plan/"):
         page.goto(path)
     _wait_until(lambda: page.evaluate(
@@ -212,7 +212,7 @@ def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_
         page.locator("#vault-unlock").wait_for(state="visible")
         page.locator("main a[href='/help/now']").click()
         page.wait_for_url("**/help/now")
-        assert "Help Locked" not in page.content()
+        assert "Help Offline Locked" not in page.content()
         call = page.locator("main a[href^='tel:']").first
         assert call.get_attribute("href") == "tel:" + number.replace(" ", "")
         page.get_by_role("button", name="Yes, I need help now").click()

@@ -123,28 +123,27 @@ async function networkFirst(request) {
 // "I need help now" must open offline (issue #18): a returnee's page asks for
 // a copy of the help page to be kept, if there is none yet. Kept like any
 // page the server marks (X-Offline-Copy): sealed, and forgotten with them.
-// The page without the PIN is kept too, in the clear (X-Public-Copy), as it
-// would be shown to someone signed out: for the phone locked offline.
-self.addEventListener("message", (event) => {
-  const data = event.data || {};
-  if (data.type !== "footing-keep-public" || typeof data.url !== "string") return;
-  const url = new URL(data.url, self.location.origin);
-  if (url.origin !== self.location.origin || url.pathname !== HELP_PHONE_URL) return;
-  event.waitUntil(caches.open(PUBLIC_CACHE).then((cache) => cache.match(url.href).then((kept) => {
+// With it, the page that asks without the PIN, kept in the clear
+// (X-Public-Copy) as it is shown to someone signed out: it stands in for the
+// sealed one when the phone is locked offline (issue #19).
+function keepHelpWithoutPin() {
+  const url = new URL(HELP_PHONE_URL, self.location.origin).href;
+  return caches.open(PUBLIC_CACHE).then((cache) => cache.match(url).then((kept) => {
     if (kept) return null;
-    return fetch(url.href, { credentials: "same-origin", headers: { "X-Footing-Keep": "public" } })
+    return fetch(url, { credentials: "same-origin", headers: { "X-Footing-Keep": "public" } })
       .then((response) => {
         if (!response.ok || response.headers.get("X-Public-Copy") !== "1") return null;
-        return cache.put(url.href, response);
+        return cache.put(url, response);
       });
-  })).catch(() => null));
-});
+  })).catch(() => null);
+}
 
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type !== "footing-keep-help" || typeof data.url !== "string") return;
   const url = new URL(data.url, self.location.origin);
   if (url.origin !== self.location.origin) return;
+  event.waitUntil(keepHelpWithoutPin());
   event.waitUntil(caches.match(url.href, { cacheName: PAGES_CACHE }).then((kept) => {
     if (kept) return null;
     return fetch(url.href, { credentials: "same-origin" }).then((response) => {

@@ -206,11 +206,7 @@
   var link = document.querySelector("a.help-now-link[data-keep]");
   if (link && navigator.onLine !== false && "serviceWorker" in navigator) {
     navigator.serviceWorker.ready.then(function (reg) {
-      if (!reg.active) return;
-      reg.active.postMessage({ type: "footing-keep-help", url: link.href });
-      // And the page that asks without the PIN, for when the phone is locked.
-      var phone = link.getAttribute("data-keep-public");
-      if (phone) reg.active.postMessage({ type: "footing-keep-public", url: phone });
+      if (reg.active) reg.active.postMessage({ type: "footing-keep-help", url: link.href });
     }).catch(function () {});
   }
   window.addEventListener("submit", function (event) {
