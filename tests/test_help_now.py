@@ -347,3 +347,72 @@ def test_the_help_page_offers_a_text_message_with_only_the_reference_when_the_or
     assert link.startswith('href="sms:+23277000111?body=')
     assert f"F-{me.id}" in link and "Secret Name" not in link
     assert f"F-{me.id}" in boss.get(f"/people/{me.id}").get_data(as_text=True)
+
+
+# --- Offline with the phone locked (help without the PIN, kept on the phone) -------
+
+def test_the_page_without_pin_is_a_public_copy_naming_no_one(web, make_returnee, org):
+    user = signed_out_phone(web, make_returnee, name="Secret Name")
+    r = web.get("/help/now/phone")
+    assert r.status_code == 200 and r.headers["X-Public-Copy"] == "1"
+    page = r.get_data(as_text=True)
+    assert "Secret Name" not in page and "data-help-phone" in page
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
+    assert user.id  # the binding is hers; the page does not say so
+
+
+def test_kept_for_the_locked_phone_a_signed_in_returnee_gets_the_signed_out_page(
+        web, returnee_web, org):
+    returnee_web(name="Secret Name")
+    assert web.get("/help/now/phone").status_code == 302  # looked at: the ordinary page
+    r = web.get("/help/now/phone", headers={"X-Footing-Keep": "public"})
+    assert r.status_code == 200 and r.headers["X-Public-Copy"] == "1"
+    page = r.get_data(as_text=True)
+    assert "Secret Name" not in page
+    assert 'action="/signout"' not in page and "data-owner" not in page
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
+    assert web.get("/home").status_code == 200  # still signed in
+
+
+def test_queued_help_replayed_signed_out_with_its_own_token_is_stored_once(
+        web, session, make_returnee):
+    user = signed_out_phone(web, make_returnee)
+    r = web.get("/help/now/phone", headers={"Accept": "application/json"})
+    assert r.status_code == 200 and "X-Public-Copy" not in r.headers
+    token = r.get_json()["token"]
+    uid = str(uuid.uuid4())
+    for _ in range(2):  # sent twice (a page and the service worker at once)
+        r = web.client.post("/help/now/phone", data={"client_uuid": uid, "csrf_token": token},
+                            headers={"X-Footing-Replay": "1"})
+        assert r.status_code == 200 and "Your caseworker was told." in r.get_data(as_text=True)
+    assert session.scalars(select(Case.without_pin).where(Case.returnee_id == user.id)).all() \
+        == [True]
+    assert counts(session)["Alert"] == 1
+
+
+def test_queued_help_replayed_after_signing_in_again_is_stored_not_redirected(
+        web, session, returnee_web):
+    user = returnee_web()
+    token = web.get("/help/now/phone", headers={"Accept": "application/json"}).get_json()["token"]
+    r = web.client.post("/help/now/phone", headers={"X-Footing-Replay": "1"},
+                        data={"client_uuid": str(uuid.uuid4()), "csrf_token": token})
+    assert r.status_code == 200 and "Your caseworker was told." in r.get_data(as_text=True)
+    assert session.scalars(select(Case.without_pin).where(Case.returnee_id == user.id)).all() \
+        == [True]
+
+
+def test_queued_help_replayed_with_a_forged_or_absent_binding_stores_nothing(
+        web, session, make_returnee):
+    signed_out_phone(web, make_returnee)
+    genuine = web.client.get_cookie(DEVICE_COOKIE).value
+    token = web.get("/help/now/phone", headers={"Accept": "application/json"}).get_json()["token"]
+    for cookie in (genuine.split(".")[0] + ".forged", None):
+        if cookie is None:
+            web.client.delete_cookie(DEVICE_COOKIE)
+        else:
+            web.client.set_cookie(DEVICE_COOKIE, cookie)
+        r = web.client.post("/help/now/phone", headers={"X-Footing-Replay": "1"},
+                            data={"client_uuid": str(uuid.uuid4()), "csrf_token": token})
+        assert r.status_code == 200
+        assert "This could not be sent from here." in r.get_data(as_text=True)
+    assert counts(session) == {"Case": 0, "Signal": 0, "Alert": 0, "ClientSubmission": 0}

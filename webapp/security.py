@@ -41,6 +41,9 @@ REPLAY_HEADER = "X-Footing-Replay"
 STORED_HEADER = "X-Footing-Stored"
 CSRF_REFUSED_HEADER = "X-CSRF-Refused"
 IDLE_HEADER = "X-Idle-Seconds"
+# The service worker asks for a page to keep (sw.js): "public" = the copy
+# kept in the clear for a locked phone (help without the PIN).
+KEEP_HEADER = "X-Footing-Keep"
 
 
 def offline_copy(view):

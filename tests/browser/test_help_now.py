@@ -16,6 +16,7 @@ from .conftest import (
     launch_options,
     sign_in_staff,
 )
+from .test_vault import _idle_deadline_passes
 
 pytestmark = pytest.mark.browser
 
@@ -192,6 +193,50 @@ def test_a_locked_binding_can_still_send_help_without_pin(phone, live_server, db
     assert "locked" in page.inner_text("main")
     _help_without_pin(page)
     assert _cases(db, account.user_id, without_pin=True) == 1
+    _alert_says_without_pin(new_context, live_server, db, account.user_id)
+
+
+def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_without_pin(
+        phone, live_server, db, new_context):
+    """Offline, past the idle deadline: the PIN page's help-now still asks for
+    help (without the PIN), shows the organisation's number, and the report
+    is sent once when the phone is back online."""
+    account, page = _returnee(phone, live_server, "Help Offline Locked")
+    for path in ("/home", "/plan/"):
+        page.goto(path)
+    _wait_until(lambda: page.evaluate(
+        "() => caches.open('footing-public').then((c) => c.match('/help/now/phone'))"
+        ".then(Boolean)"), "the page without the PIN kept for offline")
+    number = scalar(db, "SELECT o.emergency_phone FROM organisations o JOIN users u "
+                        "ON u.organisation_id = o.id WHERE u.id = :u", u=account.user_id)
+    with offline(phone):
+        _idle_deadline_passes(page)
+        page.goto("/plan/")  # her copy, locked: the PIN page
+        page.locator("#vault-unlock").wait_for(state="visible")
+        page.locator("main a[href='/help/now']").click()
+        page.wait_for_url("**/help/now")
+        assert "Help Offline Locked" not in page.content()
+        call = page.locator("main a[href^='tel:']").first
+        assert call.get_attribute("href") == "tel:" + number.replace(" ", "")
+        page.get_by_role("button", name="Yes, I need help now").click()
+        note = page.locator("#help-queued")
+        note.wait_for(state="visible")
+        assert note.inner_text() == ("Not sent yet. It will be sent when you are online. "
+                                     "Call if you can.")
+        queued = page.evaluate("FootingQueue.items()")
+        assert [(i["owner"], [f[0] for f in i["fields"]]) for i in queued] == [
+            ("phone", ["client_uuid"])]
+        assert queued[0]["action"].endswith("/help/now/phone") and "sealed" not in queued[0]
+        assert _cases(db, account.user_id) == 0
+    page.goto("/signin/pin")  # online again, still signed out
+    _wait_until(lambda: _cases(db, account.user_id, without_pin=True) == 1, "the report stored")
+    _wait_until(lambda: not page.evaluate("FootingQueue.items()"), "the queue emptied")
+    page.reload()
+    page.wait_for_timeout(800)
+    assert _cases(db, account.user_id) == 1
+    assert scalar(db, "SELECT count(*) FROM alerts a JOIN support_cases c ON c.id = a.source_id "
+                      "AND a.source_type = 'support_case' WHERE c.returnee_id = :u",
+                  u=account.user_id) == 1
     _alert_says_without_pin(new_context, live_server, db, account.user_id)
 
 

@@ -28,22 +28,25 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from .. import submissions
 from ..auth import service as auth
 from ..db import db_session
+from ..extensions import login_manager
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User
 from ..monitoring import service as monitoring
 from ..people import service as people
-from ..security import offline_copy
+from ..security import KEEP_HEADER, offline_copy
 from . import choices as c, service
 from .forms import (
     ConcernForm,
@@ -161,8 +164,19 @@ def help_now_phone():
     """"I need help now" without the PIN, from the PIN page of a bound phone.
     The page says nothing about the person. A forged, revoked or unknown
     binding and a phone over the hourly limit get the same answer: the
-    emergency number, nothing stored."""
-    if current_user.is_authenticated and current_user.role == Role.RETURNEE.value:
+    emergency number, nothing stored. Kept on the phone as a public copy, its
+    report can be made offline with the phone locked and is sent by the
+    queue once online (issue #18/#19)."""
+    if request.method == "GET" and request.accept_mimetypes.best == "application/json":
+        # A token for a report made here offline, sent later by the queue
+        # (queue.js) when nobody may be signed in: anyone may ask, as for the page.
+        return jsonify(token=generate_csrf())
+    if request.method == "GET" and request.headers.get(KEEP_HEADER) == "public":
+        # The service worker keeps this page for the locked phone (sw.js):
+        # rendered as for someone signed out, it holds nothing of the person.
+        g._login_user = login_manager.anonymous_user()
+    elif (request.method == "GET" and current_user.is_authenticated
+          and current_user.role == Role.RETURNEE.value):
         return redirect(url_for("support.help_now"))
     form = HelpNowForm()
     del form.call_back, form.callback_phone
@@ -170,6 +184,7 @@ def help_now_phone():
     phone = (binding.user.organisation.emergency_phone if binding is not None else "") \
         or current_app.config["EMERGENCY_PHONE"]
     if request.method == "GET":
+        g.public_copy = True  # kept in the clear: opens offline with the phone locked
         return render_template("support/now_phone.html", form=form, phone=phone)
     run = run_form(form, lambda: _help_without_pin(form, binding))
     if not run.done:

@@ -18,6 +18,10 @@ const FORGET_ON = ["/signout", "/exit", "/signin/pin", "/signin/staff/code", "/a
                    "/activate/staff"];
 const SHELL = {{ shell|safe }};
 const OFFLINE_URL = "{{ offline_url }}";
+// "I need help now" with the phone locked (issues #18, #19): the page that
+// asks without the PIN, kept as a public copy, stands in for the sealed one.
+const HELP_URL = "{{ url_for('support.help_now') }}";
+const HELP_PHONE_URL = "{{ url_for('support.help_now_phone') }}";
 
 
 self.addEventListener("install", (event) => {
@@ -57,15 +61,24 @@ function lockPage() {
   return caches.match(OFFLINE_URL);
 }
 
+// Help-now asked for while its sealed copy cannot be read: the copy that
+// asks without the PIN (it names no one; its report goes to the no-PIN route).
+async function helpWithoutPin(url) {
+  if (new URL(url).pathname !== HELP_URL) return null;
+  return caches.match(new URL(HELP_PHONE_URL, self.location.origin).href, { cacheName: PUBLIC_CACHE });
+}
+
 // Offline: the copy, readable only while the vault is open; locked, the PIN
-// page; an altered copy is dropped and the PIN asked for.
+// page (help-now: the page without the PIN); an altered copy is dropped and
+// the PIN asked for.
 async function offlineCopy(url) {
   const kept = await caches.match(url, { cacheName: PAGES_CACHE });
   if (!kept) {
-    return (await caches.match(url, { cacheName: PUBLIC_CACHE })) || caches.match(OFFLINE_URL);
+    return (await caches.match(url, { cacheName: PUBLIC_CACHE })) || (await helpWithoutPin(url))
+      || caches.match(OFFLINE_URL);
   }
   const key = await FootingVault.key();
-  if (!key) return lockPage();
+  if (!key) return (await helpWithoutPin(url)) || lockPage();
   try {
     const plain = await FootingVault.decrypt(key, await kept.arrayBuffer());
     const headers = {};
@@ -110,11 +123,27 @@ async function networkFirst(request) {
 // "I need help now" must open offline (issue #18): a returnee's page asks for
 // a copy of the help page to be kept, if there is none yet. Kept like any
 // page the server marks (X-Offline-Copy): sealed, and forgotten with them.
+// With it, the page that asks without the PIN, kept in the clear
+// (X-Public-Copy) as it is shown to someone signed out: it stands in for the
+// sealed one when the phone is locked offline (issue #19).
+function keepHelpWithoutPin() {
+  const url = new URL(HELP_PHONE_URL, self.location.origin).href;
+  return caches.open(PUBLIC_CACHE).then((cache) => cache.match(url).then((kept) => {
+    if (kept) return null;
+    return fetch(url, { credentials: "same-origin", headers: { "X-Footing-Keep": "public" } })
+      .then((response) => {
+        if (!response.ok || response.headers.get("X-Public-Copy") !== "1") return null;
+        return cache.put(url, response);
+      });
+  })).catch(() => null);
+}
+
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type !== "footing-keep-help" || typeof data.url !== "string") return;
   const url = new URL(data.url, self.location.origin);
   if (url.origin !== self.location.origin) return;
+  event.waitUntil(keepHelpWithoutPin());
   event.waitUntil(caches.match(url.href, { cacheName: PAGES_CACHE }).then((kept) => {
     if (kept) return null;
     return fetch(url.href, { credentials: "same-origin" }).then((response) => {

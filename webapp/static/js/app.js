@@ -212,7 +212,7 @@
   }
   window.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute || !form.hasAttribute("data-help-now")) return;
+    if (!form.hasAttribute || !(form.hasAttribute("data-help-now") || form.hasAttribute("data-help-phone"))) return;
     var note = document.getElementById("help-queued");
     if (note && navigator.onLine === false) note.hidden = false;
   }, true);

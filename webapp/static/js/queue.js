@@ -31,13 +31,18 @@
    - `owner` (a keyed hash from the server, see security.queue_owner) stops an
      item made by one person on a shared phone from being sent in the session
      of the next; it waits until its owner signs in again.
+   - help without the PIN (a form with data-help-phone, issues #18/#19): its
+     item's owner is "phone": no session is needed, the server knows the
+     person by the phone's binding cookie. It is sent first, signed in or
+     not, with the page's token or one its own address gives (GET, Accept:
+     application/json); it holds the kind and the UUID only, never sealed.
 
    Words come from data attributes rendered by the server: nothing here is
    English. */
 (function (global) {
   "use strict";
   var DB = "footing", STORE = "queue", LOCK = "footing-queue";
-  var Q = { syncTag: "footing-queue", csrfUrl: "/csrf" };
+  var Q = { syncTag: "footing-queue", csrfUrl: "/csrf", PHONE: "phone" };
 
   function openDb() {
     return new Promise(function (resolve, reject) {
@@ -194,57 +199,124 @@
      or 429 kept something for after its backoff. */
   Q.replay = function (owner, first, page) {
     return locked(function () {
-      var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false, later: false };
-      return Q.items().then(function (all) {
-        if (!Q.pending(all).length && !first) return summary;  // nothing to send: no request
-        return (page && page.token ? Promise.resolve(page) : session()).then(send);
+      var phoneFirst = first && first.owner === Q.PHONE ? first : null;
+      return replayPhone(phoneFirst, page).then(function (ps) {
+        if (phoneFirst) return ps;
+        return replayOwned(owner, first, page).then(function (summary) {
+          summary.sent += ps.sent;
+          summary.refused += ps.refused;
+          summary.waiting += ps.waiting;
+          summary.offline = summary.offline || ps.offline;
+          summary.later = summary.later || ps.later;
+          return summary;
+        });
       });
-      function send(s) {
-        if (s.signin || s.offline) {
-          summary.signin = !!s.signin;
-          summary.offline = !!s.offline;
-          return Q.items(owner).then(function (left) {
+    });
+  };
+
+  // A token for help without the PIN, from the form's own address; null offline.
+  function phoneToken(item) {
+    return fetch(item.action, { credentials: "same-origin", cache: "no-store",
+                                headers: { Accept: "application/json" } })
+      .then(function (res) { return res.ok ? res.json().then(function (j) { return j.token || null; }) : null; })
+      .catch(function () { return null; });
+  }
+
+  // Help without the PIN (owner "phone"): `first`, then what waits, oldest first.
+  function replayPhone(first, page) {
+    var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false, later: false };
+    var token = page && page.token ? page.token : null, renewed = false;
+    function send(item) {
+      return (token ? Promise.resolve(token) : phoneToken(item)).then(function (t) {
+        if (!t) return { outcome: "offline" };
+        token = t;
+        return deliver(item, token, item === first).then(function (r) {
+          if (r.outcome !== "token" || renewed) return r;
+          renewed = true;  // the page's token is of a session that ended: a fresh one
+          token = null;
+          return send(item);
+        });
+      });
+    }
+    return Q.items(Q.PHONE).then(function (all) {
+      var items = Q.pending(all).filter(function (i) { return !first || i.uuid !== first.uuid; });
+      if (first) items.unshift(first);
+      return items.reduce(function (chain, item) {
+        return chain.then(function () {
+          if (summary.offline) return;
+          if (item !== first && item.retryAt && item.retryAt > Date.now()) {
+            summary.later = true;
+            return;
+          }
+          return send(item).then(function (r) {
+            if (item === first) summary.firstResult = r;
+            if (r.outcome === "sent") summary.sent++;
+            else if (r.outcome === "refused" || r.outcome === "conflict") summary.refused++;
+            else if (r.outcome === "retry") summary.later = true;
+            else summary.offline = true;  // offline, or a token refused twice: later
+          });
+        });
+      }, Promise.resolve());
+    }).then(function () {
+      return Q.items(Q.PHONE).then(function (left) {
+        summary.waiting = Q.pending(left).length;
+        return summary;
+      });
+    });
+  }
+
+  function replayOwned(owner, first, page) {
+    var summary = { sent: 0, refused: 0, waiting: 0, signin: false, offline: false, later: false };
+    return Q.items().then(function (all) {
+      var owned = all.filter(function (i) { return i.owner !== Q.PHONE; });
+      if (!Q.pending(owned).length && !first) return summary;  // nothing to send: no request
+      return (page && page.token ? Promise.resolve(page) : session()).then(send);
+    });
+    function send(s) {
+      if (s.signin || s.offline) {
+        summary.signin = !!s.signin;
+        summary.offline = !!s.offline;
+        return Q.items(owner).then(function (left) {
+          summary.waiting = Q.pending(left).length;
+          return summary;
+        });
+      }
+      return Q.items(s.owner).then(readable).then(function (items) {
+        if (first) {
+          items = items.filter(function (i) { return i.uuid !== first.uuid; });
+          items.unshift(first);
+        }
+        return items.reduce(function (chain, item) {
+          return chain.then(function () {
+            if (summary.signin || summary.offline || summary.token || item.gaveUp) return;
+            if (item !== first && item.retryAt && item.retryAt > Date.now()) {
+              summary.later = true;
+              return;
+            }
+            return deliver(item, s.token, item === first).then(function (r) {
+              if (r.outcome === "token") { summary.token = true; return; }
+              if (item === first) summary.firstResult = r;
+              if (r.outcome === "sent") summary.sent++;
+              else if (r.outcome === "refused" || r.outcome === "conflict") summary.refused++;
+              else if (r.outcome === "signin") summary.signin = true;
+              else if (r.outcome === "retry") summary.later = true;
+              else summary.offline = true;
+            });
+          });
+        }, Promise.resolve()).then(function () {
+          if (summary.token) {
+            summary.token = false;
+            if (s === page) return session().then(send);  // the page outlived its session
+            summary.offline = true;  // refused with a token from /csrf just now: later
+          }
+          return Q.items(s.owner).then(function (left) {
             summary.waiting = Q.pending(left).length;
             return summary;
           });
-        }
-        return Q.items(s.owner).then(readable).then(function (items) {
-          if (first) {
-            items = items.filter(function (i) { return i.uuid !== first.uuid; });
-            items.unshift(first);
-          }
-          return items.reduce(function (chain, item) {
-            return chain.then(function () {
-              if (summary.signin || summary.offline || summary.token || item.gaveUp) return;
-              if (item !== first && item.retryAt && item.retryAt > Date.now()) {
-                summary.later = true;
-                return;
-              }
-              return deliver(item, s.token, item === first).then(function (r) {
-                if (r.outcome === "token") { summary.token = true; return; }
-                if (item === first) summary.firstResult = r;
-                if (r.outcome === "sent") summary.sent++;
-                else if (r.outcome === "refused" || r.outcome === "conflict") summary.refused++;
-                else if (r.outcome === "signin") summary.signin = true;
-                else if (r.outcome === "retry") summary.later = true;
-                else summary.offline = true;
-              });
-            });
-          }, Promise.resolve()).then(function () {
-            if (summary.token) {
-              summary.token = false;
-              if (s === page) return session().then(send);  // the page outlived its session
-              summary.offline = true;  // refused with a token from /csrf just now: later
-            }
-            return Q.items(s.owner).then(function (left) {
-              summary.waiting = Q.pending(left).length;
-              return summary;
-            });
-          });
         });
-      }
-    });
-  };
+      });
+    }
+  }
 
   global.FootingQueue = Q;
   if (typeof document === "undefined") return;  // in the service worker: storage and replay only
@@ -252,7 +324,14 @@
   // --- The page ------------------------------------------------------------------------
   var status = document.getElementById("queue-status");
   var owner = status ? status.getAttribute("data-owner") : "";
-  if (!owner || !global.indexedDB || !global.fetch || !global.URLSearchParams) return;
+  if (!global.indexedDB || !global.fetch || !global.URLSearchParams) return;
+  // What this page sends: its signed-in person's items (if any) and help
+  // without the PIN (anyone's on this phone).
+  function mine() {
+    return Q.items().then(function (all) {
+      return all.filter(function (i) { return i.owner === Q.PHONE || (owner && i.owner === owner); });
+    });
+  }
 
   // This page's token (the body may have been replaced since it loaded).
   function pageSession() {
@@ -321,7 +400,7 @@
   // The count of what waits here, with how the last replay went (if known).
   function refresh(summary) {
     var s = summary || {};
-    return Q.items(owner).then(function (left) {
+    return mine().then(function (left) {
       show({ waiting: Q.pending(left).length, signin: !!s.signin, refused: s.refused,
              sent: s.sent });
       // Their text is sealed at rest (vault.js): readable while the vault is open.
@@ -336,8 +415,8 @@
     }).catch(function () {});
   }
   function replayNow() {
-    return Q.items(owner).then(function (mine) {
-      if (!Q.pending(mine).length) return null;
+    return mine().then(function (waiting) {
+      if (!Q.pending(waiting).length) return null;
       return Q.replay(owner, null, pageSession()).then(function (summary) {
         refresh(summary);
         if (summary.offline) askForSync();
@@ -400,11 +479,14 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form || !form.matches || !form.matches("form") || !queueForm(form)) return;
+    var phone = form.hasAttribute("data-help-phone");
+    if (!owner && !phone) return;  // nobody signed in: the plain way
     // Ours from here on: htmx and the browser must not send it a second time.
     event.preventDefault();
     event.stopImmediatePropagation();
     var field = form.querySelector("input[name=client_uuid]");
-    var item = { uuid: (field && field.value) || Q.newUuid(), action: form.action, owner: owner,
+    var item = { uuid: (field && field.value) || Q.newUuid(), action: form.action,
+                 owner: phone ? Q.PHONE : owner,
                  kind: form.getAttribute("data-offline-queue") || "", created: Date.now(),
                  fields: fieldsOf(form, event.submitter), texts: textsOf(form) };
     var buttons = form.querySelectorAll("button, input[type=submit]");
@@ -417,7 +499,7 @@
       var r = summary.firstResult;
       if (r && (r.outcome === "sent" || r.outcome === "refused")) return showAnswer(r.response);
       if (summary.offline) askForSync();
-      return Q.items(owner).then(function (left) {
+      return mine().then(function (left) {
         waitingHere(form, { waiting: Q.pending(left).length, signin: summary.signin,
                             refused: summary.refused });
       });

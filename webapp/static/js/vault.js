@@ -30,10 +30,11 @@
   var V = {
     ITERATIONS: 310000, MAX_TRIES: 5, PENDING_MS: 5 * 60 * 1000,
     pagesCache: "footing-pages", queueDb: "footing",
-    // Help-now: its kind and reference stay outside the lock, so that it can
-    // be sent without the PIN; anything typed in it (a call-back number) is
-    // sealed beside them and goes with it only while the vault is open.
-    unsealed: ["/help/now"], minimal: ["client_uuid"],
+    // Help-now, with or without the PIN: its kind and reference stay outside
+    // the lock, so that it can be sent without the PIN; anything typed in it
+    // (a call-back number) is sealed beside them and goes with it only while
+    // the vault is open.
+    unsealed: ["/help/now", "/help/now/phone"], minimal: ["client_uuid"],
   };
   var subtle = global.crypto && global.crypto.subtle;
   var enc = new TextEncoder(), dec = new TextDecoder();
