@@ -67,6 +67,8 @@ def test_staff_add_a_place_and_returnees_find_it_by_kind_and_town(
     # Not personal: kept offline for anyone on the phone, never in a shared cache.
     assert shown.headers["X-Public-Copy"] == "1" and "X-Offline-Copy" not in shown.headers
     assert shown.headers["Cache-Control"] == "no-store"
+    # Nor does it name whose reports wait on the phone (the queue's owner).
+    assert 'data-owner="' not in text
 
 
 def test_a_staff_view_of_a_place_is_not_kept_for_offline(web, staff_web, place):

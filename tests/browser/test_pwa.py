@@ -96,14 +96,20 @@ def test_own_page_readable_offline_and_gone_after_signout(pwa_page, live_server)
 
 def _personal_copies(page) -> list[str]:
     """Every cached URL that is not part of the public shell (static files
-    and the offline page): what the next person on the phone could read."""
+    and the offline page) or a public copy (pages that hold nothing of the
+    person, kept for anyone: the directory, help without the PIN): what the
+    next person on the phone could read. A public copy that names whose
+    reports wait on the phone (the queue's owner) counts as personal."""
     return page.evaluate("""async () => {
         const out = [];
         for (const name of await caches.keys()) {
-            for (const req of await (await caches.open(name)).keys()) {
+            const cache = await caches.open(name);
+            for (const req of await cache.keys()) {
                 const path = new URL(req.url).pathname;
-                if (!path.startsWith('/static/') && path !== '/offline')
-                    out.push(name + ' ' + path);
+                if (path.startsWith('/static/') || path === '/offline') continue;
+                if (name === 'footing-public'
+                    && !/data-owner="[^"]/.test(await (await cache.match(req)).text())) continue;
+                out.push(name + ' ' + path);
             }
         }
         return out;
