@@ -4,7 +4,9 @@ half-configured, while the operator's commands that complete the setup run."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -268,3 +270,38 @@ def test_commands_complete_the_setup_and_the_server_refuses_until_then(tmp_path)
     started = _run(["-m", "gunicorn", "--check-config", "webapp:create_app()"], complete,
                    tmp_path)
     assert started.returncode == 0, started.stdout + started.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_refuses_workers_given_on_its_command_line_without_redis(tmp_path):
+    """WEB_CONCURRENCY unset, `--workers 2` given to gunicorn: the settings
+    module deploy/ uses sees the real number and refuses before serving;
+    with REDIS_URL, or one worker, it starts."""
+    state = tmp_path / "state"
+    env = production_env(state)
+    port = _free_port()
+    server = ["-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "--bind",
+              f"127.0.0.1:{port}", "--workers", "2", "webapp:create_app()"]
+    refused = _run(server, env, tmp_path, timeout=90)
+    assert refused.returncode == 1
+    assert "REDIS_URL is not set, and gunicorn's --workers is 2" in refused.stderr, refused.stderr
+    assert "Booting worker" not in refused.stderr
+
+    checked = _run(["-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "--check-config",
+                    "--workers", "2", "webapp:create_app()"],
+                   {**env, "REDIS_URL": "redis://127.0.0.1:6379/15"}, tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_gunicorn_starts_as_many_workers_as_web_concurrency_says(tmp_path):
+    env = production_env(tmp_path / "state", WEB_CONCURRENCY="3",
+                         REDIS_URL="redis://127.0.0.1:6379/15")
+    printed = _run(["-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "--print-config",
+                    "webapp:create_app()"], env, tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert re.search(r"^workers\s*=\s*3$", printed.stdout, re.M), printed.stdout

@@ -82,6 +82,24 @@ def test_a_guesser_from_many_addresses_stops_at_the_account_ceiling(app, make_st
     assert password_try(client_at(app, "10.2.0.2"), make_staff()) == 401
 
 
+def test_the_refusal_says_how_long_to_wait(app, make_staff):
+    """The hour's ceiling says about an hour, the address's minute says a
+    minute: never "a few minutes" for a wait of an hour."""
+    user = make_staff()
+    assert guesses(app, user, 20, addresses=20) == [401] * 20
+    page = client_at(app, "10.4.0.1").post("/signin/staff",
+                                           {"email": user.email, "password": WRONG})
+    assert page.status_code == 429
+    minutes = re.search(r"Wait (\d+) minutes, then try again", page.get_data(as_text=True))
+    assert minutes and 55 <= int(minutes.group(1)) <= 60, page.get_data(as_text=True)
+
+    one = client_at(app, "10.4.0.2")
+    other = make_staff()
+    assert [password_try(one, other) for _ in range(11)] == [401] * 10 + [429]
+    page = one.post("/signin/staff", {"email": other.email, "password": WRONG})
+    assert "Wait 1 minute, then try again." in page.get_data(as_text=True)
+
+
 def test_only_wrong_passwords_use_up_the_account_ceiling(app, make_staff):
     user = make_staff()
     assert guesses(app, user, 19, addresses=19) == [401] * 19

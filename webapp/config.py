@@ -346,13 +346,20 @@ def missing_for_production(config: Mapping, instance_path: str | None) -> list[s
         problems.append(
             "EMERGENCY_PHONE is not set: the emergency number error pages show when the "
             "person's organisation is not at hand")
-    processes = config.get("WEB_CONCURRENCY") or 1
-    if processes > 1 and not config.get("REDIS_URL"):
-        problems.append(
-            f"REDIS_URL is not set, and WEB_CONCURRENCY is {processes}: more than one process "
-            "serves, and they must share the rate limits and the job queue "
-            "(redis://127.0.0.1:6379/0)")
+    problems += unshared_state(config.get("WEB_CONCURRENCY") or 1, config.get("REDIS_URL"),
+                               "WEB_CONCURRENCY")
     return problems
+
+
+def unshared_state(processes: int, redis_url: str | None, source: str) -> list[str]:
+    """More than one serving process without REDIS_URL: each would keep its
+    own rate-limit counts (webapp/gunicorn_conf.py checks gunicorn's own
+    number of workers, however it was given)."""
+    if processes > 1 and not redis_url:
+        return [f"REDIS_URL is not set, and {source} is {processes}: more than one process "
+                "serves, and they must share the rate limits and the job queue "
+                "(redis://127.0.0.1:6379/0)"]
+    return []
 
 
 def _vapid_problems(config: Mapping, instance_path: str | None) -> list[str]:

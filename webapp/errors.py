@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import TypeAlias
 
 from flask import Flask, current_app, g, url_for
-from flask_babel import LazyString, force_locale, lazy_gettext as _l
+from flask_babel import LazyString, force_locale, lazy_gettext as _l, lazy_ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request  # Flask's request, typed with its .htmx
 from werkzeug.exceptions import HTTPException
 
 from . import i18n
+from .extensions import limiter
 from .security import CSRF_REFUSED_HEADER
 
 log = logging.getLogger(__name__)
@@ -123,9 +126,27 @@ def register_error_pages(app: Flask) -> None:
             return e
         if code == 401 and request.htmx:
             return "", 401, {"HX-Redirect": url_for("auth.signin")}
+        if code == 429:
+            return render_error(429, _wait())
         return render_error(code if code in ERROR_TEXT else 400 if code < 500 else 500)
 
     @app.errorhandler(Exception)
     def server_error(e: Exception):
         log.exception("unhandled error on %s", request.endpoint)
         return render_error(500)
+
+
+def _wait() -> Message | None:
+    """How long the limit that refused this request still holds, in whole
+    minutes (a sign-in window may be an hour, not "a few minutes"); None when
+    no limit of the limiter's said so (the generic text then)."""
+    try:
+        limit = limiter.current_limit
+    except Exception:  # the limiter's storage is unreachable: it failed open
+        limit = None
+    if limit is None or not limit.breached:
+        return None
+    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    return lazy_ngettext("There were too many tries. Wait %(num)d minute, then try again.",
+                         "There were too many tries. Wait %(num)d minutes, then try again.",
+                         minutes)
