@@ -292,3 +292,32 @@ def test_every_test_docs_security_md_names_exists():
     missing = [f"{file}::{name}" for file, name in named
                if not re.search(rf"^def {name}\(", (root / file).read_text(), re.M)]
     assert not missing
+
+
+def test_a_flashed_message_shows_what_was_typed_into_it_as_text(tmp_path, monkeypatch):
+    """A service's message may carry what a person typed (an instrument's
+    problem, a CSV's column names); flashed, it reaches the next page escaped."""
+    from flask import flash, redirect
+    from flask_babel import lazy_gettext as _l
+
+    from webapp import create_app
+    from webapp.access import POLICY, public
+    from webapp.config import TestConfig
+
+    class Config(TestConfig):
+        DATABASE_URL = "sqlite:///" + str(tmp_path / "flash.db")
+
+    fresh = create_app(Config)
+    typed = '<img src=x onerror="alert(1)">'
+
+    def say():
+        flash(_l("The instrument is not valid: %(problem)s", problem=typed), "error")
+        return redirect("/signin")
+
+    fresh.add_url_rule("/say", "say", say)
+    monkeypatch.setitem(POLICY, "say", public())
+    client = fresh.test_client()
+    assert client.get("/say").status_code == 302
+    page = client.get("/signin").get_data(as_text=True)
+    assert "The instrument is not valid: &lt;img src=x" in page
+    assert typed not in page

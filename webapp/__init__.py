@@ -29,7 +29,7 @@ from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
 from .icons import choice_icon, choice_sprite, icon
-from .security import answer_replay, apply_security_headers, queue_owner
+from .security import SessionInterface, answer_replay, apply_security_headers, queue_owner
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
 # models in `<area>/models.py` when it has tables). Registered in this order.
@@ -58,6 +58,7 @@ def create_app(config: object | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
     _validate(app)
+    app.session_interface = SessionInterface()
 
     logs.configure(app)
     Database(app)

@@ -24,6 +24,9 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session
+from flask.json.tag import JSONTag, TaggedJSONSerializer
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import LazyString
 from flask_login import current_user
 
 from .assets import inline_css_source
@@ -171,3 +174,32 @@ def add_vary(headers, *names: str) -> None:
             if name and name.lower() not in {n.lower() for n in seen}:
                 seen.append(name)
     headers["Vary"] = ", ".join(seen)
+
+
+# --- The session cookie ----------------------------------------------------------------
+
+class _TagTranslated(JSONTag):
+    """A translated message (flask-babel's LazyString, e.g. a flashed
+    DomainError) is kept in the session as the plain text it is. Flask's own
+    tags would take it for Markup (it has `__html__`), and the next page would
+    render it unescaped, with whatever a person typed into its placeholders."""
+    __slots__ = ()
+    key = " lz"
+
+    def check(self, value: object) -> bool:
+        return isinstance(value, LazyString)
+
+    def to_json(self, value: object) -> str:
+        return str(value)
+
+    def to_python(self, value: str) -> str:
+        return value
+
+
+class _Serializer(TaggedJSONSerializer):
+    default_tags = [_TagTranslated, *TaggedJSONSerializer.default_tags]
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with translated messages kept as text."""
+    serializer = _Serializer()
