@@ -237,3 +237,74 @@ def test_concerns_plans_and_medicine_gaps_lead_to_the_directory(
     text = found.get_data(as_text=True)
     assert "Connaught pharmacy" in text and "Far pharmacy" not in text
     assert me.id  # signed in as a returnee all along
+
+
+# --- Emergency numbers on the help pages (issue #22) ----------------------------
+
+def _numbers_places(place, make_org):
+    police = place(kind="emergency", name="Police Kissy", town="Freetown", phone="+232 99 999",
+                   latitude="", longitude="")
+    shelter = place(kind="womens_shelter", name="Rainbo Centre", town="Freetown",
+                    phone="+232 76 100 200", latitude="", longitude="")
+    place(kind="clinic", name="Kissy clinic", town="Freetown", latitude="", longitude="")
+    place(kind="emergency", name="Fire station without a phone", town="Bo", phone="",
+          latitude="", longitude="")
+    place(organisation=make_org(), kind="emergency", name="Police of another org", town="Bo",
+          latitude="", longitude="")
+    return police, shelter
+
+
+def _numbers_in(page: str) -> list[str]:
+    return [name for name in ("Police Kissy", "Rainbo Centre", "Kissy clinic",
+                              "Fire station", "another org") if name in page]
+
+
+def test_help_now_lists_the_directorys_emergency_numbers_police_first(
+        web, returnee_web, session, place, make_org, org):
+    police, shelter = _numbers_places(place, make_org)
+    returnee_web(name="Secret Name")
+    page = web.get("/help/now").get_data(as_text=True)
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"]
+    assert page.index("Police Kissy") < page.index("Rainbo Centre")
+    assert 'href="tel:+23299999"' in page and 'href="tel:+23276100200"' in page
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page  # the organisation's too
+    shelter.retired_at = utcnow()  # closed: gone from the list
+    session.commit()
+    assert _numbers_in(web.get("/help/now").get_data(as_text=True)) == ["Police Kissy"]
+
+
+def test_the_page_without_pin_lists_them_for_a_bound_phone_only(
+        app, web, place, make_org, make_returnee):
+    _numbers_places(place, make_org)
+    _user, code = make_returnee(name="Secret Name")
+    activate_returnee(web, code)
+    web.post("/signout", form_page="/home")
+    page = web.get("/help/now/phone").get_data(as_text=True)
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"] and "Secret Name" not in page
+    # A phone that is not bound (or whose binding is forged) learns no organisation.
+    stranger = app.test_client()
+    stranger.set_cookie("footing_device", "999999.whatever")
+    assert _numbers_in(stranger.get("/help/now/phone").get_data(as_text=True)) == []
+    assert _numbers_in(app.test_client().get("/help/now/phone").get_data(as_text=True)) == []
+
+
+def test_the_offline_page_kept_for_a_bound_phone_lists_them_and_names_no_one(
+        web, returnee_web, place, make_org, org):
+    _numbers_places(place, make_org)
+    returnee_web(name="Secret Name")
+    # As precached (no cookies) or opened: the configured number only, cacheable.
+    plain = web.client.application.test_client().get("/offline")
+    assert _numbers_in(plain.get_data(as_text=True)) == []
+    assert 'href="tel:112"' in plain.get_data(as_text=True)
+    assert plain.headers["Cache-Control"] == "public, max-age=300"
+    assert "X-Public-Copy" not in plain.headers
+    # Kept by the service worker with the phone's cookies: the organisation's
+    # number and the directory's, public, as for someone signed out.
+    kept = web.get("/offline", headers={"X-Footing-Keep": "public"})
+    page = kept.get_data(as_text=True)
+    assert kept.headers["X-Public-Copy"] == "1" and kept.headers["Cache-Control"] == "no-store"
+    assert "Cookie" in kept.headers["Vary"]
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"]
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
+    assert "Secret Name" not in page and "data-owner" not in page and "csrf" not in page.lower()
+    assert web.get("/home").status_code == 200  # still signed in
