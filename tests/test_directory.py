@@ -215,6 +215,29 @@ def test_a_dry_run_stores_nothing_and_one_bad_line_stops_the_whole_import(
     assert _places(session) == 0
 
 
+def test_each_bad_line_of_a_csv_is_named_with_its_column_and_nothing_is_stored(
+        web, staff_web, session):
+    """The issue's bad input, in a shared file: no kind, letters in the phone
+    number, coordinates out of range (either one), a formula as the phone."""
+    staff_web(Role.COORDINATOR)
+    lines = ["pharmacy,Fine,Bo,,,,,,,free,,,,",
+             ",No kind,Bo,,,,,,,free,,,,",
+             "clinic,Letters,Bo,,,,,,+232 CALL ME,free,,,,",
+             "clinic,Too far north,Bo,,,91,10,,,free,,,,",
+             "clinic,Too far west,Bo,,,8,-181,,,free,,,,",
+             "clinic,Formula phone,Bo,,,,,,=1+1,free,,,,"]
+    r = _upload(web, HEADER + "\n".join(lines) + "\n", "check")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    for line, column in ((3, "kind"), (4, "phone"), (5, "latitude"), (6, "longitude"),
+                         (7, "phone")):
+        assert f"Line {line}, {column}" in page, (line, column)
+    assert "Line 2," not in page
+    assert "Please choose what kind of place it is." in page
+    assert "Please write a number from -180 to 180." in page
+    assert _places(session) == 0
+
+
 def test_a_caseworker_may_not_import(ctx, session, make_staff):
     caseworker = make_staff(Role.CASEWORKER)
     with ctx(), pytest.raises(DomainError):
