@@ -236,3 +236,29 @@ def test_restoring_a_backup_then_delete_again_keeps_a_deletion_made_since(tmp_pa
                         .where(CheckIn.user_id == person_id)) == 0
     # Run again (the same list twice): nothing left to do, no error.
     assert runner.invoke(args=["delete-again", str(person_id)]).exit_code == 0
+
+
+def test_seed_demo_fills_the_directory_and_a_safety_plan_marked_as_demo(app, connection):
+    """Issue #22: `make run` shows the directory, the emergency numbers on the
+    help pages and a safety plan."""
+    from sqlalchemy import select
+
+    from webapp.db import db_session
+    from webapp.directory.models import Place
+    from webapp.safety.models import SafetyPlanVersion
+
+    data = json.loads(app.test_cli_runner().invoke(args=["seed-demo", "--json"]).output)
+    with app.app_context():
+        places = db_session().scalars(select(Place)).all()
+        kinds = {p.kind for p in places}
+        assert {"clinic", "pharmacy", "emergency", "womens_shelter", "legal_aid",
+                "micro_finance"} <= kinds
+        assert all("(demo)" in p.name and "Demo entry" in p.who for p in places)
+        assert any(p.medicine_list for p in places if p.kind == "pharmacy")
+        (plan,) = db_session().scalars(select(SafetyPlanVersion)).all()
+        abdul = next(a for a in data["accounts"] if a["name"] == "Abdul")
+        assert plan.returnee_id == abdul["user_id"] and len(plan.place_ids) == 2
+    # Run again: nothing added twice.
+    app.test_cli_runner().invoke(args=["seed-demo", "--json"])
+    with app.app_context():
+        assert len(db_session().scalars(select(Place)).all()) == len(places)

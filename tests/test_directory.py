@@ -215,6 +215,29 @@ def test_a_dry_run_stores_nothing_and_one_bad_line_stops_the_whole_import(
     assert _places(session) == 0
 
 
+def test_each_bad_line_of_a_csv_is_named_with_its_column_and_nothing_is_stored(
+        web, staff_web, session):
+    """The issue's bad input, in a shared file: no kind, letters in the phone
+    number, coordinates out of range (either one), a formula as the phone."""
+    staff_web(Role.COORDINATOR)
+    lines = ["pharmacy,Fine,Bo,,,,,,,free,,,,",
+             ",No kind,Bo,,,,,,,free,,,,",
+             "clinic,Letters,Bo,,,,,,+232 CALL ME,free,,,,",
+             "clinic,Too far north,Bo,,,91,10,,,free,,,,",
+             "clinic,Too far west,Bo,,,8,-181,,,free,,,,",
+             "clinic,Formula phone,Bo,,,,,,=1+1,free,,,,"]
+    r = _upload(web, HEADER + "\n".join(lines) + "\n", "check")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    for line, column in ((3, "kind"), (4, "phone"), (5, "latitude"), (6, "longitude"),
+                         (7, "phone")):
+        assert f"Line {line}, {column}" in page, (line, column)
+    assert "Line 2," not in page
+    assert "Please choose what kind of place it is." in page
+    assert "Please write a number from -180 to 180." in page
+    assert _places(session) == 0
+
+
 def test_a_caseworker_may_not_import(ctx, session, make_staff):
     caseworker = make_staff(Role.CASEWORKER)
     with ctx(), pytest.raises(DomainError):
@@ -237,3 +260,74 @@ def test_concerns_plans_and_medicine_gaps_lead_to_the_directory(
     text = found.get_data(as_text=True)
     assert "Connaught pharmacy" in text and "Far pharmacy" not in text
     assert me.id  # signed in as a returnee all along
+
+
+# --- Emergency numbers on the help pages (issue #22) ----------------------------
+
+def _numbers_places(place, make_org):
+    police = place(kind="emergency", name="Police Kissy", town="Freetown", phone="+232 99 999",
+                   latitude="", longitude="")
+    shelter = place(kind="womens_shelter", name="Rainbo Centre", town="Freetown",
+                    phone="+232 76 100 200", latitude="", longitude="")
+    place(kind="clinic", name="Kissy clinic", town="Freetown", latitude="", longitude="")
+    place(kind="emergency", name="Fire station without a phone", town="Bo", phone="",
+          latitude="", longitude="")
+    place(organisation=make_org(), kind="emergency", name="Police of another org", town="Bo",
+          latitude="", longitude="")
+    return police, shelter
+
+
+def _numbers_in(page: str) -> list[str]:
+    return [name for name in ("Police Kissy", "Rainbo Centre", "Kissy clinic",
+                              "Fire station", "another org") if name in page]
+
+
+def test_help_now_lists_the_directorys_emergency_numbers_police_first(
+        web, returnee_web, session, place, make_org, org):
+    police, shelter = _numbers_places(place, make_org)
+    returnee_web(name="Secret Name")
+    page = web.get("/help/now").get_data(as_text=True)
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"]
+    assert page.index("Police Kissy") < page.index("Rainbo Centre")
+    assert 'href="tel:+23299999"' in page and 'href="tel:+23276100200"' in page
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page  # the organisation's too
+    shelter.retired_at = utcnow()  # closed: gone from the list
+    session.commit()
+    assert _numbers_in(web.get("/help/now").get_data(as_text=True)) == ["Police Kissy"]
+
+
+def test_the_page_without_pin_lists_them_for_a_bound_phone_only(
+        app, web, place, make_org, make_returnee):
+    _numbers_places(place, make_org)
+    _user, code = make_returnee(name="Secret Name")
+    activate_returnee(web, code)
+    web.post("/signout", form_page="/home")
+    page = web.get("/help/now/phone").get_data(as_text=True)
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"] and "Secret Name" not in page
+    # A phone that is not bound (or whose binding is forged) learns no organisation.
+    stranger = app.test_client()
+    stranger.set_cookie("footing_device", "999999.whatever")
+    assert _numbers_in(stranger.get("/help/now/phone").get_data(as_text=True)) == []
+    assert _numbers_in(app.test_client().get("/help/now/phone").get_data(as_text=True)) == []
+
+
+def test_the_offline_page_kept_for_a_bound_phone_lists_them_and_names_no_one(
+        web, returnee_web, place, make_org, org):
+    _numbers_places(place, make_org)
+    returnee_web(name="Secret Name")
+    # As precached (no cookies) or opened: the configured number only, cacheable.
+    plain = web.client.application.test_client().get("/offline")
+    assert _numbers_in(plain.get_data(as_text=True)) == []
+    assert 'href="tel:112"' in plain.get_data(as_text=True)
+    assert plain.headers["Cache-Control"] == "public, max-age=300"
+    assert "X-Public-Copy" not in plain.headers
+    # Kept by the service worker with the phone's cookies: the organisation's
+    # number and the directory's, public, as for someone signed out.
+    kept = web.get("/offline", headers={"X-Footing-Keep": "public"})
+    page = kept.get_data(as_text=True)
+    assert kept.headers["X-Public-Copy"] == "1" and kept.headers["Cache-Control"] == "no-store"
+    assert "Cookie" in kept.headers["Vary"]
+    assert _numbers_in(page) == ["Police Kissy", "Rainbo Centre"]
+    assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
+    assert "Secret Name" not in page and "data-owner" not in page and "csrf" not in page.lower()
+    assert web.get("/home").status_code == 200  # still signed in

@@ -3,6 +3,8 @@ writes it, every save is a version, the person reads it offline as a personal
 copy, and "I need to use it" alerts the caseworker."""
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from webapp.alerts.models import Alert
@@ -57,17 +59,41 @@ def test_the_person_and_the_caseworker_write_it_together_as_versions(
     assert "Go to the church" in text and "Earlier versions" in text and "Leave and call" in text
 
 
-def test_i_need_to_use_it_alerts_the_caseworker(web, session, make_staff, make_returnee):
+def test_i_need_to_use_it_alerts_the_caseworker_once_however_often_it_is_sent(
+        web, session, make_staff, make_returnee):
     cw = make_staff(Role.CASEWORKER)
     me, code = make_returnee(caseworker=cw)
     activate_returnee(web, code)
-    r = web.post("/safety/use", form_page="/safety/")
+    page = web.get("/safety/").get_data(as_text=True)
+    # The offline queue takes it like a report: it carries the device's UUID.
+    assert 'name="client_uuid"' in page and "data-urgent" in page
+    tap = str(uuid.uuid4())
+    r = web.post("/safety/use", {"client_uuid": tap}, form_page="/safety/")
     assert r.status_code == 302
+    assert "Your caseworker was told" in web.get("/safety/").get_data(as_text=True)
+    # Sent again (the queue replaying it, a double tap): no second alert.
+    again = web.post("/safety/use", {"client_uuid": tap}, form_page="/safety/",
+                     headers={"X-Footing-Replay": "1"})
+    assert again.status_code == 204
     use = session.scalars(select(SafetyPlanUse)).one()
     assert use.returnee_id == me.id
     alert = session.scalars(select(Alert).where(Alert.returnee_id == me.id)).one()
     assert alert.kind == "safety_plan.used" and alert.severity == "urgent"
-    assert "Your caseworker was told" in web.get("/safety/").get_data(as_text=True)
+    # Another tap is another alert.
+    assert web.post("/safety/use", {"client_uuid": str(uuid.uuid4())},
+                    form_page="/safety/").status_code == 302
+    assert len(session.scalars(select(Alert).where(Alert.returnee_id == me.id)).all()) == 2
+
+
+def test_i_need_to_use_it_without_its_uuid_is_refused_and_stores_nothing(
+        web, session, make_returnee):
+    _me, code = make_returnee()
+    activate_returnee(web, code)
+    r = web.post("/safety/use", {"client_uuid": "not-a-uuid"}, form_page="/safety/")
+    assert r.status_code == 302  # back to the plan, with the error
+    assert "This form is damaged" in web.get("/safety/").get_data(as_text=True)
+    assert session.scalars(select(SafetyPlanUse)).all() == []
+    assert session.scalars(select(Alert)).all() == []
 
 
 def test_another_caseworker_cannot_read_or_write_the_plan(app, web, make_staff, make_returnee):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .alerts import service as alerts, signals
 from .auth import service as auth_service
+from .directory import service as directory
 from .models import Household, Organisation, Role, User
 from .monitoring import service as monitoring
 from .network import service as network
@@ -20,6 +21,7 @@ from .network.models import RECEIVING, SENDING
 from .passwords import hash_secret
 from .people import service as people
 from .plan import service as plan
+from .safety import service as safety
 
 DEMO_ORG = "Footing demo partner, Freetown"
 # Issue #21: the organisation that counsels people before they leave, related
@@ -107,6 +109,7 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
 
     monitoring.schedule_all(session)
     _sample_alert(session, data)
+    _places_and_safety_plan(session, data)
     _sending(session, org, data, password)
     return data
 
@@ -133,6 +136,52 @@ def _sending(session: Session, receiver: Organisation, data: DemoData, password:
     data.sending_accounts.append(DemoAccount(role="returnee", name="Ousman",
                                              activation_code=issued.code,
                                              user_id=issued.user.id))
+
+
+# Issue #22: a handful of places in the demo partner's directory, each marked
+# as demo data in its name and in "who may use it" (the numbers are made up:
+# nobody should call them).
+DEMO_MARK = "Demo entry, not a real place."
+DEMO_PLACES = [
+    dict(kind="clinic", name="Wellington health centre (demo)", town="Freetown",
+         address="14 Main Motor Road, Wellington", hours="Monday to Friday 8:00-16:00",
+         directions="Next to the primary school, white building with a green gate",
+         latitude="8.4520", longitude="-13.1930", phone="+232 76 000 101", cost="free",
+         languages="Krio, English, Temne"),
+    dict(kind="pharmacy", name="Kissy Road pharmacy (demo)", town="Freetown",
+         address="88 Kissy Road", hours="Every day 8:00-21:00", phone="+232 76 000 102",
+         directions="Opposite the petrol station", cost="fee", languages="Krio, English",
+         medicines="Metformin\nInsulin\nAmoxicillin\nParacetamol\nSertraline"),
+    dict(kind="emergency", name="Police and ambulance line (demo)", town="Freetown",
+         hours="Day and night", phone="+232 76 000 103", cost="free",
+         languages="Krio, English"),
+    dict(kind="womens_shelter", name="Safe house for women (demo)", town="Freetown",
+         hours="Day and night", phone="+232 76 000 104", cost="free",
+         directions="Call first: the address is given on the phone",
+         languages="Krio, English, Mende", who="Women and their children. " + DEMO_MARK),
+    dict(kind="legal_aid", name="Free legal advice desk (demo)", town="Bo",
+         address="3 Bojon Street", hours="Tuesday and Thursday 9:00-13:00",
+         phone="+232 76 000 105", cost="free", languages="Krio, English, Mende"),
+    dict(kind="micro_finance", name="Small business loans (demo)", town="Bo",
+         address="21 Dambara Road", hours="Monday to Friday 9:00-15:00",
+         phone="+232 76 000 106", cost="free", languages="Krio, English",
+         who="People starting a small business. " + DEMO_MARK),
+]
+
+
+def _places_and_safety_plan(session: Session, data: DemoData) -> None:
+    """The demo directory, added by the first caseworker, and a safety plan
+    Abdul made with him that keeps the police and the safe house numbers."""
+    cw = session.get_one(User, next(a for a in data.accounts if a.role == "caseworker").user_id)
+    added = [directory.add_place(session, cw, directory.PlaceData(
+        **{"who": DEMO_MARK, **place})) for place in DEMO_PLACES]
+    abdul = session.get_one(User, next(a for a in data.accounts if a.name == "Abdul").user_id)
+    safety.save(session, cw, abdul, safety.PlanText(
+        warning_signs="People from the old neighbourhood ask where I live.",
+        contacts="My brother Sorie; my caseworker Mohamed.",
+        safe_places="My aunt's house in Wellington.",
+        what_to_do="Leave, go to my aunt, call Mohamed or the police line."),
+        [str(p.id) for p in added if p.kind in ("emergency", "womens_shelter")])
 
 
 def _sample_alert(session: Session, data: DemoData) -> None:

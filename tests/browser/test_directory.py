@@ -94,7 +94,7 @@ def test_the_pages_of_the_issue_are_accessible_and_fit_the_phone(desk, phone, li
     switch_language(page, lang)
     console.take()
     for url in ["/places/", "/places/?kind=pharmacy&kind=clinic", "/places/?town=Freetown+East",
-                f"/places/{place_id}", "/safety/", "/safety/edit"]:
+                f"/places/{place_id}", "/safety/", "/safety/edit", "/help/now"]:
         visit(page, console, url, lang, problems, who="returnee")
     switch_language(desk_page, lang)
     desk_console.take()
@@ -128,8 +128,10 @@ def test_arabic_fits_320_px(desk, phone):
     page.set_viewport_size({"width": 320, "height": PHONE["viewport"]["height"]})
     problems = []
     try:
+        # /help/now: with the directory's emergency numbers (the demo's police
+        # and safe house, issue #22).
         for url in ["/places/", "/places/?kind=pharmacy", f"/places/{place_id}", "/safety/",
-                    "/safety/edit"]:
+                    "/safety/edit", "/help/now"]:
             page.goto(url)
             assert page.locator("html").get_attribute("dir") == "rtl"
             if overflow := horizontal_overflow(page):
@@ -149,6 +151,10 @@ def test_the_directory_is_readable_offline_even_after_sign_out(desk, phone):
     page.goto(f"/places/{place_id}")
     page.wait_for_function("""() => caches.has('footing-public')""")
     page.goto("/home")
+    # A returnee's page has the service worker keep the offline page of this
+    # phone: with its organisation's emergency numbers from the directory.
+    page.wait_for_function("() => caches.open('footing-public')"
+                           ".then((c) => c.match('/offline')).then(Boolean)")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/signin**")
     page.context.set_offline(True)
@@ -161,6 +167,11 @@ def test_the_directory_is_readable_offline_even_after_sign_out(desk, phone):
         # What is personal is gone: the safety plan and the home page are not kept.
         page.goto("/safety/")
         assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
+        # The offline page: the demo's police and safe house numbers (issue #22).
+        main = page.inner_text("main")
+        assert "Police and ambulance line (demo)" in main and "Safe house" in main
+        assert page.locator("main a[href='tel:+23276000103']").count() == 1
+        assert page.locator("main a[href='tel:+23276000000']").count() == 1  # the partner's
     finally:
         page.context.set_offline(False)
 

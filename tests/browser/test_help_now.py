@@ -136,6 +136,39 @@ def test_offline_from_every_returnee_page_help_now_calls_and_queues_sent_once(
     assert pushes == 1
 
 
+def test_offline_i_need_to_use_it_on_the_safety_plan_is_queued_and_alerts_once(
+        phone, live_server, db):
+    """Issue #22: the safety plan's "I need to use it", tapped offline, waits
+    in the queue like a report and is sent once online: one alert for the
+    caseworker, however often the queue replays it."""
+    account, page = _returnee(phone, live_server, "Safety Offline")
+    page.goto("/safety/")  # a personal copy: readable offline from now on
+    _wait_until(lambda: page.evaluate(
+        "() => caches.open('footing-pages').then((c) => c.match('/safety/')).then(Boolean)"),
+        "the safety plan kept for offline")
+
+    def uses() -> int:
+        return scalar(db, "SELECT count(*) FROM safety_plan_uses WHERE returnee_id = :u",
+                      u=account.user_id)
+
+    with offline(phone):
+        page.goto("/safety/")
+        page.locator("main form[data-urgent] button[type=submit]").click()
+        note = page.locator("#help-queued")
+        note.wait_for(state="visible")
+        page.wait_for_function("() => FootingQueue.items().then((i) => i.length === 1)")
+        assert uses() == 0
+    page.goto("/home")
+    _wait_until(lambda: uses() == 1, "the tap stored")
+    _wait_until(lambda: page.evaluate("FootingQueue.items().then((i) => i.length)") == 0,
+                "the queue emptied")
+    page.reload()
+    page.wait_for_timeout(800)
+    assert uses() == 1
+    assert scalar(db, "SELECT count(*) FROM alerts WHERE returnee_id = :u AND "
+                      "kind = 'safety_plan.used'", u=account.user_id) == 1
+
+
 def _help_without_pin(page) -> None:
     page.goto("/signin/pin")
     page.locator("main a[href='/help/now/phone']").click()

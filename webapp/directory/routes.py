@@ -48,6 +48,12 @@ def places_for_plan_area(area: str) -> str | None:
     return url_for("directory.index", kind=list(kinds)) if kinds else None
 
 
+@bp.app_template_global()
+def place_kind(kind: str) -> str:
+    """A kind's label, for pages of other areas that list places (help now)."""
+    return str(c.KINDS.get(kind, kind))
+
+
 # --- Everyone ---------------------------------------------------------------------
 
 @bp.get("/")

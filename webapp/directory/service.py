@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..db import get_locked
@@ -260,6 +260,24 @@ def places(session: Session, organisation_id: int, *, kinds: Iterable[str] = (),
                                                                    autoescape=True))
     return list(session.scalars(query.order_by(Place.town, Place.name, Place.id)
                                 .limit(LIST_LIMIT)))
+
+
+# The directory's numbers on "I need help now" and the offline page, next to
+# the organisation's own: the kinds to call in danger, a short list.
+EMERGENCY_KINDS = ("emergency", "womens_shelter")
+EMERGENCY_SHOWN = 5
+
+
+def emergency_numbers(session: Session, organisation_id: int) -> list[Place]:
+    """Active places of the emergency kinds that have a phone number: police
+    and emergency first, then women's shelters, by name; at most
+    EMERGENCY_SHOWN. Public data: shown to anyone on a bound phone."""
+    order = case({kind: n for n, kind in enumerate(EMERGENCY_KINDS)}, value=Place.kind)
+    return list(session.scalars(
+        select(Place).where(Place.organisation_id == organisation_id,
+                            Place.retired_at.is_(None), Place.kind.in_(EMERGENCY_KINDS),
+                            Place.phone != "")
+        .order_by(order, Place.name, Place.id).limit(EMERGENCY_SHOWN)))
 
 
 # --- What returnees say -------------------------------------------------------

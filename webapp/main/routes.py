@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import service as auth_service
 from ..db import db_session
-from ..extensions import csrf
+from ..directory import service as directory
+from ..extensions import csrf, login_manager
 from ..i18n import ACTIVATION_LOCALE, LANG_COOKIE, supported
 from ..models import User
 from ..network import service as network
@@ -31,7 +32,7 @@ from ..people import service as people
 from ..privacy import service as privacy
 from ..push import service as push
 from ..queue import worker_state
-from ..security import offline_copy, queue_owner
+from ..security import KEEP_HEADER, add_vary, offline_copy, queue_owner
 
 bp = Blueprint("main", __name__)
 
@@ -208,6 +209,23 @@ def csrf_token():
 
 @bp.get("/offline")
 def offline():
-    response = make_response(render_template("offline.html"))
-    response.headers["Cache-Control"] = "public, max-age=300"
+    """The page for when there is no connection and no copy. Precached
+    without cookies (sw.js): the configured emergency number. Asked for by the
+    service worker with the phone's cookies to keep (X-Footing-Keep: public):
+    rendered as for someone signed out, with the number of the organisation
+    the phone is bound to and the directory's emergency numbers (issue #22),
+    public data, kept in the public cache and shown instead."""
+    binding = None
+    if request.headers.get(KEEP_HEADER) == "public":
+        g._login_user = login_manager.anonymous_user()
+        binding = auth_service.binding_for_help(
+            db_session(), request.cookies.get(auth_service.DEVICE_COOKIE))
+    organisation = binding.user.organisation if binding is not None else None
+    phone = (organisation.emergency_phone if organisation else "") \
+        or current_app.config["EMERGENCY_PHONE"]
+    numbers = directory.emergency_numbers(db_session(), organisation.id) if organisation else []
+    g.public_copy = binding is not None
+    response = make_response(render_template("offline.html", phone=phone, numbers=numbers))
+    response.headers["Cache-Control"] = "no-store" if binding else "public, max-age=300"
+    add_vary(response.headers, "Cookie", KEEP_HEADER)
     return response

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from ..audit import audit
 from ..checkins.models import QUESTIONS, CheckIn
 from ..models import Organisation, User
+from ..risk.instrument import AREAS as RISK_AREAS
+from ..risk.models import RiskCheck
 from ..support import choices as sc
 from ..support.models import Case
 from .models import FollowUp, Lesson, ReintegrationCheck
@@ -115,6 +117,21 @@ def _scores(session: Session, org: Organisation):
                f"{c.psychosocial:.4f}", f"{c.composite:.4f}"]
 
 
+def _risk_checks(session: Session, org: Organisation):
+    """Risk checks (issue #22): the risk per area (0 low, 1 some, 2 high) and
+    the answers as option keys, never text."""
+    yield ["pid", "date", "months_since_return", "phase", "instrument", "instrument_version",
+           *RISK_AREAS, "answers"]
+    for r, returned in session.execute(
+            select(RiskCheck, User.return_date).join(User, User.id == RiskCheck.returnee_id)
+            .where(RiskCheck.organisation_id == org.id)
+            .order_by(RiskCheck.created_at, RiskCheck.id).limit(ROW_LIMIT)):
+        yield [pseudonym(org, r.returnee_id), _day(r.created_at),
+               _months_since(returned, r.created_at), r.phase, r.instrument_id,
+               r.instrument_version, *[r.levels.get(area, "") for area in RISK_AREAS],
+               ";".join(f"{q}={a}" for q, a in sorted(r.answers.items()))]
+
+
 def _lessons(session: Session, org: Organisation):
     yield ["pid", "date", "closed", "outcome", "what_helped", "what_was_missing"]
     for lesson in session.scalars(select(Lesson).where(Lesson.organisation_id == org.id)
@@ -130,6 +147,7 @@ DATASETS = {
     "followups": _followups,
     "scores": _scores,
     "lessons": _lessons,
+    "risk_checks": _risk_checks,
 }
 
 

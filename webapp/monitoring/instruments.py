@@ -8,19 +8,21 @@ dimension scores. Weights are numbers or fractions as text ("1/3") and must add
 up to 1 (within 0.001 for rounded decimals; then used as shares of their sum).
 
 A file that does not validate is refused at load with a message naming the
-file and the problem. Texts are English msgids, translated when shown
+file and the problem (webapp/instrument_files.py, shared with the risk check).
+Texts are English msgids, translated when shown
 (webapp/monitoring/instrument_texts.py lists them for extraction).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import NoReturn
 
 from flask_babel import lazy_gettext as _l
+
+from .. import instrument_files as files
+from ..instrument_files import InstrumentError as InstrumentError, fail as _fail, need as _need
 
 FOLDER = Path(__file__).resolve().parent.parent / "instruments"
 DIMENSIONS = ("economic", "social", "psychosocial")
@@ -28,10 +30,6 @@ DIMENSION_LABELS = {"economic": _l("Money and work"), "social": _l("Family and f
                     "psychosocial": _l("Feeling well")}
 DEFAULT_ID = "footing-default"
 WEIGHT_TOLERANCE = 0.001
-
-
-class InstrumentError(ValueError):
-    """An instrument file that cannot be used; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -96,15 +94,6 @@ class Instrument:
         return Scores(composite=round(composite, 4), **per_dimension)
 
 
-def _need(condition: bool, where: str, message: str) -> None:
-    if not condition:
-        _fail(where, message)
-
-
-def _fail(where: str, message: str) -> NoReturn:
-    raise InstrumentError(f"{where}: {message}")
-
-
 def _weight(raw: object) -> Fraction | None:
     """A number (0.25) or a fraction written as text ("1/3")."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
@@ -131,13 +120,7 @@ def _weights(items: list[dict], where: str, what: str) -> list[float]:
 
 def parse(data: object, where: str = "instrument") -> Instrument:
     """Validate raw instrument data; raise InstrumentError with a clear message."""
-    _need(isinstance(data, dict), where, "the file must hold one object")
-    assert isinstance(data, dict)
-    _need(isinstance(data.get("id"), str) and data["id"].strip() != "", where, "missing id")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        _fail(where, "version must be a whole number from 1")
-    where = f"{where} ({data['id']} version {version})"
+    data, version, where = files.header(data, where)
     dims = data.get("dimensions")
     if not isinstance(dims, list) or not dims:
         _fail(where, "no dimensions")
@@ -158,27 +141,11 @@ def parse(data: object, where: str = "instrument") -> Instrument:
         q_weights = _weights(questions_raw, f"{where}, dimension {dim['key']}", "question")
         questions = []
         for q, q_weight in zip(questions_raw, q_weights, strict=True):
-            qid = q.get("id")
-            _need(isinstance(qid, str) and qid != "", where, "a question has no id")
-            _need(qid not in seen, where, f"duplicate question id {qid!r}")
-            seen.add(qid)
-            _need(isinstance(q.get("text"), str) and q["text"].strip() != "", where,
-                  f"question {qid} has no text")
-            options_raw = q.get("options")
-            if not isinstance(options_raw, list) or len(options_raw) < 2:
-                _fail(where, f"question {qid} needs at least two options")
-            options = []
-            for o in options_raw:
-                value = o.get("value") if isinstance(o, dict) else None
-                if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                        or not 0 <= value <= 1):
-                    _fail(where, f"question {qid}: every option needs a value from 0 to 1")
-                _need(isinstance(o.get("key"), str) and isinstance(o.get("label"), str), where,
-                      f"question {qid}: every option needs a key and a label")
-                options.append(Option(o["key"], o["label"], float(value)))
-            _need(len({o.key for o in options}) == len(options), where,
-                  f"question {qid}: duplicate option key")
-            questions.append(Question(qid, dim["key"], q["text"], q_weight, tuple(options)))
+            q, options = files.question(
+                q, where, seen, "value", lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
+                "every option needs a value from 0 to 1")
+            questions.append(Question(q["id"], dim["key"], q["text"], q_weight, tuple(
+                Option(key, label, float(value)) for key, label, value in options)))
         dimensions.append(Dimension(dim["key"], dim_weight, tuple(questions)))
     order = {k: i for i, k in enumerate(DIMENSIONS)}
     dimensions.sort(key=lambda d: order[d.key])
@@ -187,23 +154,12 @@ def parse(data: object, where: str = "instrument") -> Instrument:
 
 
 def load_file(path: Path) -> Instrument:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InstrumentError(f"{path.name}: cannot be read as JSON ({err})") from None
-    return parse(data, path.name)
+    return files.load_file(path, parse)
 
 
 @lru_cache(maxsize=1)
 def registry() -> dict[tuple[str, int], Instrument]:
-    found: dict[tuple[str, int], Instrument] = {}
-    for path in sorted(FOLDER.glob("*.json")):
-        instrument = load_file(path)
-        key = (instrument.id, instrument.version)
-        if key in found:
-            raise InstrumentError(f"{path.name}: {key[0]} version {key[1]} is in two files")
-        found[key] = instrument
-    return found
+    return files.load_folder(FOLDER, parse)
 
 
 def get(instrument_id: str, version: int) -> Instrument | None:
@@ -212,10 +168,7 @@ def get(instrument_id: str, version: int) -> Instrument | None:
 
 def current(instrument_id: str = DEFAULT_ID) -> Instrument:
     """The newest version: new checks are scored with it."""
-    versions = [i for (iid, _v), i in registry().items() if iid == instrument_id]
-    if not versions:
-        raise InstrumentError(f"no instrument {instrument_id!r} in {FOLDER}")
-    return max(versions, key=lambda i: i.version)
+    return files.newest(registry(), instrument_id, FOLDER)
 
 
 def to_data(instrument: Instrument) -> dict:

@@ -31,6 +31,7 @@ from ..errors import DomainError
 from ..models import Organisation, Role, User, utcnow
 from ..people.models import CaseworkerAssignment
 from ..plan.models import Goal, PlanChange, Step
+from ..risk.models import RiskCheck
 from ..support import choices as sc
 from ..support.models import Case, CaseMessage
 from . import instruments
@@ -726,6 +727,7 @@ KINDS = {
     "plan": _l("Plan"),
     "followup": _l("Follow-ups"),
     "note": _l("Notes"),
+    "risk": _l("Risk check"),
 }
 TIMELINE_LIMIT = 50  # per kind
 
@@ -771,6 +773,9 @@ def timeline(session: Session, returnee: User, kind: str | None = None) -> list[
             .join(Case, Case.id == CaseMessage.case_id)
             .where(Case.returnee_id == rid, CaseMessage.internal.is_(True)),
             CaseMessage.created_at)]
+    if "risk" in wanted:  # issue #22
+        entries += [Entry("risk", r.created_at, r) for r in newest(
+            select(RiskCheck).where(RiskCheck.returnee_id == rid), RiskCheck.created_at)]
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 

@@ -6,18 +6,20 @@ health, medicine, housing, income, family), each with questions whose answer
 options carry a risk of 0 (low), 1 (some) or 2 (high). An area's risk is the
 highest risk among its answers: one high answer is enough to act on, and an
 average would hide it. A file that does not validate is refused at load with
-a message naming the file and the problem. Texts are English msgids
+a message naming the file and the problem (webapp/instrument_files.py, shared
+with the reintegration instruments). Texts are English msgids
 (risk/texts.py lists them for extraction).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NoReturn
 
 from flask_babel import lazy_gettext as _l
+
+from .. import instrument_files as files
+from ..instrument_files import InstrumentError as InstrumentError
 
 FOLDER = Path(__file__).resolve().parent.parent / "instruments" / "risk"
 AREAS = {
@@ -26,10 +28,6 @@ AREAS = {
 }
 LEVELS = {0: _l("Low risk"), 1: _l("Some risk"), 2: _l("High risk")}
 DEFAULT_ID = "footing-risk"
-
-
-class InstrumentError(ValueError):
-    """A risk instrument file that cannot be used; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -70,81 +68,38 @@ class RiskInstrument:
         return levels
 
 
-def _need(condition: bool, where: str, message: str) -> None:
-    if not condition:
-        _fail(where, message)
-
-
-def _fail(where: str, message: str) -> NoReturn:
-    raise InstrumentError(f"{where}: {message}")
-
-
 def parse(data: object, where: str = "risk instrument") -> RiskInstrument:
-    _need(isinstance(data, dict), where, "the file must hold one object")
-    assert isinstance(data, dict)
-    _need(isinstance(data.get("id"), str) and data["id"].strip() != "", where, "missing id")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        _fail(where, "version must be a whole number from 1")
-    where = f"{where} ({data['id']} version {version})"
+    data, version, where = files.header(data, where)
     areas = data.get("areas")
     if not isinstance(areas, list) or not areas:
-        _fail(where, "no areas")
+        files.fail(where, "no areas")
     keys = [a.get("key") if isinstance(a, dict) else None for a in areas]
-    _need(sorted(map(str, keys)) == sorted(AREAS), where,
-          f"the areas must be each of {', '.join(AREAS)} once")
+    files.need(sorted(map(str, keys)) == sorted(AREAS), where,
+               f"the areas must be each of {', '.join(AREAS)} once")
     seen: set[str] = set()
     questions = []
     for area in areas:
         raw = area.get("questions")
         if not isinstance(raw, list) or not raw:
-            _fail(where, f"area {area['key']} has no questions")
+            files.fail(where, f"area {area['key']} has no questions")
         for q in raw:
-            qid = q.get("id") if isinstance(q, dict) else None
-            if not isinstance(qid, str) or qid == "" or qid in seen:
-                _fail(where, f"a question id is missing or listed twice ({qid!r})")
-            seen.add(qid)
-            _need(isinstance(q.get("text"), str) and q["text"].strip() != "", where,
-                  f"question {qid} has no text")
-            options_raw = q.get("options")
-            if not isinstance(options_raw, list) or len(options_raw) < 2:
-                _fail(where, f"question {qid} needs at least two options")
-            options = []
-            for o in options_raw:
-                risk = o.get("risk") if isinstance(o, dict) else None
-                if not isinstance(risk, int) or isinstance(risk, bool) or risk not in (0, 1, 2):
-                    _fail(where, f"question {qid}: every option needs a risk of 0, 1 or 2")
-                _need(isinstance(o.get("key"), str) and isinstance(o.get("label"), str), where,
-                      f"question {qid}: every option needs a key and a label")
-                options.append(Option(o["key"], o["label"], int(risk)))
-            _need(len({o.key for o in options}) == len(options), where,
-                  f"question {qid}: duplicate option key")
-            questions.append(Question(qid, area["key"], q["text"], tuple(options)))
-    return RiskInstrument(id=data["id"], version=int(version),
+            q, options = files.question(
+                q, where, seen, "risk", lambda r: isinstance(r, int) and r in (0, 1, 2),
+                "every option needs a risk of 0, 1 or 2")
+            questions.append(Question(q["id"], area["key"], q["text"], tuple(
+                Option(key, label, int(risk)) for key, label, risk in options)))
+    return RiskInstrument(id=data["id"], version=version,
                           title=str(data.get("title", data["id"])),
                           about=str(data.get("about", "")), questions=tuple(questions))
 
 
 @lru_cache(maxsize=1)
 def registry() -> dict[tuple[str, int], RiskInstrument]:
-    found: dict[tuple[str, int], RiskInstrument] = {}
-    for path in sorted(FOLDER.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise InstrumentError(f"{path.name}: cannot be read as JSON ({err})") from None
-        instrument = parse(data, path.name)
-        key = (instrument.id, instrument.version)
-        _need(key not in found, path.name, f"{key[0]} version {key[1]} is in two files")
-        found[key] = instrument
-    return found
+    return files.load_folder(FOLDER, parse)
 
 
 def current(instrument_id: str = DEFAULT_ID) -> RiskInstrument:
-    versions = [i for (iid, _v), i in registry().items() if iid == instrument_id]
-    if not versions:
-        raise InstrumentError(f"no risk instrument {instrument_id!r} in {FOLDER}")
-    return max(versions, key=lambda i: i.version)
+    return files.newest(registry(), instrument_id, FOLDER)
 
 
 def get(instrument_id: str, version: int) -> RiskInstrument | None:

@@ -29,6 +29,17 @@ def _page(person: User, form: RiskForm, status: int = 200):
                            scores=monitoring.checks_of(session, person)), status
 
 
+@bp.app_template_global()
+def risk_check_summary(check) -> dict:
+    """A risk check in a line, for the person's timeline (monitoring): its
+    phase and the areas with some or high risk, highest first."""
+    raised = sorted(((key, level) for key, level in check.levels.items()
+                     if level and key in ri.AREAS), key=lambda kl: -kl[1])
+    return {"phase": service.PHASES.get(check.phase, check.phase), "low": ri.LEVELS[0],
+            "raised": [(ri.AREAS[key], ri.LEVELS.get(level, level), level)
+                       for key, level in raised]}
+
+
 @bp.get("/of/<int:user_id>")
 def of(user_id: int):
     return _page(g.scoped, risk_form())

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import uuid
+
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, TextAreaField
+from wtforms import HiddenField, SelectMultipleField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form, max_len
@@ -24,3 +26,10 @@ class PlanForm(Form):
     def text(self) -> PlanText:
         return PlanText(**{name: self._fields[name].data or ""
                            for name in PlanText.__dataclass_fields__})
+
+
+class UseForm(Form):
+    """"I need to use it": the device's UUID makes one alert of however many
+    times the offline queue sends it (webapp.submissions)."""
+
+    client_uuid = HiddenField(default=lambda: str(uuid.uuid4()))

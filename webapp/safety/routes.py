@@ -3,6 +3,7 @@
     /safety/                       returnee: my safety plan, readable offline (a personal copy)
     /safety/edit                   returnee: change it (a new version)
     /safety/use                    POST returnee: "I need to use it": the caseworker is alerted
+                                   (once per client_uuid: queued offline, sent once online)
     /safety/of/<user_id>           caseworker, coordinator: a returnee's plan (ledger)
     /safety/of/<user_id>/edit      caseworker: change it with the person (a new version)
 """
@@ -14,11 +15,11 @@ from flask_login import current_user
 from htmx_flask import request  # Flask's request, typed with its .htmx
 
 from ..db import db_session
-from ..forms import ConfirmForm, run_form, values_of
+from ..forms import run_form, values_of
 from ..models import Role, User
 from ..security import offline_copy
 from . import service
-from .forms import PlanForm
+from .forms import PlanForm, UseForm
 
 bp = Blueprint("safety", __name__, url_prefix="/safety")
 
@@ -32,7 +33,7 @@ def _plan_page(person: User):
                            is_owner=current_user.id == person.id,
                            may_edit=current_user.id == person.id
                            or current_user.role == Role.CASEWORKER.value,
-                           confirm=ConfirmForm())
+                           use_form=UseForm())
 
 
 def _edit(person: User, done_url: str):
@@ -69,8 +70,9 @@ def edit_mine():
 
 @bp.post("/use")
 def use():
-    run = run_form(ConfirmForm(), lambda: service.need_to_use(db_session(), current_user),
-                   flash_error=True)
+    form = UseForm()
+    run = run_form(form, lambda: service.need_to_use(db_session(), current_user,
+                                                     form.client_uuid.data), flash_error=True)
     if run.done:
         flash(_l("Your caseworker was told. Do what your plan says, and call if you are in "
                  "danger."), "info")

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import outbox
+from .. import outbox, submissions
 from ..alerts import signals
 from ..db import get_locked
 from ..directory import service as directory
@@ -116,10 +116,15 @@ def save(session: Session, actor: User, returnee: User, text: PlanText,
     return version
 
 
-def need_to_use(session: Session, returnee: User) -> SafetyPlanUse:
-    """"I need to use it": the caseworker is alerted, in this transaction."""
+def need_to_use(session: Session, returnee: User, client_uuid: str | None) -> SafetyPlanUse | None:
+    """"I need to use it": the caseworker is alerted, in this transaction.
+    Once per device UUID: a tap made offline and sent again by the queue (or
+    twice through a flaky network) alerts once; a repeat returns None."""
     if returnee.role != Role.RETURNEE.value:
         raise DomainError(_l("You cannot do this."))
+    claim = submissions.claim(session, returnee, client_uuid, SOURCE_TYPE, {})
+    if claim.repeat:
+        return None
     use = SafetyPlanUse(organisation_id=returnee.organisation_id, returnee_id=returnee.id)
     session.add(use)
     session.flush()

@@ -41,6 +41,7 @@ from htmx_flask import request  # Flask's request, typed with its .htmx
 from .. import submissions
 from ..auth import service as auth
 from ..db import db_session
+from ..directory import service as directory
 from ..extensions import login_manager
 from ..forms import ConfirmForm, int_arg, run_form
 from ..models import Role, User
@@ -134,7 +135,9 @@ def report():
 def _now_page(form: HelpNowForm, status: int = 200):
     user: User = current_user
     return render_template("support/now.html", form=form, organisation=user.organisation,
-                           reference=service.short_reference(user)), status
+                           reference=service.short_reference(user),
+                           numbers=directory.emergency_numbers(db_session(),
+                                                               user.organisation_id)), status
 
 
 @bp.route("/now", methods=["GET", "POST"])
@@ -183,13 +186,19 @@ def help_now_phone():
     binding = auth.binding_for_help(db_session(), request.cookies.get(auth.DEVICE_COOKIE))
     phone = (binding.user.organisation.emergency_phone if binding is not None else "") \
         or current_app.config["EMERGENCY_PHONE"]
+    # The directory's emergency numbers of the binding's organisation: public
+    # data; none for a phone that is not (or no longer) bound.
+    numbers = directory.emergency_numbers(db_session(), binding.user.organisation_id) \
+        if binding is not None else []
     if request.method == "GET":
         g.public_copy = True  # kept in the clear: opens offline with the phone locked
-        return render_template("support/now_phone.html", form=form, phone=phone)
+        return render_template("support/now_phone.html", form=form, phone=phone, numbers=numbers)
     run = run_form(form, lambda: _help_without_pin(form, binding))
     if not run.done:
-        return render_template("support/now_phone.html", form=form, phone=phone), run.status
-    return render_template("support/now_phone_answer.html", sent=run.result, phone=phone)
+        return render_template("support/now_phone.html", form=form, phone=phone,
+                               numbers=numbers), run.status
+    return render_template("support/now_phone_answer.html", sent=run.result, phone=phone,
+                           numbers=numbers)
 
 
 def _help_without_pin(form: HelpNowForm, binding) -> bool:

@@ -56,9 +56,18 @@ async function keep(url, response) {
   await (await caches.open(PAGES_CACHE)).put(url, new Response(sealed, { headers }));
 }
 
+// The offline page: the copy kept for this phone (its organisation's and the
+// directory's emergency numbers, issue #22), else the shell's (the
+// configured number).
+async function offlinePage() {
+  const url = new URL(OFFLINE_URL, self.location.origin).href;
+  return (await caches.match(url, { cacheName: PUBLIC_CACHE }))
+    || caches.match(url, { cacheName: SHELL_CACHE });
+}
+
 // Locked: the offline page, which asks for the PIN (static/js/vault.js).
 function lockPage() {
-  return caches.match(OFFLINE_URL);
+  return offlinePage();
 }
 
 // Help-now asked for while its sealed copy cannot be read: the copy that
@@ -75,7 +84,7 @@ async function offlineCopy(url) {
   const kept = await caches.match(url, { cacheName: PAGES_CACHE });
   if (!kept) {
     return (await caches.match(url, { cacheName: PUBLIC_CACHE })) || (await helpWithoutPin(url))
-      || caches.match(OFFLINE_URL);
+      || offlinePage();
   }
   const key = await FootingVault.key();
   if (!key) return (await helpWithoutPin(url)) || lockPage();
@@ -126,16 +135,30 @@ async function networkFirst(request) {
 // With it, the page that asks without the PIN, kept in the clear
 // (X-Public-Copy) as it is shown to someone signed out: it stands in for the
 // sealed one when the phone is locked offline (issue #19).
-function keepHelpWithoutPin() {
-  const url = new URL(HELP_PHONE_URL, self.location.origin).href;
+// The offline page is kept the same way, with the emergency numbers of the
+// phone's organisation from the directory (issue #22). Both are fetched
+// again once a day: staff change the numbers.
+const PUBLIC_REFRESH_MS = 24 * 3600 * 1000;
+
+function stale(kept) {
+  const at = Date.parse(kept.headers.get("Date") || "");
+  return !Number.isNaN(at) && Date.now() - at > PUBLIC_REFRESH_MS;
+}
+
+function keepPublic(path) {
+  const url = new URL(path, self.location.origin).href;
   return caches.open(PUBLIC_CACHE).then((cache) => cache.match(url).then((kept) => {
-    if (kept) return null;
+    if (kept && !stale(kept)) return null;
     return fetch(url, { credentials: "same-origin", headers: { "X-Footing-Keep": "public" } })
       .then((response) => {
         if (!response.ok || response.headers.get("X-Public-Copy") !== "1") return null;
         return cache.put(url, response);
       });
   })).catch(() => null);
+}
+
+function keepHelpWithoutPin() {
+  return Promise.all([keepPublic(HELP_PHONE_URL), keepPublic(OFFLINE_URL)]);
 }
 
 self.addEventListener("message", (event) => {

@@ -201,7 +201,8 @@
 /* "I need help now" offline (issue #18). Every returnee page asks the service
    worker to keep a copy of the help page (once: it keeps it until sign-in or
    sign-out), so that it opens without a connection. A report made there
-   offline waits in the queue; the page says so in plain words. */
+   offline waits in the queue; the page says so in plain words (and so does
+   the safety plan's "I need to use it", data-urgent, issue #22). */
 (function () {
   "use strict";
   var link = document.querySelector("a.help-now-link[data-keep]");
@@ -212,7 +213,8 @@
   }
   window.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute || !(form.hasAttribute("data-help-now") || form.hasAttribute("data-help-phone"))) return;
+    if (!form.hasAttribute || !(form.hasAttribute("data-help-now") || form.hasAttribute("data-help-phone")
+                                || form.hasAttribute("data-urgent"))) return;
     var note = document.getElementById("help-queued");
     if (note && navigator.onLine === false) note.hidden = false;
   }, true);
