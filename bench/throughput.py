@@ -5,7 +5,11 @@
 
 `make bench` runs the same measurement at its end (bench/budgets.py calls
 `run` with the browser's cookies); this script alone signs a returnee in with
-Flask's test client instead and prints the table.
+Flask's test client instead and writes bench/results/throughput-<database>.md
+(sqlite or postgresql). Issue #24's figures: the check-in against the signed-in
+bare insert in each of `--rounds` interleaved rounds, and the check-in's
+latency at 50 connections; every figure as min / median / max of its runs,
+each run with the machine's load average.
 
 The app runs under gunicorn (sync workers, the production app plus the
 bench-only endpoints of bench/throughput_app.py). The load comes from wrk
@@ -35,10 +39,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from bench.stats import machine_load, percentile  # noqa: E402
@@ -70,6 +76,14 @@ class Wrk:
     def rate(self, url: str, seconds: float, headers: dict[str, str],
              fields: dict[str, str] | None = None) -> tuple[float, int]:
         """(answers per second that were 2xx or 3xx, how many were not)."""
+        rate, failed, _latency = self.run(url, seconds, headers, fields, CONNECTIONS)
+        return rate, failed
+
+    def run(self, url: str, seconds: float, headers: dict[str, str],
+            fields: dict[str, str] | None, connections: int
+            ) -> tuple[float, int, dict[str, float]]:
+        """(answers per second that were 2xx or 3xx, how many were not,
+        latency percentiles in ms: p50, p95, p99)."""
         script = self.workdir / f"load-{uuid.uuid4().hex}.lua"
         lines = [f'wrk.headers["{k}"] = [[{v}]]' for k, v in headers.items()]
         if fields is not None:
@@ -83,10 +97,14 @@ class Wrk:
                       f'  return wrk.format(nil, nil, nil, [[{body}]] .. '
                       f'string.format("{uuid.uuid4().hex[:8]}-0000-4000-8000-%012x", n))',
                       "end"]
+        lines += ["done = function(summary, latency, requests)",
+                  *[f'  io.write(string.format("p{q} %d\\n", latency:percentile({q})))'
+                    for q in (50, 95, 99)],
+                  "end"]
         script.write_text("\n".join(lines) + "\n")
-        out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s", "-s",
-                              str(script), url], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s",
+                              "--timeout", "10s", "-s", str(script), url],
+                             capture_output=True, text=True, check=True).stdout
         done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
         elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -94,7 +112,9 @@ class Wrk:
         errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                            out)
         broken = sum(int(n) for n in errors.groups()) if errors else 0
-        return (int(done.group(1)) - refused) / elapsed, refused + broken
+        latency = {f"p{q}": int(m.group(1)) / 1000  # wrk counts microseconds
+                   for q in (50, 95, 99) if (m := re.search(rf"^p{q} (\d+)$", out, re.M))}
+        return (int(done.group(1)) - refused) / elapsed, refused + broken, latency
 
 
 class PythonClient:
@@ -248,10 +268,42 @@ def signed_in_here(env: dict, name: str):
 
 ROUNDS = 5
 RESTATED_GOAL = 0.8  # issue #24: POST /checkin/ against a signed-in bare insert
+LATENCY_CONNECTIONS = 50  # issue #24: check-in p95 at 50 connections, 2 workers
+LATENCY_GOAL_MS = 250
+LABELS = {
+    "hello": "bare hello (bench only)",
+    "form": "bare form post: read the form, redirect (bench only)",
+    "write": "bare write: one row inserted and committed, no sign-in, no CSRF (bench only)",
+    "signed_write":
+        "+ signed in (session lookup) + thank-you message in the cookie (bench only)",
+    "form_write": "+ CSRF check + the check-in form validated (bench only)",
+    "checkin": f'POST {CHECKIN_FORM}: a usual check-in ("Okay", all "yes")',
+    "checkin_alert": f'POST {CHECKIN_FORM}: "Very bad" again, so it also raises an alert '
+                     "(signal + alert + queued push)",
+    "home": "GET /home (returnee)",
+}
 
 
-def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUNDS) -> list[str]:
-    """The throughput section of the report, as markdown lines."""
+def _load_now() -> float:
+    return os.getloadavg()[0]
+
+
+def _spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    """min / median / max, as every figure of the report is shown."""
+    if not values:
+        return "–"
+    return " / ".join(fmt.format(v) for v in (min(values), percentile(values, .5), max(values)))
+
+
+def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUNDS,
+        latency: bool = True) -> list[str]:
+    """The throughput section of the report, as markdown lines.
+
+    Every row is measured in each of `rounds` interleaved rounds (the order
+    turns by one row each round), so a machine whose load changes during the
+    run weighs on every row alike; the check-in's share of the signed-in bare
+    insert is taken within each round. Then, with wrk, the check-in alone at
+    LATENCY_CONNECTIONS connections, `rounds` times, for its latency."""
     subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
                     "create_rows_table()"], cwd=ROOT, env=env, check=True)
     port = free_port()
@@ -264,80 +316,107 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
     workdir = Path(tempfile.mkdtemp(prefix="footing-load-"))
     load = load_client(workdir)
     signed = {"Cookie": cookie, "Accept-Encoding": "br, gzip"}
-    rates: dict[str, tuple[float, int]] = {}
+    # key -> [(requests/s, failed, load average during that run)]
+    runs: dict[str, list[tuple[float, int, float]]] = {}
+    slow: list[tuple[float, int, dict[str, float], float]] = []
     try:
         wait_healthy(url, proc)
         forms = {key: checkin_fields(url, cookie, overrides)
                  for key, overrides in CHECKIN_KINDS.items()}
         # The bare posts send the same body as the check-in, without the cookie.
         bare = forms["checkin"] or {"mood": "3", "note": ""}
-        rates["hello"] = load.rate(url + "/bench/hello", seconds, {})
-        rates["form"] = load.rate(url + "/bench/form", seconds, {}, bare)
-        rates["write"] = load.rate(url + "/bench/write", seconds, {}, bare)
-        rates["signed_write"] = load.rate(url + "/bench/signed-write", seconds, signed, bare)
-        rates["form_write"] = load.rate(url + "/bench/form-write", seconds, signed, bare)
-        rates["home"] = load.rate(url + "/home", seconds, signed)
-        for key, fields in forms.items():
-            if fields is not None:
-                rates[key] = load.rate(url + CHECKIN_FORM, seconds, signed, fields)
-        # Issue #24's measure: the check-in against the signed-in bare insert,
-        # in interleaved rounds (which goes first alternates), so a machine
-        # whose load changes during the run weighs on both alike.
-        paired: list[tuple[float, float]] = []
-        if forms["checkin"] is not None:
-            for n in range(rounds):
-                pair = {}
-                order = ("signed_write", "checkin") if n % 2 == 0 else ("checkin", "signed_write")
-                for key in order:
-                    target = (url + "/bench/signed-write", bare) if key == "signed_write" \
-                        else (url + CHECKIN_FORM, forms["checkin"])
-                    pair[key] = load.rate(target[0], seconds, signed, target[1])[0]
-                paired.append((pair["checkin"], pair["signed_write"]))
+        targets = {
+            "hello": (url + "/bench/hello", {}, None),
+            "form": (url + "/bench/form", {}, bare),
+            "write": (url + "/bench/write", {}, bare),
+            "signed_write": (url + "/bench/signed-write", signed, bare),
+            "form_write": (url + "/bench/form-write", signed, bare),
+            "home": (url + "/home", signed, None),
+            **{key: (url + CHECKIN_FORM, signed, fields)
+               for key, fields in forms.items() if fields is not None},
+        }
+        order = list(targets)
+        for n in range(rounds):
+            for key in order[n % len(order):] + order[:n % len(order)]:
+                target, headers, fields = targets[key]
+                before = _load_now()
+                rate, failed = load.rate(target, seconds, headers, fields)
+                runs.setdefault(key, []).append((rate, failed, max(before, _load_now())))
+        if latency and isinstance(load, Wrk) and forms["checkin"] is not None:
+            for _ in range(rounds):
+                before = _load_now()
+                rate, failed, percentiles = load.run(url + CHECKIN_FORM, seconds, signed,
+                                                     forms["checkin"], LATENCY_CONNECTIONS)
+                slow.append((rate, failed, percentiles, max(before, _load_now())))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+    return _report(runs, slow, load, seconds, workers, rounds)
 
-    hello, write = rates["hello"][0] or 1, rates["write"][0] or 1
-    labels = {
-        "hello": "bare hello (bench only)",
-        "form": "bare form post: read the form, redirect (bench only)",
-        "write": "bare write: one row inserted and committed, no sign-in, no CSRF (bench only)",
-        "signed_write":
-            "+ signed in (session lookup) + thank-you message in the cookie (bench only)",
-        "form_write": "+ CSRF check + the check-in form validated (bench only)",
-        "checkin": f'POST {CHECKIN_FORM}: a usual check-in ("Okay", all "yes")',
-        "checkin_alert": f'POST {CHECKIN_FORM}: "Very bad" again, so it also raises an alert '
-                         "(signal + alert + queued push)",
-        "home": "GET /home (returnee)",
-    }
-    lines = [f"Load: {load.name}; gunicorn {workers} sync workers; {seconds:.0f} s per row.", "",
-             "| endpoint | requests/s | share of hello | share of bare write |",
-             "|---|---|---|---|"]
-    for key, label in labels.items():
-        if key not in rates:
-            lines.append(f"| {label} | not measured (no check-in form) | | |")
+
+def _report(runs, slow, load, seconds: float, workers: int, rounds: int) -> list[str]:
+    def median(key: str) -> float:
+        return percentile([r for r, _f, _l in runs.get(key, [])], .5) or 1
+
+    lines = [f"Load: {load.name}; gunicorn {workers} sync workers; {seconds:.0f} s per run; "
+             f"{rounds} interleaved rounds. Figures are min / median / max of the rounds; "
+             "the load average (1 min) is the highest seen at the start or end of each run.",
+             "", "| endpoint | requests/s | share of hello (medians) | share of bare write "
+             "(medians) | load average |", "|---|---|---|---|---|"]
+    hello, write = median("hello"), median("write")
+    for key, label in LABELS.items():
+        if key not in runs:
+            lines.append(f"| {label} | not measured (no check-in form) | | | |")
             continue
-        rate, failed = rates[key]
-        shown = f"{rate:.0f}" + (f" ({failed} failed)" if failed else "")
-        of_write = f"{rate / write:.0%}" if key in AFTER_WRITE else "–"
-        share = f"{rate / hello:.0%}"
+        rates = [r for r, _f, _l in runs[key]]
+        failed = sum(f for _r, f, _l in runs[key])
+        shown = _spread(rates) + (f" ({failed} failed)" if failed else "")
+        of_write = f"{median(key) / write:.0%}" if key in AFTER_WRITE else "–"
+        share = "100 %" if key == "hello" else f"{median(key) / hello:.0%}"
         if key == "checkin":
-            share += " (goal ≥ 40 %: " + ("met" if rate / hello >= GOAL else "NOT met") + ")"
-        lines.append(f"| {label} | {shown} | {'100 %' if key == 'hello' else share} | {of_write} |")
-    if paired:
-        ratios = [c / w for c, w in paired if w]
-        median = percentile(ratios, .5)
-        lines += ["", f"POST {CHECKIN_FORM} against the signed-in bare insert, {len(paired)} "
-                  f"interleaved rounds of {seconds:.0f} s each (goal ≥ {RESTATED_GOAL:.0%} "
-                  f"as the median: {'met' if median >= RESTATED_GOAL else 'NOT met'}):", "",
+            share += " (goal ≥ 40 %: " + ("met" if median(key) / hello >= GOAL else "NOT met") + ")"
+        lines.append(f"| {label} | {shown} | {share} | {of_write} | "
+                     f"{_spread([ld for _r, _f, ld in runs[key]], '{:.1f}')} |")
+    if "checkin" in runs and "signed_write" in runs:
+        pairs = list(zip([r for r, _f, _l in runs["checkin"]],
+                         [r for r, _f, _l in runs["signed_write"]], strict=True))
+        ratios = [c / w for c, w in pairs if w]
+        mid = percentile(ratios, .5)
+        lines += ["", f"POST {CHECKIN_FORM} against the signed-in bare insert, each round's own "
+                  f"pair (goal ≥ {RESTATED_GOAL:.0%} as the median: "
+                  f"{'met' if mid >= RESTATED_GOAL else 'NOT met'}):", "",
                   "| round | check-in/s | signed insert/s | share |", "|---|---|---|---|"]
         lines += [f"| {n} | {c:.0f} | {w:.0f} | {c / w:.0%} |"
-                  for n, (c, w) in enumerate(paired, start=1) if w]
-        lines.append(f"| min / median / max | | | {min(ratios):.0%} / {median:.0%} / "
-                     f"{max(ratios):.0%} |")
-    lines += ["", f"Machine: {machine_load()} at the end."]
+                  for n, (c, w) in enumerate(pairs, start=1) if w]
+        lines.append(f"| min / median / max | | | {_spread([r * 100 for r in ratios])} % |")
+    if slow:
+        p95 = [p.get("p95", 0) for _r, _f, p, _l in slow]
+        mid = percentile(p95, .5)
+        lines += ["", f"POST {CHECKIN_FORM} alone at {LATENCY_CONNECTIONS} connections (wrk, one "
+                  f"thread), gunicorn {workers} sync workers, {len(slow)} runs of {seconds:.0f} s "
+                  f"(goal p95 ≤ {LATENCY_GOAL_MS} ms as the median: "
+                  f"{'met' if mid <= LATENCY_GOAL_MS else 'NOT met'}):", "",
+                  "| run | requests/s | p50 ms | p95 ms | p99 ms | failed | load average |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {n} | {r:.0f} | {p.get('p50', 0):.0f} | {p.get('p95', 0):.0f} | "
+                  f"{p.get('p99', 0):.0f} | {f} | {ld:.1f} |"
+                  for n, (r, f, p, ld) in enumerate(slow, start=1)]
+        lines.append(f"| min / median / max | {_spread([r for r, _f, _p, _l in slow])} | "
+                     f"{_spread([p.get('p50', 0) for _r, _f, p, _l in slow])} | {_spread(p95)} | "
+                     f"{_spread([p.get('p99', 0) for _r, _f, p, _l in slow])} | | "
+                     f"{_spread([ld for _r, _f, _p, ld in slow], '{:.1f}')} |")
+    elif not isinstance(load, Wrk):
+        lines += ["", "Latency at 50 connections not measured: it needs wrk."]
+    lines += ["", f"Machine: {machine_load()} at the end; `uptime`: {_uptime()}."]
     return lines
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "not available"
 
 
 def main() -> int:
@@ -345,7 +424,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--rounds", type=int, default=ROUNDS,
-                        help="interleaved rounds of check-in against signed insert")
+                        help="interleaved rounds of every row (and latency runs)")
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL URL to run on (emptied first); default: SQLite")
     args = parser.parse_args()
@@ -353,8 +432,16 @@ def main() -> int:
     env = demo_env(tempfile.mkdtemp(prefix="footing-throughput-"), args.database_url)
     _app, web, _token = signed_in_here(env, "Throughput Reader")
     cookie = "; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values())
-    print(f"## Throughput ({os.cpu_count()} CPUs, on {env['DATABASE_URL'].split(':')[0]})\n")
-    print("\n".join(run(env, cookie, args.seconds, args.workers, args.rounds)))
+    database = env["DATABASE_URL"].split(":")[0].split("+")[0]
+    lines = run(env, cookie, args.seconds, args.workers, args.rounds)
+    report = (f"# Throughput on {database}\n\nMade by `make bench-throughput"
+              f"{' BENCH_ARGS=...' if len(sys.argv) > 1 else ''}` (bench/throughput.py "
+              f"{' '.join(a for a in sys.argv[1:] if 'postgres' not in a)}) on "
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs.\n\n"
+              + "\n".join(lines) + "\n")
+    out = RESULTS / f"throughput-{database}.md"
+    out.write_text(report)
+    print(report)
     return 0
 
 

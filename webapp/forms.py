@@ -16,6 +16,8 @@ from babel import support
 from flask import flash, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
+from markupsafe import Markup, escape
 from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -44,6 +46,31 @@ class _CachedTranslations:
         return _catalog().ungettext(singular, plural, n)
 
 
+class _Token:
+    """The form's CSRF token, signed only when the page is drawn: a form post
+    that is valid and redirects never shows it, and signing is a good part of
+    building a form (issue #24: the check-in post)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+class _LazyCSRF(_FlaskFormCSRF):
+    def generate_csrf_token(self, csrf_token_field):
+        return _Token(lambda: super(_LazyCSRF, self).generate_csrf_token(csrf_token_field))
+
+
 # NUL and the other control characters (all but tab and line breaks) are
 # never part of what a person types: a tampered or broken client sends them.
 # PostgreSQL refuses NUL in text outright, and the offline queue retried such
@@ -61,6 +88,8 @@ class Form(FlaskForm):
     control characters stripped from every field; a field sent twice refused."""
 
     class Meta(FlaskForm.Meta):
+        csrf_class = _LazyCSRF
+
         def get_translations(self, form):
             return _CachedTranslations()
 
@@ -70,9 +99,11 @@ class Form(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        formdata = self.meta.wrap_formdata(self, request.form) if request else None
-        if formdata and any(len(formdata.getlist(field.name)) > 1 for field in self
-                            if not isinstance(field, SelectMultipleField)):
+        # Names sent more than once (usually none: then no field is looked at).
+        twice = [name for name, values in request.form.lists() if len(values) > 1] \
+            if request else []
+        if twice and any(field.name in twice for field in self
+                         if not isinstance(field, SelectMultipleField)):
             # A page never sends one box twice; a tampered request does, and
             # which of the two counts would be a guess.
             self.form_errors.append(

@@ -57,7 +57,10 @@ def offline_copy(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        g.offline_copy = current_user.is_authenticated and current_user.role == "returnee"
+        # Only a page fetched is kept (the service worker never keeps the
+        # answer to a post): a form post asks nothing here (issue #24).
+        g.offline_copy = request.method == "GET" and current_user.is_authenticated \
+            and current_user.role == "returnee"
         return view(*args, **kwargs)
 
     return wrapped

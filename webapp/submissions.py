@@ -102,7 +102,8 @@ def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
     index, inserts nothing, and then reads the winner's row."""
     client_uuid = normalise_uuid(raw_uuid)
     digest = body_digest(kind, body)
-    new_id = session.execute(_claim_insert(session.get_bind().dialect.name), {
+    connection = session.connection()  # a Core statement: no need of the ORM session's machinery
+    new_id = connection.execute(_claim_insert(connection.dialect.name), {
         "user_id": user.id, "client_uuid": client_uuid, "kind": kind, "body_digest": digest,
         "result_url": result_url, "created_at": utcnow()}).scalar()
     if new_id is not None:

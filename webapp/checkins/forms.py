@@ -29,7 +29,7 @@ class CheckInForm(Form):
     visibility = RadioChoiceField(
         _l("Who may see this?"), choices=[],
         validators=[DataRequired(message=_l("Please choose who may see this."))])
-    client_uuid = HiddenField()
+    client_uuid = HiddenField("")  # a label of its own: none is shown, none to translate
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -10,11 +11,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     case,
     event,
+    insert,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, dialect_insert
 from ..models import UTCDateTime, utcnow
@@ -51,7 +54,8 @@ class CheckIn(Base):
 
 class CheckInSummary(Base):
     """Per returnee: when they last checked in, and how often. Kept in step with
-    every check-in row written through the ORM (see `_summarise` below), so the
+    every check-in row written (`add_checkin` below, or through the ORM:
+    `_summarise`), so the
     caseload and the no-contact job read one row per person instead of searching
     a million check-ins (DESIGN.md §5 budget)."""
 
@@ -99,3 +103,20 @@ def _summarise(_mapper, connection, target: CheckIn) -> None:
     connection.execute(_summary_upsert(connection.dialect.name), {
         "user_id": target.user_id, "organisation_id": target.organisation_id,
         "last_at": target.created_at, "count": 1})
+
+
+_CHECKINS = cast(Table, CheckIn.__table__)  # typed FromClause; a mapped class's is a Table
+_INSERT = insert(_CHECKINS).returning(_CHECKINS.c.id)
+
+
+def add_checkin(session: Session, **values: Any) -> int:
+    """One check-in row and its summary: two Core statements, with no ORM
+    object to track and flush (issue #24: the check-in is the busiest post).
+    `values` are the columns but `id`; `created_at` defaults to now."""
+    values.setdefault("created_at", utcnow())
+    connection = session.connection()  # its statements skip the ORM session's machinery
+    checkin_id: int = connection.execute(_INSERT, values).scalar_one()
+    connection.execute(_summary_upsert(connection.dialect.name), {
+        "user_id": values["user_id"], "organisation_id": values["organisation_id"],
+        "last_at": values["created_at"], "count": 1})
+    return checkin_id

@@ -56,10 +56,10 @@ def _record_once(session, me, form: CheckInForm) -> str:
                               result_url=url)
     if claim.repeat:
         return claim.result_url or url
-    checkin = service.record_checkin(
+    checkin_id = service.record_checkin(
         session, me, mood=form.mood.data, answers=form.answers(),
         note=form.note.data, share_with_group=form.visibility.data == "group")
-    outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, checkin.id)
+    outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, checkin_id)
     return url
 
 
