@@ -66,7 +66,7 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
     from webapp.auth import service as auth_service
     from webapp.db import db_session
     from webapp.models import Organisation, Role, User, utcnow
-    from webapp.monitoring.models import ReintegrationCheck
+    from webapp.monitoring.models import ReintegrationCheck, backfill_summaries
     from webapp.people.models import CaseworkerAssignment
     from webapp.plan.models import Goal
 
@@ -124,6 +124,9 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
              "instrument_version": 1, "answers": {}, "economic": 0.5, "social": 0.6,
              "psychosocial": 0.7, "composite": 0.6, "recorded_by_id": caseworkers[0].id}
             for rid in ids[::2]])
+        # Core inserts and COPY bypass the ORM hook that keeps the caseload's
+        # per-person summary of follow-ups and checks: fill it as the migration does.
+        backfill_summaries(s.connection())
         # A plan for everyone: two goals of their own and one their caseworker
         # suggested, four steps each, some ticked; the caseload shows the
         # progress of their own goals.

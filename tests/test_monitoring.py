@@ -361,6 +361,43 @@ def test_caseload_queries_do_not_grow_with_the_number_of_returnees(
     assert many_coord() == few_coord()
 
 
+def caseload_statements(app, client, url: str) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    engine = app.extensions["footing_db"].engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+@pytest.mark.parametrize("url", ["/caseload/", "/caseload/?show=attention",
+                                 "/caseload/?show=overdue"])
+def test_caseload_reads_one_summary_row_per_person_not_every_check_or_follow_up(
+        app, session, org, make_staff, url):
+    """Issue #24: a window over every reintegration check (the falling
+    score) and a grouping of every follow-up doubled the caseload's time.
+    Their figures come from one summary row per person, kept on write; the
+    checks are read for the page's people only, by id, and the only window
+    left (the mood sparkline) is over the page's people's check-ins."""
+    coordinator = make_staff(Role.COORDINATOR)
+    cw = make_staff(Role.CASEWORKER)
+    bulk_returnees(session, org, cw, 30)
+    statements = caseload_statements(app, staff_client(app, coordinator), url)
+    assert any("caseload_summaries" in s for s in statements)
+    assert not [s for s in statements if re.search(r"\bfollowups\b", s)]
+    checks = [s for s in statements if "reintegration_checks" in s]
+    assert checks and all(re.search(r"WHERE reintegration_checks\.id IN \(", s) for s in checks)
+    assert all(re.search(r"checkins\.user_id IN \(", s) for s in statements if " OVER (" in s)
+
+
 def test_caseload_puts_who_needs_attention_first_and_filters(
         app, session, ctx, org, make_staff, make_returnee):
     from webapp.support import service as support
@@ -692,3 +729,50 @@ def test_home_tiles(app, make_staff):
     co = staff_client(app, make_staff(Role.COORDINATOR)).get("/home").get_data(as_text=True)
     assert 'href="/caseload/"' in cw and 'href="/overview"' not in cw
     assert 'href="/caseload/"' in co and 'href="/overview"' in co
+
+
+def test_the_caseload_summary_is_kept_on_every_write_and_matches_the_backfill(
+        session, ctx, org, make_staff, make_returnee):
+    """The caseload reads follow-ups and scores from one row per person: it
+    follows a follow-up recorded, a check that falls, a check deleted, in the
+    same transaction, and says what the migration's backfill says."""
+    from sqlalchemy import text
+
+    from webapp.monitoring.models import CaseloadSummary, backfill_summaries
+
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw, name="Kept")
+    person = session.get(User, person.id)
+    returned = date.today() - timedelta(days=100)
+    person.return_date = returned
+    session.commit()
+    with ctx():
+        service.schedule_all(session, returnee_id=person.id)
+
+    def summary():
+        row = session.get(CaseloadSummary, person.id, populate_existing=True)
+        return (row.next_month, row.next_due, row.followup_done_at is not None, row.score,
+                row.score_before, row.falling_since is not None)
+
+    assert summary() == (1, service.add_months(returned, 1), False, None, None, False)
+    worst = {k: ("yes" if k == "eco_debt" else "no") for k in ALL_YES}
+    with ctx():
+        service.record_followup(session, cw, person, month=1, contact="visit",
+                                outcome="doing_well", note="", answers=ALL_YES)
+        first = summary()
+        assert first[:3] == (3, service.add_months(returned, 3), True)
+        assert first[3] > 0.9 and first[4] is None and not first[5]
+        low = service.record_check(session, cw, person, worst)
+    assert summary()[3:] == (low.composite, first[3], True)  # falling: the caseload says so
+    session.commit()
+
+    def stored():
+        return session.execute(text("SELECT * FROM caseload_summaries ORDER BY returnee_id")).all()
+
+    kept = stored()
+    backfill_summaries(session.connection())
+    assert stored() == kept
+    session.delete(low)
+    session.flush()
+    assert summary()[3:] == (first[3], None, False)
+    session.rollback()

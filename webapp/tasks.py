@@ -22,7 +22,7 @@ from .db import db_session
 from .groups.reminders import meeting_tomorrow
 from .i18n import supported
 from .models import utcnow
-from .monitoring.service import schedule_all, signal_overdue
+from .monitoring.service import schedule_batch, signal_overdue
 from .privacy.service import erase_late_arrivals as erase
 from .push import service as push
 from .push.models import PushDelivery
@@ -260,8 +260,13 @@ def reminders_task() -> None:
 
 def signal_overdue_followups(app, now=None) -> int:
     """Schedule the follow-ups of new returnees and signal every follow-up not
-    recorded in time, once per follow-up (issue #7). `now` is for tests."""
-    in_transaction(lambda session: schedule_all(session, now), app)
+    recorded in time, once per follow-up (issue #7). `now` is for tests.
+    Both in batches, each its own short transaction (issue #24: one
+    transaction over 100,000 people held the database for seconds)."""
+    after: int | None = 0
+    while after is not None:
+        after = in_transaction(lambda session, start=after: schedule_batch(session, start, now),
+                               app)
     return in_batches(lambda session, size: len(signal_overdue(session, now, size)), app)
 
 
