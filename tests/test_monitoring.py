@@ -21,7 +21,7 @@ from webapp.models import Household, Role, User, utcnow
 from webapp.monitoring import export, instruments, overview, service
 from webapp.monitoring.instrument_texts import TEXTS
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
-from webapp.people.models import CaseworkerAssignment
+from webapp.people.models import CaseworkerAssignment, ReportingProfile
 from webapp.plan.models import Goal, Step
 from webapp.privacy.models import AccessLedgerEntry
 from webapp.support.models import Case
@@ -651,6 +651,8 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
                {"month": "3", "contact": "visit", "outcome": "doing_well", "note": "secret note",
                 **q(ALL_YES)})
     session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=4, note="=HYPERLINK()"))
+    session.add(ReportingProfile(organisation_id=org.id, returnee_id=person.id, sex="female",
+                                 household_size=4))
     session.commit()
     coordinator = make_staff(Role.COORDINATOR)
     coord = staff_client(app, coordinator)
@@ -672,6 +674,9 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
     assert len(pid) == 16 and pid != str(person.id)
     assert files["checkins"][1][0] == pid == files["scores"][1][0]
     assert files["scores"][1][3:6] == ["3", "footing-default", "1"]
+    # The details for reports, under the same id; the return as a month only.
+    returned = session.get(User, person.id).return_date
+    assert files["profiles"][1] == [pid, "female", "", "", "", "4", f"{returned:%Y-%m}"]
     text = json.dumps(files)
     assert "Abdul" not in text and "secret note" not in text and "HYPERLINK" not in text
     # Stable, and keyed: another secret gives another id.

@@ -267,6 +267,7 @@ EXPORT_LABELS = {
     "followups": _l("Follow-ups"),
     "scores": _l("Reintegration scores"),
     "lessons": _l("Lessons learnt"),
+    "profiles": _l("Details for reports"),
 }
 
 
