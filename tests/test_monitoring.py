@@ -243,6 +243,32 @@ def test_overdue_follow_ups_signal_once(app, session, caseworker_and_person):
     assert signal_overdue_followups(app, utcnow() + timedelta(days=60)) == 1
 
 
+def test_the_job_schedules_everyone_in_batches_of_their_own(
+        app, session, make_staff, make_returnee, monkeypatch):
+    """Issue #24: one transaction over 100,000 people held the database for
+    seconds; the job now goes through them a batch at a time, missing nobody
+    at a batch's edge."""
+    from webapp import tasks
+
+    cw = make_staff(Role.CASEWORKER)
+    people = [make_returnee(caseworker=cw, name=f"Batch {n}")[0] for n in range(5)]
+    for person in people:
+        session.get(User, person.id).return_date = date.today() - timedelta(days=10)
+    session.commit()
+    monkeypatch.setattr(service, "SCHEDULE_BATCH", 2)
+    commits = []
+    real = tasks.in_transaction
+    monkeypatch.setattr(tasks, "in_transaction",
+                        lambda work, app=None: commits.append(1) or real(work, app))
+    tasks.signal_overdue_followups(app)
+    session.expire_all()
+    scheduled = session.execute(select(FollowUp.returnee_id, func.count())
+                                .group_by(FollowUp.returnee_id)).all()
+    assert dict(scheduled) == {p.id: 4 for p in people}
+    # 3 batches of people and the last, empty look; then one of signals.
+    assert len(commits) == 4 + 1
+
+
 def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commit(
         app, session, make_staff, make_returnee, monkeypatch):
     """A stopped worker or a new organisation leaves many follow-ups overdue
@@ -255,7 +281,7 @@ def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commi
     cw = make_staff(Role.CASEWORKER)
     for n in range(2):  # months 1, 3, 6 and 12 overdue for each: 8 follow-ups
         returned(session, make_returnee(caseworker=cw, name=f"Back {n}")[0], 400)
-    monkeypatch.setattr(tasks, "BATCH", 3)
+    monkeypatch.setattr(tasks, "OVERDUE_BATCH", 3)
     emit = signals.emit
     emitted = []
 

@@ -181,9 +181,11 @@ SCHEDULE_BATCH = 2000  # people per transaction of the hourly scheduling
 
 
 def schedule_batch(session: Session, after_id: int, now: datetime | None = None,
-                   size: int = SCHEDULE_BATCH) -> int | None:
-    """One batch of `schedule_all` over the people after `after_id`: the last
-    id it went through, None when there is nobody left."""
+                   size: int | None = None) -> int | None:
+    """One batch (SCHEDULE_BATCH people unless said) of `schedule_all` over
+    the people after `after_id`: the last id it went through, None when there
+    is nobody left."""
+    size = size or SCHEDULE_BATCH
     query = (select(User.id).where(User.role == Role.RETURNEE.value, User.id > after_id,
                                    User.return_date.is_not(None), User.disabled_at.is_(None))
              .order_by(User.id).limit(size))
