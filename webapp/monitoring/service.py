@@ -538,9 +538,11 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
              show: str | None = None, page: int = 1, now: datetime | None = None) -> Caseload:
     """The returnees the viewer follows (a coordinator: the organisation's, or
     one caseworker's), those needing attention first. A fixed number of
-    queries whatever the number of returnees: aggregates per returnee in
-    subqueries, one query that sorts narrow rows (ids and figures, not whole
-    accounts) and picks the page, then the page's people and details.
+    queries whatever the number of returnees: one summary row per person for
+    check-ins and for follow-ups and scores (kept on write), the open cases and
+    urgent alerts grouped per person in subqueries, one query that sorts
+    narrow rows (ids and figures, not whole accounts) and picks the page, then
+    the page's people and details.
 
     A person needs attention only for a stated reason (`reasons_of`): an
     urgent problem or alert open (attention 0), a serious problem open, a
