@@ -66,7 +66,7 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
     from webapp.auth import service as auth_service
     from webapp.db import db_session
     from webapp.models import Organisation, Role, User, utcnow
-    from webapp.monitoring.models import ReintegrationCheck
+    from webapp.monitoring.models import ReintegrationCheck, backfill_summaries
     from webapp.people.models import CaseworkerAssignment
     from webapp.plan.models import Goal
 
@@ -124,6 +124,9 @@ def seed(app, returnees: int, checkins_each: int) -> dict:
              "instrument_version": 1, "answers": {}, "economic": 0.5, "social": 0.6,
              "psychosocial": 0.7, "composite": 0.6, "recorded_by_id": caseworkers[0].id}
             for rid in ids[::2]])
+        # Core inserts and COPY bypass the ORM hook that keeps the caseload's
+        # per-person summary of follow-ups and checks: fill it as the migration does.
+        backfill_summaries(s.connection())
         # A plan for everyone: two goals of their own and one their caseworker
         # suggested, four steps each, some ticked; the caseload shows the
         # progress of their own goals.
@@ -200,17 +203,23 @@ def measured(engine):
     or rollback) and the longest one, in seconds."""
     from sqlalchemy import event
 
-    stats = {"statements": 0, "transactions": 0, "longest": 0.0, "began": 0.0}
+    stats = {"statements": 0, "transactions": 0, "longest": 0.0, "began": 0.0,
+             "in_transaction": 0, "longest_statements": 0, "most_statements": 0}
 
     def statement(*_args):
         stats["statements"] += 1
+        stats["in_transaction"] += 1
 
     def began(_conn):
         stats["began"] = time.perf_counter()
+        stats["in_transaction"] = 0
 
     def ended(_conn):
         stats["transactions"] += 1
-        stats["longest"] = max(stats["longest"], time.perf_counter() - stats["began"])
+        took = time.perf_counter() - stats["began"]
+        if took > stats["longest"]:
+            stats["longest"], stats["longest_statements"] = took, stats["in_transaction"]
+        stats["most_statements"] = max(stats["most_statements"], stats["in_transaction"])
 
     listeners = [("before_cursor_execute", statement), ("begin", began), ("commit", ended),
                  ("rollback", ended)]
@@ -269,13 +278,20 @@ def statements(engine, client, url: str) -> int:
     return stats["statements"]
 
 
-def time_jobs(app) -> list[tuple[str, int, dict]]:
+JOBS = ("overdue", "escalation", "no_contact", "reminders")
+
+
+def time_jobs(app, only: tuple[str, ...] = JOBS, max_batches: int | None = None
+              ) -> list[tuple[str, int, dict]]:
     """The worker's jobs on the seeded data, after the pages were timed (they
     add alerts). Most seeded follow-ups are past their date, so the overdue
     job meets a backlog, as after a stopped worker, and three days later so
     does escalation. Per job: what it did, the time, the SQL statements, the
     transactions and the longest one (what SQLite's write lock would be held
-    for, while check-ins wait)."""
+    for, while check-ins wait). `only`: these jobs; `max_batches`: a job that
+    works in batches stops after this many (the longest transaction does not
+    depend on how many batches run; at 100,000 people the backlog would take
+    an hour on a busy machine)."""
     from sqlalchemy import func, select
 
     from webapp import outbox, tasks
@@ -290,19 +306,24 @@ def time_jobs(app) -> list[tuple[str, int, dict]]:
 
     # (label, the job, what it did: from its answer, or counted around it)
     jobs = [
-        ("overdue follow-ups", lambda: tasks.signal_overdue_followups(app), None),
-        ("escalation of their alerts, 3 days later",
+        ("overdue", "overdue follow-ups (scheduling everyone, then the signals)",
+         lambda: tasks.signal_overdue_followups(app), None),
+        ("escalation", "escalation of their alerts, 3 days later",
          lambda: tasks.escalate(utcnow() + timedelta(days=3)), escalated),
-        ("no contact", lambda: tasks.signal_no_contact(app), None),
-        ("check-in and meeting reminders",
+        ("no_contact", "no contact", lambda: tasks.signal_no_contact(app), None),
+        ("reminders", "check-in and meeting reminders",
          lambda: sum(map(len, tasks.send_reminders(app).values())), None),
     ]
+    if max_batches is not None:
+        tasks.MAX_BATCHES = max_batches
     # No push leaves the bench: neither sent from the job nor queued for a worker.
     for job in ("push.send", "push.send_now"):
         outbox.handles(job)(lambda _ids: None)
     engine = app.extensions["footing_db"].engine
     results = []
-    for label, job, count in jobs:
+    for key, label, job, count in jobs:
+        if key not in only:
+            continue
         before = count() if count else 0
         started = time.perf_counter()
         with measured(engine) as stats, app.app_context():
@@ -312,17 +333,74 @@ def time_jobs(app) -> list[tuple[str, int, dict]]:
     return results
 
 
-def time_page(client, url: str, runs: int) -> dict:
+def database_cpu(engine) -> float:
+    """CPU seconds used so far by the database's server processes serving
+    this database (read from /proc: PostgreSQL on this machine), or NaN."""
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()").scalars().all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def time_page(client, url: str, runs: int, engine=None) -> dict:
+    """Wall time per request (min, p50, p95, max), and the CPU time per
+    request of the app (this process) and of the database's processes: on a
+    shared, loaded machine the wall time is mostly waiting for a core, the
+    CPU time much less so."""
     for _ in range(3):  # warm caches
         assert client.get(url).status_code == 200, url
     times = []
+    cpu0, db0 = time.process_time(), database_cpu(engine) if engine else float("nan")
     for _ in range(runs):
         t = time.perf_counter()
         r = client.get(url)
         times.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200, (url, r.status_code)
+    app_cpu = (time.process_time() - cpu0) * 1000 / runs
+    db_cpu = ((database_cpu(engine) - db0) * 1000 / runs) if engine else float("nan")
     return {"min": min(times), "p50": percentile(times, .5), "p95": percentile(times, .95),
-            "max": max(times)}
+            "max": max(times), "app_cpu": app_cpu, "db_cpu": db_cpu}
+
+
+def existing(app) -> dict:
+    """The ids a seeded database holds (`--reuse`)."""
+    from sqlalchemy import func, select
+
+    from webapp.db import db_session
+    from webapp.models import User
+
+    with app.app_context():
+        s = db_session()
+        by_email = dict(s.execute(select(User.email, User.id).where(User.email.in_(
+            ["coord@bench.example.org", "cw3@bench.example.org"]))).all())
+        people = s.scalar(select(func.count()).select_from(User).where(User.role == "returnee"))
+    return {"coordinator": by_email["coord@bench.example.org"],
+            "caseworker": by_email["cw3@bench.example.org"], "returnees": people}
+
+
+def jobs_section(app, args) -> list[str]:
+    lines = ["", "## Worker jobs on the same data (reported)", "",
+             "| job | did | time | SQL statements | transactions | longest transaction "
+             "(its statements) | most statements in one transaction |",
+             "|---|---|---|---|---|---|---|"]
+    if args.max_batches:
+        lines.insert(-2, f"Batched jobs stopped after {args.max_batches} batches "
+                     "(`--max-batches`).\n")
+    jobs_load = machine_load()
+    for label, done, r in time_jobs(app, tuple(args.jobs.split(",")), args.max_batches):
+        lines.append(f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
+                     f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms "
+                     f"({r['longest_statements']:,}) | {r['most_statements']:,} |")
+    lines += ["", f"Machine: {jobs_load} before the jobs, {machine_load()} after."]
+    return lines
 
 
 def main() -> int:
@@ -333,18 +411,29 @@ def main() -> int:
     parser.add_argument("--checkins-each", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-jobs", action="store_true", help="time the pages only")
+    parser.add_argument("--jobs", default=",".join(JOBS),
+                        help=f"the worker jobs to time, comma-separated ({', '.join(JOBS)})")
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="stop a batched job after this many batches")
     parser.add_argument("--national", action="store_true",
                         help="100,000 returnees and 10,000,000 check-ins (outside CI: seeding "
                              "takes minutes and several GB)")
     parser.add_argument("--explain", type=int, default=2,
                         help="EXPLAIN ANALYZE of this many slowest statements per caseload page")
     parser.add_argument("--out", default="", help="results file (default by scale)")
+    parser.add_argument("--caseload-only", action="store_true",
+                        help="time the caseload pages only (those held to the budget)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the pages on the database an earlier run seeded (no seeding, "
+                        "no migration, no jobs): to compare two versions of the code, "
+                        "interleaved, on the same data and the same machine load")
     args = parser.parse_args()
     if args.national:
         args.returnees = 100_000
     budget = BUDGETS_MS.get(args.returnees, 100.0 if args.returnees > 10_000 else 50.0)
 
-    ensure_database(args.url)
+    if not args.reuse:
+        ensure_database(args.url)
     os.environ.update({"FOOTING_ENV": "development", "DATABASE_URL": args.url,
                        "SECRET_KEY": secrets.token_hex(32)})
     os.environ.pop("REDIS_URL", None)
@@ -354,11 +443,15 @@ def main() -> int:
     from webapp.cli import alembic_config
 
     app = create_app()
-    with app.app_context():
-        command.upgrade(alembic_config(), "head")
-    t0 = time.time()
-    info = seed(app, args.returnees, args.checkins_each)
-    seeded = time.time() - t0
+    if args.reuse:
+        info, seeded = existing(app), 0.0
+        args.no_jobs = True
+    else:
+        with app.app_context():
+            command.upgrade(alembic_config(), "head")
+        t0 = time.time()
+        info = seed(app, args.returnees, args.checkins_each)
+        seeded = time.time() - t0
     caseworker = signed_in_client(app, info["caseworker"])
     coordinator = signed_in_client(app, info["coordinator"])
     # (label, client, url, held to the caseload's budget): the other staff
@@ -375,9 +468,11 @@ def main() -> int:
         ("people, coordinator", coordinator, "/people/", False),
         ("follow-ups due, coordinator", coordinator, "/caseload/due", False),
     ]
+    if args.caseload_only:
+        pages = [page for page in pages if page[3]]
     engine = app.extensions["footing_db"].engine
     load_before = machine_load()
-    results = [(label, url, budgeted, time_page(client, url, args.runs),
+    results = [(label, url, budgeted, time_page(client, url, args.runs, engine),
                 statements(engine, client, url))
                for label, client, url, budgeted in pages]
     load_after = machine_load()
@@ -391,33 +486,33 @@ def main() -> int:
         "",
         f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on `{os.uname().nodename}` "
         f"({os.cpu_count()} cores)",
-        f"- command: `make bench-caseload` (`python bench/caseload.py --returnees {args.returnees} "
-        f"--checkins-each {args.checkins_each} --runs {args.runs}`)",
+        f"- command: `python bench/caseload.py {' '.join(sys.argv[1:])}` "
+        f"({args.returnees:,} returnees, {args.checkins_each} check-ins each, {args.runs} runs)",
         f"- machine: {load_before} before the pages, {load_after} after (shared machine: "
         "read the figures beside it)",
         f"- data: {info['returnees']:,} returnees, {info['returnees'] * args.checkins_each:,} "
         "check-ins (minus some silent weeks), 3 plan goals of 4 steps each, a case for every "
         "4th person, 4 follow-ups each, a phone for every 2nd person, "
-        f"checks and alerts; seeded in {seeded:.0f} s",
+        f"checks and alerts; "
+        f"{'seeded by an earlier run' if args.reuse else f'seeded in {seeded:.0f} s'}",
         "- server time measured in-process (Flask test client), after 3 warm-up requests",
         "",
-        "| page | min | p50 (median) | p95 | max | SQL statements | target |",
-        "|---|---|---|---|---|---|---|",
+        "- CPU per request: this process (the app), and PostgreSQL's processes serving the "
+        "bench's database (from /proc), averaged over the runs",
+        "",
+        "| page | min | p50 (median) | p95 | max | CPU app + database | SQL statements | target |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     ok = True
     for label, url, budgeted, r, sql in results:
         if budgeted and r["p95"] > budget:
             ok = False
         lines.append(f"| {label} `{url}` | {r['min']:.1f} ms | {r['p50']:.1f} ms | "
-                     f"{r['p95']:.1f} ms | {r['max']:.1f} ms | {sql} | "
+                     f"{r['p95']:.1f} ms | {r['max']:.1f} ms | "
+                     f"{r['app_cpu']:.1f} + {r['db_cpu']:.1f} ms | {sql} | "
                      f"{f'p95 ≤ {budget:.0f} ms' if budgeted else 'reported'} |")
     if not args.no_jobs:
-        lines += ["", "## Worker jobs on the same data (reported)", "",
-                  "| job | did | time | SQL statements | transactions | longest transaction |",
-                  "|---|---|---|---|---|---|"]
-        for label, done, r in time_jobs(app):
-            lines.append(f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
-                         f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms |")
+        lines += jobs_section(app, args)
     if plans:
         lines += ["", "## EXPLAIN ANALYZE of the caseload's slowest statements", "", *plans]
     out = (Path(args.out) if args.out else ROOT / "bench" / "results"

@@ -21,7 +21,7 @@ from webapp.models import Household, Role, User, utcnow
 from webapp.monitoring import export, instruments, overview, service
 from webapp.monitoring.instrument_texts import TEXTS
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
-from webapp.people.models import CaseworkerAssignment
+from webapp.people.models import CaseworkerAssignment, ReportingProfile
 from webapp.plan.models import Goal, Step
 from webapp.privacy.models import AccessLedgerEntry
 from webapp.support.models import Case
@@ -243,6 +243,32 @@ def test_overdue_follow_ups_signal_once(app, session, caseworker_and_person):
     assert signal_overdue_followups(app, utcnow() + timedelta(days=60)) == 1
 
 
+def test_the_job_schedules_everyone_in_batches_of_their_own(
+        app, session, make_staff, make_returnee, monkeypatch):
+    """Issue #24: one transaction over 100,000 people held the database for
+    seconds; the job now goes through them a batch at a time, missing nobody
+    at a batch's edge."""
+    from webapp import tasks
+
+    cw = make_staff(Role.CASEWORKER)
+    people = [make_returnee(caseworker=cw, name=f"Batch {n}")[0] for n in range(5)]
+    for person in people:
+        session.get(User, person.id).return_date = date.today() - timedelta(days=10)
+    session.commit()
+    monkeypatch.setattr(service, "SCHEDULE_BATCH", 2)
+    commits = []
+    real = tasks.in_transaction
+    monkeypatch.setattr(tasks, "in_transaction",
+                        lambda work, app=None: commits.append(1) or real(work, app))
+    tasks.signal_overdue_followups(app)
+    session.expire_all()
+    scheduled = session.execute(select(FollowUp.returnee_id, func.count())
+                                .group_by(FollowUp.returnee_id)).all()
+    assert dict(scheduled) == {p.id: 4 for p in people}
+    # 3 batches of people and the last, empty look; then one of signals.
+    assert len(commits) == 4 + 1
+
+
 def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commit(
         app, session, make_staff, make_returnee, monkeypatch):
     """A stopped worker or a new organisation leaves many follow-ups overdue
@@ -255,7 +281,7 @@ def test_a_backlog_of_overdue_follow_ups_is_signalled_in_batches_that_each_commi
     cw = make_staff(Role.CASEWORKER)
     for n in range(2):  # months 1, 3, 6 and 12 overdue for each: 8 follow-ups
         returned(session, make_returnee(caseworker=cw, name=f"Back {n}")[0], 400)
-    monkeypatch.setattr(tasks, "BATCH", 3)
+    monkeypatch.setattr(tasks, "OVERDUE_BATCH", 3)
     emit = signals.emit
     emitted = []
 
@@ -359,6 +385,43 @@ def test_caseload_queries_do_not_grow_with_the_number_of_returnees(
         assert coord.get(f"/caseload/?caseworker={cw.id}&show=overdue").status_code == 200
     assert many() == few()
     assert many_coord() == few_coord()
+
+
+def caseload_statements(app, client, url: str) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    engine = app.extensions["footing_db"].engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+@pytest.mark.parametrize("url", ["/caseload/", "/caseload/?show=attention",
+                                 "/caseload/?show=overdue"])
+def test_caseload_reads_one_summary_row_per_person_not_every_check_or_follow_up(
+        app, session, org, make_staff, url):
+    """Issue #24: a window over every reintegration check (the falling
+    score) and a grouping of every follow-up doubled the caseload's time.
+    Their figures come from one summary row per person, kept on write; the
+    checks are read for the page's people only, by id, and the only window
+    left (the mood sparkline) is over the page's people's check-ins."""
+    coordinator = make_staff(Role.COORDINATOR)
+    cw = make_staff(Role.CASEWORKER)
+    bulk_returnees(session, org, cw, 30)
+    statements = caseload_statements(app, staff_client(app, coordinator), url)
+    assert any("caseload_summaries" in s for s in statements)
+    assert not [s for s in statements if re.search(r"\bfollowups\b", s)]
+    checks = [s for s in statements if "reintegration_checks" in s]
+    assert checks and all(re.search(r"WHERE reintegration_checks\.id IN \(", s) for s in checks)
+    assert all(re.search(r"checkins\.user_id IN \(", s) for s in statements if " OVER (" in s)
 
 
 def test_caseload_puts_who_needs_attention_first_and_filters(
@@ -614,6 +677,8 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
                {"month": "3", "contact": "visit", "outcome": "doing_well", "note": "secret note",
                 **q(ALL_YES)})
     session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=4, note="=HYPERLINK()"))
+    session.add(ReportingProfile(organisation_id=org.id, returnee_id=person.id, sex="female",
+                                 household_size=4))
     session.commit()
     coordinator = make_staff(Role.COORDINATOR)
     coord = staff_client(app, coordinator)
@@ -635,6 +700,9 @@ def test_export_is_pseudonymous_neutralised_and_audited(app, session, ctx, org, 
     assert len(pid) == 16 and pid != str(person.id)
     assert files["checkins"][1][0] == pid == files["scores"][1][0]
     assert files["scores"][1][3:6] == ["3", "footing-default", "1"]
+    # The details for reports, under the same id; the return as a month only.
+    returned = session.get(User, person.id).return_date
+    assert files["profiles"][1] == [pid, "female", "", "", "", "4", f"{returned:%Y-%m}"]
     text = json.dumps(files)
     assert "Abdul" not in text and "secret note" not in text and "HYPERLINK" not in text
     # Stable, and keyed: another secret gives another id.
@@ -692,3 +760,50 @@ def test_home_tiles(app, make_staff):
     co = staff_client(app, make_staff(Role.COORDINATOR)).get("/home").get_data(as_text=True)
     assert 'href="/caseload/"' in cw and 'href="/overview"' not in cw
     assert 'href="/caseload/"' in co and 'href="/overview"' in co
+
+
+def test_the_caseload_summary_is_kept_on_every_write_and_matches_the_backfill(
+        session, ctx, org, make_staff, make_returnee):
+    """The caseload reads follow-ups and scores from one row per person: it
+    follows a follow-up recorded, a check that falls, a check deleted, in the
+    same transaction, and says what the migration's backfill says."""
+    from sqlalchemy import text
+
+    from webapp.monitoring.models import CaseloadSummary, backfill_summaries
+
+    cw = make_staff(Role.CASEWORKER)
+    person, _ = make_returnee(caseworker=cw, name="Kept")
+    person = session.get(User, person.id)
+    returned = date.today() - timedelta(days=100)
+    person.return_date = returned
+    session.commit()
+    with ctx():
+        service.schedule_all(session, returnee_id=person.id)
+
+    def summary():
+        row = session.get(CaseloadSummary, person.id, populate_existing=True)
+        return (row.next_month, row.next_due, row.followup_done_at is not None, row.score,
+                row.score_before, row.falling_since is not None)
+
+    assert summary() == (1, service.add_months(returned, 1), False, None, None, False)
+    worst = {k: ("yes" if k == "eco_debt" else "no") for k in ALL_YES}
+    with ctx():
+        service.record_followup(session, cw, person, month=1, contact="visit",
+                                outcome="doing_well", note="", answers=ALL_YES)
+        first = summary()
+        assert first[:3] == (3, service.add_months(returned, 3), True)
+        assert first[3] > 0.9 and first[4] is None and not first[5]
+        low = service.record_check(session, cw, person, worst)
+    assert summary()[3:] == (low.composite, first[3], True)  # falling: the caseload says so
+    session.commit()
+
+    def stored():
+        return session.execute(text("SELECT * FROM caseload_summaries ORDER BY returnee_id")).all()
+
+    kept = stored()
+    backfill_summaries(session.connection())
+    assert stored() == kept
+    session.delete(low)
+    session.flush()
+    assert summary()[3:] == (first[3], None, False)
+    session.rollback()

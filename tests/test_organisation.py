@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from webapp.audit import AuditEvent
 from webapp.models import Organisation, Role, User, utcnow
-from webapp.monitoring.models import FollowUp
+from webapp.monitoring.models import CaseloadSummary, FollowUp
 from webapp.monitoring.service import schedule_all
 
 from .conftest import Web, sign_in_staff
@@ -109,6 +109,15 @@ def test_follow_up_months_follow_the_setting(session, coordinator, make_returnee
         select(FollowUp.month).where(FollowUp.returnee_id == person.id)))
     # 3 and 12 were not done: dropped; 1 was done: kept; 24 is new.
     assert months == [1, 6, 24]
+    # The caseload's summary of the person follows: the next one is now month 6.
+    summary = session.get(CaseloadSummary, person.id)
+    assert (summary.next_month, summary.next_due) == (6, date(2026, 7, 15))
+    # A month dropped with nothing new to schedule (no row written through
+    # the ORM): the summary follows all the same.
+    assert save(staff, followup_months=["24"]).status_code == 302
+    session.expire_all()
+    summary = session.get(CaseloadSummary, person.id)
+    assert (summary.next_month, summary.next_due) == (24, date(2028, 1, 15))
 
 
 def options(page: str, select: str) -> set[str]:

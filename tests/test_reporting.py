@@ -172,6 +172,233 @@ def test_the_period_is_cut_at_the_organisations_local_midnight(session, org):
     assert checkins.total.values["active"] == 2
 
 
+# Each indicator over May 2026 in Kabul (UTC+4:30), with records just inside
+# and just outside the period's local edges: 1 May 00:10 local is 30 April
+# 19:40 UTC (in), 30 April 23:50 local is 19:20 UTC (out), 1 June 00:10
+# local is 31 May 19:40 UTC (out).
+MAY = indicators.period(date(2026, 5, 1), date(2026, 5, 31))
+FIRST_IN = datetime(2026, 4, 30, 19, 40, tzinfo=UTC)
+LAST_IN = datetime(2026, 5, 31, 19, 20, tzinfo=UTC)
+BEFORE = datetime(2026, 4, 30, 19, 20, tzinfo=UTC)
+AFTER = datetime(2026, 5, 31, 19, 40, tzinfo=UTC)
+
+
+def _kabul(session, org, n: int = 7) -> list[User]:
+    org.timezone = "Asia/Kabul"
+    return _people(session, org, n)
+
+
+def _indicator(session, org, key: str, by: str | None = None):
+    session.commit()
+    return next(i for i in indicators.indicators(session, org, MAY, by) if i.key == key)
+
+
+def _signal(session, org, person, kind):
+    from webapp.alerts.models import Signal
+
+    signal = Signal(organisation_id=org.id, returnee_id=person.id, kind=kind)
+    session.add(signal)
+    session.flush()
+    return signal
+
+
+def test_alerts_by_severity_and_answered_within_their_limit(session, org):
+    from webapp.alerts.models import Alert
+
+    people = _kabul(session, org)
+
+    def alert(person, kind, severity, at, acked_after):
+        session.add(Alert(organisation_id=org.id, returnee_id=person.id,
+                          signal_id=_signal(session, org, person, kind).id, kind=kind,
+                          severity=severity, severity_rank=0, created_at=at, ack_due_at=at,
+                          acknowledged_at=None if acked_after is None else at + acked_after))
+
+    alert(people[0], "concern.urgent", "urgent", FIRST_IN, timedelta(minutes=29))
+    alert(people[1], "concern.urgent", "urgent", LAST_IN, timedelta(minutes=31))  # too late
+    alert(people[2], "checkin.low_mood", "serious", FIRST_IN, timedelta(hours=23))
+    alert(people[3], "checkin.low_mood", "serious", FIRST_IN, None)  # its day went by
+    alert(people[4], "support.new", "normal", LAST_IN, None)  # its 3 days have not
+    alert(people[5], "concern.urgent", "urgent", BEFORE, timedelta(minutes=1))
+    alert(people[6], "concern.urgent", "urgent", AFTER, timedelta(minutes=1))
+    ind = _indicator(session, org, "alerts")
+    values = ind.total.values
+    assert ind.total.people == 5
+    assert (values["urgent"], values["serious"], values["normal"]) == (2, 2, 1)
+    # Judged: the 4 answered or past their limit; within it: 2 of them.
+    assert (values["within"], values["share_within"]) == (2, 0.5)
+
+
+def test_requests_by_category_and_how_they_stand(session, org):
+    from webapp.support.models import Case
+
+    people = _kabul(session, org)
+    for person, category, status, at in (
+            (people[0], "work", "resolved", FIRST_IN), (people[1], "work", "declined", LAST_IN),
+            (people[2], "housing", "new", FIRST_IN), (people[3], "housing", "on_it", FIRST_IN),
+            (people[4], None, "resolved", FIRST_IN), (people[5], "work", "new", BEFORE),
+            (people[6], "work", "new", AFTER)):
+        session.add(Case(organisation_id=org.id, returnee_id=person.id, type="request",
+                         category=category, priority=3, status=status, created_at=at))
+    values = _indicator(session, org, "requests").total.values
+    assert (values["cat_work"], values["cat_housing"], values["cat_other"]) == (2, 2, 1)
+    assert (values["resolved"], values["declined"], values["open"]) == (2, 1, 2)
+
+
+def test_referrals_to_partners_and_how_they_ended(session, org, make_org):
+    from webapp.network.models import Referral
+    from webapp.support.models import Case
+
+    partner = make_org()
+    people = _kabul(session, org)
+
+    def referral(person, status, at, source=org, to=partner):
+        case = Case(organisation_id=source.id, returnee_id=person.id, type="request",
+                    category="work", priority=3, status="on_it", created_at=at)
+        session.add(case)
+        session.flush()
+        session.add(Referral(case_id=case.id, returnee_id=person.id,
+                             from_organisation_id=source.id, to_organisation_id=to.id,
+                             status=status, created_at=at, updated_at=at))
+
+    for person, status in zip(people, ("done", "done", "declined", "accepted", "asked"),
+                              strict=False):
+        referral(person, status, FIRST_IN if person is people[0] else LAST_IN)
+    referral(people[5], "done", BEFORE)
+    referral(people[6], "done", AFTER)
+    referral(people[5], "done", LAST_IN, source=partner, to=org)  # one the partner made
+    ind = _indicator(session, org, "referrals")
+    values = ind.total.values
+    assert ind.total.people == 5
+    assert (values["partner"], values["partner_done"], values["partner_declined"],
+            values["partner_accepted"], values["partner_asked"]) == (5, 2, 1, 1, 1)
+    assert values["share_done"] == 0.5  # 2 done of the 4 the partner answered
+
+
+def test_plan_goals_done_by_area_and_money_asked_and_granted(session, org):
+    from decimal import Decimal
+
+    from webapp.plan.models import Goal, PlanChange
+
+    people = _kabul(session, org)
+    for i, person in enumerate(people):
+        at = {5: BEFORE, 6: AFTER}.get(i, FIRST_IN if i % 2 else LAST_IN)
+        goal = Goal(organisation_id=org.id, returnee_id=person.id,
+                    area="work" if i < 3 else "housing", title="Goal", status="done",
+                    budget_asked=Decimal("100.50"), created_at=at,
+                    budget_granted=Decimal("80") if i in (0, 1, 5) else None)
+        session.add(goal)
+        session.flush()
+        session.add(PlanChange(organisation_id=org.id, returnee_id=person.id, goal_id=goal.id,
+                               actor_id=person.id, field="status", before="under_way",
+                               after="done", at=at))
+    goals = _indicator(session, org, "goals").total.values
+    assert (goals["goals"], goals["area_work"], goals["area_housing"]) == (5, 3, 2)
+    money = _indicator(session, org, "money").total.values
+    assert (money["asked"], money["asked_sum"], money["granted"], money["granted_sum"]) == (
+        5, 502.5, 2, 160.0)
+
+
+def test_the_change_in_the_score_since_return(session, org):
+    people = _kabul(session, org)
+
+    def check(person, composite, at):
+        session.add(ReintegrationCheck(
+            organisation_id=org.id, returnee_id=person.id, instrument_id="footing-default",
+            instrument_version=1, answers={}, economic=composite, social=composite,
+            psychosocial=composite, composite=composite, recorded_by_id=person.id,
+            created_at=at))
+
+    start = datetime(2026, 2, 1, tzinfo=UTC)
+    for person, latest in zip(people[:5], (.6, .7, .5, .4, .8), strict=True):
+        check(person, .4, start)  # the first, after return
+        check(person, .9, start + timedelta(days=30))  # not the latest of the period
+        check(person, latest, FIRST_IN if latest == .6 else LAST_IN)
+    check(people[5], .4, start)
+    check(people[5], .9, BEFORE)  # nothing in the period
+    check(people[6], .4, start)
+    check(people[6], .9, AFTER)
+    ind = _indicator(session, org, "scores")
+    assert ind.total.people == 5
+    assert ind.total.values["change"] == 0.2  # (.2 + .3 + .1 + 0 + .4) / 5
+
+
+def test_follow_ups_done_on_time_by_the_organisations_calendar(session, org):
+    from webapp.monitoring.models import FollowUp
+
+    people = _people(session, org, 7)
+    org.timezone = "America/Paramaribo"  # UTC-3: the local day ends at 03:00 UTC
+    due = date(2026, 5, 10)
+    last_local_day = datetime(2026, 5, 25, 2, 30, tzinfo=UTC)  # 24 May 23:30 local
+    for i, (person, done_at) in enumerate(zip(people, (
+            last_local_day, last_local_day - timedelta(days=3),
+            last_local_day + timedelta(hours=1),  # 25 May 00:30 local: a day late
+            None, datetime(2026, 7, 1, tzinfo=UTC)), strict=False)):
+        session.add(FollowUp(organisation_id=org.id, returnee_id=person.id, month=3,
+                             due_on=due if i else date(2026, 5, 31), done_at=done_at))
+    session.add(FollowUp(organisation_id=org.id, returnee_id=people[5].id, month=3,
+                         due_on=date(2026, 4, 30), done_at=None))  # due before May
+    session.add(FollowUp(organisation_id=org.id, returnee_id=people[6].id, month=3,
+                         due_on=date(2026, 6, 1), done_at=None))  # due after
+    values = _indicator(session, org, "followups").total.values
+    assert (values["on_time"], values["late"], values["not_done"]) == (2, 2, 1)
+    assert values["share_on_time"] == 0.4
+
+
+def test_breakdowns_by_time_since_return_and_household_size_suppress_small_cells(
+        session, org):
+    recent = _people(session, org, 6, household_size=4)
+    long_ago = _people(session, org, 5, household_size=1)
+    later = _people(session, org, 1, household_size=9)
+    for person in recent:
+        person.return_date = date(2026, 4, 1)  # 1 month before the end of May
+    for person in long_ago:
+        person.return_date = date(2025, 5, 31)  # 12 whole months at 31 May
+    later[0].return_date = date(2026, 6, 1)
+    without = _people(session, org, 0)
+    assert without == []
+    for person in recent + long_ago + later:
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3,
+                            created_at=datetime(2026, 5, 10, tzinfo=UTC)))
+    by_return = _indicator(session, org, "checkins", by="since_return")
+    cells = {c.key: c for c in by_return.cells}
+    assert list(cells) == ["0-3", "3-6", "6-12", "12+", "later", ""]
+    assert cells["0-3"].values == {"enrolled": 6, "active": 6, "rate": 1.0}
+    # 1 returned after the period: hidden, and so the next smallest (5 people).
+    assert cells["later"].suppressed and cells["12+"].suppressed
+    assert cells["12+"].people == 5 and cells["12+"].values == {}
+    by_household = _indicator(session, org, "checkins", by="household")
+    cells = {c.key: c for c in by_household.cells}
+    assert list(cells) == ["1", "2-3", "4-6", "7+", ""]
+    assert (cells["4-6"].people, cells["1"].people, cells["7+"].people) == (6, 5, 1)
+    assert cells["7+"].suppressed and cells["1"].suppressed and not cells["4-6"].suppressed
+    assert indicators.group_label("household", "7+", {}) == "7 people or more"
+
+
+@pytest.mark.parametrize("returned, band", [
+    (date(2026, 3, 1), "0-3"), (date(2026, 2, 28), "3-6"), (date(2025, 12, 1), "3-6"),
+    (date(2025, 11, 30), "6-12"), (date(2025, 6, 1), "6-12"), (date(2025, 5, 31), "12+"),
+    (date(2026, 6, 1), "later"), (date(2026, 5, 31), "0-3"),
+])
+def test_the_time_since_return_is_counted_in_whole_months(returned, band):
+    # At 31 May 2026: 1 March is 2 whole months and 30 days (under 3), 28 February 3
+    # months; 1 June 2025 is 11 months and 30 days.
+    assert indicators.since_return_band(returned, date(2026, 5, 31)) == band
+
+
+def test_the_report_offers_the_new_breakdowns_and_referrals(app, session, org, make_staff):
+    _people(session, org, 6, household_size=3)
+    session.commit()
+    web = staff_client(app, make_staff(Role.COORDINATOR))
+    page = web.get("/report?start=2026-01-01&end=2026-06-30&by=household").get_data(as_text=True)
+    assert 'value="since_return"' in page and 'value="household" selected' in page
+    assert "2 to 3 people" in page and "Waiting for the partner" in page
+    r = web.post("/report.csv", {"start": "2026-01-01", "end": "2026-06-30", "by": "household"},
+                 form_page="/report")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert ["Broken down by", "Household size"] in rows
+    assert "Referred to a partner" in rows[rows.index(["Referrals and their outcomes"]) + 2]
+
+
 @pytest.mark.parametrize("query, message", [
     ("start=2026-05-31&end=2026-05-01", "must not be before its start"),
     ("start=2020-01-01&end=2026-01-01", "at most three years"),

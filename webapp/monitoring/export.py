@@ -28,6 +28,7 @@ from ..checkins.models import QUESTIONS, CheckIn
 from ..models import Organisation, User
 from ..risk.instrument import AREAS as RISK_AREAS
 from ..risk.models import RiskCheck
+from ..people.models import ReportingProfile
 from ..support import choices as sc
 from ..support.models import Case
 from .models import FollowUp, Lesson, ReintegrationCheck
@@ -140,6 +141,20 @@ def _lessons(session: Session, org: Organisation):
                lesson.outcome or "", lesson.helped, lesson.missing]
 
 
+def _profiles(session: Session, org: Organisation):
+    """The details for reports of those who agreed (issue #26): keys and
+    bands; the return as a month, not a day."""
+    yield ["pid", "sex", "age_band", "country", "return_kind", "household_size", "return_month"]
+    for p, returned in session.execute(
+            select(ReportingProfile, User.return_date)
+            .join(User, User.id == ReportingProfile.returnee_id)
+            .where(ReportingProfile.organisation_id == org.id)
+            .order_by(ReportingProfile.id).limit(ROW_LIMIT)):
+        yield [pseudonym(org, p.returnee_id), p.sex or "", p.age_band or "", p.country or "",
+               p.return_kind or "", p.household_size or "",
+               returned.strftime("%Y-%m") if returned else ""]
+
+
 DATASETS = {
     "checkins": _checkins,
     "concerns": _cases(sc.CONCERN),
@@ -148,6 +163,7 @@ DATASETS = {
     "scores": _scores,
     "lessons": _lessons,
     "risk_checks": _risk_checks,
+    "profiles": _profiles,
 }
 
 

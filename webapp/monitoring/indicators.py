@@ -1,6 +1,6 @@
 """Indicators for a funder's report (issue #26), over a chosen period, broken
 down by the details for reports (webapp.people: sex, age band, country, kind
-of return), with small cells suppressed.
+of return, time since return, household size), with small cells suppressed.
 
 The period is whole days in the organisation's time zone: from the first
 day's local midnight to the local midnight after the last day. Each indicator
@@ -32,6 +32,7 @@ from ..audit import audit
 from ..checkins.models import CheckIn
 from ..errors import DomainError
 from ..models import Organisation, Role, User
+from ..network import models as network
 from ..people.models import ReportingProfile
 from ..people.service import AGE_BANDS, RETURN_KINDS, SEXES
 from ..plan.catalog import AREAS
@@ -51,7 +52,33 @@ BREAKDOWNS: dict[str, object] = {
     "age_band": _l("Age"),
     "country": _l("Country of return"),
     "return_kind": _l("Kind of return"),
+    "since_return": _l("Time since return"),
+    "household": _l("Household size"),
 }
+# Time since return, in whole months at the period's last day, banded; a
+# return after the period is a band of its own.
+SINCE_RETURN: dict[str, object] = {
+    "0-3": _l("Under 3 months"), "3-6": _l("3 to 6 months"), "6-12": _l("6 to 12 months"),
+    "12+": _l("12 months or more"), "later": _l("Returned after the period"),
+}
+HOUSEHOLD_BANDS: dict[str, object] = {
+    "1": _l("1 person"), "2-3": _l("2 to 3 people"), "4-6": _l("4 to 6 people"),
+    "7+": _l("7 people or more"),
+}
+
+
+def since_return_band(returned: date, last_day: date) -> str:
+    """The band of the whole months from the return to the period's last day."""
+    if returned > last_day:
+        return "later"
+    months = (last_day.year - returned.year) * 12 + last_day.month - returned.month
+    if last_day.day < returned.day:
+        months -= 1
+    return "0-3" if months < 3 else "3-6" if months < 6 else "6-12" if months < 12 else "12+"
+
+
+def household_band(size: int) -> str:
+    return "1" if size <= 1 else "2-3" if size <= 3 else "4-6" if size <= 6 else "7+"
 
 
 @dataclass(frozen=True)
@@ -169,9 +196,26 @@ def _requests(session: Session, org: Organisation, since: datetime, until: datet
     return per
 
 
+# A referral to a partner organisation (webapp.network), by how it stands now.
+REFERRAL_STATES: dict[str, object] = {
+    network.ASKED: _l("Waiting for the person's agreement"),
+    network.REFUSED: _l("The person did not agree"),
+    network.OPEN_REFERRAL: _l("Waiting for the partner"),
+    network.ACCEPTED: _l("Accepted by the partner"),
+    network.DECLINED: _l("Declined by the partner"),
+    network.DONE: _l("Done, outcome reported"),
+}
+
+
 def _referrals(session: Session, org: Organisation, since: datetime, until: datetime,
                _p: Period) -> PerPerson:
     per: PerPerson = {}
+    for rid, status in session.execute(
+            select(network.Referral.returnee_id, network.Referral.status)
+            .where(network.Referral.from_organisation_id == org.id,
+                   network.Referral.created_at >= since, network.Referral.created_at < until)):
+        state = status if status in REFERRAL_STATES else network.OPEN_REFERRAL
+        _add(per, rid, partner=1, **{f"partner_{state}": 1})
     for rid, outcome in session.execute(
             select(Case.returnee_id, Case.outcome)
             .where(Case.organisation_id == org.id, Case.status == "closed",
@@ -184,6 +228,12 @@ def _referrals(session: Session, org: Organisation, since: datetime, until: date
                    FollowUp.done_at >= since, FollowUp.done_at < until)):
         _add(per, rid, followup_referred=1)
     return per
+
+
+def _finish_referrals(values) -> None:
+    answered = sum(float(values.get(f"partner_{k}") or 0)
+                   for k in (network.ACCEPTED, network.DECLINED, network.DONE))
+    values["share_done"] = _ratio(values.get(f"partner_{network.DONE}"), answered)
 
 
 def _goals(session: Session, org: Organisation, since: datetime, until: datetime,
@@ -281,13 +331,20 @@ SPECS: list[_Spec] = [
            ("open", _l("Open"))],
           _requests),
     _Spec("referrals", _l("Referrals and their outcomes"),
-          _l("Problems closed in the period with a referral as their outcome (to a clinic, "
-             "to another service), and follow-ups recorded in the period with the outcome "
-             "\"referred to another service\". What came of a referral is not recorded yet."),
-          [("referred_clinic", sc.OUTCOMES["referred_clinic"]),
+          _l("Support requests referred to a partner organisation in the period, and how "
+             "each referral stands now: waiting for the person's agreement, not agreed, "
+             "waiting for the partner, accepted, declined by the partner, or done with its "
+             "outcome reported. Done: a share of the referrals the partner answered "
+             "(accepted, declined or done). Beside them: problems closed in the period with a "
+             "referral as their outcome (to a clinic, to another service), and follow-ups "
+             "recorded in the period with the outcome \"referred to another service\"."),
+          [("partner", _l("Referred to a partner")),
+           *((f"partner_{k}", v) for k, v in REFERRAL_STATES.items()),
+           ("share_done", _l("Share done of those answered")),
+           ("referred_clinic", sc.OUTCOMES["referred_clinic"]),
            ("referred_other", sc.OUTCOMES["referred_other"]),
            ("followup_referred", _l("Referred at a follow-up"))],
-          _referrals),
+          _referrals, _finish_referrals),
     _Spec("goals", _l("Plan goals done, by area"),
           _l("Goals set to done in the period (and still done), by the area of the plan."),
           [("goals", _l("Goals done")), *((f"area_{k}", v) for k, v in AREAS.items())],
@@ -313,9 +370,24 @@ SPECS: list[_Spec] = [
 ]
 
 
-def _groups_of(session: Session, org: Organisation, by: str | None) -> dict[int, str]:
+def _groups_of(session: Session, org: Organisation, by: str | None,
+               p: Period) -> dict[int, str]:
+    """Each person's value of the breakdown, for those who agreed to give
+    their details (a reporting profile): the date of return too is taken
+    only from them."""
     if by not in BREAKDOWNS:
         return {}
+    if by == "since_return":
+        return {rid: since_return_band(returned, p.end) if returned else NOT_GIVEN
+                for rid, returned in session.execute(
+                    select(ReportingProfile.returnee_id, User.return_date)
+                    .join(User, User.id == ReportingProfile.returnee_id)
+                    .where(ReportingProfile.organisation_id == org.id))}
+    if by == "household":
+        return {rid: household_band(size) if size else NOT_GIVEN
+                for rid, size in session.execute(
+                    select(ReportingProfile.returnee_id, ReportingProfile.household_size)
+                    .where(ReportingProfile.organisation_id == org.id))}
     column = getattr(ReportingProfile, by)
     rows = session.execute(select(ReportingProfile.returnee_id, column)
                            .where(ReportingProfile.organisation_id == org.id)).all()
@@ -357,7 +429,7 @@ def _cell(key: str | None, rows: list[dict[str, float]], finish) -> Cell:
 def indicators(session: Session, org: Organisation, p: Period,
                by: str | None = None) -> list[Indicator]:
     since, until = p.edges(org)
-    groups = _groups_of(session, org, by)
+    groups = _groups_of(session, org, by, p)
     keys: list[str] = []
     if by in BREAKDOWNS:
         keys = [*_keys_of(by, groups.values()), NOT_GIVEN]
@@ -387,6 +459,10 @@ def _keys_of(by: str | None, present: Iterable[str]) -> list[str]:
         return list(AGE_BANDS)
     if by == "return_kind":
         return list(RETURN_KINDS)
+    if by == "since_return":
+        return list(SINCE_RETURN)
+    if by == "household":
+        return list(HOUSEHOLD_BANDS)
     return sorted({k for k in present if k != NOT_GIVEN})
 
 
@@ -397,7 +473,8 @@ def group_label(by: str | None, key: str | None, countries: dict[str, str]) -> o
     if key == NOT_GIVEN:
         return _l("Not given")
     labels: dict[str, object] = {"sex": SEXES, "age_band": AGE_BANDS,
-                                 "return_kind": RETURN_KINDS}.get(by or "", countries)
+                                 "return_kind": RETURN_KINDS, "since_return": SINCE_RETURN,
+                                 "household": HOUSEHOLD_BANDS}.get(by or "", countries)
     return labels.get(key, key)
 
 

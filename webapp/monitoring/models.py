@@ -1,10 +1,14 @@
 """Follow-ups after return and reintegration checks (issue #7)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
+from typing import cast
 
 from sqlalchemy import (
     JSON,
+    Connection,
     Date,
     Float,
     ForeignKey,
@@ -13,13 +17,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    select,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..db import Base
+from ..db import Base, dialect_insert
 from ..models import UTCDateTime, utcnow
 
 CONTACTS = ("visit", "phone", "none")
+SCORE_FALL = 0.1  # the latest composite this much below the one before: "falling score"
 
 
 class FollowUp(Base):
@@ -116,3 +124,129 @@ class InstrumentVersion(Base):
     data: Mapped[dict] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseloadSummary(Base):
+    """Per returnee: what the caseload needs of their follow-ups and
+    reintegration checks, so that it reads one row per person instead of
+    grouping every follow-up and ranking every check (issue #24: a window
+    function over the checks doubled the caseload's time).
+
+    Kept in step in the same transaction as every follow-up or check written,
+    changed or deleted through the ORM (`_keep_summaries` below); the bulk
+    writers call `refresh_summaries` themselves (`schedule_all` after the
+    organisation's months changed). No organisation column: the rows it sums
+    move with the person on a handover, and the caseload filters on the
+    account. Erased with the person (a not-null key to them)."""
+
+    __tablename__ = "caseload_summaries"
+
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # The earliest follow-up not recorded (its date and month), the latest recorded.
+    next_due: Mapped[date | None] = mapped_column(Date)
+    next_month: Mapped[int | None] = mapped_column(Integer)
+    followup_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest check (its id: no key, it goes with the person), its score
+    # and time, the score of the one before; when the latest fell by more
+    # than SCORE_FALL against it, since when (the latest's time), else None.
+    check_id: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    score_before: Mapped[float | None] = mapped_column(Float)
+    score_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    falling_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SUMMARY_CHUNK = 500  # people per statement (SQLite's limit on bound values)
+
+
+@cache
+def _summary_upsert(dialect: str):
+    table = CaseloadSummary.__table__
+    stmt = dialect_insert(dialect)(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.returnee_id], set_={
+        c.name: stmt.excluded[c.name] for c in table.c if c.name != "returnee_id"})
+
+
+def refresh_summaries(connection: Connection, returnee_ids: Iterable[int]) -> int:
+    """Compute the summaries of these people again from their follow-ups and
+    checks: two reads and one upsert per SUMMARY_CHUNK people. Returns how
+    many were written."""
+    ids = sorted(set(returnee_ids))
+    followups, checks = FollowUp.__table__, ReintegrationCheck.__table__
+    upsert = _summary_upsert(connection.dialect.name)
+    for start in range(0, len(ids), SUMMARY_CHUNK):
+        chunk = ids[start:start + SUMMARY_CHUNK]
+        rows: dict[int, dict] = {rid: dict(
+            returnee_id=rid, next_due=None, next_month=None, followup_done_at=None,
+            check_id=None, score=None, score_before=None, score_at=None, falling_since=None)
+            for rid in chunk}
+        for rid, month, due, done in cast(Iterable[tuple[int, int, date, datetime | None]],
+                                           connection.execute(
+                select(followups.c.returnee_id, followups.c.month, followups.c.due_on,
+                       followups.c.done_at).where(followups.c.returnee_id.in_(chunk)))):
+            row = rows[rid]
+            if done is None:
+                if row["next_due"] is None or (due, month) < (row["next_due"], row["next_month"]):
+                    row["next_due"], row["next_month"] = due, month
+            elif row["followup_done_at"] is None or done > row["followup_done_at"]:
+                row["followup_done_at"] = done
+        seen: dict[int, int] = {}
+        for rid, check_id, composite, at in cast(Iterable[tuple[int, int, float, datetime]],
+                                                 connection.execute(
+                select(checks.c.returnee_id, checks.c.id, checks.c.composite,
+                       checks.c.created_at).where(checks.c.returnee_id.in_(chunk))
+                .order_by(checks.c.returnee_id, checks.c.created_at.desc(),
+                          checks.c.id.desc()))):
+            n = seen[rid] = seen.get(rid, 0) + 1
+            row = rows[rid]
+            if n == 1:
+                row.update(check_id=check_id, score=composite, score_at=at)
+            elif n == 2:
+                row["score_before"] = composite
+                if row["score"] < composite - SCORE_FALL:
+                    row["falling_since"] = row["score_at"]
+        connection.execute(upsert, list(rows.values()))
+    return len(ids)
+
+
+def backfill_summaries(connection: Connection) -> None:
+    """Every returnee's summary from scratch, in SQL (the migration's and the
+    benchmark's way: their rows are not written through the ORM)."""
+    for statement in BACKFILL:
+        connection.execute(text(statement))
+
+
+# Also the migration's (kept as it was then): the same as `refresh_summaries`.
+BACKFILL = (
+    "DELETE FROM caseload_summaries",
+    "INSERT INTO caseload_summaries (returnee_id, next_due, next_month, followup_done_at, "
+    "check_id, score, score_before, score_at) "
+    "SELECT u.id, "
+    "(SELECT f.due_on FROM followups f WHERE f.returnee_id = u.id AND f.done_at IS NULL "
+    " ORDER BY f.due_on, f.month LIMIT 1), "
+    "(SELECT f.month FROM followups f WHERE f.returnee_id = u.id AND f.done_at IS NULL "
+    " ORDER BY f.due_on, f.month LIMIT 1), "
+    "(SELECT max(f.done_at) FROM followups f WHERE f.returnee_id = u.id), "
+    "(SELECT c.id FROM reintegration_checks c WHERE c.returnee_id = u.id "
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1), "
+    "(SELECT c.composite FROM reintegration_checks c WHERE c.returnee_id = u.id "
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1), "
+    "(SELECT c.composite FROM reintegration_checks c WHERE c.returnee_id = u.id "
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1 OFFSET 1), "
+    "(SELECT c.created_at FROM reintegration_checks c WHERE c.returnee_id = u.id "
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1) "
+    "FROM users u WHERE EXISTS (SELECT 1 FROM followups f WHERE f.returnee_id = u.id) "
+    "OR EXISTS (SELECT 1 FROM reintegration_checks c WHERE c.returnee_id = u.id)",
+    f"UPDATE caseload_summaries SET falling_since = score_at "
+    f"WHERE score < score_before - {SCORE_FALL}",
+)
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_summaries(session: Session, _context) -> None:
+    """After every flush that wrote, changed or deleted a follow-up or a
+    check: those people's summaries, in the same transaction."""
+    touched = {obj.returnee_id for obj in (*session.new, *session.dirty, *session.deleted)
+               if isinstance(obj, (FollowUp, ReintegrationCheck))}
+    if touched:
+        refresh_summaries(session.connection(), touched)

@@ -268,6 +268,7 @@ EXPORT_LABELS = {
     "scores": _l("Reintegration scores"),
     "lessons": _l("Lessons learnt"),
     "risk_checks": _l("Risk check"),
+    "profiles": _l("Details for reports"),
 }
 
 

@@ -40,10 +40,12 @@ from .models import (
     CONTACTS,
     LESSON_MAX,
     LESSON_SCOPES,
+    CaseloadSummary,
     FollowUp,
     InstrumentVersion,
     Lesson,
     ReintegrationCheck,
+    refresh_summaries,
 )
 
 log = logging.getLogger(__name__)
@@ -129,11 +131,14 @@ def schedule(session: Session, returnee: User) -> list[Slot]:
 
 
 def schedule_all(session: Session, now: datetime | None = None,
-                 returnee_id: int | None = None, organisation_id: int | None = None) -> int:
+                 returnee_id: int | None = None, organisation_id: int | None = None,
+                 after_id: int | None = None, limit: int | None = None) -> int:
     """Store the scheduled follow-ups of every returnee with a return date (or
     of one: right after the account is made; or of one organisation: after
     its months changed), so the caseload filters and the overdue job can read
-    the rows. Idempotent."""
+    the rows. Idempotent. `after_id`, `limit`: only the next `limit` people
+    by id after that one (the job goes through everyone in batches, each its
+    own short transaction: `schedule_batches`)."""
     query = (select(User.id, User.organisation_id, User.return_date, Organisation.followup_months)
              .join(Organisation, Organisation.id == User.organisation_id)
              .where(User.role == Role.RETURNEE.value, User.return_date.is_not(None),
@@ -145,7 +150,16 @@ def schedule_all(session: Session, now: datetime | None = None,
     if organisation_id is not None:
         query = query.where(User.organisation_id == organisation_id)
         existing_query = existing_query.where(FollowUp.organisation_id == organisation_id)
+    if after_id is not None:
+        query = query.where(User.id > after_id)
+    if limit is not None:
+        query = query.order_by(User.id).limit(limit)
     people = session.execute(query).all()
+    if limit is not None:
+        if not people:
+            return 0
+        existing_query = existing_query.where(FollowUp.returnee_id.between(people[0][0],
+                                                                            people[-1][0]))
     existing = {(r, m) for r, m in session.execute(existing_query)}
     added = 0
     for user_id, org_id, returned, months in people:
@@ -156,7 +170,31 @@ def schedule_all(session: Session, now: datetime | None = None,
                                      due_on=add_months(returned, month)))
                 added += 1
     session.flush()
+    if organisation_id is not None:
+        # The organisation's months changed: follow-ups at months no longer
+        # set were deleted in bulk, past the summaries' ORM hook.
+        refresh_summaries(session.connection(), session.scalars(select(User.id).where(
+            User.organisation_id == organisation_id, User.role == Role.RETURNEE.value)))
     return added
+
+
+SCHEDULE_BATCH = 2000  # people per transaction of the hourly scheduling
+
+
+def schedule_batch(session: Session, after_id: int, now: datetime | None = None,
+                   size: int | None = None) -> int | None:
+    """One batch (SCHEDULE_BATCH people unless said) of `schedule_all` over
+    the people after `after_id`: the last id it went through, None when there
+    is nobody left."""
+    size = size or SCHEDULE_BATCH
+    query = (select(User.id).where(User.role == Role.RETURNEE.value, User.id > after_id,
+                                   User.return_date.is_not(None), User.disabled_at.is_(None))
+             .order_by(User.id).limit(size))
+    ids = list(session.scalars(query))
+    if not ids:
+        return None
+    schedule_all(session, now, after_id=after_id, limit=size)
+    return ids[-1]
 
 
 def signal_overdue(session: Session, now: datetime | None = None,
@@ -379,8 +417,6 @@ def in_words(score: float) -> object:
 
 # --- Caseload ---------------------------------------------------------------------
 
-SCORE_FALL = 0.1  # the latest composite this much below the one before: "falling score"
-
 
 class _least(FunctionElement):
     """The smallest of its arguments that is not NULL (NULL when all are):
@@ -503,9 +539,11 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
              show: str | None = None, page: int = 1, now: datetime | None = None) -> Caseload:
     """The returnees the viewer follows (a coordinator: the organisation's, or
     one caseworker's), those needing attention first. A fixed number of
-    queries whatever the number of returnees: aggregates per returnee in
-    subqueries, one query that sorts narrow rows (ids and figures, not whole
-    accounts) and picks the page, then the page's people and details.
+    queries whatever the number of returnees: one summary row per person for
+    check-ins and for follow-ups and scores (kept on write), the open cases and
+    urgent alerts grouped per person in subqueries, one query that sorts
+    narrow rows (ids and figures, not whole accounts) and picks the page, then
+    the page's people and details.
 
     A person needs attention only for a stated reason (`reasons_of`): an
     urgent problem or alert open (attention 0), a serious problem open, a
@@ -547,30 +585,8 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                             Alert.severity == URGENT,
                             *([Alert.returnee_id.in_(people_of)] if followed_by else []))
                      .group_by(Alert.returnee_id).subquery())
-    upcoming = (select(FollowUp.returnee_id.label("rid"),
-                       func.min(case((FollowUp.done_at.is_(None), FollowUp.due_on),
-                                     else_=None)).label("due"),
-                       func.max(FollowUp.done_at).label("done"))
-                .where(FollowUp.organisation_id == org_id,
-                       *([FollowUp.returnee_id.in_(people_of)] if followed_by else []))
-                .group_by(FollowUp.returnee_id).subquery())
-    ranked = (select(ReintegrationCheck.returnee_id.label("rid"),
-                     ReintegrationCheck.composite.label("composite"),
-                     ReintegrationCheck.created_at.label("at"),
-                     func.row_number().over(
-                         partition_by=ReintegrationCheck.returnee_id,
-                         order_by=(ReintegrationCheck.created_at.desc(),
-                                   ReintegrationCheck.id.desc())).label("n"))
-              .where(ReintegrationCheck.organisation_id == org_id,
-                     *([ReintegrationCheck.returnee_id.in_(people_of)] if followed_by else []))
-              .subquery())
-    scores = (select(ranked.c.rid,
-                     func.max(case((ranked.c.n == 1, ranked.c.composite), else_=None))
-                     .label("latest"),
-                     func.max(case((ranked.c.n == 2, ranked.c.composite), else_=None))
-                     .label("before"),
-                     func.max(case((ranked.c.n == 1, ranked.c.at), else_=None)).label("at"))
-              .where(ranked.c.n <= 2).group_by(ranked.c.rid).subquery())
+    # Follow-ups and checks: one row per person, kept on write (CaseloadSummary).
+    summary = CaseloadSummary
     cw_user = aliased(User)
     caseworker = (select(cw_user.display_name)
                   .where(cw_user.id == CaseworkerAssignment.caseworker_id)
@@ -580,23 +596,23 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
     # The last contact: a check-in or a follow-up recorded; never: since the
     # account was made (a person added yesterday is not "no contact").
-    checkin_or_made = func.coalesce(last_at, upcoming.c.done, User.created_at)
-    followup_or_made = func.coalesce(upcoming.c.done, last_at, User.created_at)
+    checkin_or_made = func.coalesce(last_at, summary.followup_done_at, User.created_at)
+    followup_or_made = func.coalesce(summary.followup_done_at, last_at, User.created_at)
     last_contact = case((checkin_or_made > followup_or_made, checkin_or_made),
                         else_=followup_or_made)
     urgent_at = _least(open_cases.c.urgent_at, urgent_alerts.c.at)
     urgent = urgent_at.is_not(None)
     serious = open_cases.c.serious_at.is_not(None)
     no_contact = last_contact < no_contact_before
-    overdue = upcoming.c.due < overdue_before
-    falling = scores.c.latest < scores.c.before - SCORE_FALL
+    overdue = summary.next_due < overdue_before
+    falling = summary.falling_since.is_not(None)
     unanswered = open_cases.c.unanswered_at.is_not(None)
     attention = case((urgent, 0), (or_(serious, overdue, no_contact, falling, unanswered), 1),
                      else_=2)
     oldest = _least(urgent_at, open_cases.c.serious_at,
-                    case((overdue, upcoming.c.due), else_=None),
+                    case((overdue, summary.next_due), else_=None),
                     case((no_contact, last_contact), else_=None),
-                    case((falling, scores.c.at), else_=None),
+                    summary.falling_since,
                     open_cases.c.unanswered_at)
 
     assigned = and_(CaseworkerAssignment.returnee_id == User.id,
@@ -605,8 +621,7 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
             .outerjoin(CheckInSummary, CheckInSummary.user_id == User.id)
             .outerjoin(open_cases, open_cases.c.rid == User.id)
             .outerjoin(urgent_alerts, urgent_alerts.c.rid == User.id)
-            .outerjoin(upcoming, upcoming.c.rid == User.id)
-            .outerjoin(scores, scores.c.rid == User.id)
+            .outerjoin(summary, summary.returnee_id == User.id)
             .where(User.organisation_id == org_id, User.role == Role.RETURNEE.value,
                    User.disabled_at.is_(None)))
     if followed_by:
@@ -622,26 +637,27 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
 
     query = (base.add_columns(
                 caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
-                open_cases.c.worst, open_cases.c.requests, upcoming.c.due, attention.label("att"),
+                open_cases.c.worst, open_cases.c.requests, summary.next_due, attention.label("att"),
                 urgent_at.label("urgent_at"), open_cases.c.serious_at,
                 case((no_contact, last_contact), else_=None).label("quiet_since"),
-                case((falling, scores.c.at), else_=None).label("falling_at"),
-                open_cases.c.unanswered_at)
+                summary.falling_since, open_cases.c.unanswered_at, summary.next_month,
+                summary.check_id)
              .order_by(attention, oldest.is_(None), oldest,
                        func.coalesce(open_cases.c.worst, 99), User.display_name, User.id))
     result, shown = paginate(session, query, page, PAGE_SIZE)
     ids = [r[0] for r in result]
-    people, checks, moods, months, progress = _page_details(session, ids)
+    people, checks, moods, progress = _page_details(
+        session, ids, [r.check_id for r in result if r.check_id is not None])
     rows = []
     for (user_id, cw, at, concerns, worst, requests, due, att, urgent_since, serious_since,
-         quiet_since, falling_at, unanswered_since) in result:
+         quiet_since, falling_at, unanswered_since, month, check_id) in result:
         n_steps, n_done = progress.get(user_id, (0, 0))
         rows.append(CaseloadRow(
             returnee=people[user_id], caseworker_name=cw, last_checkin_at=at,
             open_concerns=int(concerns or 0), worst_priority=worst,
             open_requests=int(requests or 0), steps=n_steps, steps_done=n_done,
-            next_followup=due, next_followup_month=months.get(user_id),
-            score=checks.get(user_id), attention=int(att),
+            next_followup=due, next_followup_month=month,
+            score=checks.get(check_id), attention=int(att),
             mood=sparkline(moods.get(user_id, [])[::-1]) if moods.get(user_id) else None,
             reasons=reasons_of(
                 today, urgent_since=_as_time(urgent_since), serious_since=serious_since,
@@ -679,21 +695,17 @@ def due_followups(session: Session, viewer: User, today: date, page: int | None
     return paginate(session, query, page)
 
 
-def _page_details(session: Session, ids: list[int]):
-    """For the returnees of one page, in five queries: their accounts, their
-    latest checks, their last moods, the month of their next follow-up, and
-    their plan's progress (steps, steps done). None of these orders the list,
-    so they are read for the page's people only, not for the whole caseload."""
+def _page_details(session: Session, ids: list[int], check_ids: list[int]):
+    """For the returnees of one page, in four queries: their accounts, their
+    latest checks (named by their summaries), their last moods, and their
+    plan's progress (steps, steps done). None of these orders the list, so
+    they are read for the page's people only, not for the whole caseload."""
     if not ids:
-        return {}, {}, {}, {}, {}
+        return {}, {}, {}, {}
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
-    ranked = (select(ReintegrationCheck, func.row_number().over(
-                  partition_by=ReintegrationCheck.returnee_id,
-                  order_by=(ReintegrationCheck.created_at.desc(), ReintegrationCheck.id.desc()))
-                  .label("n"))
-              .where(ReintegrationCheck.returnee_id.in_(ids)).subquery())
-    latest = aliased(ReintegrationCheck, ranked)
-    checks = {c.returnee_id: c for c in session.scalars(select(latest).where(ranked.c.n == 1))}
+    checks = {c.id: c for c in session.scalars(
+        select(ReintegrationCheck).where(ReintegrationCheck.id.in_(check_ids)))
+    } if check_ids else {}
     recent = (select(CheckIn.user_id, CheckIn.mood,
                      func.row_number().over(partition_by=CheckIn.user_id,
                                             order_by=(CheckIn.created_at.desc(), CheckIn.id.desc()))
@@ -704,18 +716,12 @@ def _page_details(session: Session, ids: list[int]):
             select(recent.c.user_id, recent.c.mood).where(recent.c.n <= SPARK_POINTS)
             .order_by(recent.c.user_id, recent.c.n))):
         moods.setdefault(user_id, []).append(mood)
-    months: dict[int, int] = {}
-    for user_id, month in session.execute(
-            select(FollowUp.returnee_id, FollowUp.month)
-            .where(FollowUp.returnee_id.in_(ids), FollowUp.done_at.is_(None))
-            .order_by(FollowUp.returnee_id, FollowUp.due_on.desc())):
-        months[user_id] = month  # the earliest open one wins (ordered last)
     progress = {user_id: (int(n), int(done)) for user_id, n, done in session.execute(
         select(Goal.returnee_id, func.count(Step.id), func.count(Step.done_at))
         .join(Step, Step.goal_id == Goal.id)
         .where(Goal.returnee_id.in_(ids), Goal.state == "active")
         .group_by(Goal.returnee_id))}
-    return people, checks, moods, months, progress
+    return people, checks, moods, progress
 
 
 # --- Timeline ---------------------------------------------------------------------
