@@ -684,3 +684,19 @@ def test_deleting_the_account_erases_handovers_referrals_and_notes_kept_behind(l
     assert session.get(Referral, referral_id) is None
     assert not session.scalars(select(Handover)).all()
     assert not session.scalars(select(LeftBehindNote)).all()
+
+
+def test_a_relation_removed_after_the_agreement_refuses_the_acceptance(line, session, ctx):
+    """Bad input: the operator took the relation away while the handover
+    waited for the partner; accepting it is refused and nothing moves."""
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    with ctx():
+        network.unrelate(session, line.sender, line.receiver)
+    session.commit()
+    r = accept(line, handover)
+    assert r.status_code == 403
+    session.expire_all()
+    assert the_handover(line).status == "agreed"
+    assert session.get(User, line.person.id).organisation_id == line.sender.id
+    assert session.get(Case, line.case_id).organisation_id == line.sender.id
