@@ -700,3 +700,24 @@ def test_a_relation_removed_after_the_agreement_refuses_the_acceptance(line, ses
     assert the_handover(line).status == "agreed"
     assert session.get(User, line.person.id).organisation_id == line.sender.id
     assert session.get(Case, line.case_id).organisation_id == line.sender.id
+
+
+def test_my_information_costs_the_same_queries_however_many_referrals(line, session,
+                                                                      count_queries):
+    place_ids = [a_place(session, line.sender, name=f"Place {n}") for n in range(4)]
+    session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                         from_organisation_id=line.sender.id, place_id=place_ids[0]))
+    session.commit()
+    with count_queries() as few:
+        assert line.phone.get("/me/data.json").status_code == 200
+    for place_id in place_ids[1:]:
+        session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                             from_organisation_id=line.sender.id, place_id=place_id))
+    session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                         from_organisation_id=line.sender.id,
+                         to_organisation_id=line.receiver.id))
+    session.commit()
+    with count_queries() as many:
+        data = json.loads(line.phone.get("/me/data.json").get_data(as_text=True))
+    assert len(data["referrals"]) == 5
+    assert many() == few()
