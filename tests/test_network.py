@@ -603,6 +603,10 @@ def test_with_the_history_open_requests_move_and_the_receiving_side_sees_them(li
     for case_id in (line.case_id, concern_id):
         case = session.get(Case, case_id)
         assert case.organisation_id == line.receiver.id and case.status == "new"
+    # An open alert about a request that moved is raised again on the receiving side.
+    again = _open_alerts(session, line.receiver.id, line.person.id)
+    assert {(a.source_type, a.source_id) for a in again} == {
+        ("support_case", line.case_id), ("support_case", concern_id)}
     page = line.partner.get(f"/network/in/{handover.id}").get_data(as_text=True)
     assert "Open requests at handover" in page
     assert f'href="/help/cases/{line.case_id}"' in page

@@ -19,6 +19,7 @@ from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from ..alerts import signals
 from ..alerts.models import Alert
 from ..audit import audit
 from ..db import get_locked
@@ -35,7 +36,7 @@ from ..plan.models import Goal
 from ..privacy.erase import owned_rows
 from ..support import choices as support_choices
 from ..support.models import Case, CaseEvent, CaseMessage
-from ..support.service import clean_text, visible_case
+from ..support.service import SOURCE_TYPE as CASE_SOURCE, clean_text, visible_case
 from .models import (
     ACCEPTED,
     AGREED,
@@ -266,8 +267,11 @@ def accept(session: Session, coordinator: User, handover: Handover,
     handover.summary = _summary_of(session, person)
     open_cases = _open_cases(session, person, handover.from_organisation_id)
     _move(session, handover, person)
-    _close_what_stays_behind(session, handover, person, coordinator, open_cases)
+    raise_again = _close_what_stays_behind(session, handover, person, coordinator, open_cases)
     people.assign_caseworker(session, person, caseworker, coordinator)
+    for kind, case_id in raise_again:  # the receiving side must not miss them
+        signals.emit(session, returnee=person, kind=kind, source_type=CASE_SOURCE,
+                     source_id=case_id)
     handover.status = ACCEPTED
     handover.accepted_at = utcnow()
     handover.accepted_by_id = coordinator.id
@@ -330,12 +334,14 @@ def _open_cases(session: Session, person: User, org_id: int) -> list[Case]:
 
 
 def _close_what_stays_behind(session: Session, handover: Handover, person: User,
-                             coordinator: User, open_cases: list[Case]) -> None:
+                             coordinator: User, open_cases: list[Case]) -> list[tuple[str, int]]:
     """Nobody on the sending side is alerted about a person they no longer
     follow: its open alerts about the person are closed, "handed over". The
     person's open requests moved with their history when they shared it (the
-    receiving side sees them as "open at handover"); else they stay behind and
-    are closed the same way (the receiving side learns nothing of them)."""
+    receiving side sees them as "open at handover", and an open alert about
+    one is raised again there: returned as (kind, case id)); else they stay
+    behind and are closed the same way (the receiving side learns nothing of
+    them)."""
     old, now = handover.from_organisation_id, utcnow()
     closer = (handover.proposed_by if handover.proposed_by is not None
               and handover.proposed_by.organisation_id == old else coordinator)
@@ -353,13 +359,18 @@ def _close_what_stays_behind(session: Session, handover: Handover, person: User,
                                   from_status=case.status, to_status="closed", reason=reason,
                                   outcome="referred_other", at=now))
             case.status, case.outcome, case.updated_at = "closed", "referred_other", now
+    moved = {case.id for case in open_cases} if handover.share_history else set()
+    raise_again = []
     for alert in session.scalars(select(Alert).where(
             Alert.organisation_id == old, Alert.returnee_id == person.id,
-            Alert.resolved_at.is_(None))):
+            Alert.resolved_at.is_(None)).order_by(Alert.id)):
         alert.acknowledged_at = alert.acknowledged_at or now
         alert.acknowledged_by_id = alert.acknowledged_by_id or closer.id
         alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, closer.id, reason
+        if alert.source_type == CASE_SOURCE and alert.source_id in moved:
+            raise_again.append((alert.kind, alert.source_id))
     session.flush()
+    return raise_again
 
 
 @dataclass
