@@ -587,6 +587,7 @@ def test_without_the_history_open_requests_and_alerts_are_closed_as_handed_over(
                                                     CaseEvent.to_status == "closed")).one()
     assert event.actor_id == line.counsellor.id and "Handed over" in event.reason
     # The receiving side learns nothing of them.
+    assert not _open_alerts(session, line.receiver.id, line.person.id)
     page = line.partner.get(f"/network/in/{handover.id}").get_data(as_text=True)
     assert "Open requests at handover" not in page
     assert line.partner.get(f"/help/cases/{concern_id}").status_code == 404
@@ -725,3 +726,17 @@ def test_my_information_costs_the_same_queries_however_many_referrals(line, sess
         data = json.loads(line.phone.get("/me/data.json").get_data(as_text=True))
     assert len(data["referrals"]) == 5
     assert many() == few()
+
+
+def test_a_request_to_delete_the_account_follows_the_person_to_the_receiving_side(line):
+    r = line.phone.post("/me/delete", {"understand": "y"})
+    assert r.status_code == 302
+    session = line_session(line)
+    (asked,) = _open_alerts(session, line.sender.id, line.person.id)[-1:]
+    assert asked.kind == "account.deletion_requested"
+    handover = propose(line)
+    answer(line, "agree")
+    accept(line, handover)
+    kinds = [a.kind for a in _open_alerts(session, line.receiver.id, line.person.id)]
+    assert kinds == ["account.deletion_requested"]
+    assert not _open_alerts(session, line.sender.id, line.person.id)

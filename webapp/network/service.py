@@ -269,9 +269,9 @@ def accept(session: Session, coordinator: User, handover: Handover,
     _move(session, handover, person)
     raise_again = _close_what_stays_behind(session, handover, person, coordinator, open_cases)
     people.assign_caseworker(session, person, caseworker, coordinator)
-    for kind, case_id in raise_again:  # the receiving side must not miss them
-        signals.emit(session, returnee=person, kind=kind, source_type=CASE_SOURCE,
-                     source_id=case_id)
+    for kind, source_type, source_id in raise_again:  # the receiving side must not miss them
+        signals.emit(session, returnee=person, kind=kind, source_type=source_type,
+                     source_id=source_id)
     handover.status = ACCEPTED
     handover.accepted_at = utcnow()
     handover.accepted_by_id = coordinator.id
@@ -334,14 +334,16 @@ def _open_cases(session: Session, person: User, org_id: int) -> list[Case]:
 
 
 def _close_what_stays_behind(session: Session, handover: Handover, person: User,
-                             coordinator: User, open_cases: list[Case]) -> list[tuple[str, int]]:
+                             coordinator: User, open_cases: list[Case]
+                             ) -> list[tuple[str, str | None, int | None]]:
     """Nobody on the sending side is alerted about a person they no longer
     follow: its open alerts about the person are closed, "handed over". The
     person's open requests moved with their history when they shared it (the
     receiving side sees them as "open at handover", and an open alert about
-    one is raised again there: returned as (kind, case id)); else they stay
-    behind and are closed the same way (the receiving side learns nothing of
-    them)."""
+    one is raised again there); else they stay behind and are closed the same
+    way (the receiving side learns nothing of them). The person's own request
+    to delete their account is raised again there in any case. Returns what
+    to raise again: (kind, source type, source id)."""
     old, now = handover.from_organisation_id, utcnow()
     closer = (handover.proposed_by if handover.proposed_by is not None
               and handover.proposed_by.organisation_id == old else coordinator)
@@ -367,8 +369,9 @@ def _close_what_stays_behind(session: Session, handover: Handover, person: User,
         alert.acknowledged_at = alert.acknowledged_at or now
         alert.acknowledged_by_id = alert.acknowledged_by_id or closer.id
         alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, closer.id, reason
-        if alert.source_type == CASE_SOURCE and alert.source_id in moved:
-            raise_again.append((alert.kind, alert.source_id))
+        if ((alert.source_type == CASE_SOURCE and alert.source_id in moved)
+                or alert.kind == "account.deletion_requested"):
+            raise_again.append((alert.kind, alert.source_type, alert.source_id))
     session.flush()
     return raise_again
 
