@@ -262,6 +262,11 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "network.referral": {RE: OWN},
     "network.referral_in": {CW: ORGANISATION, CO: ORGANISATION},
     "network.referral_step": {CW: ORGANISATION, CO: ORGANISATION},
+    # Or to a listed service of the directory: the referring side (those who
+    # handle the case) records what came of it.
+    "network.refer_place": {CW: OWN, CO: ORGANISATION},
+    "network.referral_out": {CW: OWN, CO: ORGANISATION},
+    "network.referral_outcome": {CW: OWN, CO: ORGANISATION},
     # Bulk intake of people from a CSV file: the coordinators'.
     "network.intake": reach(CO),
 }
@@ -271,7 +276,7 @@ FIXED = {"filename": "css/app.css", "dataset": "checkins"}
 # Those that do, in the order of the objects a circle has.
 OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
            "post_id", "subscription_id", "place_id", "handover_id", "incoming_id", "sent_id",
-           "referral_id", "referral_in_id")
+           "referral_id", "referral_in_id", "referral_out_id")
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -410,6 +415,12 @@ def _network(session: Session, home: Partner, abroad: Partner) -> None:
                                                  org.id, OPEN_REFERRAL)
             circle["referral_id"] = _referral(session, circle["case_id"], circle["user_id"],
                                               org.id, other_org.id, ASKED)
+            to_place = Referral(case_id=circle["case_id"], returnee_id=circle["user_id"],
+                                from_organisation_id=org.id, place_id=circle["place_id"],
+                                status=OPEN_REFERRAL)
+            session.add(to_place)
+            session.flush()
+            circle["referral_out_id"] = to_place.id
             leaving = people.create_returnee(
                 session, organisation=org, created_by=None, display_name="Leaving", locale="en",
                 caseworker=proposer or partner.people[CW]).user

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from webapp.errors import DomainError
 from webapp.groups.models import GroupMember
 from webapp.models import Organisation, Role, User
 from webapp.network import service as network
@@ -102,6 +103,11 @@ def _remember_session(request, session):
         _SESSIONS[id(request.getfixturevalue("line"))] = session
     yield
     _SESSIONS.clear()
+
+
+def line_ctx(line: Line):
+    """A request context for calling the services directly (their messages)."""
+    return line.staff.client.application.test_request_context()
 
 
 def answer(line: Line, decision: str, **choices: bool):
@@ -405,3 +411,332 @@ def test_seed_demo_adds_a_sending_organisation_with_a_person_in_preparation(app,
     assert network.is_related(session, user.organisation_id, receiver.id)
     assert [g.title for g in session.scalars(select(Goal).where(
         Goal.returnee_id == user.id))] == ["Open a tailoring workshop"]
+
+
+# --- Referral to a listed service (the directory) ---------------------------------------
+
+def a_place(session, org, **kw) -> int:
+    from webapp.directory.models import Place
+    place = Place(**{"organisation_id": org.id, "kind": "training", "name": "Tailoring school",
+                     "town": "Utrecht", "address": "12 Canal Street",
+                     "directions": "Behind the market", "phone": "+31 30 123 4567", **kw})
+    session.add(place)
+    session.commit()
+    return place.id
+
+
+def refer_to_place(line: Line, place_id: int) -> Referral:
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer/place", {"place": place_id},
+                        form_page=f"/network/cases/{line.case_id}/refer")
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    session = line_session(line)
+    session.expire_all()
+    referral = session.scalars(select(Referral)).one()
+    assert r.headers["Location"].endswith(f"/network/referrals/out/{referral.id}")
+    return referral
+
+
+def test_a_request_is_referred_to_a_listed_service_and_the_caseworker_records_the_outcome(
+        line, session):
+    place_id = a_place(session, line.sender)
+    page = line.staff.get(f"/network/cases/{line.case_id}/refer").get_data(as_text=True)
+    assert "Tailoring school, Utrecht" in page
+    referral = refer_to_place(line, place_id)
+    assert (referral.place_id, referral.to_organisation_id, referral.status) == (
+        place_id, None, "asked")
+    # The person agrees first; until then nothing can be recorded.
+    mine = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "Tailoring school" in mine and "waiting for your answer" in mine
+    out = f"/network/referrals/out/{referral.id}"
+    r = line.staff.post(out + "/outcome", {"outcome": "helped"}, form_page=out)
+    assert r.status_code == 400 and "This step is not possible now" in r.get_data(as_text=True)
+    assert line.phone.post(f"/network/referrals/{referral.id}",
+                           {"decision": "agree"}).status_code == 302
+    # Nobody in Footing receives it: no words are copied, no partner sees it.
+    session.expire_all()
+    assert session.get(Referral, referral.id).text == ""
+    assert line.partner.get(f"/network/referrals/in/{referral.id}").status_code == 404
+    assert line.partner.post(f"/network/referrals/in/{referral.id}/step",
+                             {"step": "accepted"}, form_page="/network/").status_code == 404
+    # The person sees the place's details: name, phone to dial, address in words.
+    mine = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert 'href="tel:+31301234567"' in mine
+    assert "12 Canal Street" in mine and "Behind the market" in mine
+    assert "you can go there or call them" in mine
+    # The caseworker records the outcome: a choice is needed; the note is short.
+    r = line.staff.post(out + "/outcome", {"outcome": "", "note": "x"}, form_page=out)
+    assert r.status_code == 400 and "Please choose one from the list" in r.get_data(as_text=True)
+    r = line.staff.post(out + "/outcome", {"outcome": "helped", "note": "x" * 1001},
+                        form_page=out)
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.get(Referral, referral.id).status == "open"
+    r = line.staff.post(out + "/outcome", {"outcome": "reached", "note": "Called them"},
+                        form_page=out)
+    assert r.status_code == 302
+    r = line.staff.post(out + "/outcome", {"outcome": "helped", "note": "Got a place in class"},
+                        form_page=out)
+    assert r.status_code == 302
+    session.expire_all()
+    done = session.get(Referral, referral.id)
+    assert (done.status, done.outcome_kind, done.outcome) == (
+        "done", "helped", "Got a place in class")
+    mine = line.phone.get(f"/network/referrals/{referral.id}").get_data(as_text=True)
+    assert "What came of it: Helped" in mine and "Got a place in class" in mine
+    listed = line.phone.get("/network/handover").get_data(as_text=True)
+    assert "Tailoring school" in listed
+    staff_list = line.staff.get("/network/").get_data(as_text=True)
+    assert "Tailoring school" in staff_list and "Helped" in staff_list
+
+
+@pytest.mark.parametrize("which", ["other organisation", "retired", "no such place"])
+def test_a_referral_to_a_place_not_in_the_directory_is_refused(line, session, which):
+    from webapp.models import utcnow
+    if which == "other organisation":
+        place_id = a_place(session, line.receiver)
+    elif which == "retired":
+        place_id = a_place(session, line.sender, retired_at=utcnow())
+    else:
+        place_id = 99999
+    r = line.staff.post(f"/network/cases/{line.case_id}/refer/place", {"place": place_id},
+                        form_page=f"/network/cases/{line.case_id}/refer")
+    assert r.status_code == 400 and "Please choose one from the list" in r.get_data(as_text=True)
+    with pytest.raises(DomainError), line_ctx(line):
+        network.refer_to_place(session, line.counsellor, session.get(Case, line.case_id),
+                               place_id)
+    session.rollback()
+    assert not session.scalars(select(Referral)).all()
+
+
+def test_a_refused_referral_to_a_place_takes_no_outcome(line, session):
+    referral = refer_to_place(line, a_place(session, line.sender))
+    line.phone.post(f"/network/referrals/{referral.id}", {"decision": "refuse"})
+    out = f"/network/referrals/out/{referral.id}"
+    assert "Save" not in line.staff.get(out).get_data(as_text=True).split("</main>")[0][-400:]
+    r = line.staff.post(out + "/outcome", {"outcome": "helped"}, form_page=out)
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.get(Referral, referral.id).status == "refused"
+
+
+def test_a_referral_names_exactly_one_organisation_or_place(line, session):
+    from sqlalchemy.exc import IntegrityError
+    place_id = a_place(session, line.sender)
+    for to_org, place in ((line.receiver.id, place_id), (None, None)):
+        session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                             from_organisation_id=line.sender.id, to_organisation_id=to_org,
+                             place_id=place))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
+
+
+def test_only_the_referring_side_sees_its_referral(line, session, make_staff):
+    referral = refer_to_place(line, a_place(session, line.sender))
+    out = f"/network/referrals/out/{referral.id}"
+    assert line.staff.get(out).status_code == 200
+    assert line.partner.get(out).status_code == 404
+    other = Web(line.staff.client.application.test_client())
+    sign_in_staff(other, make_staff(Role.CASEWORKER, organisation=line.sender))
+    assert other.get(out).status_code == 404  # not the person's caseworker
+    assert line.phone.get(out).status_code == 404
+
+
+# --- What stays behind at a handover: open requests and alerts -----------------------------
+
+def _urgent_concern(line: Line) -> int:
+    session = line_session(line)
+    from flask import current_app
+    with current_app.test_request_context():
+        case = support.create_concern(session, session.get(User, line.person.id),
+                                      kind="safety", sub_type="threatened", urgency="now")
+    session.commit()
+    return case.id
+
+
+def _open_alerts(session, org_id: int, person_id: int) -> list:
+    from webapp.alerts.models import Alert
+    session.expire_all()
+    return session.scalars(select(Alert).where(Alert.organisation_id == org_id,
+                                               Alert.returnee_id == person_id,
+                                               Alert.resolved_at.is_(None))).all()
+
+
+def test_without_the_history_open_requests_and_alerts_are_closed_as_handed_over(line, app):
+    session = line_session(line)
+    with app.app_context():
+        concern_id = _urgent_concern(line)
+    assert _open_alerts(session, line.sender.id, line.person.id)
+    alerts_before = line.staff.get("/alerts/").get_data(as_text=True)
+    handover = propose(line)
+    page = line.phone.get("/network/handover").get_data(as_text=True)
+    assert "You have 2 open requests" in page and "closed at the handover" in page
+    answer(line, "agree")  # the history stays behind
+    assert accept(line, handover).status_code == 302
+    # Nobody on the sending side is alerted about her any more.
+    assert not _open_alerts(session, line.sender.id, line.person.id)
+    from webapp.alerts.models import Alert
+    closed = session.scalars(select(Alert).where(Alert.returnee_id == line.person.id)).all()
+    assert closed and all("Handed over to Partner Freetown" in a.resolution_note for a in closed)
+    assert alerts_before != line.staff.get("/alerts/").get_data(as_text=True)
+    for case_id in (line.case_id, concern_id):
+        case = session.get(Case, case_id)
+        assert (case.organisation_id, case.status) == (line.sender.id, "closed")
+    from webapp.support.models import CaseEvent
+    event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == line.case_id,
+                                                    CaseEvent.to_status == "closed")).one()
+    assert event.actor_id == line.counsellor.id and "Handed over" in event.reason
+    # The receiving side learns nothing of them.
+    assert not _open_alerts(session, line.receiver.id, line.person.id)
+    page = line.partner.get(f"/network/in/{handover.id}").get_data(as_text=True)
+    assert "Open requests at handover" not in page
+    assert line.partner.get(f"/help/cases/{concern_id}").status_code == 404
+
+
+def test_with_the_history_open_requests_move_and_the_receiving_side_sees_them(line, app):
+    session = line_session(line)
+    with app.app_context():
+        concern_id = _urgent_concern(line)
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    assert accept(line, handover).status_code == 302
+    assert not _open_alerts(session, line.sender.id, line.person.id)
+    for case_id in (line.case_id, concern_id):
+        case = session.get(Case, case_id)
+        assert case.organisation_id == line.receiver.id and case.status == "new"
+    # An open alert about a request that moved is raised again on the receiving side.
+    again = _open_alerts(session, line.receiver.id, line.person.id)
+    assert {(a.source_type, a.source_id) for a in again} == {
+        ("support_case", line.case_id), ("support_case", concern_id)}
+    page = line.partner.get(f"/network/in/{handover.id}").get_data(as_text=True)
+    assert "Open requests at handover" in page
+    assert f'href="/help/cases/{line.case_id}"' in page
+    assert f'href="/help/cases/{concern_id}"' in page
+    assert line.partner.get(f"/help/cases/{concern_id}").status_code == 200
+    # The receiving caseworker has them in the inbox.
+    inbox = Web(line.partner.client.application.test_client())
+    sign_in_staff(inbox, line.receiving_caseworker)
+    assert f'href="/help/cases/{line.case_id}"' in inbox.get("/help/inbox").get_data(as_text=True)
+
+
+# --- My information: handovers and referrals ------------------------------------------------
+
+def test_my_information_lists_handovers_and_referrals_in_plain_words(line, session):
+    handover = propose(line)
+    answer(line, "agree", share_milestones=True)
+    accept(line, handover)
+    session.expire_all()
+    place_id = a_place(session, line.receiver, name="Bo clinic")
+    # After the handover: the new caseworker refers her request to a place.
+    with line_ctx(line):
+        person = session.get(User, line.person.id)
+        case = support.create_request(session, person, category="health", contact_way="app",
+                                      details="Back pain")
+        referral = network.refer_to_place(session, line.receiving_caseworker, case, place_id)
+        network.answer_referral(session, person, referral, agree=True)
+        network.record_place_outcome(session, line.receiving_caseworker, referral,
+                                     "could_not_reach", "No answer on the phone")
+    session.commit()
+    page = line.phone.get("/me/data").get_data(as_text=True)
+    assert "From Counselling Utrecht to Partner Freetown" in page
+    assert "Done: the new organisation follows you" in page
+    assert "What moved: your plan, your follow-ups" in page
+    assert "a short summary, and your follow-ups&#39; dates" in page
+    assert "Bo clinic" in page and "Could not reach the place" in page
+    data = json.loads(line.phone.get("/me/data.json").get_data(as_text=True))
+    (h,) = data["handovers"]
+    assert (h["from_organisation"], h["to_organisation"]) == ("Counselling Utrecht",
+                                                              "Partner Freetown")
+    assert h["status"] == "Done: the new organisation follows you" and h["accepted_at"]
+    (r,) = data["referrals"]
+    assert (r["to"], r["listed_service"], r["what_came_of_it"], r["note"]) == (
+        "Bo clinic", True, "Could not reach the place", "No answer on the phone")
+    # Withdrawn: the file says so.
+    line.phone.post(f"/network/handover/{handover.id}/withdraw", form_page="/network/handover")
+    data = json.loads(line.phone.get("/me/data.json").get_data(as_text=True))
+    assert data["handovers"][0]["sending_side_still_sees"] == (
+        "nothing: you withdrew your agreement")
+
+
+def test_a_refused_handover_is_in_my_information_and_nothing_moved(line):
+    propose(line)
+    answer(line, "refuse")
+    page = line.phone.get("/me/data").get_data(as_text=True)
+    assert "You said no: nothing was sent" in page and "Nothing moved." in page
+
+
+def test_deleting_the_account_erases_handovers_referrals_and_notes_kept_behind(line, session):
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    accept(line, handover)
+    session.expire_all()
+    with line_ctx(line):
+        person = session.get(User, line.person.id)
+        place_id = a_place(session, line.receiver)
+        case = support.create_request(session, person, category="health", contact_way="app",
+                                      details="Back pain")
+        referral_id = network.refer_to_place(session, line.receiving_caseworker, case,
+                                             place_id).id
+    session.commit()
+    assert session.scalars(select(LeftBehindNote)).all()
+    from webapp.privacy import service as privacy
+    with line_ctx(line):
+        person = session.get(User, line.person.id)
+        person.deletion_requested_at = person.created_at
+        privacy.delete_account(session, line.receiving_coordinator, person)
+    session.commit()
+    session.expire_all()
+    assert session.get(Referral, referral_id) is None
+    assert not session.scalars(select(Handover)).all()
+    assert not session.scalars(select(LeftBehindNote)).all()
+
+
+def test_a_relation_removed_after_the_agreement_refuses_the_acceptance(line, session, ctx):
+    """Bad input: the operator took the relation away while the handover
+    waited for the partner; accepting it is refused and nothing moves."""
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    with ctx():
+        network.unrelate(session, line.sender, line.receiver)
+    session.commit()
+    r = accept(line, handover)
+    assert r.status_code == 403
+    session.expire_all()
+    assert the_handover(line).status == "agreed"
+    assert session.get(User, line.person.id).organisation_id == line.sender.id
+    assert session.get(Case, line.case_id).organisation_id == line.sender.id
+
+
+def test_my_information_costs_the_same_queries_however_many_referrals(line, session,
+                                                                      count_queries):
+    place_ids = [a_place(session, line.sender, name=f"Place {n}") for n in range(4)]
+    session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                         from_organisation_id=line.sender.id, place_id=place_ids[0]))
+    session.commit()
+    with count_queries() as few:
+        assert line.phone.get("/me/data.json").status_code == 200
+    for place_id in place_ids[1:]:
+        session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                             from_organisation_id=line.sender.id, place_id=place_id))
+    session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                         from_organisation_id=line.sender.id,
+                         to_organisation_id=line.receiver.id))
+    session.commit()
+    with count_queries() as many:
+        data = json.loads(line.phone.get("/me/data.json").get_data(as_text=True))
+    assert len(data["referrals"]) == 5
+    assert many() == few()
+
+
+def test_a_request_to_delete_the_account_follows_the_person_to_the_receiving_side(line):
+    r = line.phone.post("/me/delete", {"understand": "y"})
+    assert r.status_code == 302
+    session = line_session(line)
+    (asked,) = _open_alerts(session, line.sender.id, line.person.id)[-1:]
+    assert asked.kind == "account.deletion_requested"
+    handover = propose(line)
+    answer(line, "agree")
+    accept(line, handover)
+    kinds = [a.kind for a in _open_alerts(session, line.receiver.id, line.person.id)]
+    assert kinds == ["account.deletion_requested"]
+    assert not _open_alerts(session, line.sender.id, line.person.id)

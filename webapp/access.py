@@ -270,6 +270,13 @@ POLICY: dict[str, Rule] = {
                                      arg="referral_in_id", ledger="referral"),
     "network.referral_step": signed_in(CASEWORKER, COORDINATOR, scope="referral_in",
                                        arg="referral_in_id"),
+    # Or to a listed service of the directory: the referring side records what
+    # came of it (no other side in Footing).
+    "network.refer_place": signed_in(CASEWORKER, COORDINATOR, scope="case", arg="case_id"),
+    "network.referral_out": signed_in(CASEWORKER, COORDINATOR, scope="referral_out",
+                                      arg="referral_out_id", ledger="referral"),
+    "network.referral_outcome": signed_in(CASEWORKER, COORDINATOR, scope="referral_out",
+                                          arg="referral_out_id"),
     "network.intake": signed_in(COORDINATOR),
 }
 
@@ -295,6 +302,7 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "own_handover": network.own_handover,
     "own_referral": network.own_referral,
     "referral_in": network.referral_in,
+    "referral_out": network.referral_out,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

@@ -3,7 +3,7 @@ in one row, kept on write, so the caseload needs no window over the checks
 (issues #24, #26)
 
 Revision ID: e26d4a3b6c10
-Revises: d26c3f2e5a99
+Revises: 37a3520ded80
 Create Date: 2026-12-06 22:30:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import webapp.models
 
 revision = 'e26d4a3b6c10'
-down_revision = 'd26c3f2e5a99'
+down_revision = '37a3520ded80'
 branch_labels = None
 depends_on = None
 

@@ -108,6 +108,9 @@ class LiveServer:
     env: dict
     organisation: str
     accounts: list[Account]
+    # The demo's sending organisation (issue #21): its counsellor and the
+    # person preparing their return, kept apart from the partner's accounts.
+    sending: list[Account] = field(default_factory=list)
     _returnees_taken: set[str] = field(default_factory=set)
     _totp_steps: dict[str, int] = field(default_factory=dict)
 
@@ -256,6 +259,10 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
                         password=a.get("password"), totp_secret=a.get("totp_secret"),
                         activation_code=a.get("activation_code"))
                 for a in data["accounts"]]
+    sending = [Account(role=a["role"], name=a["name"], user_id=a["user_id"], email=a.get("email"),
+                       password=a.get("password"), totp_secret=a.get("totp_secret"),
+                       activation_code=a.get("activation_code"))
+               for a in data.get("sending_accounts", [])]
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -266,7 +273,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
              "--port", str(port), "--no-reload"],
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = LiveServer(url=url, log=log, env=env, organisation=data["organisation"],
-                        accounts=accounts)
+                        accounts=accounts, sending=sending)
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not _healthy(url):

@@ -28,9 +28,11 @@ from .conftest import (
 pytestmark = pytest.mark.browser
 
 LANGS = ["en", "fa_AF"]
-ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator"]
+ROLES = ["anonymous", "returnee", "facilitator", "caseworker", "coordinator", "counsellor"]
 # "person" stands for /people/<id> of a returnee the role may see, taken from a
-# link on /people/.
+# link on /people/. A name in NETWORK_OBJECTS stands for a page of one handover
+# or referral (issue #21), made through the pages before the crawl
+# (`network_objects`). "counsellor" is the demo's sending organisation's.
 PAGES = {
     "anonymous": ["/", "/signin", "/activate", "/signin/staff", "/signin/pin", "/offline",
                   "/language", "/no-such-page", "/help/now/phone"],
@@ -39,18 +41,29 @@ PAGES = {
                  "/help/", "/help/ask", "/help/report", "/help/now",
                  "/checkin/", "/checkin/history", "/groups/", "/me/progress", "/me/choices",
                  "/me/data", "/me/delete", "/places/", "/safety/", "/safety/edit",
-                 "/network/handover"],
+                 "/network/handover", "referral"],
     "facilitator": ["/home", "/me/password", "/language", "/notifications/", "/groups/"],
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
                    "/caseload/", "/caseload/due", "/places/", "/places/new", "/places/manage",
-                   "/places/check-due", "/network/"],
+                   "/places/check-due", "/network/", "refer", "referral_out"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
                     "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/",
                     "/places/", "/places/import", "/network/", "/network/intake", "/report",
-                    "/instruments"],
+                    "/instruments", "incoming", "referral_in"],
+    "counsellor": ["/home", "/people/", "/network/", "propose", "sent"],
+}
+# The network's pages of one object (issue #21) and the routes they are.
+NETWORK_OBJECTS = {
+    "propose": "/network/people/<int:user_id>/handover",  # the counsellor's, of Ousman
+    "sent": "/network/out/<int:sent_id>",  # that handover, agreed by Ousman
+    "incoming": "/network/in/<int:incoming_id>",  # the same, for the partner's coordinator
+    "referral_in": "/network/referrals/in/<int:referral_in_id>",  # Ousman's request, agreed
+    "refer": "/network/cases/<int:case_id>/refer",  # Abdul's request, for caseworker 1
+    "referral_out": "/network/referrals/out/<int:referral_out_id>",  # it, to a listed service
+    "referral": "/network/referrals/<int:referral_id>",  # the same, agreed, on Abdul's phone
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -72,17 +85,12 @@ FLOW_PAGES = {"/activate/returnee", "/activate/staff", "/signin/staff/code",
               "/safety/of/<int:user_id>", "/safety/of/<int:user_id>/edit",
               "/risk/of/<int:user_id>"}
 # GET routes that are not pages.
-# Issue #21: pages of one handover or referral, not walked by a browser flow
-# yet (tests/test_network.py reaches them with the test client): to do.
 # Issue #26: pages of one person or group, reached with the test client in
 # tests/test_reporting.py, test_monitoring.py and test_groups.py; to do.
 MONITORING_NOT_YET_IN_A_BROWSER = {
     "/people/<int:user_id>/profile", "/groups/<int:group_id>/manage",
     "/caseload/<int:user_id>/close"}
-NETWORK_NOT_YET_IN_A_BROWSER = {
-    "/network/people/<int:user_id>/handover", "/network/in/<int:incoming_id>",
-    "/network/out/<int:sent_id>", "/network/cases/<int:case_id>/refer",
-    "/network/referrals/<int:referral_id>", "/network/referrals/in/<int:referral_in_id>"}
+NETWORK_NOT_YET_IN_A_BROWSER: set[str] = set()
 
 NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifest.webmanifest",
              "/sw.js",
@@ -91,6 +99,10 @@ NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifes
              "/places/export.csv"}  # a download (tests/test_directory.py reads it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
+
+
+def _counsellor(live_server):
+    return next(a for a in live_server.sending if a.role == "caseworker")
 
 
 class Console:
@@ -121,6 +133,8 @@ def signed_in(new_context, live_server):
             console = Console(page)
             if role == "returnee":
                 activate_returnee(page, live_server.returnee("Abdul"))
+            elif role == "counsellor":
+                sign_in_staff(page, live_server, _counsellor(live_server))
             elif role != "anonymous":
                 sign_in_staff(page, live_server, live_server.staff(role, STAFF_ACCOUNTS[role]))
             console.take()
@@ -196,22 +210,105 @@ def _alert_page(page) -> str:
     return hrefs[0]
 
 
+def _ask_for_help(page) -> int:
+    """A support request sent from the returnee's phone: its case id."""
+    page.goto("/help/ask")
+    page.locator("label:has(input[name=category][value=work])").click()
+    page.locator("label:has(input[name=contact_way][value=app])").click()
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/help/cases/\d+/received$"))
+    return int(page.url.rsplit("/", 2)[1])
+
+
+def _id_after(page, pattern: str) -> int:
+    page.wait_for_url(re.compile(rf".*{pattern}/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def network_objects(signed_in, new_context, live_server) -> dict[str, str]:
+    """Issue #21's objects, made through the pages as people would: the
+    counsellor proposes a handover of Ousman (in preparation) and refers his
+    request to the demo partner, he agrees to both on his phone; caseworker 1
+    refers Abdul's request to a listed service, he agrees. {name: URL}."""
+    urls: dict[str, str] = {}
+    ousman_account = next(a for a in live_server.sending if a.role == "returnee")
+    ousman = new_context().new_page()
+    activate_returnee(ousman, ousman_account)
+    switch_language(ousman, "en")
+    ousman_case = _ask_for_help(ousman)
+
+    counsellor, console = signed_in("counsellor")
+    switch_language(counsellor, "en")
+    urls["propose"] = f"/network/people/{ousman_account.user_id}/handover"
+    counsellor.goto(urls["propose"])
+    counsellor.locator("main form button[type=submit]").click()
+    handover = _id_after(counsellor, "/network/out")
+    urls["sent"] = f"/network/out/{handover}"
+    urls["incoming"] = f"/network/in/{handover}"
+    counsellor.goto(f"/network/cases/{ousman_case}/refer")
+    counsellor.locator(f'main form[action$="/{ousman_case}/refer"] button[type=submit]').click()
+    counsellor.wait_for_url(re.compile(rf".*/help/cases/{ousman_case}$"))
+    console.take()
+
+    ousman.goto("/network/handover")
+    ousman.locator('main button[name=decision][value=agree]').click()
+    ousman.wait_for_url("**/network/handover")
+    link = ousman.locator('main a[href^="/network/referrals/"]').first.get_attribute("href")
+    ousman.goto(link)
+    ousman.locator('main button[name=decision][value=agree]').click()
+    ousman.wait_for_url(f"**{link}")
+    urls["referral_in"] = link.replace("/network/referrals/", "/network/referrals/in/")
+
+    desk, desk_console = signed_in("caseworker")
+    switch_language(desk, "en")
+    desk.goto("/places/new")
+    desk.locator("#kind").select_option("training")
+    for selector, value in {"#name": "Tailoring school", "#town": "Freetown",
+                            "#address": "4 Wilkinson Road", "#phone": "+232 76 000 111"}.items():
+        desk.locator(selector).fill(value)
+    desk.get_by_role("button", name="Save").click()
+    place = _id_after(desk, "/places")
+    abdul, abdul_console = signed_in("returnee")
+    switch_language(abdul, "en")
+    abdul_case = _ask_for_help(abdul)
+    urls["refer"] = f"/network/cases/{abdul_case}/refer"
+    desk.goto(urls["refer"])
+    desk.locator("#place").select_option(str(place))
+    desk.locator('main form[action$="/refer/place"] button[type=submit]').click()
+    referral = _id_after(desk, "/network/referrals/out")
+    urls["referral_out"] = f"/network/referrals/out/{referral}"
+    urls["referral"] = f"/network/referrals/{referral}"
+    abdul.goto(urls["referral"])
+    abdul.locator('main button[name=decision][value=agree]').click()
+    abdul.wait_for_url(f"**{urls['referral']}")
+    assert "tel:+23276000111" in abdul.content()
+    desk_console.take()
+    abdul_console.take()
+    return urls
+
+
+def _url_of(url: str, page, live_server, objects: dict[str, str]) -> str:
+    if url == "person":
+        return _person_page(page, live_server)
+    if url == "alert":
+        return _alert_page(page)
+    return objects.get(url, url)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_is_accessible_fits_the_phone_and_follows_the_language(
-        role, lang, signed_in, live_server):
+        role, lang, signed_in, live_server, network_objects):
     page, console = signed_in(role)
     switch_language(page, lang)
     console.take()
     problems: list[str] = []
     for url in PAGES[role]:
-        if url == "person":
-            url = _person_page(page, live_server)
+        if url in ("person", "alert"):
+            url = _url_of(url, page, live_server, network_objects)
             console.take()
-        elif url == "alert":
-            url = _alert_page(page)
-            console.take()
-        visit(page, console, url, lang, problems)
+        visit(page, console, network_objects.get(url, url), lang, problems)
     assert not problems, "\n\n".join(problems)
     if role != "anonymous":
         # The pages were seen signed in, not as redirects to the sign-in page.
@@ -265,17 +362,15 @@ def _business_goal(page) -> list[str]:
 
 
 # Issue #23: every role's pages, staff ones too, in every language.
-@pytest.mark.parametrize("role", ["anonymous", "returnee", "facilitator", "caseworker",
-                                  "coordinator"])
-def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server):
+@pytest.mark.parametrize("role", ROLES)
+def test_every_other_language_fits_a_320_px_phone(role, signed_in, live_server, network_objects):
     page, console = signed_in(role)
     urls = list(PAGES[role])
     if role == "returnee":
         switch_language(page, "en")
         urls += _business_goal(page)
     # The person's and the alert's pages are the same ones in every language.
-    urls = [_person_page(page, live_server) if url == "person" else
-            _alert_page(page) if url == "alert" else url for url in urls]
+    urls = [_url_of(url, page, live_server, network_objects) for url in urls]
     page.set_viewport_size({"width": 320, "height": PHONE["viewport"]["height"]})
     problems: list[str] = []
     try:
@@ -389,7 +484,8 @@ def test_every_page_of_the_app_is_checked(live_server):
             get_rules.add(parts[-1])
     assert "/home" in get_rules, routes
     covered = {u for urls in PAGES.values() for u in urls} | FLOW_PAGES
-    placeholders = {"person": "/people/<int:user_id>", "alert": "/alerts/<int:alert_id>"}
+    placeholders = {"person": "/people/<int:user_id>", "alert": "/alerts/<int:alert_id>",
+                    **NETWORK_OBJECTS}
     covered = {placeholders.get(u, u) for u in covered}
     missing = sorted(get_rules - covered - NOT_PAGES - NETWORK_NOT_YET_IN_A_BROWSER
                      - MONITORING_NOT_YET_IN_A_BROWSER)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, TextAreaField
 
-from ..forms import ChoiceField, Form, max_len
+from ..forms import ChoiceField, Form, RadioChoiceField, max_len
 
 
 class ProposeForm(Form):
@@ -30,6 +30,27 @@ class AcceptForm(Form):
 
 class ReferForm(Form):
     organisation = ChoiceField(_l("Partner organisation"), coerce=int, choices=[])
+
+
+class ReferPlaceForm(Form):
+    place = ChoiceField(_l("Listed service"), coerce=int, choices=[])
+
+
+PLACE_OUTCOMES = {
+    "reached": _l("Reached: they are in touch with the place"),
+    "helped": _l("Helped"),
+    "not_helped": _l("Not helped"),
+    "could_not_reach": _l("Could not reach the place"),
+}
+
+
+class PlaceOutcomeForm(Form):
+    outcome = RadioChoiceField(_l("What came of it"), choices=[])
+    note = TextAreaField(_l("A short note"), validators=[max_len(1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = list(PLACE_OUTCOMES.items())
 
 
 class ReferralAnswerForm(Form):

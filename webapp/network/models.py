@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
+from ..directory.models import Place
 from ..models import Organisation, User, UTCDateTime, utcnow
 
 SENDING = "sending"
@@ -69,6 +80,12 @@ class Handover(Base):
     # What the sending side keeps (read-only), written at acceptance; emptied
     # when the person withdraws the agreement.
     summary: Mapped[dict | None] = mapped_column(JSON)
+    # The person's support requests and concerns still open at the handover:
+    # [{"case_id", "type", "about", "created_at"}]. Kept for the receiving side
+    # when the person shared their history (the cases moved with it); else
+    # None (the sending side closed them as handed over, and the receiving
+    # side learns nothing of them).
+    open_requests: Mapped[list | None] = mapped_column(JSON)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     returnee: Mapped[User] = relationship(foreign_keys=[returnee_id])
@@ -95,22 +112,33 @@ class LeftBehindNote(Base):
 # A referral's life: asked (waiting for the person's agreement); refused by
 # the person; open (agreed: the partner sees it); accepted or declined (with a
 # reason) by the partner; done (the partner reported the outcome).
+# To a listed service (a directory place), there is no other side in Footing:
+# once the person agreed, the referring caseworker records what came of it
+# (done, with one of PLACE_OUTCOMES and a short note), and may again later.
 ASKED, OPEN_REFERRAL, DECLINED, DONE = "asked", "open", "declined", "done"
+PLACE_OUTCOMES = ("reached", "helped", "not_helped", "could_not_reach")
 
 
 class Referral(Base):
-    """A support request referred to a related organisation, with the
+    """A support request referred to a related organisation, or to a listed
+    service of the directory (`place_id`; exactly one of the two), with the
     person's agreement. The partner sees the request's own words (what the
     person wrote), never the thread or the staff notes."""
 
     __tablename__ = "network_referrals"
-    __table_args__ = (Index("ix_network_referrals_to", "to_organisation_id", "status"),)
+    __table_args__ = (
+        Index("ix_network_referrals_to", "to_organisation_id", "status"),
+        CheckConstraint("(to_organisation_id IS NULL) <> (place_id IS NULL)",
+                        name="one_target"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("support_cases.id"), index=True)
     returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # A partner organisation in Footing, or else a place of the directory.
+    to_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("directory_places.id"), index=True)
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default=ASKED)
     # What the person agreed the partner may read: the category and their words.
@@ -118,9 +146,17 @@ class Referral(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")  # a decline's
     outcome: Mapped[str] = mapped_column(Text, default="")  # reported when done
+    # A place referral's outcome as the caseworker recorded it (PLACE_OUTCOMES).
+    outcome_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     returnee: Mapped[User] = relationship(foreign_keys=[returnee_id])
     from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
-    to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
+    to_organisation: Mapped[Organisation | None] = relationship(
+        foreign_keys=[to_organisation_id])
+    place: Mapped[Place | None] = relationship(foreign_keys=[place_id])
+
+    @property
+    def to_place(self) -> bool:
+        return self.place_id is not None

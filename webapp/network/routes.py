@@ -10,6 +10,9 @@
     /network/out/<id>                   sending staff: the handover's status, the summary
     /network/out/<id>/cancel            POST sending staff: take back a proposal
     /network/cases/<id>/refer           staff: refer a support request to a partner
+    /network/cases/<id>/refer/place     POST staff: refer it to a listed service (directory)
+    /network/referrals/out/<id>         referring staff: a referral's status; for a listed
+                                        service, what came of it (POST .../outcome)
     /network/referrals/<id>             returnee: agree to a referral or refuse; its status
     /network/referrals/in/<id>          partner staff: a referral the person agreed to
     /network/referrals/in/<id>/step     POST partner staff: accept, decline with a reason,
@@ -27,6 +30,7 @@ from flask_login import current_user
 from .. import outbox
 from ..bodies import takes
 from ..db import db_session
+from ..directory import choices as directory_choices, service as directory
 from ..errors import DomainError
 from ..forms import ConfirmForm, run_form
 from ..i18n import organisation_choices
@@ -37,12 +41,15 @@ from ..support import choices as support_choices
 from ..support.models import Case
 from . import intake as intake_service, service
 from .forms import (
+    PLACE_OUTCOMES,
     STEPS,
     AcceptForm,
     AnswerForm,
     IntakeForm,
+    PlaceOutcomeForm,
     ProposeForm,
     ReferForm,
+    ReferPlaceForm,
     ReferralAnswerForm,
     ReferralStepForm,
 )
@@ -68,6 +75,12 @@ REFERRAL_LABELS = {
     "declined": _l("the partner cannot take it on"),
     "done": _l("done"),
 }
+# A referral to a listed service: nobody answers in Footing.
+PLACE_REFERRAL_LABELS = {
+    **REFERRAL_LABELS,
+    "open": _l("agreed: you can go there or call them"),
+    "done": _l("done"),
+}
 KIND_LABELS = {
     "sending": _l("Sending organisation: counselling before departure"),
     "receiving": _l("Receiving partner: aftercare after return"),
@@ -86,7 +99,9 @@ def index():
                   if me.role == Role.COORDINATOR.value else []),
         outgoing=service.outgoing(session, me), labels=STATUS_LABELS,
         referrals=service.referrals_in(session, me.organisation_id),
-        referral_labels=REFERRAL_LABELS)
+        sent_referrals=service.referrals_out(session, me),
+        referral_labels=REFERRAL_LABELS, place_labels=PLACE_REFERRAL_LABELS,
+        outcomes=PLACE_OUTCOMES)
 
 
 @bp.route("/people/<int:user_id>/handover", methods=["GET", "POST"])
@@ -122,7 +137,9 @@ def mine():
     return render_template("network/mine.html", form=form, waiting=waiting,
                            accepted=service.my_handovers(session, me),
                            referrals=service.my_referrals(session, me),
-                           referral_labels=REFERRAL_LABELS, confirm=ConfirmForm()), run.status
+                           referral_labels=REFERRAL_LABELS, place_labels=PLACE_REFERRAL_LABELS,
+                           open_requests=service.open_requests(session, me) if waiting else 0,
+                           confirm=ConfirmForm()), run.status
 
 
 @bp.post("/handover/<int:handover_id>/withdraw")
@@ -138,7 +155,9 @@ def withdraw(handover_id: int):
 
 def _incoming_page(handover: Handover, form: AcceptForm, status: int = 200):
     return render_template("network/incoming.html", handover=handover, form=form,
-                           labels=STATUS_LABELS), status
+                           labels=STATUS_LABELS, open_requests=service.open_at_handover(handover),
+                           categories=support_choices.CATEGORIES,
+                           kinds=support_choices.KINDS), status
 
 
 def _accept_form() -> AcceptForm:
@@ -191,19 +210,72 @@ def cancel(sent_id: int):
 
 # --- Referrals --------------------------------------------------------------------
 
+def _refer_forms(case: Case) -> tuple[ReferForm, ReferPlaceForm]:
+    session = db_session()
+    form, place_form = ReferForm(), ReferPlaceForm()
+    form.organisation.choices = [(o.id, o.name)
+                                 for o in service.partners(session, case.organisation_id)]
+    grouped: dict[str, list[tuple[int, str]]] = {}
+    for place in directory.places(session, case.organisation_id):
+        kind = str(directory_choices.KINDS.get(place.kind, place.kind))
+        grouped.setdefault(kind, []).append((place.id, f"{place.name}, {place.town}"))
+    place_form.place.choices = grouped
+    return form, place_form
+
+
+def _refer_page(case: Case, form: ReferForm, place_form: ReferPlaceForm, status: int = 200):
+    return render_template("network/refer.html", form=form, place_form=place_form, case=case,
+                           referrals=service.referrals_of_case(db_session(), case),
+                           labels=REFERRAL_LABELS, place_labels=PLACE_REFERRAL_LABELS), status
+
+
 @bp.route("/cases/<int:case_id>/refer", methods=["GET", "POST"])
 def refer(case_id: int):
     case: Case = g.scoped
-    me: User = current_user
-    session = db_session()
-    form = ReferForm()
-    form.organisation.choices = [(o.id, o.name)
-                                 for o in service.partners(session, me.organisation_id)]
-    run = run_form(form, lambda: service.refer(session, me, case, form.organisation.data))
+    form, place_form = _refer_forms(case)
+    run = run_form(form, lambda: service.refer(db_session(), current_user, case,
+                                               form.organisation.data))
     if run.done:
         flash(_l("Referred. The person agrees or refuses on their phone first."), "info")
         return redirect(url_for("support.case", case_id=case.id))
-    return render_template("network/refer.html", form=form, case=case), run.status
+    return _refer_page(case, form, place_form, run.status)
+
+
+@bp.post("/cases/<int:case_id>/refer/place")
+def refer_place(case_id: int):
+    case: Case = g.scoped
+    form, place_form = _refer_forms(case)
+    run = run_form(place_form, lambda: service.refer_to_place(
+        db_session(), current_user, case, place_form.place.data))
+    if run.done:
+        flash(_l("Referred. The person agrees or refuses on their phone first."), "info")
+        return redirect(url_for("network.referral_out", referral_out_id=run.result.id))
+    return _refer_page(case, form, place_form, run.status)
+
+
+def _referral_out_page(item: Referral, form: PlaceOutcomeForm, status: int = 200):
+    return render_template("network/referral_out.html", referral=item, form=form,
+                           labels=PLACE_REFERRAL_LABELS if item.to_place else REFERRAL_LABELS,
+                           outcomes=PLACE_OUTCOMES, kinds=directory_choices.KINDS), status
+
+
+@bp.get("/referrals/out/<int:referral_out_id>")
+def referral_out(referral_out_id: int):
+    item: Referral = g.scoped
+    form = PlaceOutcomeForm(data={"outcome": item.outcome_kind or None})
+    return _referral_out_page(item, form)
+
+
+@bp.post("/referrals/out/<int:referral_out_id>/outcome")
+def referral_outcome(referral_out_id: int):
+    item: Referral = g.scoped
+    form = PlaceOutcomeForm()
+    run = run_form(form, lambda: service.record_place_outcome(
+        db_session(), current_user, item, form.outcome.data, form.note.data))
+    if run.done:
+        flash(_l("Saved. The person sees it."), "info")
+        return redirect(url_for("network.referral_out", referral_out_id=item.id))
+    return _referral_out_page(item, form, run.status)
 
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET", "POST"])
@@ -216,7 +288,8 @@ def referral(referral_id: int):
         flash(_l("Thank you. Your answer is saved."), "info")
         return redirect(url_for("network.referral", referral_id=item.id))
     return render_template("network/referral.html", referral=item, form=form,
-                           labels=REFERRAL_LABELS), run.status
+                           labels=PLACE_REFERRAL_LABELS if item.to_place else REFERRAL_LABELS,
+                           outcomes=PLACE_OUTCOMES, kinds=directory_choices.KINDS), run.status
 
 
 def _referral_in_page(item: Referral, form: ReferralStepForm, status: int = 200):

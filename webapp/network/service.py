@@ -15,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from ..alerts import signals
+from ..alerts.models import Alert
 from ..audit import audit
 from ..db import get_locked
+from ..directory.models import Place
 from ..errors import DomainError
 from ..groups import service as groups
 from ..groups.models import GroupMember, PeerGroup
@@ -32,8 +35,8 @@ from ..plan.catalog import STARTERS, STATUSES
 from ..plan.models import Goal
 from ..privacy.erase import owned_rows
 from ..support import choices as support_choices
-from ..support.models import Case, CaseMessage
-from ..support.service import clean_text
+from ..support.models import Case, CaseEvent, CaseMessage
+from ..support.service import SOURCE_TYPE as CASE_SOURCE, clean_text, visible_case
 from .models import (
     ACCEPTED,
     AGREED,
@@ -44,6 +47,7 @@ from .models import (
     KINDS,
     OPEN,
     OPEN_REFERRAL,
+    PLACE_OUTCOMES,
     PROPOSED,
     REFUSED,
     SENDING,
@@ -261,8 +265,13 @@ def accept(session: Session, coordinator: User, handover: Handover,
     if person.organisation_id != handover.from_organisation_id or person.deleted_at is not None:
         raise DomainError(_l("This case cannot be handed over any more."))
     handover.summary = _summary_of(session, person)
+    open_cases = _open_cases(session, person, handover.from_organisation_id)
     _move(session, handover, person)
+    raise_again = _close_what_stays_behind(session, handover, person, coordinator, open_cases)
     people.assign_caseworker(session, person, caseworker, coordinator)
+    for kind, source_type, source_id in raise_again:  # the receiving side must not miss them
+        signals.emit(session, returnee=person, kind=kind, source_type=source_type,
+                     source_id=source_id)
     handover.status = ACCEPTED
     handover.accepted_at = utcnow()
     handover.accepted_by_id = coordinator.id
@@ -316,6 +325,77 @@ def _move(session: Session, handover: Handover, person: User) -> None:
     person.household_id = None  # the family's others move with handovers of their own
     session.flush()
     session.expire(person, ["organisation"])
+
+
+def _open_cases(session: Session, person: User, org_id: int) -> list[Case]:
+    return list(session.scalars(select(Case).where(
+        Case.returnee_id == person.id, Case.organisation_id == org_id,
+        Case.status.in_(support_choices.OPEN_STATUSES)).order_by(Case.created_at, Case.id)))
+
+
+def _close_what_stays_behind(session: Session, handover: Handover, person: User,
+                             coordinator: User, open_cases: list[Case]
+                             ) -> list[tuple[str, str | None, int | None]]:
+    """Nobody on the sending side is alerted about a person they no longer
+    follow: its open alerts about the person are closed, "handed over". The
+    person's open requests moved with their history when they shared it (the
+    receiving side sees them as "open at handover", and an open alert about
+    one is raised again there); else they stay behind and are closed the same
+    way (the receiving side learns nothing of them). The person's own request
+    to delete their account is raised again there in any case. Returns what
+    to raise again: (kind, source type, source id)."""
+    old, now = handover.from_organisation_id, utcnow()
+    closer = (handover.proposed_by if handover.proposed_by is not None
+              and handover.proposed_by.organisation_id == old else coordinator)
+    with force_locale(closer.locale or "en"):
+        reason = str(_l("Handed over to %(org)s: they follow the person now.",
+                        org=handover.to_organisation.name))
+    if handover.share_history:
+        handover.open_requests = [
+            {"case_id": case.id, "type": case.type,
+             "about": case.category if case.type == support_choices.REQUEST else case.kind,
+             "created_at": case.created_at.isoformat()} for case in open_cases]
+    else:
+        for case in open_cases:
+            session.add(CaseEvent(organisation_id=old, case_id=case.id, actor_id=closer.id,
+                                  from_status=case.status, to_status="closed", reason=reason,
+                                  outcome="referred_other", at=now))
+            case.status, case.outcome, case.updated_at = "closed", "referred_other", now
+    moved = {case.id for case in open_cases} if handover.share_history else set()
+    raise_again = []
+    for alert in session.scalars(select(Alert).where(
+            Alert.organisation_id == old, Alert.returnee_id == person.id,
+            Alert.resolved_at.is_(None)).order_by(Alert.id)):
+        alert.acknowledged_at = alert.acknowledged_at or now
+        alert.acknowledged_by_id = alert.acknowledged_by_id or closer.id
+        alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, closer.id, reason
+        if ((alert.source_type == CASE_SOURCE and alert.source_id in moved)
+                or alert.kind == "account.deletion_requested"):
+            raise_again.append((alert.kind, alert.source_type, alert.source_id))
+    session.flush()
+    return raise_again
+
+
+@dataclass
+class OpenAtHandover:
+    case_id: int
+    type: str
+    about: str
+    created_at: datetime
+
+
+def open_at_handover(handover: Handover) -> list[OpenAtHandover]:
+    """The person's requests that were open when their case moved with their
+    history (the receiving side's summary)."""
+    return [OpenAtHandover(r["case_id"], r["type"], r["about"] or "",
+                           datetime.fromisoformat(r["created_at"]))
+            for r in handover.open_requests or ()]
+
+
+def open_requests(session: Session, person: User) -> int:
+    """How many of the person's requests and concerns are open with their
+    organisation (the handover's question says what becomes of them)."""
+    return len(_open_cases(session, person, person.organisation_id))
 
 
 def _summary_of(session: Session, person: User) -> dict:
@@ -416,13 +496,55 @@ def refer(session: Session, actor: User, case: Case, to_org_id: int) -> Referral
     return referral
 
 
+def refer_to_place(session: Session, actor: User, case: Case, place_id: int) -> Referral:
+    """A caseworker refers a support request to a listed service of the
+    organisation's directory (not an organisation in Footing). The person
+    agrees first; nothing is sent anywhere: the caseworker records what came
+    of it."""
+    if case.is_concern:
+        raise DomainError(_l("Only a support request is referred."))
+    if case.organisation_id != actor.organisation_id:
+        raise NotRelated(_l("This request is not of your organisation."))
+    place = session.get(Place, place_id)
+    if place is None or place.organisation_id != case.organisation_id or place.retired_at:
+        raise DomainError(_l("Choose a place of your directory."), field="place")
+    if session.scalar(select(Referral.id).where(
+            Referral.case_id == case.id, Referral.place_id == place.id,
+            Referral.status.in_((ASKED, OPEN_REFERRAL)))) is not None:
+        raise DomainError(_l("This request is already referred there."), field="place")
+    referral = Referral(case_id=case.id, returnee_id=case.returnee_id,
+                        from_organisation_id=case.organisation_id, place_id=place.id,
+                        referred_by_id=actor.id, status=ASKED)
+    session.add(referral)
+    session.flush()
+    return referral
+
+
+def record_place_outcome(session: Session, actor: User, referral: Referral,
+                         outcome: str | None, note: str | None) -> None:
+    """What came of a referral to a listed service, as the caseworker heard
+    it (reached, helped, not helped, could not reach) with a short note. It
+    may be recorded again later ("reached", then "helped")."""
+    referral = get_locked(session, Referral, referral.id)
+    if not referral.to_place or referral.status not in (OPEN_REFERRAL, DONE):
+        raise DomainError(_l("This step is not possible now."))
+    if outcome not in PLACE_OUTCOMES:
+        raise DomainError(_l("Please choose one from the list."), field="outcome")
+    referral.outcome_kind = outcome
+    referral.outcome = clean_text(note, support_choices.REASON_MAX, "note")
+    referral.status = DONE
+    referral.updated_at = utcnow()
+    audit(session, actor, "referral.outcome", referral.returnee, actor.organisation_id)
+    session.flush()
+
+
 def answer_referral(session: Session, person: User, referral: Referral, *, agree: bool) -> None:
     """The person agrees (the partner then reads the request's category and
     their own words) or refuses (the partner sees nothing)."""
     referral = get_locked(session, Referral, referral.id)
     if referral.returnee_id != person.id or referral.status != ASKED:
         raise DomainError(_l("There is nothing to answer."))
-    if agree:
+    if agree and not referral.to_place:  # a place reads nothing in Footing
         case = session.get_one(Case, referral.case_id)
         referral.category = case.category or ""
         referral.text = case.text
@@ -439,7 +561,7 @@ def progress_referral(session: Session, actor: User, referral: Referral, to_stat
                       text: str | None) -> None:
     """The partner accepts, declines with a reason, or reports the outcome."""
     referral = get_locked(session, Referral, referral.id)
-    if to_status not in REFERRAL_STEPS.get(referral.status, ()):
+    if referral.to_place or to_status not in REFERRAL_STEPS.get(referral.status, ()):
         raise DomainError(_l("This step is not possible now."), field="step")
     words = clean_text(text, support_choices.REASON_MAX, "text")
     if to_status in (DECLINED, DONE) and not words:
@@ -457,6 +579,21 @@ def progress_referral(session: Session, actor: User, referral: Referral, to_stat
 def my_referrals(session: Session, person: User) -> list[Referral]:
     return list(session.scalars(select(Referral).where(Referral.returnee_id == person.id)
                                 .order_by(Referral.created_at.desc(), Referral.id.desc())))
+
+
+def referrals_of_case(session: Session, case: Case) -> list[Referral]:
+    return list(session.scalars(select(Referral).where(Referral.case_id == case.id)
+                                .order_by(Referral.created_at.desc(), Referral.id.desc())))
+
+
+def referrals_out(session: Session, viewer: User) -> list[Referral]:
+    """Referrals from the viewer's organisation: a coordinator's all, a
+    caseworker's own."""
+    query = select(Referral).where(Referral.from_organisation_id == viewer.organisation_id)
+    if viewer.role != Role.COORDINATOR.value:
+        query = query.where(Referral.referred_by_id == viewer.id)
+    return list(session.scalars(query.order_by(Referral.updated_at.desc(), Referral.id.desc())
+                                .limit(100)))
 
 
 def referrals_in(session: Session, org_id: int) -> list[Referral]:
@@ -513,5 +650,15 @@ def referral_in(session: Session, viewer: User, referral_id: int) -> Referral | 
     if (referral is None or referral.to_organisation_id != viewer.organisation_id
             or viewer.role not in (Role.COORDINATOR.value, Role.CASEWORKER.value)
             or referral.status in (ASKED, REFUSED)):
+        return None
+    return referral
+
+
+def referral_out(session: Session, viewer: User, referral_id: int) -> Referral | None:
+    """A referral from the viewer's organisation, for the staff who may see
+    its request (the person's caseworker, a coordinator)."""
+    referral = session.get(Referral, referral_id)
+    if (referral is None or referral.from_organisation_id != viewer.organisation_id
+            or visible_case(session, viewer, referral.case_id) is None):
         return None
     return referral

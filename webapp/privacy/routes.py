@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -66,7 +67,12 @@ def choices():
 def my_data():
     data = service.my_data(db_session(), current_user)
     counts = [(label, len(data[key])) for key, (label, _read) in service.SECTIONS.items()]
-    return render_template("privacy/data.html", counts=counts)
+    # Each handover with the day of its latest step, for the page.
+    handovers = [(h, datetime.fromisoformat(h["withdrawn_at"] or h["accepted_at"]
+                                            or h["answered_at"] or h["proposed_at"]))
+                 for h in data["handovers"]]
+    return render_template("privacy/data.html", counts=counts, handovers=handovers,
+                           referrals=data["referrals"])
 
 
 @bp.get("/data.json")

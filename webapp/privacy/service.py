@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import outbox
 from ..alerts import signals
@@ -31,6 +31,7 @@ from ..errors import DomainError
 from ..groups.models import GroupMember, GroupPost, Meeting, MeetingResponse, PeerGroup
 from ..models import Household, Role, User, utcnow
 from ..monitoring.models import FollowUp, ReintegrationCheck
+from ..network.models import Handover, Referral
 from ..people.models import ReportingProfile
 from ..plan.models import Goal, GoalComment, PlanChange, Step
 from ..plan.service import goal_title
@@ -359,6 +360,75 @@ def _devices(session: Session, me: User) -> list[dict[str, Any]]:
             + [_row(p, "label", "created_at", kind="notifications") for p in pushes])
 
 
+HANDOVER_WORDS = {
+    "proposed": _l("Proposed: waiting for your answer"),
+    "agreed": _l("You agreed: waiting for the new organisation"),
+    "refused": _l("You said no: nothing was sent"),
+    "accepted": _l("Done: the new organisation follows you"),
+    "cancelled": _l("Taken back before it happened"),
+}
+REFERRAL_WORDS = {
+    "asked": _l("waiting for your answer"),
+    "refused": _l("you said no: nothing was sent"),
+    "open": _l("you agreed"),
+    "accepted": _l("the partner takes it on"),
+    "declined": _l("the partner cannot take it on"),
+    "done": _l("done"),
+}
+PLACE_OUTCOME_WORDS = {
+    "reached": _l("Reached: they are in touch with the place"),
+    "helped": _l("Helped"),
+    "not_helped": _l("Not helped"),
+    "could_not_reach": _l("Could not reach the place"),
+}
+
+
+def _handovers(session: Session, me: User) -> list[dict[str, Any]]:
+    """Each time a handover of the person's case was proposed: to whom, when,
+    what moved (or would have), and their answer; whether the sending side
+    still sees a summary."""
+    rows = session.scalars(select(Handover).options(
+        joinedload(Handover.from_organisation), joinedload(Handover.to_organisation))
+        .where(Handover.returnee_id == me.id).order_by(Handover.proposed_at, Handover.id)).all()
+    out = []
+    for h in rows:
+        moved = []  # only an accepted handover moved anything
+        if h.status == "accepted":
+            moved = [str(_l("your plan")), str(_l("your follow-ups"))]
+            if h.share_history:
+                moved.append(str(_l("your requests and check-ins")))
+            if h.open_requests:
+                moved.append(str(_l("open requests: %(num)d", num=len(h.open_requests))))
+        keeps = None
+        if h.status == "accepted":
+            keeps = (str(_l("nothing: you withdrew your agreement")) if h.withdrawn_at
+                     else str(_l("a short summary, and your follow-ups' dates"))
+                     if h.share_milestones else str(_l("a short summary")))
+        out.append(_row(h, "proposed_at", "answered_at", "accepted_at", "withdrawn_at",
+                        from_organisation=h.from_organisation.name,
+                        to_organisation=h.to_organisation.name,
+                        status=str(HANDOVER_WORDS.get(h.status, h.status)),
+                        what_moved=moved, sending_side_still_sees=keeps))
+    return out
+
+
+def _referrals(session: Session, me: User) -> list[dict[str, Any]]:
+    """The person's requests referred to a partner organisation or a listed
+    service, with what became of them."""
+    rows = session.scalars(select(Referral).options(
+        joinedload(Referral.place), joinedload(Referral.to_organisation))
+        .where(Referral.returnee_id == me.id).order_by(Referral.created_at, Referral.id)).all()
+    return [_row(r, "created_at", "updated_at",
+                 to=r.place.name if r.place else
+                 r.to_organisation.name if r.to_organisation else None,
+                 listed_service=r.place_id is not None,
+                 status=str(REFERRAL_WORDS.get(r.status, r.status)),
+                 what_came_of_it=str(PLACE_OUTCOME_WORDS[r.outcome_kind])
+                 if r.outcome_kind in PLACE_OUTCOME_WORDS else None,
+                 why=r.reason or None, note=r.outcome or None)
+            for r in rows]
+
+
 # Section key (in the file) -> (what the page calls it, how it is read).
 SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "consent": (_l("Your choices, each time you made them"), _consent),
@@ -371,6 +441,8 @@ SECTIONS: dict[str, tuple[Any, Callable[[Session, User], Any]]] = {
     "places": (_l("What you said about places"), _places_said),
     "details_for_reports": (_l("Details for reports"), _reporting),
     "risk_checks": (_l("Risk check"), _risk_checks),
+    "handovers": (_l("Handovers of your case to another organisation"), _handovers),
+    "referrals": (_l("Your requests referred to a partner or a service"), _referrals),
     "who_looked": (_l("Who looked at your information"), _who_looked),
     "devices": (_l("Phones"), _devices),
 }
