@@ -116,7 +116,7 @@ def test_the_refusal_is_in_the_persons_language(web, session, make_staff, org):
     session.commit()
     sign_in_staff(web, user)
     r = upload(web, WAV, expect=400)
-    assert "not a sound we can play" not in page_text(r)
+    assert "Ce n’est pas un son qu’un téléphone peut jouer" in page_text(r)
     assert recordings(session) == 0
 
 
