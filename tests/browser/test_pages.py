@@ -44,13 +44,13 @@ PAGES = {
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
                    "/caseload/", "/caseload/due", "/places/", "/places/new", "/places/manage",
-                   "/places/check-due", "/network/"],
+                   "/places/check-due", "/network/", "/voice/"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
                     "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/",
                     "/places/", "/places/import", "/network/", "/network/intake", "/report",
-                    "/instruments"],
+                    "/instruments", "/voice/"],
 }
 STATUS = {"/no-such-page": 404}
 # Pages reached through a form, checked by test_sign_in_and_activation_steps.
@@ -88,7 +88,8 @@ NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifes
              "/sw.js",
              "/csrf",  # JSON for the offline queue (issue #8)
              "/me/data.json",  # a download (tests/test_privacy.py reads it)
-             "/places/export.csv"}  # a download (tests/test_directory.py reads it)
+             "/places/export.csv",  # a download (tests/test_directory.py reads it)
+             "/voice/clips/<int:clip_id>/<name>"}  # a sound (tests/browser/test_voice.py plays it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 
