@@ -154,3 +154,13 @@ def test_a_too_long_check_in_note_says_its_limit_in_the_pages_digits(
     r = checkin(web, expect=400, note="x" * 501)
     errors = " ".join(re.findall(r'<ul class="errors"[^>]*><li>([^<]*)<', text_of(r)))
     assert "۵۰۰" in errors and "500" not in errors, errors
+
+
+def test_text_given_to_a_message_keeps_its_digits(app):
+    """A reference or a phone number put in a sentence is not a number to
+    write the page's way: only numbers are."""
+    from flask_babel import gettext
+
+    with app.test_request_context(), force_locale("fa_AF"):
+        text = gettext("Please call me back. %(ref)s", ref="F-1234")
+    assert "F-1234" in text

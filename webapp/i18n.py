@@ -255,10 +255,8 @@ def localize(text: str, variables: dict) -> tuple[str, dict]:
         variables = {k: (format_decimal(v) if _is_number(v) else v)
                      for k, v in variables.items()}
     table = _digit_table(loc)
-    if table:
+    if table:  # the numbers the translation writes itself; text given stays as it is
         text = _INT_PLACEHOLDER.sub(r"%(\1)s", text).translate(table)
-        variables = {k: (v.translate(table) if type(v) is str else v)
-                     for k, v in variables.items()}
     return text, variables
 
 

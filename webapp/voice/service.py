@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
@@ -101,20 +102,32 @@ def save(session: Session, actor: User | None, language: str, phrase: str, raw: 
                              "again, or choose an Opus (WebM, Ogg) or AAC (M4A) file."),
                           field="audio")
     org_id = actor.organisation_id if actor is not None else organisation_id
-    row = session.scalars(
-        select(Recording).where(Recording.organisation_id == org_id,
-                                Recording.language == language, Recording.phrase == phrase)
-        .with_for_update()).one_or_none()
+    row = _slot_row(session, org_id, language, phrase)
     if row is None:
-        row = Recording(organisation_id=org_id, language=language,
-                        phrase=phrase)
-        session.add(row)
+        try:
+            # Two people saving the first recording of a phrase at once: the
+            # second one's becomes a replacement, not an error.
+            with session.begin_nested():
+                row = Recording(organisation_id=org_id, language=language, phrase=phrase,
+                                kind=kind, digest="", size=0, audio=b"")
+                session.add(row)
+        except IntegrityError:
+            row = _slot_row(session, org_id, language, phrase)
+            assert row is not None
     row.kind, row.digest, row.size = kind, hashlib.sha256(raw).hexdigest(), len(raw)
     row.audio = raw
     row.recorded_by_id = actor.id if actor is not None else None
     row.recorded_at = utcnow()
     session.flush()
     return _clip(row)
+
+
+def _slot_row(session: Session, org_id: int | None, language: str,
+              phrase: str) -> Recording | None:
+    return session.scalars(
+        select(Recording).where(Recording.organisation_id == org_id,
+                                Recording.language == language, Recording.phrase == phrase)
+        .with_for_update()).one_or_none()
 
 
 def remove(session: Session, actor: User, language: str, phrase: str) -> None:
