@@ -23,6 +23,7 @@ from flask_babel import Domain, get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.orm.exc import DetachedInstanceError
 
 from .extensions import babel
 
@@ -140,7 +141,13 @@ def format_locale() -> Locale:
     # own (an error page renders with the database down).
     user = g.get("_login_user") if has_request_context() else None
     if user is not None and user.is_authenticated:
-        country = user.organisation.country
+        try:
+            country = user.organisation.country
+        except DetachedInstanceError:
+            # A message made into text after the request's database session
+            # closed (a flash, written into the cookie last): the language's
+            # own way, without the organisation's country.
+            country = None
     return format_locale_for(code, country)
 
 
@@ -248,16 +255,29 @@ def _is_number(value: object) -> bool:
 
 def localize(text: str, variables: dict) -> tuple[str, dict]:
     """The translated `text` and its `variables`, numbers written the
-    locale's way; interpolate them with `%`."""
+    locale's way (whole numbers as they are, in the page's digits, as the
+    templates always wrote them; fractions with the locale's separator);
+    interpolate them with `%`. Text given (a reference, a name) stays as it is."""
+    numbers_given = any(_is_number(v) for v in variables.values())
+    if not numbers_given and not _HAS_DIGIT.search(text):
+        return text, variables  # most messages: nothing to do, no locale looked up
     loc = format_locale()
-    if any(_is_number(v) for v in variables.values()):
+    if numbers_given:
         text = _INT_PLACEHOLDER.sub(r"%(\1)s", text)
-        variables = {k: (format_decimal(v) if _is_number(v) else v)
-                     for k, v in variables.items()}
+        variables = {k: (_number(v, loc) if _is_number(v) else v) for k, v in variables.items()}
     table = _digit_table(loc)
-    if table:  # the numbers the translation writes itself; text given stays as it is
+    if table:  # the numbers the translation writes itself
         text = _INT_PLACEHOLDER.sub(r"%(\1)s", text).translate(table)
     return text, variables
+
+
+_HAS_DIGIT = re.compile("[0-9]")
+
+
+def _number(value: int | float | Decimal, loc: Locale) -> str:
+    if isinstance(value, int):
+        return digits(value, loc)
+    return digits(numbers.format_decimal(value, locale=loc, numbering_system="default"), loc)
 
 
 class LocalDomain(Domain):
