@@ -31,6 +31,7 @@ deletes an account leaves the world as it was for the next one.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,6 +64,7 @@ from webapp.people import service as people
 from webapp.plan import service as plan
 from webapp.push.models import PushSubscription
 from webapp.support import service as support
+from webapp.voice import service as voice
 
 from .conftest import (
     STAFF_PASSWORD,
@@ -269,14 +271,23 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "network.referral_outcome": {CW: OWN, CO: ORGANISATION},
     # Bulk intake of people from a CSV file: the coordinators'.
     "network.intake": reach(CO),
+    # Recorded voice (issue #23): coordinators and caseworkers record the key
+    # phrases; everyone of the organisation hears its recordings, no one else.
+    "voice.index": reach(CW, CO),
+    "voice.record": reach(CW, CO),
+    "voice.remove": reach(CW, CO),
+    "voice.clip": {role: ORGANISATION for role in SIGNED_IN},
 }
 
 # View arguments that name no object: the same value in every variant.
-FIXED = {"filename": "css/app.css", "dataset": "checkins"}
+# Every circle's recording is the same sound (webapp.voice): one file name.
+SOUND = b"OggS" + bytes(24) + b"OpusHead" + bytes(40)
+FIXED = {"filename": "css/app.css", "dataset": "checkins", "lang": "en",
+         "phrase": "checkin.mood", "name": f"{hashlib.sha256(SOUND).hexdigest()}.ogg"}
 # Those that do, in the order of the objects a circle has.
 OBJECTS = ("user_id", "goal_id", "step_id", "case_id", "alert_id", "group_id", "meeting_id",
            "post_id", "subscription_id", "place_id", "handover_id", "incoming_id", "sent_id",
-           "referral_id", "referral_in_id", "referral_out_id")
+           "referral_id", "referral_in_id", "referral_out_id", "clip_id")
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -325,10 +336,12 @@ def _circle(session: Session, org: Organisation, caseworker: User, facilitator: 
     post = groups.add_post(session, group, person, "Hello, everyone")
     place = directory.add_place(session, caseworker, directory.PlaceData(
         kind="pharmacy", name=f"Pharmacy {org.id}", town="Freetown"))
+    phrase = "checkin.mood" if name.startswith("Amina") else "checkin.safe"  # one per circle
+    clip = voice.save(session, caseworker, "en", phrase, SOUND)
     return {"user_id": person.id, "goal_id": goal.id, "step_id": step.id, "case_id": case.id,
             "alert_id": alert.id, "group_id": group.id, "meeting_id": meeting.id,
             "post_id": post.id, "subscription_id": _device(session, person),
-            "place_id": place.id}, issued.code
+            "place_id": place.id, "clip_id": clip.id}, issued.code
 
 
 @dataclass

@@ -124,3 +124,52 @@ def test_meeting_page_shows_the_time_without_seconds_or_zone(session, make_org, 
     page = text_of(staff.get(r.headers["Location"]))
     assert "2:30\u202fpm" in page
     assert "2:30:00" not in page and "Greenwich" not in page and "GMT" not in page
+
+
+# Numbers a message gets from Python (a form's error, a flash): the page's
+# digits and separators, as in the templates. Not one message at a time: the
+# message domain every `_l(...)` and `gettext(...)` goes through.
+@pytest.mark.parametrize("code", ["fa_AF", "ps"])
+def test_numbers_given_to_a_message_in_python_are_written_in_the_pages_digits(app, code):
+    from flask_babel import lazy_gettext, ngettext
+
+    with app.test_request_context(), force_locale(code):
+        long_text = str(lazy_gettext("Please use at most %(max)d characters.", max=1200))
+        plural = ngettext("%(num)d day", "%(num)d days", 3)
+        assert "۱۲۰۰" in long_text and not LATIN.search(long_text), long_text
+        assert "۳" in plural and not LATIN.search(plural), plural
+    with app.test_request_context(), force_locale("en"):
+        assert str(lazy_gettext("Please use at most %(max)d characters.", max=1200)) == \
+            "Please use at most 1200 characters."
+
+
+@pytest.mark.parametrize("code", ["fa_AF", "ps"])
+def test_a_too_long_check_in_note_says_its_limit_in_the_pages_digits(
+        web, returnee_web, make_org, make_staff, code):
+    from .test_checkins import checkin
+
+    org = make_org(country="AF", timezone="Asia/Kabul")
+    returnee_web(organisation=org, caseworker=make_staff(Role.CASEWORKER, organisation=org),
+                 locale=code)
+    r = checkin(web, expect=400, note="x" * 501)
+    errors = " ".join(re.findall(r'<ul class="errors"[^>]*><li>([^<]*)<', text_of(r)))
+    assert "۵۰۰" in errors and "500" not in errors, errors
+
+
+def test_text_given_to_a_message_keeps_its_digits(app):
+    """A reference or a phone number put in a sentence is not a number to
+    write the page's way: only numbers are."""
+    from flask_babel import gettext
+
+    with app.test_request_context(), force_locale("fa_AF"):
+        text = gettext("Please call me back. %(ref)s", ref="F-1234")
+    assert "F-1234" in text
+
+
+def test_a_fraction_given_to_a_message_has_the_locales_separator(app):
+    from flask_babel import gettext
+
+    with app.test_request_context(), force_locale("fr"):
+        assert gettext("%(km)s km", km=2.5) == "2,5 km"
+    with app.test_request_context(), force_locale("fa_AF"):
+        assert gettext("%(km)s km", km=2.5) == "۲٫۵ km"

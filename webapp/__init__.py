@@ -35,7 +35,7 @@ from .security import SessionInterface, answer_replay, apply_security_headers, q
 # models in `<area>/models.py` when it has tables). Registered in this order.
 AREAS = ("main", "auth", "people", "plan", "checkins", "groups", "support",
          "alerts", "push", "monitoring", "privacy", "organisation", "directory", "safety", "risk",
-         "network")
+         "network", "voice")
 # Shared mechanisms with a table of their own, beside the areas' models.
 MODEL_MODULES = ("webapp.models", "webapp.audit", "webapp.submissions")
 

@@ -36,6 +36,7 @@ from .plan import service as plan
 from .privacy.models import AccessLedgerEntry
 from .push import service as push
 from .support import service as support
+from .voice import service as voice
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +279,13 @@ POLICY: dict[str, Rule] = {
     "network.referral_outcome": signed_in(CASEWORKER, COORDINATOR, scope="referral_out",
                                           arg="referral_out_id"),
     "network.intake": signed_in(COORDINATOR),
+    # Recorded voice (issue #23): coordinators and caseworkers record the key
+    # phrases; every member of the organisation hears them (the sound is the
+    # organisation's, not personal; never another organisation's).
+    "voice.index": signed_in(CASEWORKER, COORDINATOR),
+    "voice.record": signed_in(CASEWORKER, COORDINATOR),
+    "voice.remove": signed_in(CASEWORKER, COORDINATOR),
+    "voice.clip": signed_in(scope="recording", arg="clip_id"),
 }
 
 
@@ -303,6 +311,7 @@ SCOPES: dict[str, Callable[[Session, User, int], object | None]] = {
     "own_referral": network.own_referral,
     "referral_in": network.referral_in,
     "referral_out": network.referral_out,
+    "recording": voice.visible_recording,
 }
 
 # Nested scopes answer "is this object inside that one, for this viewer?"; the

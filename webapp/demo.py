@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import pyotp
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from .passwords import hash_secret
 from .people import service as people
 from .plan import service as plan
 from .safety import service as safety
+from .voice import service as voice
 
 DEMO_ORG = "Footing demo partner, Freetown"
 # Issue #21: the organisation that counsels people before they leave, related
@@ -108,10 +110,24 @@ def seed_demo(session: Session, *, password: str = "footing-demo-2026") -> DemoD
     session.flush()
 
     monitoring.schedule_all(session)
+    _voice_clips(session, org)
     _sample_alert(session, data)
     _places_and_safety_plan(session, data)
     _sending(session, org, data, password)
     return data
+
+
+DEMO_CLIPS = Path(__file__).parent / "voice" / "demo_clips"
+
+
+def _voice_clips(session: Session, org: Organisation) -> None:
+    """A few key phrases "recorded" by a computer voice (espeak-ng, made by
+    scripts/make_voice_clips.py), so that the speaker buttons can be tried and
+    tested. For the demo and the tests only: the recording page says so, and
+    a partner records its own."""
+    for clip in sorted(DEMO_CLIPS.glob("*/*.ogg")):
+        voice.save(session, None, clip.parent.name, clip.stem, clip.read_bytes(),
+                   organisation_id=org.id)
 
 
 def _sending(session: Session, receiver: Organisation, data: DemoData, password: str) -> None:

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, dates, localedata, numbers
-from flask import current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations, to_user_timezone
+from flask import current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import Domain, get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.orm.exc import DetachedInstanceError
+
+from .extensions import babel
 
 LANG_COOKIE = "lang"
 ACTIVATION_LOCALE = "activation_locale"
@@ -137,7 +141,13 @@ def format_locale() -> Locale:
     # own (an error page renders with the database down).
     user = g.get("_login_user") if has_request_context() else None
     if user is not None and user.is_authenticated:
-        country = user.organisation.country
+        try:
+            country = user.organisation.country
+        except DetachedInstanceError:
+            # A message made into text after the request's database session
+            # closed (a flash, written into the cookie last): the language's
+            # own way, without the organisation's country.
+            country = None
     return format_locale_for(code, country)
 
 
@@ -229,23 +239,84 @@ def install_formats(app) -> None:
     install_gettext(app)
 
 
-# Numbers inside sentences: `_('Page %(page)d of %(pages)d', ...)` in a
-# template writes its numbers, and any the translation holds ("6 digits"),
-# in the page's digits too.
+# Numbers inside sentences: `_('Page %(page)d of %(pages)d', ...)` writes its
+# numbers as the page's locale writes numbers (separators, and Dari's and
+# Pashto's Persian digits), and any number the translation holds itself
+# ("6 digits") in the page's digits too. One mechanism for every message:
+# the templates' gettext below, and Flask-Babel's domain (`LocalDomain`), so
+# that a message built in Python (`_l("Please use at most %(max)d
+# characters.", max=…)`, a flash, a form's error) is written the same way.
 _INT_PLACEHOLDER = re.compile(r"%\((\w+)\)d")
 
 
-def _fill(context, text: str, variables: dict) -> str:
-    table = _digit_table(format_locale())
-    if table:
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def localize(text: str, variables: dict) -> tuple[str, dict]:
+    """The translated `text` and its `variables`, numbers written the
+    locale's way (whole numbers as they are, in the page's digits, as the
+    templates always wrote them; fractions with the locale's separator);
+    interpolate them with `%`. Text given (a reference, a name) stays as it is."""
+    numbers_given = any(_is_number(v) for v in variables.values())
+    if not numbers_given and not _HAS_DIGIT.search(text):
+        return text, variables  # most messages: nothing to do, no locale looked up
+    loc = format_locale()
+    if numbers_given:
+        text = _INT_PLACEHOLDER.sub(r"%(\1)s", text)
+        variables = {k: (_number(v, loc) if _is_number(v) else v) for k, v in variables.items()}
+    table = _digit_table(loc)
+    if table:  # the numbers the translation writes itself
         text = _INT_PLACEHOLDER.sub(r"%(\1)s", text).translate(table)
-        variables = {k: (str(v).translate(table) if isinstance(v, int) else v)
-                     for k, v in variables.items()}
+    return text, variables
+
+
+_HAS_DIGIT = re.compile("[0-9]")
+
+
+def _number(value: int | float | Decimal, loc: Locale) -> str:
+    if isinstance(value, int):
+        return digits(value, loc)
+    return digits(numbers.format_decimal(value, locale=loc, numbering_system="default"), loc)
+
+
+class LocalDomain(Domain):
+    """Flask-Babel's message domain, with the numbers of a message written as
+    the page's locale writes them (see `localize`)."""
+
+    def _fill(self, text: str, variables: dict) -> str:
+        if not has_app_context():  # no locale to speak of: as Flask-Babel does
+            return text % variables if variables else text
+        text, variables = localize(text, variables)
+        return text % variables if variables else text
+
+    def gettext(self, string, **variables):
+        return self._fill(self.get_translations().ugettext(string), variables)
+
+    def ngettext(self, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self._fill(self.get_translations().ungettext(singular, plural, num), variables)
+
+    def pgettext(self, context, string, **variables):
+        return self._fill(self.get_translations().upgettext(context, string), variables)
+
+    def npgettext(self, context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        return self._fill(self.get_translations().unpgettext(context, singular, plural, num),
+                          variables)
+
+
+def _fill(context, text: str, variables: dict) -> str:
+    text, variables = localize(text, variables)
     rv = Markup(text) if context.eval_ctx.autoescape else text
     return rv % variables if variables else rv
 
 
 def install_gettext(app) -> None:
+    # Every message made with Flask-Babel's gettext, ngettext, lazy_gettext…
+    # goes through the Babel instance's domain.
+    babel.domain_instance = LocalDomain()
+
     @pass_context
     def gettext(context, string: str, **variables):
         return _fill(context, get_translations().ugettext(string), variables)

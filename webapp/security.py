@@ -32,6 +32,9 @@ from flask_login import current_user
 from .assets import inline_css_source
 
 PUBLIC_CACHEABLE = {"main.manifest", "main.offline", "main.service_worker"}
+# Answers whose URL holds a hash of what they carry (a recorded phrase,
+# webapp/voice): the route says how long the person's browser keeps them.
+OWN_CACHE_RULE = {"voice.clip"}
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
 PUBLIC_COPY_HEADER = "X-Public-Copy"
 # On answers to someone not signed in: the service worker forgets the
@@ -120,7 +123,9 @@ def apply_security_headers(response):
     headers["X-Frame-Options"] = "DENY"
     # Geolocation for this site only: the directory sorts places nearest
     # first on the phone, when the person asks and allows it (issue #22).
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(self)"
+    # The microphone only on the page where staff record phrases (issue #23).
+    microphone = "(self)" if g.get("uses_microphone") else "()"
+    headers["Permissions-Policy"] = f"camera=(), microphone={microphone}, geolocation=(self)"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
@@ -140,6 +145,8 @@ def apply_security_headers(response):
         # Signed in for this many idle seconds more: the service worker keeps
         # the phone's vault open until then (issue #19, static/js/vault.js).
         headers[IDLE_HEADER] = str(current_app.config["RETURNEE_IDLE_MINUTES"] * 60)
+    if request.endpoint in OWN_CACHE_RULE and response.status_code in (200, 206, 304):
+        return response
     if request.endpoint not in PUBLIC_CACHEABLE and request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         add_vary(headers, "Cookie", "HX-Request")

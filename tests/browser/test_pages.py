@@ -46,13 +46,13 @@ PAGES = {
     "caseworker": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                    "person", "/notifications/", "/alerts/", "alert", "/help/inbox",
                    "/caseload/", "/caseload/due", "/places/", "/places/new", "/places/manage",
-                   "/places/check-due", "/network/", "refer", "referral_out"],
+                   "/places/check-due", "/network/", "refer", "referral_out", "/voice/"],
     "coordinator": ["/home", "/me/password", "/language", "/people/", "/people/new/returnee",
                     "/people/new/staff", "person", "/notifications/", "/alerts/", "alert",
                     "/help/inbox", "/help/medicine", "/groups/", "/groups/new",
                     "/caseload/", "/caseload/due", "/overview", "/export/", "/organisation/",
                     "/places/", "/places/import", "/network/", "/network/intake", "/report",
-                    "/instruments", "incoming", "referral_in"],
+                    "/instruments", "incoming", "referral_in", "/voice/"],
     "counsellor": ["/home", "/people/", "/network/", "propose", "sent"],
 }
 # The network's pages of one object (issue #21) and the routes they are.
@@ -96,7 +96,8 @@ NOT_PAGES = {"/static/<path:filename>", "/healthz", "/healthz/worker", "/manifes
              "/sw.js",
              "/csrf",  # JSON for the offline queue (issue #8)
              "/me/data.json",  # a download (tests/test_privacy.py reads it)
-             "/places/export.csv"}  # a download (tests/test_directory.py reads it)
+             "/places/export.csv",  # a download (tests/test_directory.py reads it)
+             "/voice/clips/<int:clip_id>/<name>"}  # a sound (tests/browser/test_voice.py plays it)
 STAFF_ACCOUNTS = {"facilitator": "facilitator@", "caseworker": "caseworker1@",
                   "coordinator": "coordinator@"}
 

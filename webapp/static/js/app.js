@@ -100,15 +100,26 @@
 /* Read aloud (DESIGN.md 3.7): the page's main text, spoken by the phone.
    Only a voice on the phone itself is used (localService): a voice that runs
    on someone's server would send them what the page says. No such voice for
-   the page's language (Krio, often Dari): no button. */
+   the page's language (Krio, often Dari): no button.
+   The speaker buttons beside key phrases (issue #23, webapp/voice) play the
+   organisation's recording of the phrase when the page has one (its <audio
+   preload="none"> fetches nothing before the tap), else read the phrase with
+   the same phone voice, else stay hidden. */
 (function () {
   "use strict";
   var box = document.getElementById("read-aloud");
   var speech = window.speechSynthesis;
-  if (!box || !speech || !window.SpeechSynthesisUtterance) return;
-  var button = box.querySelector("button"), label = button.querySelector("span");
-  var readLabel = label.textContent, lang = document.documentElement.lang.toLowerCase();
-  var voice = null;
+  var canSpeak = !!(speech && window.SpeechSynthesisUtterance);
+  var lang = document.documentElement.lang.toLowerCase();
+  var voice = null, playing = null;
+  var says = Array.prototype.slice.call(document.querySelectorAll(".say-button"));
+  var button = box && box.querySelector("button"), label = button && button.querySelector("span");
+  var readLabel = label ? label.textContent : "";
+
+  function clipOf(b) {
+    var next = b.nextElementSibling;
+    return next && next.tagName === "AUDIO" ? next : null;
+  }
 
   function pickVoice() {
     var exact = null, near = null, base = lang.split("-")[0];
@@ -119,6 +130,8 @@
       if (tag.split("-")[0] === base && !near) near = v;
     });
     voice = exact || near;
+    says.forEach(function (b) { if (!clipOf(b)) b.hidden = !voice; });
+    if (!box) return;
     box.hidden = !voice;
     document.body.classList.toggle("reads-aloud", !!voice);
   }
@@ -135,24 +148,50 @@
     }).filter(Boolean);
   }
 
-  function stop() {
-    speech.cancel();
-    label.textContent = readLabel;
+  function say(parts, done) {
+    parts.forEach(function (text, i) {
+      var u = new SpeechSynthesisUtterance(text);
+      u.lang = voice.lang;
+      u.voice = voice;
+      if (i === parts.length - 1 && done) u.onend = done;
+      speech.speak(u);
+    });
   }
 
-  button.addEventListener("click", function () {
-    if (speech.speaking || speech.pending) { stop(); return; }
-    var parts = pageText();
-    parts.forEach(function (text, i) {
-      var say = new SpeechSynthesisUtterance(text);
-      say.lang = voice.lang;
-      say.voice = voice;
-      if (i === parts.length - 1) say.onend = function () { label.textContent = readLabel; };
-      speech.speak(say);
+  function stop() {
+    if (playing) { playing.pause(); playing.currentTime = 0; playing = null; }
+    if (canSpeak) speech.cancel();
+    if (label) label.textContent = readLabel;
+  }
+
+  says.forEach(function (b) {
+    var clip = clipOf(b);
+    if (clip) b.hidden = false;
+    b.addEventListener("click", function () {
+      var again = clip && playing === clip;
+      stop();
+      if (again) return;  // a second tap stops it
+      if (clip) {
+        playing = clip;
+        clip.onended = function () { playing = null; };
+        var started = clip.play();
+        if (started && started.catch) started.catch(function () { playing = null; });
+      } else if (voice) {
+        // The phrase is the text of the element the button sits in.
+        say([b.parentNode.parentNode.innerText.trim()]);
+      }
     });
+  });
+
+  if (button) button.addEventListener("click", function () {
+    if (canSpeak && (speech.speaking || speech.pending)) { stop(); return; }
+    if (playing) { playing.pause(); playing = null; }
+    var parts = pageText();
+    say(parts, function () { label.textContent = readLabel; });
     if (parts.length) label.textContent = button.getAttribute("data-stop");
   });
   window.addEventListener("pagehide", stop);
+  if (!canSpeak) return;
   pickVoice();
   if ("onvoiceschanged" in speech) speech.addEventListener("voiceschanged", pickVoice);
 })();
