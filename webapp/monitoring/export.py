@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from ..audit import audit
 from ..checkins.models import QUESTIONS, CheckIn
 from ..models import Organisation, User
+from ..people.models import ReportingProfile
 from ..risk.instrument import AREAS as RISK_AREAS
 from ..risk.models import RiskCheck
-from ..people.models import ReportingProfile
 from ..support import choices as sc
 from ..support.models import Case
 from .models import FollowUp, Lesson, ReintegrationCheck
