@@ -285,7 +285,7 @@ def test_summary_migration_fills_from_existing_checkins(app, tmp_path):
             from alembic.script import ScriptDirectory
 
             script = ScriptDirectory.from_config(cfg)
-            rev = next(r for r in script.walk_revisions() if "summaries" in (r.doc or ""))
+            rev = next(r for r in script.walk_revisions() if "check-in summaries" in (r.doc or ""))
             command.upgrade(cfg, rev.down_revision)
             engine = make_engine(url)
             with engine.begin() as conn:
