@@ -146,7 +146,9 @@ def _wait() -> Message | None:
         limit = None
     if limit is None or not limit.breached:
         return None
-    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    # reset_at is a second late on purpose; never more than the limit's window.
+    window = math.ceil(limit.limit.get_expiry() / 60)
+    minutes = min(window, max(1, math.ceil((limit.reset_at - time.time()) / 60)))
     return lazy_ngettext("There were too many tries. Wait %(num)d minute, then try again.",
                          "There were too many tries. Wait %(num)d minutes, then try again.",
                          minutes)
