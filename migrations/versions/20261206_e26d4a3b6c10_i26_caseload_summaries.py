@@ -1,6 +1,6 @@
-"""caseload summaries: per person, their follow-ups and reintegration checks
-in one row, kept on write, so the caseload needs no window over the checks
-(issues #24, #26)
+"""caseload per person: their follow-ups and reintegration checks in one
+row, kept on write, so the caseload needs no window over
+the checks (issues #24, #26)
 
 Revision ID: e26d4a3b6c10
 Revises: 37a3520ded80
