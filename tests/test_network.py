@@ -740,3 +740,22 @@ def test_a_request_to_delete_the_account_follows_the_person_to_the_receiving_sid
     kinds = [a.kind for a in _open_alerts(session, line.receiver.id, line.person.id)]
     assert kinds == ["account.deletion_requested"]
     assert not _open_alerts(session, line.sender.id, line.person.id)
+
+
+def test_the_network_page_costs_the_same_queries_however_many_referrals(line, session,
+                                                                        count_queries):
+    def add(name: str) -> None:
+        session.add(Referral(case_id=line.case_id, returnee_id=line.person.id,
+                             from_organisation_id=line.sender.id, referred_by_id=line.counsellor.id,
+                             place_id=a_place(session, line.sender, name=name)))
+        session.commit()
+
+    add("Place 0")
+    line.staff.get("/network/")  # the first request's one-off reads
+    with count_queries() as few:
+        assert "Place 0" in line.staff.get("/network/").get_data(as_text=True)
+    for n in range(1, 4):
+        add(f"Place {n}")
+    with count_queries() as many:
+        assert "Place 3" in line.staff.get("/network/").get_data(as_text=True)
+    assert many() == few()

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import Table, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..alerts import signals
 from ..alerts.models import Alert
@@ -589,7 +589,10 @@ def referrals_of_case(session: Session, case: Case) -> list[Referral]:
 def referrals_out(session: Session, viewer: User) -> list[Referral]:
     """Referrals from the viewer's organisation: a coordinator's all, a
     caseworker's own."""
-    query = select(Referral).where(Referral.from_organisation_id == viewer.organisation_id)
+    query = select(Referral).options(
+        joinedload(Referral.returnee), joinedload(Referral.place),
+        joinedload(Referral.to_organisation)).where(
+        Referral.from_organisation_id == viewer.organisation_id)
     if viewer.role != Role.COORDINATOR.value:
         query = query.where(Referral.referred_by_id == viewer.id)
     return list(session.scalars(query.order_by(Referral.updated_at.desc(), Referral.id.desc())
