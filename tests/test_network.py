@@ -318,6 +318,22 @@ def test_a_referral_crosses_only_with_the_persons_agreement(line):
     assert r.status_code == 400
 
 
+def test_the_home_page_asks_for_the_answer_a_referral_waits_for(line):
+    """Nothing is sent without the person's answer, so their home page asks
+    for it (in words that name neither the partner nor the need: the phone
+    may be shared), until they have answered."""
+    home = line.phone.get("/home").get_data(as_text=True)
+    assert "asks for your answer" not in home
+    referral = refer(line)
+    home = line.phone.get("/home").get_data(as_text=True)
+    assert "asks for your answer about one of your requests" in home
+    assert f'href="/network/referrals/{referral.id}"' in home
+    assert "Partner Freetown" not in home
+    assert line.phone.post(f"/network/referrals/{referral.id}",
+                           {"decision": "agree"}).status_code == 302
+    assert "asks for your answer" not in line.phone.get("/home").get_data(as_text=True)
+
+
 def test_a_referral_is_accepted_then_its_outcome_reported(line):
     referral = refer(line)
     line.phone.post(f"/network/referrals/{referral.id}", {"decision": "agree"})

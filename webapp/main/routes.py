@@ -60,7 +60,8 @@ def home():
         return render_template("main/home_returnee.html",
                                organisation=user.organisation,
                                preparing=network.in_preparation(session, user),
-                               handover_waiting=network.waiting_for(session, user) is not None)
+                               handover_waiting=network.waiting_for(session, user) is not None,
+                               referral_waiting=network.referral_waiting_for(session, user))
     return render_template("main/home_staff.html")
 
 

@@ -576,6 +576,14 @@ def progress_referral(session: Session, actor: User, referral: Referral, to_stat
     session.flush()
 
 
+def referral_waiting_for(session: Session, person: User) -> int | None:
+    """The id of the oldest referral the person has not answered yet (the
+    home page asks them to: nothing is sent without their agreement)."""
+    return session.scalar(select(Referral.id).where(Referral.returnee_id == person.id,
+                                                    Referral.status == ASKED)
+                          .order_by(Referral.created_at, Referral.id).limit(1))
+
+
 def my_referrals(session: Session, person: User) -> list[Referral]:
     return list(session.scalars(select(Referral).where(Referral.returnee_id == person.id)
                                 .order_by(Referral.created_at.desc(), Referral.id.desc())))
