@@ -607,6 +607,12 @@ def test_without_the_history_open_requests_and_alerts_are_closed_as_handed_over(
     page = line.partner.get(f"/network/in/{handover.id}").get_data(as_text=True)
     assert "Open requests at handover" not in page
     assert line.partner.get(f"/help/cases/{concern_id}").status_code == 404
+    # The person's list of requests links none of those left behind (they are
+    # closed there, and in the data download): no link that answers 404.
+    mine = line.phone.get("/help/").get_data(as_text=True)
+    for case_id in (line.case_id, concern_id):
+        assert f"/help/cases/{case_id}" not in mine
+        assert line.phone.get(f"/help/cases/{case_id}").status_code == 404
 
 
 def test_with_the_history_open_requests_move_and_the_receiving_side_sees_them(line, app):

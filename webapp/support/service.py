@@ -333,7 +333,11 @@ def timeline(session: Session, case: Case, *, include_internal: bool) -> list[En
 # --- Lists ------------------------------------------------------------------------
 
 def my_cases(session: Session, returnee: User) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.returnee_id == returnee.id)
+    """The person's requests to the organisation that follows them now: those
+    left with an organisation they were handed over from are closed there and
+    read in their data download, not answered here (as `visible_case` says)."""
+    return list(session.scalars(select(Case).where(Case.returnee_id == returnee.id,
+                                                   Case.organisation_id == returnee.organisation_id)
                                 .order_by(Case.created_at.desc()).limit(MY_CASES_LIMIT)))
 
 
