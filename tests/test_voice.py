@@ -292,3 +292,8 @@ def test_two_first_recordings_of_a_phrase_at_once_leave_one(app, committed_retur
         with Session(app.extensions["footing_db"].engine) as s:
             s.execute(delete(Recording).where(Recording.organisation_id == ids.org))
             s.commit()
+
+
+def test_the_microphone_is_allowed_on_the_recording_page_only(web, coordinator):
+    assert "microphone=(self)" in web.get("/voice/").headers["Permissions-Policy"]
+    assert "microphone=()" in web.get("/home").headers["Permissions-Policy"]
