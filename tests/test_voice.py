@@ -264,3 +264,36 @@ def test_the_demo_ships_machine_made_clips_and_says_so(app, web, session, ctx):
     assert "espeak-ng" in page and f"4 of {len(PHRASES)}" in page
     for clip in CLIPS.rglob("*.ogg"):
         assert clip.stat().st_size < 8 * 1024  # tiny: a few KB each
+
+
+def test_two_first_recordings_of_a_phrase_at_once_leave_one(app, committed_returnee):
+    """Two staff members save the first recording of one phrase at the same
+    moment: the second replaces the first, neither gets an error page."""
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from webapp.models import User
+
+    from .conftest import race
+
+    ids = committed_returnee
+
+    def saving(raw):
+        return lambda s: service.save(s, s.get(User, ids.staff), "en", "help_now", raw)
+
+    try:
+        results = race(app, saving(OGG), saving(OTHER_OGG))
+        assert isinstance(results["first"], service.Clip), results
+        assert isinstance(results["second"], service.Clip), results
+        with Session(app.extensions["footing_db"].engine) as s:
+            rows = s.scalars(select(Recording).where(Recording.organisation_id == ids.org)).all()
+            assert [r.digest for r in rows] == [hashlib.sha256(OTHER_OGG).hexdigest()]
+    finally:
+        with Session(app.extensions["footing_db"].engine) as s:
+            s.execute(delete(Recording).where(Recording.organisation_id == ids.org))
+            s.commit()
+
+
+def test_the_microphone_is_allowed_on_the_recording_page_only(web, coordinator):
+    assert "microphone=(self)" in web.get("/voice/").headers["Permissions-Policy"]
+    assert "microphone=()" in web.get("/home").headers["Permissions-Policy"]
