@@ -100,6 +100,8 @@ def run_pages(base_url: str, pages: list[tuple[str, str, str | None]], chromium:
             result = one_run(binary, base_url + path, cookie, chromium)
             if isinstance(result, str):
                 failed.setdefault(label, []).append(result[:120])
+            elif not str(result["final_url"]).endswith(path):  # signed out: another page
+                failed.setdefault(label, []).append(f"ended at {result['final_url']}")
             else:
                 found.setdefault(label, []).append(result)
     lines = [f"Lighthouse {LIGHTHOUSE_VERSION}, mobile (default: simulated slow 4G, 4x CPU), "
@@ -133,6 +135,8 @@ def run_pages(base_url: str, pages: list[tuple[str, str, str | None]], chromium:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--only", default="", help="only the pages whose label has this; "
+                        "printed, not written")
     args = parser.parse_args()
 
     from bench.live import running_app
@@ -145,6 +149,7 @@ def main() -> int:
                  ("/checkin/ (returnee)", "/checkin/", returnee),
                  ("/plan/ (returnee)", "/plan/", returnee),
                  ("case page /people/<id> (caseworker)", f"/people/{app.returnee_id}", staff)]
+        pages = [p for p in pages if args.only in p[0]]
         before = machine_load()
         lines = run_pages(app.url, pages, CHROMIUM, args.runs)
     report = (f"# Lighthouse\n\nMade by `make bench-lighthouse` (bench/lighthouse.py --runs "
@@ -154,8 +159,9 @@ def main() -> int:
               "during the run (higher is faster); on a busy machine the scores come out "
               "lower.\n\n"
               + "\n".join(lines) + "\n")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
+    if not args.only:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(report)
     print(report)
     return 0
 
