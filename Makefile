@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install catalogs migrate demo vapid worker test-browser translations-check clean bench bench-push bench-caseload bench-caseload-national bench-hot bench-throughput
+.PHONY: run test lint install catalogs migrate demo vapid worker test-browser translations-check clean bench bench-push bench-caseload bench-caseload-national bench-hot bench-throughput bench-cls bench-lighthouse
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -61,9 +61,19 @@ bench-push: catalogs
 bench: catalogs
 	$(BIN)/python bench/budgets.py $(BENCH_ARGS)
 
-# Only the throughput under gunicorn (no browser), printed.
+# Only the throughput under gunicorn (no browser), in interleaved rounds, and
+# the check-in's p95 at 50 connections. Writes bench/results/throughput-<db>.md.
 bench-throughput: catalogs
 	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
+
+# Layout shift (CLS) on emulated 2G in Chromium. Writes bench/results/cls.md.
+bench-cls: catalogs
+	$(BIN)/python bench/cls.py $(BENCH_ARGS)
+
+# Lighthouse mobile, with benchmarkIndex, on the returnee's pages and a case
+# page (npm, into bench/.node). Writes bench/results/lighthouse.md.
+bench-lighthouse: catalogs
+	$(BIN)/python bench/lighthouse.py $(BENCH_ARGS)
 
 # Server cost per request in process: CPU, Python calls, SQL statements.
 bench-hot: catalogs

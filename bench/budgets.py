@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,8 +42,6 @@ from bench.stats import machine_load, percentile  # noqa: E402
 from bench.throughput import demo_env, free_port, wait_healthy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
-NODE = ROOT / "bench" / ".node"
-LIGHTHOUSE_VERSION = "12"
 KB = 1024
 
 # DESIGN.md §5, in bytes.
@@ -344,41 +341,15 @@ def _ms(value) -> str:
 # --- Lighthouse ------------------------------------------------------------------------
 
 def lighthouse(base_url: str, cookies: list[dict], chromium: str) -> list[str]:
-    binary = NODE / "node_modules" / ".bin" / "lighthouse"
-    if not binary.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            return ["Lighthouse did not run: npm is not installed."]
-        result = subprocess.run([npm, "install", "--prefix", str(NODE), "--no-audit", "--no-fund",
-                                 f"lighthouse@{LIGHTHOUSE_VERSION}"],
-                                capture_output=True, text=True, timeout=600)
-        if result.returncode != 0 or not binary.exists():
-            return ["Lighthouse did not run: "
-                    f"`npm install lighthouse@{LIGHTHOUSE_VERSION}` failed: "
-                    f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}"]
+    """Lighthouse on the pages a returnee sees (bench/lighthouse.py; `make
+    bench-lighthouse` adds the caseworker's case page)."""
+    from bench.lighthouse import run_pages
+
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
-    lines = ["| page | performance | accessibility | best practices |", "|---|---|---|---|"]
-    for label, path, headers in (("/signin (signed out)", "/signin", None),
-                                 ("/home (returnee)", "/home", {"Cookie": cookie}),
-                                 ("/plan/ (returnee)", "/plan/", {"Cookie": cookie})):
-        out = Path(tempfile.mkdtemp()) / "lh.json"
-        args = [str(binary), base_url + path, "--output=json", f"--output-path={out}", "--quiet",
-                "--only-categories=performance,accessibility,best-practices",
-                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"]
-        if headers:
-            args.append("--extra-headers=" + json.dumps(headers))
-        result = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "CHROME_PATH": chromium})
-        if result.returncode != 0 or not out.exists():
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            lines.append(f"| {label} | did not run: {tail[0][:120]} | | |")
-            continue
-        categories = json.loads(out.read_text())["categories"]
-        scores = [categories[k]["score"]
-                  for k in ("performance", "accessibility", "best-practices")]
-        lines.append(f"| {label} | " + " | ".join("–" if s is None else f"{s:.2f}" for s in scores)
-                     + " |")
-    return lines
+    return run_pages(base_url, [("/signin (signed out)", "/signin", None),
+                                ("/home (returnee)", "/home", cookie),
+                                ("/checkin/ (returnee)", "/checkin/", cookie),
+                                ("/plan/ (returnee)", "/plan/", cookie)], chromium)
 
 
 # --- The app ---------------------------------------------------------------------------

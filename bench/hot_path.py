@@ -8,7 +8,7 @@ which part of a request costs what. This runs the production app (a fresh
 SQLite file, real commits) through Flask's test client, one request at a
 time, and reports per request:
 
-- CPU time (best of three runs of `--requests` requests each);
+- CPU time (min / median / max of three runs of `--requests` requests each);
 - Python function calls (cProfile's count: the same on every run, so a
   change that makes a request do more work shows here even on a busy machine);
 - SQL statements sent to the database.
@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "hot_path.md"
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import machine_load, percentile  # noqa: E402
 from bench.throughput import CHECKIN_KINDS, demo_env, signed_in_here  # noqa: E402
 
 LABELS = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
@@ -108,13 +109,13 @@ def _cases(client, token: str) -> dict:
             **{key: checkin(overrides) for key, overrides in CHECKIN_KINDS.items()}}
 
 
-def _measure(run, engine, requests: int) -> tuple[float, float, int]:
-    """CPU ms (best of three runs), Python calls and SQL statements of one request."""
+def _measure(run, engine, requests: int) -> tuple[list[float], float, int]:
+    """CPU ms (of each of three runs), Python calls and SQL statements of one request."""
     from sqlalchemy import event
 
     for _ in range(20):  # warm up: imports, caches, compiled statements
         run()
-    cpu = min(_cpu_ms(run, requests) for _ in range(3))
+    cpu = [_cpu_ms(run, requests) for _ in range(3)]
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(50):
@@ -135,18 +136,27 @@ def _measure(run, engine, requests: int) -> tuple[float, float, int]:
 def _heading(requests: int) -> str:
     return (f"# Server cost per request, in process\n\nMade by `make bench-hot` "
             f"(bench/hot_path.py) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-            f"{os.cpu_count()} CPUs, {requests} requests per run, best of 3. "
-            "SQL statements as SQLAlchemy sends them (BEGIN counted, COMMIT not).\n")
+            f"{os.cpu_count()} CPUs, {machine_load()} at the end, {requests} requests per "
+            "run, 3 runs: CPU ms as min / median / max of the runs (its share of hello from "
+            "the minimums). Python calls are the same on every run. The signed-in bare insert "
+            "is sent the check-in's body (as in `make bench-throughput`). SQL statements as "
+            "SQLAlchemy sends them (BEGIN counted, COMMIT not).\n")
 
 
-def _table(rows: dict[str, tuple[float, float, int]]) -> str:
+def _table(rows: dict[str, tuple[list[float], float, int]]) -> str:
     hello_cpu, hello_calls, _ = rows["hello"]
     lines = ["| request | CPU ms | share of hello | Python calls | share of hello "
              "| SQL statements |",
              "|---|---|---|---|---|---|"]
     for name, (cpu, calls, sql) in rows.items():
-        lines.append(f"| {LABELS[name]} | {cpu:.2f} | {hello_cpu / cpu:.0%} | {calls:.0f} | "
-                     f"{hello_calls / calls:.0%} | {sql} |")
+        spread = " / ".join(f"{v:.2f}" for v in (min(cpu), percentile(cpu, .5), max(cpu)))
+        lines.append(f"| {LABELS[name]} | {spread} | {min(hello_cpu) / min(cpu):.0%} | "
+                     f"{calls:.0f} | {hello_calls / calls:.0%} | {sql} |")
+    checkin, insert = rows.get("checkin"), rows.get("signed_write")
+    if checkin and insert:
+        lines += ["", f"POST /checkin/ makes {checkin[1] / insert[1]:.2f}x the Python calls of "
+                  "the signed-in bare insert (issue #24: ≤ 1.3, guarded in "
+                  "tests/test_checkin_cost.py)."]
     return "\n".join(lines)
 
 

@@ -302,8 +302,9 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
     Every row is measured in each of `rounds` interleaved rounds (the order
     turns by one row each round), so a machine whose load changes during the
     run weighs on every row alike; the check-in's share of the signed-in bare
-    insert is taken within each round. Then, with wrk, the check-in alone at
-    LATENCY_CONNECTIONS connections, `rounds` times, for its latency."""
+    insert is taken within each round, from two runs back to back. Then,
+    with wrk, the check-in alone at LATENCY_CONNECTIONS connections, `rounds`
+    times, for its latency."""
     subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
                     "create_rows_table()"], cwd=ROOT, env=env, check=True)
     port = free_port()
@@ -320,7 +321,7 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
     runs: dict[str, list[tuple[float, int, float]]] = {}
     slow: list[tuple[float, int, dict[str, float], float]] = []
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, seconds=120)  # a shared machine can take its time
         forms = {key: checkin_fields(url, cookie, overrides)
                  for key, overrides in CHECKIN_KINDS.items()}
         # The bare posts send the same body as the check-in, without the cookie.
@@ -335,9 +336,15 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
             **{key: (url + CHECKIN_FORM, signed, fields)
                for key, fields in forms.items() if fields is not None},
         }
-        order = list(targets)
+        # The check-in and the signed-in insert it is compared with run back
+        # to back (which goes first alternates); the rest turns around them.
+        pair = ("signed_write", "checkin") if "checkin" in targets else ("signed_write",)
+        order: list[tuple[str, ...]] = [(k,) for k in targets if k not in pair]
+        order.insert(3, pair)
         for n in range(rounds):
-            for key in order[n % len(order):] + order[:n % len(order)]:
+            turned = order[n % len(order):] + order[:n % len(order)]
+            keys = [k for unit in turned for k in (unit if n % 2 == 0 else unit[::-1])]
+            for key in keys:
                 target, headers, fields = targets[key]
                 before = _load_now()
                 rate, failed = load.rate(target, seconds, headers, fields)
@@ -350,7 +357,11 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
                 slow.append((rate, failed, percentiles, max(before, _load_now())))
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
     return _report(runs, slow, load, seconds, workers, rounds)
 
