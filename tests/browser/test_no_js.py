@@ -61,7 +61,7 @@ def test_a_coordinator_creates_a_returnee_without_javascript(new_context, live_s
     page.get_by_role("link", name="New returnee").click()
     page.wait_for_url("**/people/new/returnee")
     # Not a name another module gives its returnee: on one live server,
-    # test_checkins_groups.py picks "Kadiatu" from a list by name.
+    # test_checkins_groups.py picks "Kadiatu" from a list by name: no other test may make one.
     page.get_by_label("Name the person wants to be called").fill("Fatmata")
     page.get_by_label("Caseworker").select_option(label="Mohamed Sesay")
     page.get_by_role("button", name="Create and make a code").click()

@@ -17,7 +17,7 @@ def test_the_speaker_plays_the_recording_and_nothing_is_fetched_before_the_tap(
         new_context, live_server):
     # The demo has a machine-made English clip of "I need help now" (and none
     # of the emergency line): one speaker button, its sound not loaded yet.
-    account = live_server.new_returnee("Kadiatu")
+    account = live_server.new_returnee("Aminata Voice")
     page = new_context().new_page()
     sounds = []
     page.on("request", lambda r: sounds.append(r.url) if "/voice/clips/" in r.url else None)
