@@ -4,7 +4,7 @@ bad input is refused with a clear error and changes nothing."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -331,3 +331,18 @@ def test_the_offline_page_kept_for_a_bound_phone_lists_them_and_names_no_one(
     assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
     assert "Secret Name" not in page and "data-owner" not in page and "csrf" not in page.lower()
     assert web.get("/home").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("hour", [0, 11, 13, 23])
+def test_a_place_checked_today_is_read_back_at_any_hour(monkeypatch, hour):
+    """The export writes the day it was checked; read back in the early hours
+    (UTC) that day is not "in the future" (CI met it at 00:13 UTC)."""
+    from webapp.directory import service
+
+    now = datetime(2026, 12, 7, hour, 13, tzinfo=UTC)
+    monkeypatch.setattr(service, "utcnow", lambda: now)
+    assert service._checked_on("2026-12-07") <= now
+    if hour >= 10:  # already the 8th somewhere east (UTC+14), typed there
+        assert service._checked_on("2026-12-08") <= now
+    with pytest.raises(DomainError):
+        service._checked_on("2026-12-10")

@@ -376,10 +376,12 @@ def _checked_on(raw: str) -> datetime | None:
     except ValueError:
         raise DomainError(_l("Please enter a date like 2026-12-31."),
                           field="last_checked") from None
-    at = datetime.combine(day, time(12), tzinfo=UTC)
-    if at > utcnow():
+    # The export writes the day in UTC, and a partner types the local one,
+    # which may be up to 14 hours ahead: a later day than that is a mistake.
+    now = utcnow()
+    if day > (now + timedelta(hours=14)).date():
         raise DomainError(_l("Please enter a date like 2026-12-31."), field="last_checked")
-    return at
+    return min(datetime.combine(day, time(12), tzinfo=UTC), now)
 
 
 _NOT_CSV = _l("This is not a CSV file from a spreadsheet. Please save it as CSV (UTF-8) "
