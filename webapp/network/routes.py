@@ -297,7 +297,7 @@ def _referral_in_page(item: Referral, form: ReferralStepForm, status: int = 200)
     form.step.choices = [(value, label) for value, label in STEPS.items() if value in steps]
     return render_template("network/referral_in.html", referral=item, form=form,
                            labels=REFERRAL_LABELS, categories=support_choices.CATEGORIES,
-                           steps=service.REFERRAL_STEPS.get(item.status, ())), status
+                           steps=steps), status
 
 
 @bp.get("/referrals/in/<int:referral_in_id>")
