@@ -308,3 +308,47 @@ def test_totp_secrets_are_stored_encrypted_and_migrated_both_ways(app, scratch_u
     finally:
         engine.dispose()
         app.config["DATABASE_URL"] = original
+
+
+def test_a_page_of_a_list_is_one_statement_and_a_stale_page_shows_the_last(
+        session, org, make_staff):
+    """Issue #24: db.paginate reads a page and the count of all rows in one
+    statement; rows keep their names; a page number past the end (an old
+    link) shows the last page, and an empty list is page 1 of 1."""
+    from sqlalchemy import event, false, select
+
+    from webapp.db import paginate
+    from webapp.models import User
+
+    made = [make_staff(display_name=f"Staff {n}") for n in range(5)]
+    query = (select(User.id, User.display_name.label("name"))
+             .where(User.id.in_([u.id for u in made])).order_by(User.id))
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows, shown = paginate(session, query, 2, size=2)
+        assert len(statements) == 1
+        assert (shown.number, shown.pages, shown.total) == (2, 3, 5)
+        assert [r.name for r in rows] == ["Staff 2", "Staff 3"]
+        user_id, name = rows[0]
+        assert (user_id, name) == (made[2].id, "Staff 2")
+
+        statements.clear()
+        rows, shown = paginate(session, query, 99, size=2)
+        assert (shown.number, shown.pages, shown.total) == (3, 3, 5)
+        assert [r.name for r in rows] == ["Staff 4"]
+
+        statements.clear()
+        ids, shown = paginate(session, query.where(false()), 1, size=2, scalars=True)
+        assert (ids, shown.number, shown.pages, shown.total) == ([], 1, 1, 0)
+        assert len(statements) == 1
+        ids, shown = paginate(session, query.where(false()), 4, size=2, scalars=True)
+        assert (ids, shown.number, shown.pages, shown.total) == ([], 1, 1, 0)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
