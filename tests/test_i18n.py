@@ -211,3 +211,25 @@ def test_the_language_page_says_which_languages_a_native_speaker_checked(
     assert r.status_code == 302, r.get_data(as_text=True)[:400]
     page = web.get("/language").get_data(as_text=True)
     assert 'href="mailto:words@partner.example"' in page
+
+
+def test_a_forced_language_is_spoken_inside_and_the_page_language_again_after(app):
+    """A message for someone else (a push, a caseworker's alert) is made in
+    their language with force_locale, amid a page in another: the domain's
+    lookup by locale (issue #24) follows it in Python and in templates, and
+    the next request speaks its own language."""
+    from flask import render_template_string
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert gettext("Sign in") == "Sign in"
+        with force_locale("fa_AF"):
+            assert gettext("Sign in") == "ورود"
+            assert render_template_string("{{ _('Sign in') }}") == "ورود"
+            with force_locale("fr"):
+                assert render_template_string("{{ _('Sign in') }}") == "Se connecter"
+            assert gettext("Sign in") == "ورود"
+        assert gettext("Sign in") == "Sign in"
+        assert render_template_string("{{ _('Sign in') }}") == "Sign in"
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert gettext("Sign in") == "Se connecter"
+        assert render_template_string("{{ _('Sign in') }}") == "Se connecter"
