@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -385,6 +386,50 @@ def activate_returnee(page, account: Account, pin: str = PIN) -> None:
     _expect_path(page, "/home", f"activation of {account.name}")
     heading = page.get_by_role("heading", level=1)
     assert account.name in heading.inner_text(), page.content()
+
+
+# --- A phone of its own: service worker, going offline -------------------------------
+
+@contextmanager
+def persistent_phone(playwright_instance, base_url: str, profile: Path) -> Iterator:
+    """A fresh phone profile (service worker and all) on `base_url`: for the
+    tests of what the phone keeps, queues and replays."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(profile), **launch_options(), **PHONE, base_url=base_url)
+    context.set_default_timeout(15_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@contextmanager
+def offline(context) -> Iterator[None]:
+    context.set_offline(True)
+    try:
+        yield
+    finally:
+        context.set_offline(False)
+
+
+def wait_until(check, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        time.sleep(0.1)
+
+
+def returnee_on_phone(context, live_server: LiveServer, name: str) -> tuple[Account, object]:
+    """A new returnee activated on this phone, its page controlled by the
+    service worker."""
+    account = live_server.new_returnee(name)
+    page = context.pages[0] if context.pages else context.new_page()
+    activate_returnee(page, account)
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    return account, page
 
 
 def sign_in_pin(page, pin: str = PIN) -> None:

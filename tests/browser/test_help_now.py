@@ -5,16 +5,16 @@ field (stored cleaned or refused with 4xx, never a 500)."""
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from .conftest import (
-    PHONE,
-    activate_returnee,
-    launch_options,
+    offline,
+    persistent_phone,
+    returnee_on_phone,
     sign_in_staff,
+    wait_until,
 )
 from .test_vault import _idle_deadline_passes
 
@@ -29,11 +29,8 @@ RETURNEE_PAGES = ["/home", "/plan/", "/checkin/", "/checkin/history", "/help/", 
 @pytest.fixture()
 def phone(playwright_instance, live_server, tmp_path):
     """A fresh phone profile, service worker and all."""
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), **launch_options(), **PHONE, base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+    with persistent_phone(playwright_instance, live_server.url, tmp_path / "profile") as context:
+        yield context
 
 
 @pytest.fixture(scope="module")
@@ -46,33 +43,6 @@ def db(live_server):
 def scalar(db, sql: str, **params):
     with db.connect() as conn:
         return conn.execute(text(sql), params).scalar()
-
-
-def _wait_until(check, what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        time.sleep(0.1)
-
-
-@contextmanager
-def offline(context):
-    context.set_offline(True)
-    try:
-        yield
-    finally:
-        context.set_offline(False)
-
-
-def _returnee(context, live_server, name: str):
-    account = live_server.new_returnee(name)
-    page = context.pages[0] if context.pages else context.new_page()
-    activate_returnee(page, account)
-    page.evaluate("navigator.serviceWorker.ready")
-    page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    return account, page
 
 
 def _give_caseworker_a_device(db, returnee_id: int) -> int:
@@ -96,11 +66,11 @@ def _cases(db, user_id: int, **where) -> int:
 
 def test_offline_from_every_returnee_page_help_now_calls_and_queues_sent_once(
         phone, live_server, db):
-    account, page = _returnee(phone, live_server, "Help Offline")
+    account, page = returnee_on_phone(phone, live_server, "Help Offline")
     _give_caseworker_a_device(db, account.user_id)
     for path in RETURNEE_PAGES:  # online once (the help page is kept from the first)
         page.goto(path)
-    _wait_until(lambda: page.evaluate(
+    wait_until(lambda: page.evaluate(
         "() => caches.open('footing-pages').then((c) => c.match('/help/now')).then(Boolean)"),
         "the help page kept for offline")
     with offline(phone):
@@ -123,7 +93,7 @@ def test_offline_from_every_returnee_page_help_now_calls_and_queues_sent_once(
         assert _cases(db, account.user_id) == 0
     # Online again: sent once, one alert, one push delivery for the caseworker.
     page.goto("/home")
-    _wait_until(lambda: _cases(db, account.user_id) == 1, "the report stored")
+    wait_until(lambda: _cases(db, account.user_id) == 1, "the report stored")
     page.reload()
     page.wait_for_timeout(800)
     assert _cases(db, account.user_id, urgency="now") == 1
@@ -141,9 +111,9 @@ def test_offline_i_need_to_use_it_on_the_safety_plan_is_queued_and_alerts_once(
     """Issue #22: the safety plan's "I need to use it", tapped offline, waits
     in the queue like a report and is sent once online: one alert for the
     caseworker, however often the queue replays it."""
-    account, page = _returnee(phone, live_server, "Safety Offline")
+    account, page = returnee_on_phone(phone, live_server, "Safety Offline")
     page.goto("/safety/")  # a personal copy: readable offline from now on
-    _wait_until(lambda: page.evaluate(
+    wait_until(lambda: page.evaluate(
         "() => caches.open('footing-pages').then((c) => c.match('/safety/')).then(Boolean)"),
         "the safety plan kept for offline")
 
@@ -159,8 +129,8 @@ def test_offline_i_need_to_use_it_on_the_safety_plan_is_queued_and_alerts_once(
         page.wait_for_function("() => FootingQueue.items().then((i) => i.length === 1)")
         assert uses() == 0
     page.goto("/home")
-    _wait_until(lambda: uses() == 1, "the tap stored")
-    _wait_until(lambda: page.evaluate("FootingQueue.items().then((i) => i.length)") == 0,
+    wait_until(lambda: uses() == 1, "the tap stored")
+    wait_until(lambda: page.evaluate("FootingQueue.items().then((i) => i.length)") == 0,
                 "the queue emptied")
     page.reload()
     page.wait_for_timeout(800)
@@ -200,7 +170,7 @@ def _alert_says_without_pin(new_context, live_server, db, user_id: int) -> None:
 
 def test_session_expired_at_the_pin_page_help_without_pin_raises_a_marked_alert(
         phone, live_server, db, new_context):
-    account, page = _returnee(phone, live_server, "Help Idle")
+    account, page = returnee_on_phone(phone, live_server, "Help Idle")
     phone.clear_cookies(name="footing_session")  # 30 minutes idle: the session has ended
     page.goto("/home")
     page.wait_for_url("**/signin/pin")
@@ -211,7 +181,7 @@ def test_session_expired_at_the_pin_page_help_without_pin_raises_a_marked_alert(
 
 
 def test_a_locked_binding_can_still_send_help_without_pin(phone, live_server, db, new_context):
-    account, page = _returnee(phone, live_server, "Help Locked")
+    account, page = returnee_on_phone(phone, live_server, "Help Locked")
     phone.clear_cookies(name="footing_session")
     for _ in range(5):
         page.goto("/signin/pin")
@@ -234,10 +204,10 @@ def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_
     """Offline, past the idle deadline: the PIN page's help-now still asks for
     help (without the PIN), shows the organisation's number, and the report
     is sent once when the phone is back online."""
-    account, page = _returnee(phone, live_server, "Help Offline Locked")
+    account, page = returnee_on_phone(phone, live_server, "Help Offline Locked")
     for path in ("/home", "/plan/"):
         page.goto(path)
-    _wait_until(lambda: page.evaluate(
+    wait_until(lambda: page.evaluate(
         "() => caches.open('footing-public').then((c) => c.match('/help/now/phone'))"
         ".then(Boolean)"), "the page without the PIN kept for offline")
     number = scalar(db, "SELECT o.emergency_phone FROM organisations o JOIN users u "
@@ -262,8 +232,8 @@ def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_
         assert queued[0]["action"].endswith("/help/now/phone") and "sealed" not in queued[0]
         assert _cases(db, account.user_id) == 0
     page.goto("/signin/pin")  # online again, still signed out
-    _wait_until(lambda: _cases(db, account.user_id, without_pin=True) == 1, "the report stored")
-    _wait_until(lambda: not page.evaluate("FootingQueue.items()"), "the queue emptied")
+    wait_until(lambda: _cases(db, account.user_id, without_pin=True) == 1, "the report stored")
+    wait_until(lambda: not page.evaluate("FootingQueue.items()"), "the queue emptied")
     page.reload()
     page.wait_for_timeout(800)
     assert _cases(db, account.user_id) == 1
@@ -274,7 +244,7 @@ def test_offline_and_locked_help_now_from_the_lock_page_is_queued_and_sent_once_
 
 
 def test_i_am_on_it_shows_the_returnee_someone_is_on_it(phone, live_server, db, new_context):
-    account, page = _returnee(phone, live_server, "Help Seen")
+    account, page = returnee_on_phone(phone, live_server, "Help Seen")
     page.goto("/help/now")
     page.get_by_role("button", name="Yes, I need help now").click()
     page.wait_for_url("**/received")
@@ -298,7 +268,7 @@ NUL_PAGES = ["/checkin/", "/help/report", "/help/ask", "/help/now", "/plan/goals
 
 def test_a_nul_in_every_text_field_is_stored_cleaned_or_refused_never_a_500(
         phone, live_server, db):
-    _account, page = _returnee(phone, live_server, "Help Nul")
+    _account, page = returnee_on_phone(phone, live_server, "Help Nul")
     statuses = {}
     for path in NUL_PAGES:
         page.goto(path)

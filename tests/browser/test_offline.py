@@ -14,20 +14,20 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from .conftest import (
-    PHONE,
     ROOT,
     _free_port,
     _healthy,
-    activate_returnee,
-    launch_options,
+    offline,
+    persistent_phone,
+    returnee_on_phone,
     sign_in_pin,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -102,11 +102,8 @@ def probe(live_server, tmp_path_factory):
 @pytest.fixture()
 def phone(playwright_instance, probe, tmp_path):
     """A fresh phone profile on the probe server, with the service worker in control."""
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), **launch_options(), **PHONE, base_url=probe.url)
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+    with persistent_phone(playwright_instance, probe.url, tmp_path / "profile") as context:
+        yield context
 
 
 def _open(context, path: str):
@@ -117,16 +114,6 @@ def _open(context, path: str):
 
 def _controlled(page) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
-
-
-def _returnee(context, live_server, name: str):
-    account = live_server.new_returnee(name)
-    page = context.pages[0] if context.pages else context.new_page()
-    activate_returnee(page, account)
-    page.evaluate("navigator.serviceWorker.ready")
-    page.reload()
-    _controlled(page)
-    return account, page
 
 
 def _fill(page, form: str, text: str) -> None:
@@ -163,30 +150,13 @@ def _wait_status(page, words: str, seconds: float = 15) -> None:
         page.wait_for_timeout(100)
 
 
-def _wait_until(check, what: str, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        time.sleep(0.1)
-
-
 def _queued(page) -> int:
     return page.evaluate("FootingQueue.items().then((i) => i.length)")
 
 
-@contextmanager
-def offline(context):
-    context.set_offline(True)
-    try:
-        yield
-    finally:
-        context.set_offline(False)
-
-
 def test_offline_reports_survive_a_reload_and_a_closed_tab_and_are_stored_once(
         phone, probe, live_server):
-    account, page = _returnee(phone, live_server, "Queue Keeper")
+    account, page = returnee_on_phone(phone, live_server, "Queue Keeper")
     for name in AVAILABLE:  # seen once online: readable offline from now on
         page.goto(FORMS[name]["page"])
     with offline(phone):
@@ -207,9 +177,9 @@ def test_offline_reports_survive_a_reload_and_a_closed_tab_and_are_stored_once(
             assert probe.stored(FORMS[name]["kind"], account.user_id) == 0
     # Online again: Background Sync sends them, or else the next page load.
     page = _open(phone, "/home")
-    _wait_until(lambda: all(probe.stored(FORMS[name]["kind"], account.user_id) == 1
+    wait_until(lambda: all(probe.stored(FORMS[name]["kind"], account.user_id) == 1
                             for name in AVAILABLE), "every report stored")
-    _wait_until(lambda: _queued(page) == 0, "the queue emptied")
+    wait_until(lambda: _queued(page) == 0, "the queue emptied")
     page.reload()  # nothing is sent twice
     page.wait_for_timeout(500)
     for name in AVAILABLE:
@@ -225,7 +195,7 @@ def test_check_in_and_concern_forms_take_part_in_the_queue():
 
 
 def test_server_killed_during_the_replay_stores_each_report_once(phone, probe, live_server):
-    account, page = _returnee(phone, live_server, "Queue Survivor")
+    account, page = returnee_on_phone(phone, live_server, "Queue Survivor")
     page.goto("/probe/note")
     with offline(phone):
         for i in range(4):
@@ -250,7 +220,7 @@ def test_server_killed_during_the_replay_stores_each_report_once(phone, probe, l
 
 
 def test_session_ended_while_offline_is_sent_after_signing_in_again(phone, probe, live_server):
-    account, page = _returnee(phone, live_server, "Queue Returner")
+    account, page = returnee_on_phone(phone, live_server, "Queue Returner")
     page.goto("/probe/note")
     phone.set_offline(True)
     _fill(page, FORMS["probe"]["form"], "made before the session ended")
@@ -278,7 +248,7 @@ def test_online_the_form_behaves_as_without_javascript(phone, probe, live_server
     """Online, a report goes straight through: the "received" page; an empty
     one shows the error and stores nothing; a UUID reused for other content
     (Back, change, send) is sent as the new report it is."""
-    account, page = _returnee(phone, live_server, "Queue Online")
+    account, page = returnee_on_phone(phone, live_server, "Queue Online")
     form = FORMS["probe"]["form"]
     page.goto("/probe/note")
     _submit(page, form)
@@ -308,7 +278,7 @@ def test_one_request_per_report_and_none_when_nothing_waits(phone, probe, live_s
     """Issue #24: the page's own token is used (no /csrf); a replay in the
     background is one POST answered with 204 (the page it would go to is not
     fetched); with an empty queue nothing is asked at all."""
-    account, page = _returnee(phone, live_server, "Queue Counter")
+    account, page = returnee_on_phone(phone, live_server, "Queue Counter")
     form = FORMS["probe"]["form"]
     page.goto("/probe/note")
     page.wait_for_timeout(500)  # the page load's own replay check is done
@@ -328,8 +298,8 @@ def test_one_request_per_report_and_none_when_nothing_waits(phone, probe, live_s
         _fill(page, form, "sent later")
         _submit(page, form)
         _wait_status(page, "Waiting to send (1)")
-    _wait_until(lambda: probe.stored("probe", account.user_id) == 2, "the replay stored it")
-    _wait_until(lambda: _queued(page) == 0, "the queue emptied")
+    wait_until(lambda: probe.stored("probe", account.user_id) == 2, "the replay stored it")
+    wait_until(lambda: _queued(page) == 0, "the queue emptied")
     page.wait_for_timeout(500)
     assert _logged(probe, "POST /probe/note HTTP/") == posts + 2
     assert _logged(probe, "GET /probe/received/") == shown + 1  # not followed
@@ -354,7 +324,7 @@ def test_a_report_refused_for_good_is_not_retried_and_shown_with_its_reason(
     """Issue #18: a 4xx other than an ended session is final. The item stays on
     the phone, never sent again, shown on every page with the server's words,
     and can be removed."""
-    account, page = _returnee(phone, live_server, "Queue Refused")
+    account, page = returnee_on_phone(phone, live_server, "Queue Refused")
     page.goto("/probe/note")
     with offline(phone):
         _submit(page, FORMS["probe"]["form"])  # an empty note: the server will refuse it

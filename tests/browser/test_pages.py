@@ -152,7 +152,8 @@ def audit(page, console: Console, label: str, lang: str, problems: list[str], *,
     want_dir, want_lang = ("rtl", "fa-AF") if lang == "fa_AF" else ("ltr", "en")
     got_dir, got_lang, body_dir = page.evaluate(
         "() => [document.documentElement.getAttribute('dir'),"
-        " document.documentElement.getAttribute('lang'), getComputedStyle(document.body).direction]")
+        " document.documentElement.getAttribute('lang'),"
+        " getComputedStyle(document.body).direction]")
     if (got_dir, got_lang) != (want_dir, want_lang):
         problems.append(f"{label}: <html dir={got_dir!r} lang={got_lang!r}>, expected "
                         f"dir={want_dir!r} lang={want_lang!r}")

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from .conftest import PHONE, PIN, activate_returnee, launch_options, sign_in_pin
+from .conftest import PIN, activate_returnee, persistent_phone, sign_in_pin
 
 pytestmark = pytest.mark.browser
 
@@ -25,11 +25,8 @@ REPORT_FORM = "main form[method=post]"
 
 @pytest.fixture()
 def phone(playwright_instance, live_server, tmp_path):
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), **launch_options(), **PHONE, base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+    with persistent_phone(playwright_instance, live_server.url, tmp_path / "profile") as context:
+        yield context
 
 
 def _person(context, live_server, name: str):
