@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,33 +188,12 @@ def page_of(total: int, requested: int | None, size: int | None = None) -> Page:
 def paginate(session: Session, query: Select, requested: int | None,
              size: int | None = None, scalars: bool = False) -> tuple[Sequence[Any], Page]:
     """One page of an ordered query's rows (or first column, `scalars`) and
-    the Page. One statement: the page's rows carry the count of all rows (a
-    window over the same joins the ordering computes anyway; issue #24: the
-    separate count was a sixth of the caseload's database time). A page past
-    the end (a stale link) counts apart and shows the last page instead."""
-    size = size or PAGE_SIZE
-    asked = Page(number=max(requested or 1, 1), pages=0, size=size, total=0)
-    rows = _page_rows(session, query, asked)
-    if rows:
-        total = rows[0][-1]
-    elif asked.number == 1:
-        total = 0
-    else:
-        total = session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)
-                               .order_by(None)) or 0
+    the Page, in two queries: the count and the page."""
+    total = session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)
+                           .order_by(None)) or 0
     shown = page_of(total, requested, size)
-    if not rows and total:
-        rows = _page_rows(session, query, shown)
-    if scalars or not rows:
-        return [r[0] for r in rows], shown
-    # The rows as the query made them (by position and by name), less the count.
-    as_row = namedtuple("PageRow", rows[0]._fields[:-1], rename=True)  # type: ignore[misc]
-    return [as_row(*r[:-1]) for r in rows], shown
-
-
-def _page_rows(session: Session, query: Select, page: Page) -> Sequence[Any]:
-    counted = query.add_columns(func.count().over().label("_rows_in_all"))
-    return session.execute(counted.limit(page.size).offset(page.offset)).all()
+    result = session.execute(query.limit(shown.size).offset(shown.offset))
+    return (result.scalars().all() if scalars else result.all()), shown
 
 
 def get_db() -> Database:
