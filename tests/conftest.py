@@ -357,6 +357,46 @@ def returnee_web(web, make_returnee):
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK TO", "BEGIN")
 
 
+@contextmanager
+def before_revision(app, tmp_path, revision: str, returnees: int = 1):
+    """A scratch SQLite database at the migration before `revision`, holding
+    one organisation and `returnees` returnees (ids 1, 2, …): for the tests
+    of what a revision fills from the rows already there. Yields (engine,
+    upgrade); `upgrade()` applies `revision`."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from webapp.cli import alembic_config
+    from webapp.db import make_engine
+
+    url = "sqlite:///" + str(tmp_path / "fill.db")
+    original = app.config["DATABASE_URL"]
+    app.config["DATABASE_URL"] = url
+    try:
+        with app.app_context():
+            cfg = alembic_config()
+            command.upgrade(cfg, ScriptDirectory.from_config(cfg)
+                            .get_revision(revision).down_revision)
+            engine = make_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO organisations (id, name, country, timezone, emergency_phone, "
+                    "languages, currency, followup_months, export_secret, created_at) VALUES "
+                    "(1, 'o', 'SL', 'UTC', '', '[]', 'SLE', '[1]', 's', '2026-01-01')"))
+                for n in range(1, returnees + 1):
+                    conn.execute(text(
+                        "INSERT INTO users (id, organisation_id, role, display_name, "
+                        "totp_last_counter, session_epoch, created_at) VALUES "
+                        "(:n, 1, 'returnee', :name, 0, 0, '2026-01-01')"),
+                        {"n": n, "name": chr(ord("A") + n - 1)})
+            try:
+                yield engine, lambda: command.upgrade(cfg, revision)
+            finally:
+                engine.dispose()
+    finally:
+        app.config["DATABASE_URL"] = original
+
+
 @pytest.fixture()
 def count_queries(app):
     """with count_queries() as n: ...; n() is the number of SQL statements run."""

@@ -17,7 +17,7 @@ from webapp.queue import huey
 from webapp.submissions import ClientSubmission
 from webapp.tasks import signal_no_contact
 
-from .conftest import Web, activate_returnee
+from .conftest import Web, activate_returnee, before_revision
 
 
 def count(session, model, *where) -> int:
@@ -270,40 +270,15 @@ def test_the_summary_keeps_the_last_checkin_per_person(session, ctx, returnee_we
 
 def test_summary_migration_fills_from_existing_checkins(app, tmp_path):
     """The revision that adds the summaries fills them from the check-ins."""
-    from alembic import command
     from sqlalchemy import text
 
-    from webapp.cli import alembic_config
-    from webapp.db import make_engine
-
-    url = "sqlite:///" + str(tmp_path / "fill.db")
-    original = app.config["DATABASE_URL"]
-    app.config["DATABASE_URL"] = url
-    try:
-        with app.app_context():
-            cfg = alembic_config()
-            from alembic.script import ScriptDirectory
-
-            script = ScriptDirectory.from_config(cfg)
-            rev = next(r for r in script.walk_revisions() if "check-in summaries" in (r.doc or ""))
-            command.upgrade(cfg, rev.down_revision)
-            engine = make_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO organisations (id, name, country, timezone, "
-                                  "emergency_phone, languages, currency, followup_months, "
-                                  "export_secret, created_at) VALUES (1, 'o', 'SL', 'UTC', '', "
-                                  "'[]', 'SLE', '[1]', 's', '2026-01-01')"))
-                conn.execute(text("INSERT INTO users (id, organisation_id, role, display_name, "
-                                  "totp_last_counter, session_epoch, created_at) VALUES "
-                                  "(1, 1, 'returnee', 'A', 0, 0, '2026-01-01')"))
-                for day in ("2026-02-01", "2026-03-05"):
-                    conn.execute(text("INSERT INTO checkins (organisation_id, user_id, mood, note, "
-                                      "share_with_group, created_at) VALUES (1, 1, 3, '', 0, :d)"),
-                                 {"d": day})
-            command.upgrade(cfg, rev.revision)
-            with engine.connect() as conn:
-                row = conn.execute(text("SELECT count, last_at FROM checkin_summaries")).one()
-            engine.dispose()
-    finally:
-        app.config["DATABASE_URL"] = original
+    with before_revision(app, tmp_path, "03331bcddd6f") as (engine, upgrade):
+        with engine.begin() as conn:
+            for day in ("2026-02-01", "2026-03-05"):
+                conn.execute(text("INSERT INTO checkins (organisation_id, user_id, mood, note, "
+                                  "share_with_group, created_at) VALUES (1, 1, 3, '', 0, :d)"),
+                             {"d": day})
+        upgrade()
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT count, last_at FROM checkin_summaries")).one()
     assert row[0] == 2 and str(row[1]).startswith("2026-03-05")

@@ -26,7 +26,7 @@ from webapp.plan.models import Goal, Step
 from webapp.privacy.models import AccessLedgerEntry
 from webapp.support.models import Case
 
-from .conftest import Web, activate_returnee, sign_in_staff
+from .conftest import Web, activate_returnee, before_revision, sign_in_staff
 
 HX = {"HX-Request": "true"}
 ALL_YES = {"eco_income": "yes", "eco_needs": "yes", "eco_debt": "no", "soc_family": "yes",
@@ -812,53 +812,28 @@ def test_the_caseload_summary_is_kept_on_every_write_and_matches_the_backfill(
 def test_the_caseload_migration_fills_from_existing_follow_ups_and_checks(app, tmp_path):
     """The revision that adds the caseload's per-person rows fills them: the
     earliest open follow-up, the latest done, the latest two scores and a fall."""
-    from alembic import command
-    from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from webapp.cli import alembic_config
-    from webapp.db import make_engine
-
-    url = "sqlite:///" + str(tmp_path / "fill.db")
-    original = app.config["DATABASE_URL"]
-    app.config["DATABASE_URL"] = url
-    try:
-        with app.app_context():
-            cfg = alembic_config()
-            revision = ScriptDirectory.from_config(cfg).get_revision("e26d4a3b6c10")
-            command.upgrade(cfg, revision.down_revision)
-            engine = make_engine(url)
-            with engine.begin() as conn:
+    with before_revision(app, tmp_path, "e26d4a3b6c10", returnees=2) as (engine, upgrade):
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO followups (organisation_id, returnee_id, month, due_on, done_at, "
+                "note, created_at) VALUES (1, 1, 1, '2026-02-01', '2026-02-03 10:00:00', '', "
+                "'2026-01-01'), (1, 1, 3, '2026-04-01', NULL, '', '2026-01-01'), "
+                "(1, 1, 6, '2026-07-01', NULL, '', '2026-01-01')"))
+            for n, (score, day) in enumerate(((.8, "2026-02-03"), (.5, "2026-04-02"),
+                                              (.3, "2026-05-02")), start=1):
                 conn.execute(text(
-                    "INSERT INTO organisations (id, name, country, timezone, emergency_phone, "
-                    "languages, currency, followup_months, export_secret, created_at) VALUES "
-                    "(1, 'o', 'SL', 'UTC', '', '[]', 'SLE', '[1]', 's', '2026-01-01')"))
-                conn.execute(text(
-                    "INSERT INTO users (id, organisation_id, role, display_name, "
-                    "totp_last_counter, session_epoch, created_at) VALUES "
-                    "(1, 1, 'returnee', 'A', 0, 0, '2026-01-01'), "
-                    "(2, 1, 'returnee', 'B', 0, 0, '2026-01-01')"))
-                conn.execute(text(
-                    "INSERT INTO followups (organisation_id, returnee_id, month, due_on, done_at, "
-                    "note, created_at) VALUES (1, 1, 1, '2026-02-01', '2026-02-03 10:00:00', '', "
-                    "'2026-01-01'), (1, 1, 3, '2026-04-01', NULL, '', '2026-01-01'), "
-                    "(1, 1, 6, '2026-07-01', NULL, '', '2026-01-01')"))
-                for n, (score, day) in enumerate(((.8, "2026-02-03"), (.5, "2026-04-02"),
-                                                  (.3, "2026-05-02")), start=1):
-                    conn.execute(text(
-                        "INSERT INTO reintegration_checks (id, organisation_id, returnee_id, "
-                        "instrument_id, instrument_version, answers, economic, social, "
-                        "psychosocial, composite, recorded_by_id, created_at) VALUES "
-                        "(:id, 1, 1, 'footing-default', 1, '{}', :s, :s, :s, :s, 1, :d)"),
-                        {"id": n, "s": score, "d": day})
-            command.upgrade(cfg, revision.revision)
-            with engine.connect() as conn:
-                rows = conn.execute(text(
-                    "SELECT returnee_id, next_due, next_month, followup_done_at, check_id, "
-                    "score, score_before, falling_since FROM caseload_summaries")).all()
-            engine.dispose()
-    finally:
-        app.config["DATABASE_URL"] = original
+                    "INSERT INTO reintegration_checks (id, organisation_id, returnee_id, "
+                    "instrument_id, instrument_version, answers, economic, social, "
+                    "psychosocial, composite, recorded_by_id, created_at) VALUES "
+                    "(:id, 1, 1, 'footing-default', 1, '{}', :s, :s, :s, :s, 1, :d)"),
+                    {"id": n, "s": score, "d": day})
+        upgrade()
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT returnee_id, next_due, next_month, followup_done_at, check_id, "
+                "score, score_before, falling_since FROM caseload_summaries")).all()
     # B has neither: no row (the caseload reads that as nothing due, no score).
     assert len(rows) == 1
     rid, due, month, done, check_id, score, before, falling = rows[0]
