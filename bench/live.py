@@ -44,6 +44,7 @@ def running_app(returnee_name: str = "Bench Reader") -> Iterator[App]:
         LiveServer,
         activate_returnee,
         sign_in_staff,
+        stop_process,
     )
 
     tmp = Path(tempfile.mkdtemp(prefix="footing-browser-bench-"))
@@ -82,9 +83,4 @@ def running_app(returnee_name: str = "Bench Reader") -> Iterator[App]:
             browser.close()
         yield App(url=url, returnee_id=returnee.user_id, cookies=cookies)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, 30)

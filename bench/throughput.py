@@ -51,6 +51,7 @@ from bench.stats import machine_load, percentile  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402 (after the path is set)
     _free_port as free_port,
     _healthy,
+    stop_process,  # noqa: E402
 )
 
 CHECKIN_FORM = "/checkin/"
@@ -356,12 +357,7 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
                                                      forms["checkin"], LATENCY_CONNECTIONS)
                 slow.append((rate, failed, percentiles, max(before, _load_now())))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 30)
         shutil.rmtree(workdir, ignore_errors=True)
     return _report(runs, slow, load, seconds, workers, rounds)
 

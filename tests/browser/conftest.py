@@ -284,12 +284,17 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             time.sleep(0.2)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10)
+
+
+def stop_process(proc: subprocess.Popen, seconds: float) -> None:
+    """Ask a server to stop; kill it when it has not within `seconds`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # --- Chromium ----------------------------------------------------------------------
