@@ -75,7 +75,8 @@ def test_values_are_read_from_the_environment_with_their_types(tmp_path):
                             "SESSION_COOKIE_SECURE": "yes", "PUSH_ALLOW_HTTP_ENDPOINTS": "off",
                             "PUSH_SERVICE_HOSTS": "Push.Example.org, 127.0.0.1",
                             "FOOTING_INSTANCE": str(tmp_path / "state"),
-                            "STAFF_IDLE_MINUTES": "", "QUICK_EXIT_URL": "https://example.org/"})
+                            "STAFF_IDLE_MINUTES": "", "QUICK_EXIT_URL": "https://example.org/",
+                            "ARGON2_TIME_COST": "2", "ARGON2_MEMORY_COST": "1024"})
     assert isinstance(config, DevelopmentConfig)
     assert config.WORKER_LATE_SECONDS == 90 and config.SESSION_COOKIE_SECURE is True
     assert config.PUSH_ALLOW_HTTP_ENDPOINTS is False
@@ -83,6 +84,7 @@ def test_values_are_read_from_the_environment_with_their_types(tmp_path):
     assert config.INSTANCE_PATH == str(tmp_path / "state")
     assert config.STAFF_IDLE_MINUTES == 60  # empty: the default
     assert config.QUICK_EXIT_URL == "https://example.org/"
+    assert (config.ARGON2_TIME_COST, config.ARGON2_MEMORY_COST) == (2, 1024)
     assert config.ENVIRONMENT_PROBLEMS == ()
     # The classes keep their defaults: nothing is read when they are defined.
     assert DevelopmentConfig.WORKER_LATE_SECONDS == 180
@@ -93,6 +95,7 @@ def test_values_are_read_from_the_environment_with_their_types(tmp_path):
     ("WORKER_LATE_SECONDS", "0", "WORKER_LATE_SECONDS must be at least 1, not '0'"),
     ("STAFF_IDLE_MINUTES", "1.5", "STAFF_IDLE_MINUTES must be a whole number, not '1.5'"),
     ("WEB_CONCURRENCY", "four", "WEB_CONCURRENCY must be a whole number, not 'four'"),
+    ("ARGON2_MEMORY_COST", "4", "ARGON2_MEMORY_COST must be at least 8, not '4'"),
     ("SESSION_COOKIE_SECURE", "flase",
      "SESSION_COOKIE_SECURE must be on or off (1 or 0, true or false, yes or no), not 'flase'"),
     ("PUSH_SERVICE_HOSTS", "fcm.googleapis.com, https://x/",

@@ -245,6 +245,10 @@ ENVIRONMENT: dict[str, Callable[[str], object]] = {
     "STAFF_IDLE_MINUTES": _whole(1),
     "RATELIMIT_SIGNIN": _text,
     "QUICK_EXIT_URL": _text,
+    # argon2id's cost, for a server smaller or larger than the default's; the
+    # library's minimum memory (8 KiB per lane) is the floor.
+    "ARGON2_TIME_COST": _whole(1),
+    "ARGON2_MEMORY_COST": _whole(8),
 }
 
 

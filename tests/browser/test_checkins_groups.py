@@ -20,14 +20,15 @@ def _path(page) -> str:
     return urlsplit(page.url).path
 
 
-def _check_in_both_languages(page, console, url, problems):
-    """axe, width and direction of `url` in English and Dari; back to English."""
+def _check_in_both_languages(visits, problems):
+    """axe, width and direction of every (page, its console, its URLs) in
+    English and Dari: each phone changes language once per language."""
     for lang in LANGS:
-        switch_language(page, lang)
-        console.take()
-        visit(page, console, url, lang, problems)
-    switch_language(page, "en")
-    console.take()
+        for page, console, urls in visits:
+            switch_language(page, lang)
+            console.take()
+            for url in urls:
+                visit(page, console, url, lang, problems)
 
 
 def test_check_in_groups_meetings_and_attendance(new_context, live_server):
@@ -55,9 +56,7 @@ def test_check_in_groups_meetings_and_attendance(new_context, live_server):
     assert phone.locator("table.table tbody tr").count() == 1
     assert "Good" in phone.locator("table.table tbody").inner_text()
 
-    # The check-in pages, and the form sent back with errors.
-    _check_in_both_languages(phone, phone_console, "/checkin/", problems)
-    _check_in_both_languages(phone, phone_console, "/checkin/history", problems)
+    # The form sent back with errors (the pages themselves: at the end).
     phone.goto("/checkin/")
     phone.locator("main form button[type=submit]").click()
     # The offline queue posts the form itself and shows the answer in place:
@@ -81,8 +80,6 @@ def test_check_in_groups_meetings_and_attendance(new_context, live_server):
     coordinator.wait_for_url(re.compile(r"/groups/\d+$"))
     group_url = _path(coordinator)
     coord_console.take()
-    for url in ["/groups/", "/groups/new", group_url]:
-        _check_in_both_languages(coordinator, coord_console, url, problems)
 
     # The facilitator adds the returnee and plans a meeting.
     facilitator = new_context().new_page()
@@ -121,13 +118,16 @@ def test_check_in_groups_meetings_and_attendance(new_context, live_server):
     facilitator.get_by_text("Attendance saved.").wait_for()
     assert facilitator.get_by_label(re.compile("Kadiatu")).is_checked()
     fac_console.take()
-    for url in ["/groups/", group_url, f"{group_url}/meetings/new", meeting_url,
-                f"{group_url}/overview"]:
-        _check_in_both_languages(facilitator, fac_console, url, problems)
 
-    # The returnee's view of the group and the meeting.
+    # Every page of the area as each of them sees it, the returnee's view of
+    # the group and the meeting among them.
     phone_console.take()
-    for url in ["/groups/", group_url, meeting_url]:
-        _check_in_both_languages(phone, phone_console, url, problems)
+    _check_in_both_languages([
+        (phone, phone_console, ["/checkin/", "/checkin/history", "/groups/", group_url,
+                                meeting_url]),
+        (coordinator, coord_console, ["/groups/", "/groups/new", group_url]),
+        (facilitator, fac_console, ["/groups/", group_url, f"{group_url}/meetings/new",
+                                    meeting_url, f"{group_url}/overview"]),
+    ], problems)
 
     assert not problems, "\n\n".join(problems)
