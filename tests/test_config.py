@@ -169,6 +169,12 @@ def test_a_complete_production_configuration_starts(tmp_path):
     ({"WEB_CONCURRENCY": "4"},
      "REDIS_URL is not set, and WEB_CONCURRENCY is 4: more than one process serves, and they "
      "must share the rate limits and the job queue (redis://127.0.0.1:6379/0)"),
+    ({"ARGON2_MEMORY_COST": "8", "ARGON2_TIME_COST": "1"},
+     "ARGON2_MEMORY_COST 8 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
+     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
+    ({"ARGON2_MEMORY_COST": "20000", "ARGON2_TIME_COST": "1"},
+     "ARGON2_MEMORY_COST 20000 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
+     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
     ({"SECRET_KEY": "short"},
      "SECRET_KEY must be a random value of at least 32 characters "
      "(python3 -c 'import secrets; print(secrets.token_hex(32))')"),

@@ -79,8 +79,9 @@ BATCH = 100
 MAX_BATCHES = 500  # per run: the next run goes on, should anything keep it busy
 # Each overdue follow-up's signal is routed in its transaction (about ten
 # statements): 100 of them held a transaction for 0.6-0.75 s (issue #24's
-# limit: 500 ms). 50 a batch: 25,000 a run, the next run goes on.
-OVERDUE_BATCH = 50
+# limit: 500 ms), 50 for 0.42-0.61 s on a quiet machine. 25 a batch: 12,500
+# a run, the next run goes on.
+OVERDUE_BATCH = 25
 
 
 def in_batches(work, app=None, size: int | None = None) -> int:
