@@ -58,6 +58,24 @@ def test_demo_returnee_adds_one_more_person_with_a_working_code(app, connection)
     assert 'lang="nl"' in web.get("/home").get_data(as_text=True)
 
 
+def test_demo_returnee_makes_one_person_a_line_from_stdin(app, connection):
+    """One process for many (the browser tests): each line answered on its
+    own line, a refused one with its reason, the next made all the same."""
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo", "--json"])
+    asked = [{"name": "Pipe One"}, {"name": "Pipe Two", "caseworker": "nobody@example.org"},
+             {"name": "Pipe Three", "locale": "nl"}]
+    result = runner.invoke(args=["demo-returnee", "--stdin"],
+                           input="".join(json.dumps(a) + "\n" for a in asked))
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.output.splitlines()]
+    assert [a.get("name") for a in answers] == ["Pipe One", None, "Pipe Three"]
+    assert answers[1] == {"error": "no such caseworker in the demo organisation"}
+    assert answers[0]["user_id"] != answers[2]["user_id"]
+    assert answers[0]["activation_code"] != answers[2]["activation_code"]
+    assert runner.invoke(args=["demo-returnee"]).exit_code != 0  # a name, or --stdin
+
+
 # --- flask db current, history ------------------------------------------------------
 
 def test_db_current_and_history_say_where_the_database_is(tmp_path):

@@ -176,24 +176,45 @@ def seed_demo_command(as_json: bool) -> None:
 
 @click.command("demo-returnee")
 @with_appcontext
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--caseworker", "caseworker_email", help="E-mail of the demo caseworker.")
 @click.option("--locale", default="en")
-def demo_returnee_command(name: str, caseworker_email: str | None, locale: str) -> None:
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read one person a line as JSON ({\"name\", \"caseworker\", \"locale\"}) "
+                   "and answer each on a line of its own: one process for many (the browser "
+                   "tests make about thirty).")
+def demo_returnee_command(name: str | None, caseworker_email: str | None, locale: str,
+                          from_stdin: bool) -> None:
     """Add a returnee to the demo organisation and print it as JSON."""
     if current_app.config.get("ENV_NAME") == "production":
         raise click.ClickException(
             "demo-returnee refuses to run with the production configuration.")
+    if from_stdin:
+        for line in sys.stdin:
+            asked = json.loads(line)
+            try:
+                answer = _demo_returnee(asked["name"], asked.get("caseworker"),
+                                        asked.get("locale") or "en")
+            except click.ClickException as err:
+                answer = {"error": err.message}
+            click.echo(json.dumps(answer))
+            sys.stdout.flush()
+        return
+    if not name:
+        raise click.UsageError("Give the person's name, or --stdin.")
+    click.echo(json.dumps(_demo_returnee(name, caseworker_email, locale)))
 
 
+def _demo_returnee(name: str, caseworker_email: str | None, locale: str) -> dict:
     session = db_session()
     try:
         account = add_demo_returnee(session, name, caseworker_email=caseworker_email,
                                     locale=locale)
     except RuntimeError as err:
+        session.rollback()
         raise click.ClickException(str(err)) from None
     session.commit()
-    click.echo(json.dumps(asdict(account)))
+    return asdict(account)
 
 
 @click.command("create-organisation")

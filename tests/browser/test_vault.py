@@ -149,7 +149,7 @@ def test_after_the_idle_deadline_offline_nothing_is_readable_until_the_pin(phone
             page.goto(path)
             assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
             assert account.name not in page.content()
-        assert page.locator("#vault-unlock").is_visible()
+        page.locator("#vault-unlock").wait_for(state="visible")
         raw = _raw_storage(page)
         assert _copies_kept(raw), "the copies should still be kept, locked"
         assert account.name not in raw and SECRET not in raw and "Qzxv" not in raw
@@ -224,7 +224,8 @@ def test_altered_copy_is_dropped_and_the_pin_asked_for(phone, live_server):
     try:
         page.goto("/home")
         assert page.get_by_role("heading", level=1).inner_text() == "You are offline"
-        assert page.locator("#vault-unlock").is_visible()
+        # The page's script shows the PIN form once it has found the copy unreadable.
+        page.locator("#vault-unlock").wait_for(state="visible")
         assert page.evaluate("caches.open('footing-pages').then((c) => c.match('/home'))") is None
     finally:
         phone.set_offline(False)
