@@ -432,9 +432,12 @@ def main() -> int:
             for r in report.rows:
                 measured = "–" if r.measured is None else f"{r.measured / KB:.1f} KB"
                 budget = "–" if r.budget is None else f"≤ {r.budget / KB:.0f} KB"
-                verdict = ("" if r.measured is None and r.budget is None
-                           else "ok" if r.ok else "**over**" if r.measured is not None
-                           else "**not measured**")
+                if r.budget is None:
+                    verdict = ""
+                elif r.measured is None:
+                    verdict = "**not measured**"
+                else:
+                    verdict = "ok" if r.ok else "**over**"
                 rows.append(f"| {r.what} | {measured} | {budget} | {verdict} {r.note} |")
             sections.append("## Bytes on the wire (enforced in CI)\n\n" + "\n".join(rows))
             sections.append("<details><summary>Response by response</summary>\n\n```\n"

@@ -65,12 +65,15 @@ def test_demo_returnee_makes_one_person_a_line_from_stdin(app, connection):
     runner.invoke(args=["seed-demo", "--json"])
     asked = [{"name": "Pipe One"}, {"name": "Pipe Two", "caseworker": "nobody@example.org"},
              {"name": "Pipe Three", "locale": "nl"}]
-    result = runner.invoke(args=["demo-returnee", "--stdin"],
-                           input="".join(json.dumps(a) + "\n" for a in asked))
+    lines = [json.dumps(a) for a in asked]
+    lines[2:2] = ["not json", json.dumps({"nom": "x"})]
+    result = runner.invoke(args=["demo-returnee", "--stdin"], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.output.splitlines()]
-    assert [a.get("name") for a in answers] == ["Pipe One", None, "Pipe Three"]
+    assert [a.get("name") for a in answers] == ["Pipe One", None, None, None, "Pipe Three"]
     assert answers[1] == {"error": "no such caseworker in the demo organisation"}
+    assert all(a["error"].startswith("not a person") for a in answers[2:4])
+    answers = [answers[0], answers[1], answers[4]]
     assert answers[0]["user_id"] != answers[2]["user_id"]
     assert answers[0]["activation_code"] != answers[2]["activation_code"]
     assert runner.invoke(args=["demo-returnee"]).exit_code != 0  # a name, or --stdin

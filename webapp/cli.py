@@ -191,18 +191,29 @@ def demo_returnee_command(name: str | None, caseworker_email: str | None, locale
             "demo-returnee refuses to run with the production configuration.")
     if from_stdin:
         for line in sys.stdin:
-            asked = json.loads(line)
-            try:
-                answer = _demo_returnee(asked["name"], asked.get("caseworker"),
-                                        asked.get("locale") or "en")
-            except click.ClickException as err:
-                answer = {"error": err.message}
-            click.echo(json.dumps(answer))
-            sys.stdout.flush()
+            if line.strip():
+                click.echo(json.dumps(_demo_returnee_asked(line)))
+                sys.stdout.flush()
         return
     if not name:
         raise click.UsageError("Give the person's name, or --stdin.")
     click.echo(json.dumps(_demo_returnee(name, caseworker_email, locale)))
+
+
+def _demo_returnee_asked(line: str) -> dict:
+    """One line of `demo-returnee --stdin`: the account made, or {"error": why}
+    (a line that is not a person is answered too, and the next goes on)."""
+    try:
+        asked = json.loads(line)
+        name = asked["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return {"error": 'not a person: give {"name": ..., "caseworker": ..., "locale": ...}'}
+    try:
+        return _demo_returnee(name, asked.get("caseworker"), asked.get("locale") or "en")
+    except click.ClickException as err:
+        return {"error": err.message}
 
 
 def _demo_returnee(name: str, caseworker_email: str | None, locale: str) -> dict:
