@@ -526,12 +526,22 @@ def committed_returnee(app):
 
 # --- Two workers (pytest-xdist) ------------------------------------------------------
 
+# Browser modules whose fixtures are made once per live server (session
+# scope), so that their tests can run on any worker: one scope per test
+# function. tests/browser/test_pages.py alone was five of the browser suite's
+# ten minutes of work, so one worker ran it while the other ran out of work.
+SPLIT_BY_FUNCTION = {"tests/browser/test_pages.py"}
+
+
 def xdist_scope(nodeid: str) -> str:
     """What one xdist worker runs together, in order: a browser module (its
     module-scoped fixtures hold one flow, made once on that worker's live
-    server, and hand out the demo's activation codes once), or else one test
-    (no other module has module-scoped fixtures)."""
-    module = nodeid.partition("::")[0]
+    server, and hand out the demo's activation codes once), or one test
+    function of a module in SPLIT_BY_FUNCTION, or else one test (no other
+    module has module-scoped fixtures)."""
+    module, _, name = nodeid.partition("::")
+    if module in SPLIT_BY_FUNCTION:
+        return f"{module}::{name.partition('[')[0]}"
     return module if module.startswith("tests/browser/") else nodeid
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import PIN, activate_returnee, sign_in_staff, switch_language
+from .conftest import PIN, activate_returnee, choose_language, sign_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -32,12 +32,12 @@ def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, l
     page.wait_for_url("**/me/ledger")
     assert page.get_by_role("heading", name="Who looked at my information").is_visible()
 
-    switch_language(page, "fa_AF")
+    choose_language(page, "fa_AF")
     assert urlsplit(page.url).path == "/home"
     assert page.locator("html").get_attribute("dir") == "rtl"
     heading = page.get_by_role("heading", level=1).inner_text()
     assert returnee.name in heading, heading
-    switch_language(page, "en")
+    choose_language(page, "en")
     assert page.get_by_role("heading", name=f"Hello, {returnee.name}").is_visible()
 
     # Sign out (a form) and back in with the PIN on this now-bound phone.
@@ -54,8 +54,7 @@ def test_a_returnee_activates_and_uses_the_app_without_javascript(new_context, l
 
 def test_a_coordinator_creates_a_returnee_without_javascript(new_context, live_server):
     context, page = _no_js_context(new_context)
-    sign_in_staff(page, live_server, live_server.staff("coordinator"))
-    switch_language(page, "en")  # the profile's language; another test may have changed it
+    sign_in_staff(page, live_server, live_server.staff("coordinator"))  # and in English
     page.get_by_role("link", name="People").click()
     page.wait_for_url("**/people/")
     page.get_by_role("link", name="New returnee").click()
