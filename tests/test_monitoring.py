@@ -527,6 +527,35 @@ def test_caseload_flags_only_for_stated_reasons_oldest_first(
     assert "No contact for" not in page
 
 
+def test_no_contact_counts_from_the_latest_check_in_follow_up_or_account(
+        app, session, org, make_staff, make_returnee):
+    """The last contact is the later of the last check-in and the last
+    follow-up recorded; with neither, the day the account was made."""
+    cw = make_staff(Role.CASEWORKER)
+    called, _ = make_returnee(caseworker=cw, name="Called")  # check-in 100 days, call 40
+    writes, _ = make_returnee(caseworker=cw, name="Writes")  # call 100 days, check-in 2
+    never, _ = make_returnee(caseworker=cw, name="Never")  # made 50 days ago, nothing since
+    now = utcnow()
+    for person in (called, writes, never):
+        person.created_at = now - timedelta(days={"Never": 50}.get(person.display_name, 200))
+    for person, checked, called_at in ((called, 100, 40), (writes, 2, 100)):
+        session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=3,
+                            created_at=now - timedelta(days=checked)))
+        session.add(FollowUp(organisation_id=org.id, returnee_id=person.id, month=1,
+                             due_on=date.today() + timedelta(days=30),
+                             done_at=now - timedelta(days=called_at), contact="phone",
+                             outcome="doing_well"))
+    session.commit()
+    page = staff_client(app, cw).get("/caseload/").get_data(as_text=True)
+    reasons = {re.findall(r'/caseload/\d+"><bdi>([^<]+)</bdi></a>', block)[0]:
+               re.findall(r'class="tag[^"]*reason-\w+">([^<]+)</li>', block)
+               for block in page.split('<li class="card caseload-row')[1:]}
+    assert reasons == {"Never": ["No contact for 50 days"],
+                       "Called": ["No contact for 40 days"], "Writes": []}, reasons
+    names = re.findall(r'/caseload/\d+"><bdi>([^<]+)</bdi></a>', page)
+    assert names == ["Never", "Called", "Writes"], names  # the oldest reason first
+
+
 def test_caseload_shows_the_progress_of_each_persons_own_goals(
         app, session, org, make_staff, make_returnee):
     cw = make_staff(Role.CASEWORKER)

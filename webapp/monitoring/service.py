@@ -426,16 +426,31 @@ class _least(FunctionElement):
     name = "least"
 
 
+class _greatest(FunctionElement):
+    """The largest of its arguments that is not NULL (NULL when all are):
+    GREATEST on PostgreSQL, max() over a far-past stand-in on SQLite."""
+
+    inherit_cache = True
+    name = "greatest"
+
+
+# SQLite's min() and max() of several values are NULL when one is.
+_SQLITE_EXTREMES = {"least": ("min", "9999-12-31"), "greatest": ("max", "0000-01-01")}
+
+
 @compiles(_least)
-def _least_default(element, compiler, **kw):
-    return f"LEAST({compiler.process(element.clauses, **kw)})"
+@compiles(_greatest)
+def _extreme_default(element, compiler, **kw):
+    return f"{element.name.upper()}({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(_least, "sqlite")
-def _least_sqlite(element, compiler, **kw):
-    args = ", ".join(f"coalesce({compiler.process(c, **kw)}, '9999-12-31')"
+@compiles(_greatest, "sqlite")
+def _extreme_sqlite(element, compiler, **kw):
+    function, stand_in = _SQLITE_EXTREMES[element.name]
+    args = ", ".join(f"coalesce({compiler.process(c, **kw)}, '{stand_in}')"
                      for c in element.clauses)
-    return f"nullif(min({args}), '9999-12-31')"
+    return f"nullif({function}({args}), '{stand_in}')"
 
 
 @dataclass(frozen=True)
@@ -596,10 +611,7 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
     # The last contact: a check-in or a follow-up recorded; never: since the
     # account was made (a person added yesterday is not "no contact").
-    checkin_or_made = func.coalesce(last_at, summary.followup_done_at, User.created_at)
-    followup_or_made = func.coalesce(summary.followup_done_at, last_at, User.created_at)
-    last_contact = case((checkin_or_made > followup_or_made, checkin_or_made),
-                        else_=followup_or_made)
+    last_contact = func.coalesce(_greatest(last_at, summary.followup_done_at), User.created_at)
     urgent_at = _least(open_cases.c.urgent_at, urgent_alerts.c.at)
     urgent = urgent_at.is_not(None)
     serious = open_cases.c.serious_at.is_not(None)
@@ -642,7 +654,8 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                 case((no_contact, last_contact), else_=None).label("quiet_since"),
                 summary.falling_since, open_cases.c.unanswered_at, summary.next_month,
                 summary.check_id)
-             .order_by(attention, oldest.is_(None), oldest,
+             # `oldest` is NULL exactly when attention is 2 (no reason holds).
+             .order_by(attention, oldest,
                        func.coalesce(open_cases.c.worst, 99), User.display_name, User.id))
     result, shown = paginate(session, query, page, PAGE_SIZE)
     ids = [r[0] for r in result]
