@@ -175,12 +175,25 @@ def test_a_complete_production_configuration_starts(tmp_path):
     ({"ARGON2_MEMORY_COST": "20000", "ARGON2_TIME_COST": "1"},
      "ARGON2_MEMORY_COST 20000 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
      "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
+    # One pass needs 46 MiB (OWASP); 40,000 KiB passed while the rule was twice 19 MiB.
+    ({"ARGON2_MEMORY_COST": "40000", "ARGON2_TIME_COST": "1"},
+     "ARGON2_MEMORY_COST 40000 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
+     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
     ({"SECRET_KEY": "short"},
      "SECRET_KEY must be a random value of at least 32 characters "
      "(python3 -c 'import secrets; print(secrets.token_hex(32))')"),
 ])
 def test_production_refuses_to_start_without(tmp_path, changes, message):
     assert refusal(production_config(tmp_path, **changes)) == [message]
+
+
+@pytest.mark.parametrize("memory, passes", [("19456", "2"), ("47104", "1")])
+def test_production_starts_with_owasps_least_argon2_cost(tmp_path, memory, passes):
+    config = production_config(tmp_path, ARGON2_MEMORY_COST=memory, ARGON2_TIME_COST=passes)
+    app = create_app(config)
+    app.extensions["footing_db"].engine.dispose()
+    assert (app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_TIME_COST"]) == (
+        int(memory), int(passes))
 
 
 def test_production_refuses_to_start_without_a_vapid_key(tmp_path):
