@@ -162,6 +162,14 @@ class Row:
         broke (a row said "not seen" and passed for weeks)."""
         return self.budget is None or (self.measured is not None and self.measured <= self.budget)
 
+    @property
+    def verdict(self) -> str:
+        if self.budget is None:
+            return ""
+        if self.measured is None:
+            return "**not measured**"
+        return "ok" if self.ok else "**over**"
+
 
 @dataclass
 class ByteReport:
@@ -437,13 +445,7 @@ def main() -> int:
             for r in report.rows:
                 measured = "–" if r.measured is None else f"{r.measured / KB:.1f} KB"
                 budget = "–" if r.budget is None else f"≤ {r.budget / KB:.0f} KB"
-                if r.budget is None:
-                    verdict = ""
-                elif r.measured is None:
-                    verdict = "**not measured**"
-                else:
-                    verdict = "ok" if r.ok else "**over**"
-                rows.append(f"| {r.what} | {measured} | {budget} | {verdict} {r.note} |")
+                rows.append(f"| {r.what} | {measured} | {budget} | {r.verdict} {r.note} |")
             sections.append("## Bytes on the wire (enforced in CI)\n\n" + "\n".join(rows))
             sections.append("<details><summary>Response by response</summary>\n\n```\n"
                             + "\n".join(report.details) + "\n```\n</details>")
