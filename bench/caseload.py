@@ -386,6 +386,48 @@ def existing(app) -> dict:
             "caseworker": by_email["cw3@bench.example.org"], "returnees": people}
 
 
+def compute_order(app) -> dict:
+    """The sweep's work on every stale place of the caseload's order
+    (`CaseloadOrder`), batch after batch, as after the migration or the
+    seeding: every place is stale then. Its stats, as `time_jobs`'s."""
+    from webapp import tasks
+    from webapp.monitoring.service import ORDER_BATCH, refresh_caseload_order
+
+    engine = app.extensions["footing_db"].engine
+    started, done = time.perf_counter(), 0
+    with measured(engine) as stats:
+        while True:
+            did = tasks.in_transaction(
+                lambda session: refresh_caseload_order(session, size=ORDER_BATCH), app)
+            done += did
+            if did < ORDER_BATCH:
+                break
+    stats["seconds"], stats["done"] = time.perf_counter() - started, done
+    return stats
+
+
+def make_stale(app, share: float) -> int:
+    """Mark this share of the places stale, as writes do (their triggers)."""
+    from sqlalchemy import text
+
+    from webapp.db import db_session
+
+    with app.app_context():
+        s = db_session()
+        n = s.execute(text(
+            "UPDATE caseload_order SET fresh_until = '0001-01-01 00:00:00+00', "
+            "version = version + 1 WHERE returnee_id % :every = 0"),
+            {"every": round(1 / share)}).rowcount
+        s.commit()
+    return n
+
+
+def job_row(label: str, done: int, r: dict) -> str:
+    return (f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
+            f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms "
+            f"({r['longest_statements']:,}) | {r['most_statements']:,} |")
+
+
 def jobs_section(app, args) -> list[str]:
     lines = ["", "## Worker jobs on the same data (reported)", "",
              "| job | did | time | SQL statements | transactions | longest transaction "
@@ -396,9 +438,7 @@ def jobs_section(app, args) -> list[str]:
                      "(`--max-batches`).\n")
     jobs_load = machine_load()
     for label, done, r in time_jobs(app, tuple(args.jobs.split(",")), args.max_batches):
-        lines.append(f"| {label} | {done:,} | {r['seconds']:.1f} s | {r['statements']:,} | "
-                     f"{r['transactions']:,} | {r['longest'] * 1000:.0f} ms "
-                     f"({r['longest_statements']:,}) | {r['most_statements']:,} |")
+        lines.append(job_row(label, done, r))
     lines += ["", f"Machine: {jobs_load} before the jobs, {machine_load()} after."]
     return lines
 
@@ -452,6 +492,9 @@ def main() -> int:
         t0 = time.time()
         info = seed(app, args.returnees, args.checkins_each)
         seeded = time.time() - t0
+    # The caseload's order, computed for every place as the sweep does after
+    # the migration (with --reuse: only what went stale since).
+    ordered = compute_order(app)
     caseworker = signed_in_client(app, info["caseworker"])
     coordinator = signed_in_client(app, info["coordinator"])
     # (label, client, url, held to the caseload's budget): the other staff
@@ -475,12 +518,21 @@ def main() -> int:
     results = [(label, url, budgeted, time_page(client, url, args.runs, engine),
                 statements(engine, client, url))
                for label, client, url, budgeted in pages]
-    load_after = machine_load()
     plans = []
     for label, client, url, budgeted in pages:
         if budgeted and args.explain:
             plans += [f"### {label} `{url}`\n\n```\n{p}\n```"
                       for p in explain_slowest(engine, client, url, args.explain)]
+    # The coordinator's page while 1 % of the places are stale (written about
+    # since the last sweep, a minute ago at most: far more than a minute's
+    # writes); then the sweep makes them fresh again.
+    stale = make_stale(app, 0.01)
+    label = f"caseload, coordinator, {stale:,} places stale (1 %)"
+    results.append((label, "/caseload/", True, time_page(coordinator, "/caseload/", args.runs,
+                                                         engine),
+                    statements(engine, coordinator, "/caseload/")))
+    compute_order(app)
+    load_after = machine_load()
     lines = [
         "# Caseload and the other organisation-wide staff pages at scale (PostgreSQL)",
         "",
@@ -511,6 +563,13 @@ def main() -> int:
                      f"{r['p95']:.1f} ms | {r['max']:.1f} ms | "
                      f"{r['app_cpu']:.1f} + {r['db_cpu']:.1f} ms | {sql} | "
                      f"{f'p95 ≤ {budget:.0f} ms' if budgeted else 'reported'} |")
+    lines += ["", "## The caseload's order, computed for every place (reported)", "",
+              "As the sweep does after the migration, batch after batch (with `--reuse`: "
+              "what went stale since the last run). Then the pages above were timed.", "",
+              "| job | did | time | SQL statements | transactions | longest transaction "
+              "(its statements) | most statements in one transaction |",
+              "|---|---|---|---|---|---|---|",
+              job_row("caseload order, every stale place", ordered["done"], ordered)]
     if not args.no_jobs:
         lines += jobs_section(app, args)
     if plans:

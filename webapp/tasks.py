@@ -22,7 +22,12 @@ from .db import db_session
 from .groups.reminders import meeting_tomorrow
 from .i18n import supported
 from .models import utcnow
-from .monitoring.service import schedule_batch, signal_overdue
+from .monitoring.service import (
+    ORDER_BATCH,
+    refresh_caseload_order,
+    schedule_batch,
+    signal_overdue,
+)
 from .privacy.service import erase_late_arrivals as erase
 from .push import service as push
 from .push.models import PushDelivery
@@ -218,14 +223,20 @@ def send_delivery(delivery_id: int, now=None) -> str:
 
 def sweep(now=None) -> dict:
     """Every minute: route what was never routed, escalate what is overdue,
-    send what is due. Nothing committed is lost if an enqueue was missed."""
+    send what is due, compute the caseload's order where it went stale.
+    Nothing committed is lost if an enqueue was missed."""
     now = now or utcnow()
     routed = route_signals(now)
     escalated = escalate(now)
     due = in_transaction(lambda session: push.due_deliveries(session, now))
     sent = [send_delivery(i, now) for i in due]
+    # The caseload's order of the people written about since, or reached by
+    # time (issue #24); after the pushes, which are more urgent.
+    ordered = in_batches(lambda session, size: refresh_caseload_order(session, now, size),
+                         size=ORDER_BATCH)
     beat()
-    return {"routed": len(routed), "escalated": len(escalated), "sent": sent}
+    return {"routed": len(routed), "escalated": len(escalated), "sent": sent,
+            "ordered": ordered}
 
 
 @huey.task()

@@ -156,6 +156,54 @@ class CaseloadSummary(Base):
     falling_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CaseloadOrder(Base):
+    """Per person: where they stand in the caseload's order (issue #24: at
+    100,000 people, computing every person's reasons at each reading took
+    400 ms; read from here in index order, a page stops after its rows).
+
+    A copy, exact while fresh: computed by the sweep
+    (`service.refresh_caseload_order`) at `fresh_from`, valid until
+    `fresh_until`, the first instant a reason starts by the passage of time
+    alone (a follow-up falls overdue, a silence reaches NO_CONTACT_DAYS).
+    Every write to what the order is made of (the person, their assignment,
+    cases, alerts, check-ins, follow-ups and checks) makes the row stale
+    at once: database triggers (migration a24c0e7d5b31) set `fresh_until`
+    to STALE and count `version` up, whoever writes, ORM, Core or SQL. The
+    caseload computes stale rows as before, so a stale row is slower, never
+    wrong. A row for every account (staff rows stay out of every caseload:
+    `organisation_id` is None for whoever is in none)."""
+
+    __tablename__ = "caseload_order"
+    __table_args__ = (
+        Index("ix_caseload_order_organisation", "organisation_id", "attention", "oldest", "worst",
+              "name", "returnee_id"),
+        Index("ix_caseload_order_caseworker", "caseworker_id", "attention", "oldest", "worst",
+              "name", "returnee_id"),
+        Index("ix_caseload_order_fresh_until", "fresh_until"),
+        Index("ix_caseload_order_fresh_from", "fresh_from"),
+    )
+
+    # Goes with the account, however it is deleted (a copy of what is elsewhere).
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    # Copies of the person's organisation and caseworker while in a caseload.
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    caseworker_id: Mapped[int | None] = mapped_column(Integer)
+    # The caseload's sort key: attention (0 urgent, 1 a look, 2 fine), the
+    # oldest reason's start, the worst open priority (99: none), the name.
+    attention: Mapped[int] = mapped_column(Integer, default=2)
+    oldest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worst: Mapped[int] = mapped_column(Integer, default=99)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # What the filters for a reason that starts with time compare with the
+    # time of reading: the last contact, the earliest follow-up not recorded.
+    last_contact: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_due: Mapped[date | None] = mapped_column(Date)
+    fresh_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    fresh_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 SUMMARY_CHUNK = 500  # people per statement (SQLite's limit on bound values)
 
 

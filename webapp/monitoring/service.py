@@ -16,7 +16,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l, ngettext
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.sql.functions import FunctionElement
@@ -26,7 +37,7 @@ from ..alerts import signals
 from ..alerts.models import Alert
 from ..alerts.routing import URGENT
 from ..checkins.models import CheckIn, CheckInSummary
-from ..db import Page, paginate
+from ..db import Page, page_of, paginate
 from ..errors import DomainError
 from ..models import Organisation, Role, User, utcnow
 from ..people.models import CaseworkerAssignment
@@ -40,6 +51,7 @@ from .models import (
     CONTACTS,
     LESSON_MAX,
     LESSON_SCOPES,
+    CaseloadOrder,
     CaseloadSummary,
     FollowUp,
     InstrumentVersion,
@@ -550,32 +562,44 @@ class Caseload:
     pages: int
 
 
-def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None,
-             show: str | None = None, page: int = 1, now: datetime | None = None) -> Caseload:
-    """The returnees the viewer follows (a coordinator: the organisation's, or
-    one caseworker's), those needing attention first. A fixed number of
-    queries whatever the number of returnees: one summary row per person for
-    check-ins and for follow-ups and scores (kept on write), the open cases and
-    urgent alerts grouped per person in subqueries, one query that sorts
-    narrow rows (ids and figures, not whole accounts) and picks the page, then
-    the page's people and details.
+@dataclass
+class _Live:
+    """The caseload computed from the records (see `caseload`): `base` picks
+    the people (ids only), `rows` adds what a row shows, in the caseload's
+    order; the rest are the sort key's and the filters' expressions."""
 
-    A person needs attention only for a stated reason (`reasons_of`): an
-    urgent problem or alert open (attention 0), a serious problem open, a
-    follow-up overdue, no contact (no check-in and no follow-up recorded) for
-    NO_CONTACT_DAYS, a falling reintegration score, a request nobody has
-    answered yet (attention 1). Sorted by attention, then by the age of the
-    oldest reason."""
-    now = now or utcnow()
+    base: Select[Any]
+    rows: Select[Any]
+    attention: Any
+    oldest: Any
+    worst: Any
+    urgent: Any
+    no_contact: Any
+    overdue: Any
+    last_contact: Any
+
+    def showing(self, show: str | None) -> list:
+        """The conditions of a filter (none for an unknown one: everyone)."""
+        return {"urgent": [self.urgent], "no_contact": [self.no_contact],
+                "overdue": [self.overdue], "attention": [self.attention < 2]}.get(show or "", [])
+
+    def order(self) -> tuple:
+        return self.attention, self.oldest, self.worst, User.display_name, User.id
+
+
+def _live(org_id: int, followed_by: int | None, now: datetime, ids: Any = None) -> _Live:
+    """The caseload's people of the organisation (or of one caseworker),
+    with their sort key computed from their records at `now`; `ids` (a
+    list or a select of ids), when given, narrows everything to them."""
     today = _today(now)
-    org_id = viewer.organisation_id
-    # Whose caseload: one caseworker's people, or the organisation's. The
-    # aggregates below are computed for these people only (issue #24): a
-    # caseworker's 500 people no longer cost the follow-ups of 10,000.
-    followed_by = viewer.id if viewer.role == Role.CASEWORKER.value else caseworker_id
     people_of = (select(CaseworkerAssignment.returnee_id)
                  .where(CaseworkerAssignment.caseworker_id == followed_by,
                         CaseworkerAssignment.ended_at.is_(None)))
+    case_scope = [Case.returnee_id.in_(people_of)] if followed_by else []
+    alert_scope = [Alert.returnee_id.in_(people_of)] if followed_by else []
+    if ids is not None:
+        case_scope.append(Case.returnee_id.in_(ids))
+        alert_scope.append(Alert.returnee_id.in_(ids))
     # One row per person (kept by record_checkin), not a search through every
     # check-in: the caseload of 10,000 people stays within its time budget.
     last_at = CheckInSummary.last_at
@@ -591,14 +615,12 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                               Case.created_at), else_=None)).label("serious_at"),
                func.min(case((and_(Case.type == sc.REQUEST, Case.status == "new"),
                               Case.created_at), else_=None)).label("unanswered_at"))
-        .where(Case.organisation_id == org_id, Case.status.in_(sc.OPEN_STATUSES),
-               *([Case.returnee_id.in_(people_of)] if followed_by else []))
+        .where(Case.organisation_id == org_id, Case.status.in_(sc.OPEN_STATUSES), *case_scope)
         .group_by(Case.returnee_id).subquery())
     urgent_alerts = (select(Alert.returnee_id.label("rid"),
                             func.min(Alert.created_at).label("at"))
                      .where(Alert.organisation_id == org_id, Alert.resolved_at.is_(None),
-                            Alert.severity == URGENT,
-                            *([Alert.returnee_id.in_(people_of)] if followed_by else []))
+                            Alert.severity == URGENT, *alert_scope)
                      .group_by(Alert.returnee_id).subquery())
     # Follow-ups and checks: one row per person, kept on write (CaseloadSummary).
     summary = CaseloadSummary
@@ -621,11 +643,13 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     unanswered = open_cases.c.unanswered_at.is_not(None)
     attention = case((urgent, 0), (or_(serious, overdue, no_contact, falling, unanswered), 1),
                      else_=2)
+    # NULL exactly when attention is 2 (no reason holds).
     oldest = _least(urgent_at, open_cases.c.serious_at,
                     case((overdue, summary.next_due), else_=None),
                     case((no_contact, last_contact), else_=None),
                     summary.falling_since,
                     open_cases.c.unanswered_at)
+    worst = func.coalesce(open_cases.c.worst, 99)
 
     assigned = and_(CaseworkerAssignment.returnee_id == User.id,
                     CaseworkerAssignment.ended_at.is_(None))
@@ -638,29 +662,104 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                    User.disabled_at.is_(None)))
     if followed_by:
         base = base.where(CaseworkerAssignment.caseworker_id == followed_by)
-    if show == "urgent":
-        base = base.where(urgent)
-    elif show == "no_contact":
-        base = base.where(no_contact)
-    elif show == "overdue":
-        base = base.where(overdue)
-    elif show == "attention":
-        base = base.where(attention < 2)
+    if ids is not None:
+        base = base.where(User.id.in_(ids))
+    rows = base.add_columns(
+        caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
+        open_cases.c.worst, open_cases.c.requests, summary.next_due, attention.label("att"),
+        urgent_at.label("urgent_at"), open_cases.c.serious_at,
+        case((no_contact, last_contact), else_=None).label("quiet_since"),
+        summary.falling_since, open_cases.c.unanswered_at, summary.next_month,
+        summary.check_id)
+    return _Live(base=base, rows=rows, attention=attention, oldest=oldest, worst=worst,
+                 urgent=urgent, no_contact=no_contact, overdue=overdue,
+                 last_contact=last_contact)
 
-    query = (base.add_columns(
-                caseworker.label("cw"), last_at.label("last_at"), open_cases.c.concerns,
-                open_cases.c.worst, open_cases.c.requests, summary.next_due, attention.label("att"),
-                urgent_at.label("urgent_at"), open_cases.c.serious_at,
-                case((no_contact, last_contact), else_=None).label("quiet_since"),
-                summary.falling_since, open_cases.c.unanswered_at, summary.next_month,
-                summary.check_id)
-             # `oldest` is NULL exactly when attention is 2 (no reason holds).
-             .order_by(attention, oldest,
-                       func.coalesce(open_cases.c.worst, 99), User.display_name, User.id))
-    result, shown = paginate(session, query, page, PAGE_SIZE)
-    ids = [r[0] for r in result]
+
+def _order_showing(show: str | None, now: datetime) -> list:
+    """`_Live.showing` on the kept order: the reasons that start with time
+    compare its copies of their instants with `now`."""
+    order = CaseloadOrder
+    return {"urgent": [order.attention == 0], "attention": [order.attention < 2],
+            "no_contact": [order.last_contact < now - timedelta(days=NO_CONTACT_DAYS)],
+            "overdue": [order.next_due < _today(now) - timedelta(days=OVERDUE_AFTER_DAYS)],
+            }.get(show or "", [])
+
+
+def _stale_ids(now: datetime) -> Select:
+    order = CaseloadOrder
+    return select(order.returnee_id).where(or_(order.fresh_until <= now, order.fresh_from > now))
+
+
+def _page_in_order(session: Session, org_id: int, followed_by: int | None, show: str | None,
+                   now: datetime, requested: int | None) -> tuple[list[int], Page]:
+    """The ids of one page of the caseload, in its order: the people whose
+    kept order is fresh, read in index order, and the stale ones computed
+    from their records, merged. Four statements whatever the number of
+    people: two counts and the merged page."""
+    order = CaseloadOrder
+    fresh_where = [order.organisation_id == org_id, order.fresh_from <= now,
+                   order.fresh_until > now, *_order_showing(show, now)]
+    if followed_by:
+        fresh_where.append(order.caseworker_id == followed_by)
+    stale = _live(org_id, followed_by, now, ids=_stale_ids(now))
+    stale_people = stale.base.where(*stale.showing(show))
+    total = (session.scalar(select(func.count()).select_from(order).where(*fresh_where)) or 0) + (
+        session.scalar(stale_people.with_only_columns(func.count(), maintain_column_froms=True))
+        or 0)
+    shown = page_of(total, requested, PAGE_SIZE)
+    enough = shown.offset + shown.size
+    fresh = (select(order.returnee_id.label("id"), order.attention.label("att"),
+                    order.oldest.label("oldest"), order.worst.label("worst"),
+                    order.name.label("name"))
+             .where(*fresh_where)
+             .order_by(order.attention, order.oldest, order.worst, order.name, order.returnee_id)
+             .limit(enough).subquery())
+    computed = (stale_people.with_only_columns(
+                    User.id.label("id"), stale.attention.label("att"),
+                    stale.oldest.label("oldest"), stale.worst.label("worst"),
+                    User.display_name.label("name"), maintain_column_froms=True)
+                .order_by(*stale.order()).limit(enough).subquery())
+    both = union_all(select(fresh), select(computed)).subquery()
+    ids: Sequence[int] = session.scalars(select(both.c.id)
+                          .order_by(both.c.att, both.c.oldest, both.c.worst, both.c.name,
+                                    both.c.id)
+                          .offset(shown.offset).limit(shown.size)).all()
+    return list(ids), shown
+
+
+def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None,
+             show: str | None = None, page: int = 1, now: datetime | None = None) -> Caseload:
+    """The returnees the viewer follows (a coordinator: the organisation's, or
+    one caseworker's), those needing attention first. A fixed number of
+    queries whatever the number of returnees.
+
+    A person needs attention only for a stated reason (`reasons_of`): an
+    urgent problem or alert open (attention 0), a serious problem open, a
+    follow-up overdue, no contact (no check-in and no follow-up recorded) for
+    NO_CONTACT_DAYS, a falling reintegration score, a request nobody has
+    answered yet (attention 1). Sorted by attention, then by the age of the
+    oldest reason, the worst open problem, the name.
+
+    The order is read from `CaseloadOrder` where it is fresh (issue #24: at
+    100,000 people computing everyone's reasons took 400 ms a page), and
+    computed from the records for the rest (`_live`): one summary row per
+    person for check-ins and for follow-ups and scores (kept on write), the
+    open cases and urgent alerts grouped per person. The page's rows are
+    then read for its people only, the same way."""
+    now = now or utcnow()
+    today = _today(now)
+    org_id = viewer.organisation_id
+    # Whose caseload: one caseworker's people, or the organisation's (issue
+    # #24: a caseworker's 500 people no longer cost the follow-ups of 10,000).
+    followed_by = viewer.id if viewer.role == Role.CASEWORKER.value else caseworker_id
+    ids, shown = _page_in_order(session, org_id, followed_by, show, now, page)
+    found: dict[int, Any] = {r[0]: r for r in session.execute(
+        _live(org_id, followed_by, now, ids=ids).rows)} if ids else {}
+    result = [found[i] for i in ids if i in found]  # one disabled since the ids were read
     people, checks, moods, progress = _page_details(
         session, ids, [r.check_id for r in result if r.check_id is not None])
+    overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
     rows = []
     for (user_id, cw, at, concerns, worst, requests, due, att, urgent_since, serious_since,
          quiet_since, falling_at, unanswered_since, month, check_id) in result:
@@ -678,6 +777,74 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
                 no_contact_since=_as_time(quiet_since), falling_since=_as_time(falling_at),
                 unanswered_since=unanswered_since)))
     return Caseload(rows=rows, total=shown.total, page=shown.number, pages=shown.pages)
+
+
+# --- The kept order (CaseloadOrder) ---------------------------------------------------
+
+ORDER_BATCH = 200  # people a transaction of the sweep computes again
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _starts_by_time(now: datetime, last_contact: datetime | None,
+                    next_due: date | None) -> datetime:
+    """The first instant after `now` at which a reason starts with no write:
+    the silence reaches NO_CONTACT_DAYS, the follow-up falls overdue
+    (OVERDUE_AFTER_DAYS after its date, from the next day's start)."""
+    starts = [NEVER]
+    if last_contact is not None:
+        starts.append(last_contact + timedelta(days=NO_CONTACT_DAYS))
+    if next_due is not None:
+        starts.append(datetime.combine(next_due + timedelta(days=OVERDUE_AFTER_DAYS + 1),
+                                       datetime.min.time(), UTC))
+    return min(s for s in starts if s > now)
+
+
+def refresh_caseload_order(session: Session, now: datetime | None = None,
+                           size: int = ORDER_BATCH) -> int:
+    """Compute the order of up to `size` stale people again (the sweep's
+    work, `tasks.sweep`), the longest stale first. Returns how many were
+    taken. A row written again since it was read here (its `version` moved
+    on) is left stale for the next run: what was computed may miss that write."""
+    now = now or utcnow()
+    order = CaseloadOrder
+    taken = session.execute(
+        select(order.returnee_id, order.version, User.organisation_id)
+        .join(User, User.id == order.returnee_id)
+        .where(or_(order.fresh_until <= now, order.fresh_from > now))
+        .order_by(order.fresh_until, order.returnee_id).limit(size)).all()
+    by_org: dict[int, list[int]] = {}
+    for person, _version, org in taken:
+        by_org.setdefault(org, []).append(person)
+    computed: dict[int, dict] = {}
+    for org, ids in by_org.items():
+        live = _live(org, None, now, ids=ids)
+        for person, caseworker, att, oldest, worst, name, last_contact, due in cast(
+                Iterable[Any], session.execute(live.base.add_columns(
+                    CaseworkerAssignment.caseworker_id, live.attention, live.oldest, live.worst,
+                    User.display_name, live.last_contact, CaseloadSummary.next_due))):
+            contact = _as_time(last_contact)
+            computed[person] = dict(
+                org=org, caseworker=caseworker, att=int(att), oldest=_as_time(oldest),
+                worst=int(worst), name=name, contact=contact, due=due,
+                until=_starts_by_time(now, contact, due))
+    outside = dict(org=None, caseworker=None, att=2, oldest=None, worst=99, name="",
+                   contact=None, due=None, until=NEVER)  # until a write makes it stale
+    if taken:
+        session.connection().execute(_ORDER_UPDATE, [
+            {**computed.get(person, outside), "person": person, "seen": version, "now": now}
+            for person, version, _org in taken])
+    return len(taken)
+
+
+_ORDER_TABLE = cast(Table, CaseloadOrder.__table__)
+_ORDER_UPDATE = (
+    update(_ORDER_TABLE)
+    .where(_ORDER_TABLE.c.returnee_id == bindparam("person"),
+           _ORDER_TABLE.c.version == bindparam("seen"))
+    .values(organisation_id=bindparam("org"), caseworker_id=bindparam("caseworker"),
+            attention=bindparam("att"), oldest=bindparam("oldest"), worst=bindparam("worst"),
+            name=bindparam("name"), last_contact=bindparam("contact"), next_due=bindparam("due"),
+            fresh_from=bindparam("now"), fresh_until=bindparam("until")))
 
 
 def _as_time(value: object) -> datetime | None:
