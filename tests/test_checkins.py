@@ -268,6 +268,34 @@ def test_the_summary_keeps_the_last_checkin_per_person(session, ctx, returnee_we
     assert summary.count == 2 and summary.last_at == last.created_at
 
 
+def test_the_database_keeps_the_summary_whoever_inserts_and_the_later_time_wins(
+        session, ctx, returnee_web):
+    """The summary is the database's trigger: a check-in inserted by SQL
+    (a restore, a script) counts as one through the app; one stored out of
+    order (an older one from a phone's queue) does not move the last back."""
+    from sqlalchemy import bindparam, text
+
+    from webapp.checkins import service
+    from webapp.checkins.models import CheckInSummary
+    from webapp.models import UTCDateTime
+
+    person = returnee_web()
+    with ctx():
+        service.record_checkin(session, session.get(type(person), person.id), mood=3,
+                               answers={}, note="", share_with_group=False)
+    last = session.get(CheckInSummary, person.id).last_at
+    for days in (40, 0):
+        session.execute(text(
+            "INSERT INTO checkins (organisation_id, user_id, mood, note, share_with_group, "
+            "created_at) VALUES (:org, :user, 4, '', false, :at)").bindparams(
+                bindparam("at", type_=UTCDateTime)),
+            {"org": person.organisation_id, "user": person.id,
+             "at": last - timedelta(days=days) + timedelta(seconds=1 if not days else 0)})
+        summary = session.get(CheckInSummary, person.id, populate_existing=True)
+        assert summary.count == (2 if days else 3)
+        assert summary.last_at == (last if days else last + timedelta(seconds=1))
+
+
 def test_summary_migration_fills_from_existing_checkins(app, tmp_path):
     """The revision that adds the summaries fills them from the check-ins."""
     from sqlalchemy import text

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -13,13 +12,11 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    case,
-    event,
     insert,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..db import Base, dialect_insert
+from ..db import Base
 from ..models import UTCDateTime, utcnow
 
 # The five quick questions, in the order the form asks them.
@@ -54,10 +51,10 @@ class CheckIn(Base):
 
 class CheckInSummary(Base):
     """Per returnee: when they last checked in, and how often. Kept in step with
-    every check-in row written (`add_checkin` below, or through the ORM:
-    `_summarise`), so the
-    caseload and the no-contact job read one row per person instead of searching
-    a million check-ins (DESIGN.md §5 budget)."""
+    every check-in row inserted, by the database (the trigger of migration
+    b24d1f8e6c42: whoever inserts, the later time wins), so the caseload and
+    the no-contact job read one row per person instead of searching a million
+    check-ins (DESIGN.md §5 budget)."""
 
     __tablename__ = "checkin_summaries"
 
@@ -84,39 +81,16 @@ class NoContactGap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-@cache
-def _summary_upsert(dialect: str):
-    """The upsert, built once per dialect (building it costs more than running it)."""
-    table = CheckInSummary.__table__
-    stmt = dialect_insert(dialect)(table)
-    return stmt.on_conflict_do_update(index_elements=[table.c.user_id], set_={
-        "count": table.c.count + 1,
-        "last_at": case((stmt.excluded.last_at > table.c.last_at, stmt.excluded.last_at),
-                        else_=table.c.last_at),
-    })
-
-
-@event.listens_for(CheckIn, "after_insert")
-def _summarise(_mapper, connection, target: CheckIn) -> None:
-    """In the same transaction as the check-in: one upsert, which also copes
-    with a check-in stored out of order (the later time wins)."""
-    connection.execute(_summary_upsert(connection.dialect.name), {
-        "user_id": target.user_id, "organisation_id": target.organisation_id,
-        "last_at": target.created_at, "count": 1})
-
-
 _CHECKINS = cast(Table, CheckIn.__table__)  # typed FromClause; a mapped class's is a Table
 _INSERT = insert(_CHECKINS).returning(_CHECKINS.c.id)
 
 
 def add_checkin(session: Session, **values: Any) -> int:
-    """One check-in row and its summary: two Core statements, with no ORM
-    object to track and flush (issue #24: the check-in is the busiest post).
-    `values` are the columns but `id`; `created_at` defaults to now."""
+    """One check-in row (its summary is the database's trigger): one Core
+    statement, with no ORM object to track and flush (issue #24: the
+    check-in is the busiest post). `values` are the columns but `id`;
+    `created_at` defaults to now."""
     values.setdefault("created_at", utcnow())
     connection = session.connection()  # its statements skip the ORM session's machinery
     checkin_id: int = connection.execute(_INSERT, values).scalar_one()
-    connection.execute(_summary_upsert(connection.dialect.name), {
-        "user_id": values["user_id"], "organisation_id": values["organisation_id"],
-        "last_at": values["created_at"], "count": 1})
     return checkin_id
