@@ -270,3 +270,18 @@ def test_the_migration_gives_every_account_a_stale_place(app, tmp_path):
                 "SELECT returnee_id, fresh_until, version FROM caseload_order "
                 "WHERE returnee_id IN (1, 4) ORDER BY returnee_id")).all()
     assert [(r[0], str(r[1])[:4], r[2]) for r in rows] == [(1, "0001", 6), (4, "0001", 0)]
+
+
+def test_a_wrong_copy_in_the_kept_order_never_shows_a_person_to_someone_else(
+        session, network):
+    """Were a place's copy of the caseworker or organisation wrong (a write
+    the triggers missed), the person would still not be shown outside the
+    viewer's caseload: who is shown is read from the records."""
+    other = network["other"]
+    person = network["people"][0]  # the first caseworker's
+    now = utcnow()
+    refresh(session, now)
+    session.execute(text("UPDATE caseload_order SET caseworker_id = :other, attention = 0 "
+                         "WHERE returnee_id = :id"), {"other": other.id, "id": person.id})
+    shown = [r.returnee.id for rows in seen_rows(session, other, now) for r in rows]
+    assert person.id not in shown and len(shown) == 20  # the other caseworker's own 20

@@ -797,7 +797,10 @@ def caseload(session: Session, viewer: User, *, caseworker_id: int | None = None
     ids, shown = _page_in_order(session, org_id, followed_by, show, now, page)
     found: dict[int, Any] = {r[0]: r for r in session.execute(
         _live(org_id, followed_by, now, ids=ids).rows)} if ids else {}
-    result = [found[i] for i in ids if i in found]  # one disabled since the ids were read
+    # Who is shown is decided by the records, here: the kept order's copies
+    # of organisation and caseworker only place people (one disabled or
+    # moved since the ids were read drops out).
+    result = [found[i] for i in ids if i in found]
     people, checks, moods, progress = _page_details(
         session, ids, [r.check_id for r in result if r.check_id is not None])
     overdue_before = today - timedelta(days=OVERDUE_AFTER_DAYS)
