@@ -196,6 +196,28 @@ def test_every_write_makes_the_persons_place_stale_at_once(session, ctx, network
     check("disabled")
     session.execute(text("UPDATE users SET disabled_at = NULL WHERE id = :id"), {"id": person.id})
     check("enabled again, by SQL")
+    elsewhere = session.scalar(select(User.organisation_id).where(User.display_name == "Elsewhere"))
+    session.execute(text("UPDATE users SET organisation_id = :org WHERE id = :id"),
+                    {"org": elsewhere, "id": person.id})
+    check("moved to another organisation, by SQL")
+
+
+def test_stale_places_of_other_organisations_leave_this_one_on_its_kept_order(
+        session, make_org, make_staff, network, monkeypatch):
+    coordinator = network["coordinator"]
+    now = utcnow()
+    refresh(session, now)
+    other_org = make_org()
+    bulk_returnees(session, other_org, make_staff(Role.CASEWORKER, organisation=other_org), 12)
+    assert stale_count(session, now) >= 12  # the other organisation's, not computed yet
+    monkeypatch.setattr(service, "STALE_AT_MOST", 10)
+    expected = computed(session, coordinator, now)
+
+    def everyone(*_args, **_kw):
+        raise AssertionError("the caseload was computed for everyone")
+
+    monkeypatch.setattr(service, "paginate", everyone)
+    assert seen(session, coordinator, now) == expected
 
 
 def seen_rows(session, viewer, now):

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l, ngettext
 from sqlalchemy import (
+    ColumnElement,
     Select,
     Table,
     and_,
@@ -705,14 +706,15 @@ def _order_showing(show: str | None, now: datetime) -> list:
             }.get(show or "", [])
 
 
-def _stale_ids(now: datetime) -> Select:
+def _stale(now: datetime) -> ColumnElement[bool]:
     order = CaseloadOrder
-    return select(order.returnee_id).where(or_(order.fresh_until <= now, order.fresh_from > now))
+    return or_(order.fresh_until <= now, order.fresh_from > now)
 
 
-# Stale places the caseload computes beside the kept order. With more (after
-# the migration, or with the worker stopped for long) it computes everyone's,
-# as before the order was kept: right, only slower.
+# Stale places of an organisation the caseload computes beside the kept
+# order. With more (after the migration, or with the worker stopped for
+# long) it computes everyone's, as before the order was kept: right, only
+# slower.
 STALE_AT_MOST = 500
 
 
@@ -725,9 +727,13 @@ def _page_in_order(session: Session, org_id: int, followed_by: int | None, show:
 
     The stale ones are named by their ids, so the database plans for the
     few they are; a place gone stale since that first statement is read as
-    it was a moment before."""
+    it was a moment before. Stale places of the organisation: of its people
+    now, or of those its copy still names (moved away since)."""
     order = CaseloadOrder
-    stale = list(session.scalars(_stale_ids(now).limit(STALE_AT_MOST + 1)))
+    stale = list(session.scalars(
+        select(order.returnee_id).join(User, User.id == order.returnee_id)
+        .where(_stale(now), or_(User.organisation_id == org_id, order.organisation_id == org_id))
+        .limit(STALE_AT_MOST + 1)))
     if len(stale) > STALE_AT_MOST:
         live = _live(org_id, followed_by, now)
         everyone, shown = paginate(session, live.base.where(*live.showing(show))
@@ -854,8 +860,7 @@ def refresh_caseload_order(session: Session, now: datetime | None = None,
     taken = session.execute(
         select(order.returnee_id, order.version, User.organisation_id)
         .join(User, User.id == order.returnee_id)
-        .where(or_(order.fresh_until <= now, order.fresh_from > now))
-        .order_by(order.fresh_until, order.returnee_id).limit(size)).all()
+        .where(_stale(now)).order_by(order.fresh_until, order.returnee_id).limit(size)).all()
     by_org: dict[int, list[int]] = {}
     for person, _version, org in taken:
         by_org.setdefault(org, []).append(person)
