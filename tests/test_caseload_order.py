@@ -60,8 +60,8 @@ def refresh(session, now) -> int:
 
 
 def stale_count(session, now) -> int:
-    return session.scalar(select(func.count()).select_from(CaseloadOrder).where(
-        (CaseloadOrder.fresh_until <= now) | (CaseloadOrder.fresh_from > now)))
+    return session.scalar(select(func.count()).select_from(CaseloadOrder)
+                          .where(service._stale(now)))
 
 
 @pytest.fixture()
