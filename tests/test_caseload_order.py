@@ -267,6 +267,23 @@ def test_the_sweep_keeps_the_order(app, session, network):
     assert stale_count(session, now) == 0
 
 
+def test_the_order_failing_in_the_sweep_does_not_read_as_alerts_being_late(
+        app, client, session, network, monkeypatch):
+    from webapp import queue
+
+    queue.huey.delete(queue.HEARTBEAT)
+
+    def broken(*_args, **_kw):
+        raise RuntimeError("the order's computation failed")
+
+    monkeypatch.setattr(tasks, "refresh_caseload_order", broken)
+    session.commit()
+    with app.app_context(), pytest.raises(RuntimeError):
+        tasks.sweep()
+    assert client.get("/healthz/worker").json == {"worker": "ok"}
+    queue.huey.delete(queue.HEARTBEAT)
+
+
 def test_the_migration_gives_every_account_a_stale_place(app, tmp_path):
     with before_revision(app, tmp_path, "a24c0e7d5b31", returnees=3) as (engine, upgrade):
         upgrade()
