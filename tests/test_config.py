@@ -171,14 +171,17 @@ def test_a_complete_production_configuration_starts(tmp_path):
      "must share the rate limits and the job queue (redis://127.0.0.1:6379/0)"),
     ({"ARGON2_MEMORY_COST": "8", "ARGON2_TIME_COST": "1"},
      "ARGON2_MEMORY_COST 8 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
-     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
+     "people's data: at least 19456 KiB with 2 passes, or 47104 KiB with 1 (leave both empty "
+     "for the default)"),
     ({"ARGON2_MEMORY_COST": "20000", "ARGON2_TIME_COST": "1"},
      "ARGON2_MEMORY_COST 20000 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
-     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
+     "people's data: at least 19456 KiB with 2 passes, or 47104 KiB with 1 (leave both empty "
+     "for the default)"),
     # One pass needs 46 MiB (OWASP); 40,000 KiB passed while the rule was twice 19 MiB.
     ({"ARGON2_MEMORY_COST": "40000", "ARGON2_TIME_COST": "1"},
      "ARGON2_MEMORY_COST 40000 and ARGON2_TIME_COST 1 hash PINs and passwords too cheaply for "
-     "people's data: at least 19456 KiB with 2 passes (leave both empty for the default)"),
+     "people's data: at least 19456 KiB with 2 passes, or 47104 KiB with 1 (leave both empty "
+     "for the default)"),
     ({"SECRET_KEY": "short"},
      "SECRET_KEY must be a random value of at least 32 characters "
      "(python3 -c 'import secrets; print(secrets.token_hex(32))')"),

@@ -363,8 +363,8 @@ def missing_for_production(config: Mapping, instance_path: str | None) -> list[s
     if memory < ARGON2_LEAST_MEMORY or (passes < 2 and memory < ARGON2_ONE_PASS_MEMORY):
         problems.append(
             f"ARGON2_MEMORY_COST {memory} and ARGON2_TIME_COST {passes} hash PINs and passwords "
-            f"too cheaply for people's data: at least {ARGON2_LEAST_MEMORY} KiB with 2 passes "
-            f"(leave both empty for the default)")
+            f"too cheaply for people's data: at least {ARGON2_LEAST_MEMORY} KiB with 2 passes, "
+            f"or {ARGON2_ONE_PASS_MEMORY} KiB with 1 (leave both empty for the default)")
     return problems
 
 
