@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,14 +25,19 @@ from webapp import create_app
 from webapp.audit import AuditEvent
 from webapp.auth import service as auth_service
 from webapp.auth.models import ActivationCode, AuthSession, DeviceBinding
+from webapp.checkins.models import CheckIn
 from webapp.config import TestConfig
 from webapp.db import Base, get_db
 from webapp.extensions import limiter
 from webapp.groups.models import GroupFacilitator, GroupMember, PeerGroup
-from webapp.models import Organisation, Role, User
+from webapp.models import Organisation, Role, User, utcnow
+from webapp.monitoring.models import FollowUp, ReintegrationCheck
 from webapp.passwords import hash_secret, token_digest
 from webapp.people import service as people_service
+from webapp.people.models import CaseworkerAssignment
+from webapp.plan.models import Goal, Step
 from webapp.privacy.models import ConsentRecord
+from webapp.support.models import Case
 
 STAFF_PASSWORD = "correct horse battery staple"
 PIN = "246813"
@@ -269,6 +274,46 @@ def record_consent(session: Session, user: User, **choices: bool) -> None:
                               locale="en", choices={k: choices.get(k, False)
                                                     for k in auth_service.CONSENT_CHOICES}))
     session.commit()
+
+
+def bulk_returnees(session, org, caseworker, n: int, start: int = 0) -> list[User]:
+    """Many returnees without activation codes (fast): a few records each
+    (check-ins, an open concern, a goal with a step, a follow-up, a check),
+    assigned to `caseworker`; committed. For the caseload's tests."""
+    people = []
+    for i in range(start, start + n):
+        person = User(organisation_id=org.id, role="returnee", display_name=f"Person {i:04d}",
+                      locale="en", pin_hash="not a real hash",
+                      return_date=date.today() - timedelta(days=30 + i % 300))
+        session.add(person)
+        people.append(person)
+    session.flush()
+    now = utcnow()
+    for i, person in enumerate(people):
+        session.add(CaseworkerAssignment(organisation_id=org.id, returnee_id=person.id,
+                                         caseworker_id=caseworker.id))
+        for k in range(3):
+            session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=1 + (i + k) % 5,
+                                created_at=now - timedelta(days=k * 5 + i % 20)))
+        session.add(Case(organisation_id=org.id, returnee_id=person.id, type="concern",
+                         kind="health", sub_type="sick", urgency="soon", priority=2 + i % 2,
+                         status="new"))
+        goal = Goal(organisation_id=org.id, returnee_id=person.id, area="work", title="Shop")
+        session.add(goal)
+        session.flush()
+        session.add(Step(organisation_id=org.id, goal_id=goal.id, text="Rent a stall",
+                         done_at=now if i % 2 else None))
+        followup = FollowUp(organisation_id=org.id, returnee_id=person.id, month=3,
+                            due_on=date.today() + timedelta(days=i % 40 - 20))
+        session.add(followup)
+        session.flush()
+        session.add(ReintegrationCheck(organisation_id=org.id, returnee_id=person.id,
+                                       followup_id=followup.id if i % 2 else None,
+                                       instrument_id="footing-default", instrument_version=1,
+                                       answers={}, economic=.5, social=.5, psychosocial=.5,
+                                       composite=.5, recorded_by_id=caseworker.id))
+    session.commit()
+    return people
 
 
 # --- A browser-like client ----------------------------------------------------

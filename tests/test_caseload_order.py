@@ -5,7 +5,7 @@ write makes a person's place stale at once (database triggers), and time
 alone makes it stale when a reason starts."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -15,30 +15,33 @@ from webapp.alerts.models import Alert, Signal
 from webapp.checkins.service import record_checkin
 from webapp.models import Role, User, utcnow
 from webapp.monitoring import service
-from webapp.monitoring.models import CaseloadOrder, FollowUp
+from webapp.monitoring.models import STALE, CaseloadOrder, FollowUp
 from webapp.people import service as people
 from webapp.support import service as support
 from webapp.support.models import Case
 
-from .conftest import before_revision
-from .test_monitoring import bulk_returnees
+from .conftest import before_revision, bulk_returnees
 
-STALE = datetime(1, 1, 1, tzinfo=UTC)
 SHOWS = [None, "urgent", "attention", "no_contact", "overdue"]
+
+
+def pages(session, viewer, now, **kw):
+    """Every page of a caseload, as `service.caseload` gives them."""
+    page = 1
+    while True:
+        result = service.caseload(session, viewer, now=now, page=page, **kw)
+        yield result
+        if page >= result.pages:
+            return
+        page += 1
 
 
 def seen(session, viewer, now, **kw) -> list:
     """Every page of a caseload as a person reads it: who, in which order,
     flagged for what, and the count."""
-    pages, page = [], 1
-    while True:
-        result = service.caseload(session, viewer, now=now, page=page, **kw)
-        pages.append((result.total, result.pages, [
-            (r.returnee.display_name, r.attention, [(x.key, x.days) for x in r.reasons])
-            for r in result.rows]))
-        if page >= result.pages:
-            return pages
-        page += 1
+    return [(result.total, result.pages, [
+        (r.returnee.display_name, r.attention, [(x.key, x.days) for x in r.reasons])
+        for r in result.rows]) for result in pages(session, viewer, now, **kw)]
 
 
 def computed(session, viewer, now, **kw) -> list:
@@ -156,8 +159,8 @@ def test_every_write_makes_the_persons_place_stale_at_once(session, ctx, network
     cw, other, coordinator = network["caseworker"], network["other"], network["coordinator"]
     now = utcnow()
     refresh(session, now)
-    fine = next(r.returnee for page in seen_rows(session, coordinator, now)
-                for r in page if r.attention == 2)
+    fine = next(r.returnee for result in pages(session, coordinator, now)
+                for r in result.rows if r.attention == 2)
     person = session.get(User, fine.id)
 
     def check(what: str) -> None:
@@ -220,14 +223,6 @@ def test_stale_places_of_other_organisations_leave_this_one_on_its_kept_order(
     assert seen(session, coordinator, now) == expected
 
 
-def seen_rows(session, viewer, now):
-    page, result = 1, service.caseload(session, viewer, now=now)
-    yield result.rows
-    while page < result.pages:
-        page += 1
-        yield service.caseload(session, viewer, now=now, page=page).rows
-
-
 def test_a_write_while_the_order_is_computed_leaves_the_place_stale(
         session, network, monkeypatch):
     """The sweep reads the stale places, computes them, writes them back
@@ -250,8 +245,8 @@ def test_a_write_while_the_order_is_computed_leaves_the_place_stale(
         CaseloadOrder.fresh_until <= now)).all())
     assert stale & ours == {person.id}  # the others were written back
     session.expire_all()  # the name was changed by SQL, behind the session's back
-    names = [r.returnee.display_name for page in seen_rows(
-        session, network["coordinator"], now) for r in page]
+    names = [r.returnee.display_name for result in pages(session, network["coordinator"], now)
+             for r in result.rows]
     assert "Meanwhile" in names
     assert seen(session, network["coordinator"], now) == computed(
         session, network["coordinator"], now)
@@ -322,5 +317,5 @@ def test_a_wrong_copy_in_the_kept_order_never_shows_a_person_to_someone_else(
     refresh(session, now)
     session.execute(text("UPDATE caseload_order SET caseworker_id = :other, attention = 0 "
                          "WHERE returnee_id = :id"), {"other": other.id, "id": person.id})
-    shown = [r.returnee.id for rows in seen_rows(session, other, now) for r in rows]
+    shown = [r.returnee.id for result in pages(session, other, now) for r in result.rows]
     assert person.id not in shown and len(shown) == 20  # the other caseworker's own 20

@@ -21,12 +21,12 @@ from webapp.models import Household, Role, User, utcnow
 from webapp.monitoring import export, instruments, overview, service
 from webapp.monitoring.instrument_texts import TEXTS
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
-from webapp.people.models import CaseworkerAssignment, ReportingProfile
+from webapp.people.models import ReportingProfile
 from webapp.plan.models import Goal, Step
 from webapp.privacy.models import AccessLedgerEntry
 from webapp.support.models import Case
 
-from .conftest import Web, activate_returnee, before_revision, sign_in_staff
+from .conftest import Web, activate_returnee, before_revision, bulk_returnees, sign_in_staff
 
 HX = {"HX-Request": "true"}
 ALL_YES = {"eco_income": "yes", "eco_needs": "yes", "eco_debt": "no", "soc_family": "yes",
@@ -325,44 +325,6 @@ def test_the_due_list_shows_scheduled_follow_ups(app, session, ctx, caseworker_a
 
 
 # --- Caseload ---------------------------------------------------------------------
-
-def bulk_returnees(session, org, caseworker, n: int, start: int = 0) -> list[User]:
-    """Many returnees without activation codes (fast): a few records each."""
-    people = []
-    for i in range(start, start + n):
-        person = User(organisation_id=org.id, role="returnee", display_name=f"Person {i:04d}",
-                      locale="en", pin_hash="not a real hash",
-                      return_date=date.today() - timedelta(days=30 + i % 300))
-        session.add(person)
-        people.append(person)
-    session.flush()
-    now = utcnow()
-    for i, person in enumerate(people):
-        session.add(CaseworkerAssignment(organisation_id=org.id, returnee_id=person.id,
-                                         caseworker_id=caseworker.id))
-        for k in range(3):
-            session.add(CheckIn(organisation_id=org.id, user_id=person.id, mood=1 + (i + k) % 5,
-                                created_at=now - timedelta(days=k * 5 + i % 20)))
-        session.add(Case(organisation_id=org.id, returnee_id=person.id, type="concern",
-                         kind="health", sub_type="sick", urgency="soon", priority=2 + i % 2,
-                         status="new"))
-        goal = Goal(organisation_id=org.id, returnee_id=person.id, area="work", title="Shop")
-        session.add(goal)
-        session.flush()
-        session.add(Step(organisation_id=org.id, goal_id=goal.id, text="Rent a stall",
-                         done_at=now if i % 2 else None))
-        followup = FollowUp(organisation_id=org.id, returnee_id=person.id, month=3,
-                            due_on=date.today() + timedelta(days=i % 40 - 20))
-        session.add(followup)
-        session.flush()
-        session.add(ReintegrationCheck(organisation_id=org.id, returnee_id=person.id,
-                                       followup_id=followup.id if i % 2 else None,
-                                       instrument_id="footing-default", instrument_version=1,
-                                       answers={}, economic=.5, social=.5, psychosocial=.5,
-                                       composite=.5, recorded_by_id=caseworker.id))
-    session.commit()
-    return people
-
 
 def test_caseload_queries_do_not_grow_with_the_number_of_returnees(
         app, session, org, make_staff, count_queries):
