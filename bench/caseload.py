@@ -415,16 +415,16 @@ def compute_order(app) -> dict:
 
 def make_stale(app, share: float) -> int:
     """Mark this share of the places stale, as writes do (their triggers)."""
-    from sqlalchemy import text
+    from sqlalchemy import update
 
     from webapp.db import db_session
+    from webapp.monitoring.models import STALE, CaseloadOrder
 
     with app.app_context():
         s = db_session()
-        n = s.execute(text(
-            "UPDATE caseload_order SET fresh_until = '0001-01-01 00:00:00+00', "
-            "version = version + 1 WHERE returnee_id % :every = 0"),
-            {"every": round(1 / share)}).rowcount
+        n = s.execute(update(CaseloadOrder)
+                      .where(CaseloadOrder.returnee_id % round(1 / share) == 0)
+                      .values(fresh_until=STALE, version=CaseloadOrder.version + 1)).rowcount
         s.commit()
     return n
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import cast
 
@@ -202,6 +202,10 @@ class CaseloadOrder(Base):
     fresh_from: Mapped[datetime] = mapped_column(UTCDateTime)
     fresh_until: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# `fresh_until` of a place a write made stale (the value the triggers set).
+STALE = datetime(1, 1, 1, tzinfo=UTC)
 
 
 SUMMARY_CHUNK = 500  # people per statement (SQLite's limit on bound values)

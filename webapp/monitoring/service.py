@@ -835,6 +835,19 @@ ORDER_BATCH = 200  # people a transaction of the sweep computes again
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+# Built once. A place is written back only if no write came since it was
+# read (its `version`): what was computed may miss that write.
+_ORDER_TABLE = cast(Table, CaseloadOrder.__table__)
+_ORDER_UPDATE = (
+    update(_ORDER_TABLE)
+    .where(_ORDER_TABLE.c.returnee_id == bindparam("person"),
+           _ORDER_TABLE.c.version == bindparam("seen"))
+    .values(organisation_id=bindparam("org"), caseworker_id=bindparam("caseworker"),
+            attention=bindparam("att"), oldest=bindparam("oldest"), worst=bindparam("worst"),
+            name=bindparam("name"), last_contact=bindparam("contact"), next_due=bindparam("due"),
+            fresh_from=bindparam("now"), fresh_until=bindparam("until")))
+
+
 def _starts_by_time(now: datetime, last_contact: datetime | None,
                     next_due: date | None) -> datetime:
     """The first instant after `now` at which a reason starts with no write:
@@ -883,17 +896,6 @@ def refresh_caseload_order(session: Session, now: datetime | None = None,
             {**computed.get(person, outside), "person": person, "seen": version, "now": now}
             for person, version, _org in taken])
     return len(taken)
-
-
-_ORDER_TABLE = cast(Table, CaseloadOrder.__table__)
-_ORDER_UPDATE = (
-    update(_ORDER_TABLE)
-    .where(_ORDER_TABLE.c.returnee_id == bindparam("person"),
-           _ORDER_TABLE.c.version == bindparam("seen"))
-    .values(organisation_id=bindparam("org"), caseworker_id=bindparam("caseworker"),
-            attention=bindparam("att"), oldest=bindparam("oldest"), worst=bindparam("worst"),
-            name=bindparam("name"), last_contact=bindparam("contact"), next_due=bindparam("due"),
-            fresh_from=bindparam("now"), fresh_until=bindparam("until")))
 
 
 def _as_time(value: object) -> datetime | None:
