@@ -3,8 +3,8 @@ axe (WCAG 2.2 AA) finds nothing, nothing scrolls sideways at 360 or 320 px,
 Dari is right-to-left, and the browser logs no error (a CSP violation shows
 up there). Pages reached only by a form (activation sheets, sign-in steps,
 forms sent back with errors) are checked the same way. In every other
-language, the returnee's, the sign-in and the coordinator's pages must still
-fit a 320 px phone and carry their language and direction."""
+language, every role's pages must still fit a 320 px phone and carry their
+language and direction (the pages alike for all staff, as the coordinator)."""
 from __future__ import annotations
 
 import re
