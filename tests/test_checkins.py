@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from webapp.alerts.models import Signal
 from webapp.auth.models import ActivationCode
-from webapp.checkins.models import CheckIn, NoContactGap
+from webapp.checkins.models import QUESTIONS, CheckIn, NoContactGap
 from webapp.groups.models import GroupMember, PeerGroup
 from webapp.models import Role
 from webapp.queue import huey
@@ -99,6 +99,56 @@ def test_a_repeat_stores_nothing_new_and_a_changed_body_is_refused(web, session,
     assert "already sent with different content" in page
     assert key not in page  # a fresh UUID to start again with
     assert count(session, CheckIn, CheckIn.user_id == me.id) == 1
+
+
+def test_a_check_in_claimed_before_check_ins_kept_their_uuid_is_not_stored_again(
+        web, session, returnee_web):
+    """Before this version a check-in's UUID was claimed in client_submissions
+    (the digest of the form's body). A phone that replays such a check-in
+    after the upgrade (its answer was lost) must not store it twice; a
+    different body with that UUID, or a UUID another form claimed, is refused."""
+    from webapp.submissions import body_digest
+
+    me = returnee_web()
+    old, other = str(uuid.uuid4()), str(uuid.uuid4())
+    sent = {"mood": 3, "answers": {q: None for q in QUESTIONS} | {"safe": "yes"},
+            "note": "Before the upgrade", "visibility": "caseworker"}  # the old form.body()
+    session.add_all([
+        ClientSubmission(user_id=me.id, client_uuid=old, kind="checkin",
+                         body_digest=body_digest("checkin", sent), result_url="/checkin/history"),
+        ClientSubmission(user_id=me.id, client_uuid=other, kind="concern",
+                         body_digest=body_digest("concern", {}), result_url="/help/")])
+    session.commit()
+
+    checkin(web, mood="3", safe="yes", note="Before the upgrade", client_uuid=old)
+    assert count(session, CheckIn, CheckIn.user_id == me.id) == 0
+    checkin(web, mood="4", safe="yes", note="Before the upgrade", client_uuid=old, expect=409)
+    checkin(web, mood="3", client_uuid=other, expect=409)
+    assert count(session, CheckIn, CheckIn.user_id == me.id) == 0
+    checkin(web, mood="3", safe="yes", note="Before the upgrade")  # a new UUID: stored
+    assert count(session, CheckIn, CheckIn.user_id == me.id) == 1
+
+
+def test_a_shared_check_in_replayed_after_the_consent_is_withdrawn_is_the_same_one(
+        app, session, make_returnee):
+    """Withdrawing the consent unshares the check-ins shared before. The phone
+    then replays one whose answer it lost: the same check-in, answered as the
+    first (not "already sent with different content"), stored once, not shared."""
+    from webapp.privacy import service as privacy
+
+    me, code = make_returnee()
+    phone = Web(app.test_client())
+    activate_returnee(phone, code, share_with_group=True)
+    key = str(uuid.uuid4())
+    checkin(phone, visibility="group", note="Good week", client_uuid=key)
+    with app.test_request_context():
+        privacy.change_consent(session, session.get(type(me), me.id),
+                               {"share_with_group": False}, "en")
+    session.commit()
+    checkin(phone, visibility="group", note="Good week", client_uuid=key)
+    assert session.execute(select(CheckIn.note, CheckIn.share_with_group)).all() == [
+        ("Good week", False)]
+    checkin(phone, visibility="group", note="Another week", client_uuid=key, expect=409)
 
 
 @pytest.mark.parametrize("data,message", [

@@ -235,10 +235,10 @@ def test_a_post_takes_the_write_lock_once_its_sender_is_known_and_not_before(tmp
     assert r.status_code == 302, r.get_data(as_text=True)
     immediate = first("BEGIN IMMEDIATE")
     assert sent[0] == "BEGIN DEFERRED" and where("FROM auth_sessions") < immediate
-    # Claim, check-in and summary in the one write transaction, then its commit.
+    # The check-in (its own claim; the summary is its trigger) in the one
+    # write transaction, then its commit.
     commit = first("COMMIT", after=immediate)
-    assert immediate < where("INSERT INTO client_submissions") < where("INSERT INTO checkins")
-    assert where("INSERT INTO checkins") < commit
+    assert immediate < where("INSERT INTO checkins") < commit
     assert not any(s.upper().startswith("BEGIN") for s in sent[immediate + 1:commit])
 
     # A signed-in post whose route reads before it writes: the goal it changes

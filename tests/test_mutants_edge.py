@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from webapp.checkins.models import CheckIn
 from webapp.models import Role
 from webapp.monitoring.models import FollowUp, ReintegrationCheck
-from webapp.submissions import ClientSubmission
 
 from . import test_monitoring
 from .conftest import sign_in_staff
@@ -30,8 +29,8 @@ def count(session, model, *where) -> int:
 
 def test_a_check_in_refused_after_its_form_was_claimed_can_be_sent_again(
         web, session, returnee_web):
-    """The form's UUID is claimed before the check-in is checked: sharing with
-    the group without consent is refused after that. The page comes back with
+    """The check-in row, its UUID's claim, is stored before the consent is
+    checked: sharing with the group without consent is refused after that. The page comes back with
     the same UUID; choosing "my caseworker" and sending again must store the
     check-in, not answer "already sent with different content"."""
     me = returnee_web()  # no consent to share with the group
@@ -41,13 +40,13 @@ def test_a_check_in_refused_after_its_form_was_claimed_can_be_sent_again(
     page = refused.get_data(as_text=True)
     assert "You chose not to share check-ins with your group." in page
     assert re.search(rf'name="client_uuid"[^>]*value="{key}"', page), "the form keeps its UUID"
-    assert count(session, ClientSubmission, ClientSubmission.user_id == me.id) == 0
+    assert count(session, CheckIn, CheckIn.user_id == me.id) == 0
 
     checkin(web, mood="2", note="Hard week", visibility="caseworker", client_uuid=key)
     assert "Thank you. Your check-in is sent." in web.get("/checkin/history").get_data(as_text=True)
     assert session.scalars(select(CheckIn.note).where(CheckIn.user_id == me.id)).all() == [
         "Hard week"]
-    assert count(session, ClientSubmission, ClientSubmission.user_id == me.id) == 1
+    assert count(session, CheckIn, CheckIn.client_uuid == key) == 1
 
 
 def test_a_follow_up_refused_for_an_unfinished_check_stays_open(session, caseworker_and_person):

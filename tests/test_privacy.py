@@ -413,7 +413,8 @@ def test_a_check_in_stored_while_the_account_was_being_deleted_is_erased_too(
 
     def check_in(s):
         return record_checkin(s, s.get(User, committed_returnee.user), mood=3, answers={},
-                              note="A note written before the deletion", share_with_group=False)
+                              note="A note written before the deletion",
+                              share_with_group=False).id
 
     results = race(app, delete, check_in)
     assert isinstance(results["second"], int), results  # stored after the erase: its id

@@ -104,3 +104,43 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
             s.commit()
     assert results == {"first": False, "second": (True, "/checkin/history")}
     assert stored == 1
+
+
+def test_two_check_ins_racing_with_one_uuid_store_it_once(app):
+    """The same for a kind whose row is its own claim (`insert_once`): the
+    second waits on the row's unique index, then answers as a repeat with
+    the first's id; one row, and its summary counts one."""
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from webapp.checkins.models import CheckIn, CheckInSummary
+    from webapp.checkins.service import record_checkin
+
+    engine = app.extensions["footing_db"].engine
+    with Session(engine) as setup:
+        org = new_org(setup, name="Check-in race")
+        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer")
+        setup.add(user)
+        setup.commit()
+        org_id, user_id = org.id, user.id
+    key = str(uuid.uuid4())
+
+    def send(s):
+        return record_checkin(s, s.get(User, user_id), mood=4, answers={"safe": "yes"},
+                              note="Same tap", share_with_group=False, client_uuid=key)
+
+    try:
+        results = race(app, send, send)
+        with Session(engine) as s:
+            rows = s.scalars(select(CheckIn.id).where(CheckIn.user_id == user_id)).all()
+            counted = s.scalar(select(CheckInSummary.count)
+                               .where(CheckInSummary.user_id == user_id))
+    finally:
+        with Session(engine) as s:
+            for model in (CheckInSummary, CheckIn):
+                s.execute(delete(model).where(model.user_id == user_id))
+            s.execute(delete(User).where(User.id == user_id))
+            s.execute(delete(Organisation).where(Organisation.id == org_id))
+            s.commit()
+    assert results == {"first": (rows[0], False), "second": (rows[0], True)}
+    assert len(rows) == 1 and counted == 1

@@ -10,6 +10,10 @@ answers as the first did; the same UUID with a different body is refused.
         return redirect(claim.result_url)
     report = create_concern(...)
     claim.done(url_for("support.received", concern_id=report.id))
+
+A kind whose whole submission is one row (the check-in) needs no claim of its
+own: the row carries the UUID, unique per person, and one statement stores it
+or finds the UUID taken (`insert_once`).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Table, UniqueConstraint, bindparam, select, update
@@ -93,9 +97,8 @@ def _claim_insert(dialect: str):
 
 
 def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
-          body: dict[str, Any], result_url: str | None = None) -> Claim:
+          body: dict[str, Any]) -> Claim:
     """Claim the UUID for this body, or find the earlier identical submission.
-    `result_url`, when already known, saves the `done()` call.
 
     One statement inserts the row unless the UUID is taken: of two concurrent
     requests with the same UUID one inserts, the other waits on the unique
@@ -105,17 +108,76 @@ def claim(session: Session, user: User, raw_uuid: str | None, kind: str,
     connection = session.connection()  # a Core statement: no need of the ORM session's machinery
     new_id = connection.execute(_claim_insert(connection.dialect.name), {
         "user_id": user.id, "client_uuid": client_uuid, "kind": kind, "body_digest": digest,
-        "result_url": result_url, "created_at": utcnow()}).scalar()
+        "result_url": None, "created_at": utcnow()}).scalar()
     if new_id is not None:
-        return Claim(session, new_id, repeat=False, result_url=result_url)
+        return Claim(session, new_id, repeat=False)
     existing = _find(session, user, client_uuid)
     assert existing is not None  # the insert found this UUID taken
     if existing.kind != kind or existing.body_digest != digest:
-        raise SubmissionConflict(_l("This was already sent with different content. "
-                                    "Please start a new form."), field="client_uuid")
+        raise _conflict()
     return Claim(session, existing.id, repeat=True, result_url=existing.result_url)
 
 
 def _find(session: Session, user: User, client_uuid: str) -> ClientSubmission | None:
     return session.scalar(select(ClientSubmission).where(
         ClientSubmission.user_id == user.id, ClientSubmission.client_uuid == client_uuid))
+
+
+class Stored(NamedTuple):
+    """What `insert_once` did: the row's id, and whether the UUID was already
+    taken, so nothing was stored (`id` is then the first row's, or None when
+    the first was claimed in client_submissions)."""
+
+    id: int | None
+    repeat: bool
+
+
+@cache
+def _insert_once(table: Table, dialect: str):
+    """INSERT INTO table (...) SELECT :values WHERE the UUID is not claimed in
+    client_submissions, ON CONFLICT (user_id, client_uuid) DO NOTHING."""
+    columns = [c for c in table.c if not c.primary_key]
+    claimed = select(_TABLE.c.id).where(_TABLE.c.user_id == bindparam("user_id"),
+                                        _TABLE.c.client_uuid == bindparam("client_uuid"))
+    row = select(*(bindparam(c.name, type_=c.type) for c in columns)).where(~claimed.exists())
+    return (dialect_insert(dialect)(table).from_select([c.name for c in columns], row)
+            .on_conflict_do_nothing(index_elements=["user_id", "client_uuid"])
+            .returning(table.c.id))
+
+
+def insert_once(session: Session, user: User, raw_uuid: str | None, kind: str,
+                body: dict[str, Any], table: Table, values: dict[str, Any],
+                same: tuple[str, ...]) -> Stored:
+    """Store the row `values` (every column but the id; `user_id` is `user`'s
+    and `client_uuid` is set here) once per UUID: the row is its own claim, by
+    the table's unique (user_id, client_uuid). A repeat whose columns `same`
+    match the first row's stores nothing; one that differs is refused. The
+    UUID claimed in client_submissions (by another form, or by this kind
+    before its rows kept their UUID) counts as taken too, compared as `claim`
+    compares: the same `kind` and `body`.
+
+    Of two concurrent requests with one UUID, the second waits on the unique
+    index for the first to commit, inserts nothing, and then reads its row."""
+    client_uuid = normalise_uuid(raw_uuid)
+    connection = session.connection()
+    new_id = connection.execute(_insert_once(table, connection.dialect.name),
+                                {**values, "user_id": user.id, "client_uuid": client_uuid}
+                                ).scalar()
+    if new_id is not None:
+        return Stored(new_id, repeat=False)
+    first = connection.execute(select(table).where(
+        table.c.user_id == user.id, table.c.client_uuid == client_uuid)).first()
+    if first is not None:
+        if any(first._mapping[name] != values[name] for name in same):
+            raise _conflict()
+        return Stored(first.id, repeat=True)
+    claimed = _find(session, user, client_uuid)
+    assert claimed is not None  # the insert found this UUID taken
+    if claimed.kind != kind or claimed.body_digest != body_digest(kind, body):
+        raise _conflict()
+    return Stored(None, repeat=True)
+
+
+def _conflict() -> SubmissionConflict:
+    return SubmissionConflict(_l("This was already sent with different content. "
+                                 "Please start a new form."), field="client_uuid")

@@ -4,9 +4,10 @@
 
 `/probe/note` is the smallest device submission there is: a note with a
 client UUID, stored once through `webapp.submissions.claim` exactly like the
-check-in and concern forms (issues #4, #5), which this app also serves once
-they are merged. `/probe/count` says how many submissions of a kind a person
-has, so a test can check "stored exactly once" whatever form it used. Never
+concern and support forms (issue #5), which this app also serves with the
+check-in (whose row is its own claim, `webapp.submissions.insert_once`).
+`/probe/count` says how many submissions of a kind a person has, so a test
+can check "stored exactly once" whatever form it used. Never
 imported by the app: it exists only in tests.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp import access, create_app as create_footing_app
+from webapp.checkins.models import CheckIn
 from webapp.db import db_session
 from webapp.errors import DomainError
 from webapp.security import offline_copy
@@ -85,9 +87,13 @@ def count():
     user_id = request.args.get("user_id", type=int)
     if user_id is None:
         abort(400)
-    n = db_session().scalar(select(func.count()).select_from(ClientSubmission).where(
-        ClientSubmission.user_id == user_id, ClientSubmission.kind == kind))
-    return jsonify(count=n)
+    if kind == "checkin":  # its own claim: the rows a form sent
+        query = select(func.count()).select_from(CheckIn).where(
+            CheckIn.user_id == user_id, CheckIn.client_uuid.is_not(None))
+    else:
+        query = select(func.count()).select_from(ClientSubmission).where(
+            ClientSubmission.user_id == user_id, ClientSubmission.kind == kind)
+    return jsonify(count=db_session().scalar(query))
 
 
 def create_app():

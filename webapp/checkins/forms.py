@@ -45,9 +45,3 @@ class CheckInForm(Form):
 
     def answers(self) -> dict[str, str | None]:
         return {q: getattr(self, q).data or None for q in QUESTIONS}
-
-    def body(self) -> dict:
-        """What the device sent, for the exactly-once check."""
-        return {"mood": self.mood.data, "answers": self.answers(),
-                "note": (self.note.data or "").strip(),
-                "visibility": self.visibility.data}

@@ -31,6 +31,9 @@ class CheckIn(Base):
         # The overview's weekly check-in rate reads eight weeks of one
         # organisation from this index alone (not a scan of every check-in).
         Index("ix_checkins_org_created", "organisation_id", "created_at", "user_id"),
+        # The row is its own exactly-once claim (webapp/submissions.py
+        # `insert_once`): a device's UUID stores one check-in per person.
+        Index("uq_checkins_user_client_uuid", "user_id", "client_uuid", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +50,9 @@ class CheckIn(Base):
     # False: the caseworker only. True: also the person's groups (mood and note).
     share_with_group: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The UUID the device gave the form; None for rows not sent from a form
+    # (demo data, a restore's script).
+    client_uuid: Mapped[str | None] = mapped_column(String(36))
 
 
 class CheckInSummary(Base):
@@ -81,8 +87,8 @@ class NoContactGap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-_CHECKINS = cast(Table, CheckIn.__table__)  # typed FromClause; a mapped class's is a Table
-_INSERT = insert(_CHECKINS).returning(_CHECKINS.c.id)
+CHECKINS = cast(Table, CheckIn.__table__)  # typed FromClause; a mapped class's is a Table
+_INSERT = insert(CHECKINS).returning(CHECKINS.c.id)
 
 
 def add_checkin(session: Session, **values: Any) -> int:

@@ -51,16 +51,12 @@ def new():
 def _record_once(session, me, form: CheckInForm) -> str:
     """The check-in, once per device UUID; where to go next (a repeat goes
     where the first went)."""
-    url = url_for("checkins.history")
-    claim = submissions.claim(session, me, form.client_uuid.data, "checkin", form.body(),
-                              result_url=url)
-    if claim.repeat:
-        return claim.result_url or url
-    checkin_id = service.record_checkin(
-        session, me, mood=form.mood.data, answers=form.answers(),
-        note=form.note.data, share_with_group=form.visibility.data == "group")
-    outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, checkin_id)
-    return url
+    stored = service.record_checkin(
+        session, me, mood=form.mood.data, answers=form.answers(), note=form.note.data,
+        share_with_group=form.visibility.data == "group", client_uuid=form.client_uuid.data)
+    if not stored.repeat:
+        outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, stored.id)
+    return url_for("checkins.history")
 
 
 @bp.get("/history")

@@ -11,13 +11,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from .. import submissions
 from ..alerts import signals
 from ..auth.models import ActivationCode
 from ..auth.service import latest_choices
 from ..errors import DomainError
 from ..groups.models import DEFAULT_PERIOD_DAYS, GroupMember, PeerGroup
 from ..models import Role, User, utcnow
-from .models import ANSWERS, QUESTIONS, CheckIn, CheckInSummary, NoContactGap, add_checkin
+from .models import (
+    ANSWERS,
+    CHECKINS,
+    QUESTIONS,
+    CheckIn,
+    CheckInSummary,
+    NoContactGap,
+    add_checkin,
+)
 
 NOTE_MAX = 500
 LOW_MOOD = 2  # 1 and 2 are low
@@ -60,10 +69,54 @@ def last_checkin(session: Session, user: User) -> CheckIn | None:
 
 def record_checkin(session: Session, user: User, *, mood: int | None,
                    answers: dict[str, str | None], note: str | None,
-                   share_with_group: bool) -> int:
+                   share_with_group: bool, client_uuid: str | None = None) -> submissions.Stored:
     """Store a check-in and, in the same transaction, the signals it raises:
     not feeling safe, no medicine, and low mood in this and the last check-in.
-    Returns the check-in's id."""
+
+    `client_uuid` is the UUID the device gave the form: a repeat of it stores
+    nothing and is answered as the first (`repeat`), even when what was
+    checked when it was first stored (the consent to share) has changed since.
+    Without one (demo data, scripts) the row is simply stored."""
+    mood, note = _checked(user, mood, answers, note)
+    # Low mood twice in a row raises a signal: the last one matters only now.
+    previous = last_checkin(session, user) if mood <= LOW_MOOD else None
+    values = {"organisation_id": user.organisation_id, "user_id": user.id, "mood": mood,
+              "note": note, "share_with_group": share_with_group, "created_at": utcnow(),
+              **{q: answers.get(q) for q in QUESTIONS}}
+    # Core statements, not session.add + flush: the same row for a fraction
+    # of the work (issue #24, the busiest post there is).
+    if client_uuid is None:
+        stored = submissions.Stored(add_checkin(session, **values), repeat=False)
+    else:
+        # What the form sent, as it was claimed before check-ins kept their UUID.
+        body = {"mood": mood, "answers": {q: values[q] for q in QUESTIONS}, "note": note,
+                "visibility": "group" if share_with_group else "caseworker"}
+        stored = submissions.insert_once(session, user, client_uuid, "checkin", body,
+                                         CHECKINS, values, same=_SAME)
+        if stored.repeat:
+            return stored
+    # Refused after the insert (the edge rolls it back), so that a repeat is
+    # answered as the first was even if the person has withdrawn consent since.
+    if share_with_group and not may_share_with_group(session, user):
+        raise DomainError(_l("You chose not to share check-ins with your group."),
+                          field="visibility")
+    raised = []
+    if values["safe"] == "no":
+        raised.append("checkin.unsafe")
+    if values["medicine"] == "no":
+        raised.append("checkin.no_medicine")
+    if mood <= LOW_MOOD and previous is not None and previous.mood <= LOW_MOOD:
+        raised.append("checkin.low_mood")
+    assert stored.id is not None  # a new row
+    for kind in raised:
+        signals.emit(session, returnee=user, kind=kind, source_type="checkin",
+                     source_id=stored.id)
+    return stored
+
+
+def _checked(user: User, mood: int | None, answers: dict[str, str | None],
+             note: str | None) -> tuple[int, str]:
+    """The mood and the note (trimmed) of a check-in that may be stored."""
     if user.role != Role.RETURNEE.value:
         raise DomainError(_l("Only returnees check in."))
     if mood not in MOODS:
@@ -75,28 +128,13 @@ def record_checkin(session: Session, user: User, *, mood: int | None,
     if len(note) > NOTE_MAX:
         raise DomainError(_l("Please use at most %(max)d characters.", max=NOTE_MAX),
                           field="note")
-    if share_with_group and not may_share_with_group(session, user):
-        raise DomainError(_l("You chose not to share check-ins with your group."),
-                          field="visibility")
-    # Low mood twice in a row raises a signal: the last one matters only now.
-    previous = last_checkin(session, user) if mood <= LOW_MOOD else None
-    values = {"organisation_id": user.organisation_id, "user_id": user.id, "mood": mood,
-              "note": note, "share_with_group": share_with_group, "created_at": utcnow(),
-              **{q: answers.get(q) for q in QUESTIONS}}
-    # Core statements, not session.add + flush: the same row for a fraction
-    # of the work (issue #24, the busiest post there is).
-    checkin_id = add_checkin(session, **values)
-    raised = []
-    if values["safe"] == "no":
-        raised.append("checkin.unsafe")
-    if values["medicine"] == "no":
-        raised.append("checkin.no_medicine")
-    if mood <= LOW_MOOD and previous is not None and previous.mood <= LOW_MOOD:
-        raised.append("checkin.low_mood")
-    for kind in raised:
-        signals.emit(session, returnee=user, kind=kind, source_type="checkin",
-                     source_id=checkin_id)
-    return checkin_id
+    return mood, note
+
+
+# What a repeat must match of the first row to be the same check-in: what the
+# person said. Not who may see it: withdrawing the consent to share unshares
+# the rows stored before (`stop_sharing`), and a phone may replay one after.
+_SAME = ("mood", *QUESTIONS, "note")
 
 
 def history(session: Session, user: User, limit: int = 30) -> list[CheckIn]:
