@@ -230,3 +230,21 @@ def test_wrong_current_passwords_end_the_session(app, make_staff):
     assert other.get("/home").status_code == 200
     assert other.post("/me/password", {"current": WRONG, **new}).status_code == 302
     assert other.get("/home").status_code == 302
+
+
+def test_every_limit_is_on_a_route_and_still_refuses(app):
+    """The limiter's check before every request is left out (webapp/extensions.py:
+    it only adds default, application and blueprint limits, and there are
+    none). So no blueprint may declare a limit; a route's own limit still
+    refuses, as the tests above show, and says so in its headers."""
+    from webapp.extensions import limiter
+
+    manager = limiter.limit_manager
+    assert not manager.default_limits and not manager.application_limits
+    assert all(manager.blueprint_limits(app, name) == [] for name in app.blueprints)
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    limited = client_at(app, "198.51.100.7")
+    answers = [limited.post("/signin/staff", {"email": "nobody@example.org",
+                                              "password": WRONG}) for _ in range(11)]
+    assert [r.status_code for r in answers] == [401] * 10 + [429]
+    assert answers[0].headers["X-RateLimit-Remaining"] == "9"
