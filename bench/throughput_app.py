@@ -12,8 +12,8 @@ headers, the access check):
   access rule: the session lookup every signed-in request makes), with the
   check-in's thank-you message put in the session cookie;
 - `POST /bench/form-write`: the same, plus the CSRF check and the check-in's
-  own form, validated: everything the check-in does except its own rows (the
-  exactly-once claim, the check-in, its summary, signals and log line).
+  own form, validated: everything the check-in does except its own row (also
+  its exactly-once claim; the summary is a trigger), signals and log line.
 
 Each step adds one thing the check-in does, so the rows show what each costs.
 
