@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from webapp.alerts.models import Signal
 from webapp.auth.models import ActivationCode
+from webapp.checkins import service
 from webapp.checkins.models import QUESTIONS, CheckIn, NoContactGap
 from webapp.groups.models import GroupMember, PeerGroup
 from webapp.models import Role
@@ -127,6 +128,26 @@ def test_a_check_in_claimed_before_check_ins_kept_their_uuid_is_not_stored_again
     assert count(session, CheckIn, CheckIn.user_id == me.id) == 0
     checkin(web, mood="3", safe="yes", note="Before the upgrade")  # a new UUID: stored
     assert count(session, CheckIn, CheckIn.user_id == me.id) == 1
+
+
+def test_one_uuid_from_two_people_stores_a_check_in_for_each(session, ctx, make_returnee):
+    """A UUID is unique per person, not across people (a copied page, a bad
+    random source): each stores their own check-in, and each repeat finds
+    their own."""
+    a, _ = make_returnee(name="A")
+    b, _ = make_returnee(name="B")
+    key = str(uuid.uuid4())
+    with ctx():
+        first = [service.record_checkin(session, who, mood=mood, answers={}, note="",
+                                        share_with_group=False, client_uuid=key)
+                 for who, mood in ((a, 2), (b, 4))]
+        again = [service.record_checkin(session, who, mood=mood, answers={}, note="",
+                                        share_with_group=False, client_uuid=key)
+                 for who, mood in ((b, 4), (a, 2))]
+    assert [s.repeat for s in first] == [False, False] and first[0].id != first[1].id
+    assert again == [(first[1].id, True), (first[0].id, True)]
+    assert session.execute(select(CheckIn.user_id, CheckIn.mood).order_by(CheckIn.id)).all() == [
+        (a.id, 2), (b.id, 4)]
 
 
 def test_a_shared_check_in_replayed_after_the_consent_is_withdrawn_is_the_same_one(
@@ -303,7 +324,6 @@ def test_no_contact_task_is_scheduled():
 
 
 def test_the_summary_keeps_the_last_checkin_per_person(session, ctx, returnee_web):
-    from webapp.checkins import service
     from webapp.checkins.models import CheckIn, CheckInSummary
 
     person = returnee_web()
@@ -325,7 +345,6 @@ def test_the_database_keeps_the_summary_whoever_inserts_and_the_later_time_wins(
     order (an older one from a phone's queue) does not move the last back."""
     from sqlalchemy import bindparam, text
 
-    from webapp.checkins import service
     from webapp.checkins.models import CheckInSummary
     from webapp.models import UTCDateTime
 
