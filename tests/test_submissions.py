@@ -66,12 +66,15 @@ def test_signals_hold_ids_and_a_known_kind(session, make_returnee):
     assert session.scalar(select(func.count()).select_from(Signal)) == 1
 
 
-def test_two_requests_racing_with_one_uuid_store_it_once(app):
-    """Two connections claim the same UUID at once (a double tap that reached
-    two workers): the second waits for the first to commit, then answers as a
-    repeat. Runs on real, separate connections (SQLite or PostgreSQL)."""
+@pytest.fixture()
+def racer(app):
+    """A returnee committed for real (the racing requests run on connections
+    of their own, not in the test's rolled-back transaction): (engine, user id).
+    Whatever the test stored for them is deleted afterwards."""
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
+
+    from webapp.checkins.models import CheckIn, CheckInSummary
 
     engine = app.extensions["footing_db"].engine
     with Session(engine) as setup:
@@ -80,6 +83,22 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
         setup.add(user)
         setup.commit()
         org_id, user_id = org.id, user.id
+    yield engine, user_id
+    with Session(engine) as s:
+        for model in (ClientSubmission, CheckInSummary, CheckIn):
+            s.execute(delete(model).where(model.user_id == user_id))
+        s.execute(delete(User).where(User.id == user_id))
+        s.execute(delete(Organisation).where(Organisation.id == org_id))
+        s.commit()
+
+
+def test_two_requests_racing_with_one_uuid_store_it_once(app, racer):
+    """Two connections claim the same UUID at once (a double tap that reached
+    two workers): the second waits for the first to commit, then answers as a
+    repeat. Runs on real, separate connections (SQLite or PostgreSQL)."""
+    from sqlalchemy.orm import Session
+
+    engine, user_id = racer
     key = str(uuid.uuid4())
 
     def first(s):
@@ -91,56 +110,33 @@ def test_two_requests_racing_with_one_uuid_store_it_once(app):
         c = submissions.claim(s, s.get(User, user_id), key, "checkin", {"mood": 3})
         return c.repeat, c.result_url
 
-    try:
-        results = race(app, first, second)
-        with Session(engine) as s:
-            stored = s.scalar(select(func.count()).select_from(ClientSubmission)
-                              .where(ClientSubmission.user_id == user_id))
-    finally:
-        with Session(engine) as s:
-            s.execute(delete(ClientSubmission).where(ClientSubmission.user_id == user_id))
-            s.execute(delete(User).where(User.id == user_id))
-            s.execute(delete(Organisation).where(Organisation.id == org_id))
-            s.commit()
+    results = race(app, first, second)
+    with Session(engine) as s:
+        stored = s.scalar(select(func.count()).select_from(ClientSubmission)
+                          .where(ClientSubmission.user_id == user_id))
     assert results == {"first": False, "second": (True, "/checkin/history")}
     assert stored == 1
 
 
-def test_two_check_ins_racing_with_one_uuid_store_it_once(app):
+def test_two_check_ins_racing_with_one_uuid_store_it_once(app, racer):
     """The same for a kind whose row is its own claim (`insert_once`): the
     second waits on the row's unique index, then answers as a repeat with
     the first's id; one row, and its summary counts one."""
-    from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
     from webapp.checkins.models import CheckIn, CheckInSummary
     from webapp.checkins.service import record_checkin
 
-    engine = app.extensions["footing_db"].engine
-    with Session(engine) as setup:
-        org = new_org(setup, name="Check-in race")
-        user = User(organisation_id=org.id, role=Role.RETURNEE.value, display_name="Racer")
-        setup.add(user)
-        setup.commit()
-        org_id, user_id = org.id, user.id
+    engine, user_id = racer
     key = str(uuid.uuid4())
 
     def send(s):
         return record_checkin(s, s.get(User, user_id), mood=4, answers={"safe": "yes"},
                               note="Same tap", share_with_group=False, client_uuid=key)
 
-    try:
-        results = race(app, send, send)
-        with Session(engine) as s:
-            rows = s.scalars(select(CheckIn.id).where(CheckIn.user_id == user_id)).all()
-            counted = s.scalar(select(CheckInSummary.count)
-                               .where(CheckInSummary.user_id == user_id))
-    finally:
-        with Session(engine) as s:
-            for model in (CheckInSummary, CheckIn):
-                s.execute(delete(model).where(model.user_id == user_id))
-            s.execute(delete(User).where(User.id == user_id))
-            s.execute(delete(Organisation).where(Organisation.id == org_id))
-            s.commit()
+    results = race(app, send, send)
+    with Session(engine) as s:
+        rows = s.scalars(select(CheckIn.id).where(CheckIn.user_id == user_id)).all()
+        counted = s.scalar(select(CheckInSummary.count).where(CheckInSummary.user_id == user_id))
     assert results == {"first": (rows[0], False), "second": (rows[0], True)}
     assert len(rows) == 1 and counted == 1
