@@ -67,6 +67,12 @@ def last_checkin(session: Session, user: User) -> CheckIn | None:
                           .order_by(CheckIn.created_at.desc(), CheckIn.id.desc()).limit(1))
 
 
+# What a repeat must match of the first row to be the same check-in: what the
+# person said. Not who may see it: withdrawing the consent to share unshares
+# the rows stored before (`stop_sharing`), and a phone may replay one after.
+_SAME = ("mood", *QUESTIONS, "note")
+
+
 def record_checkin(session: Session, user: User, *, mood: int | None,
                    answers: dict[str, str | None], note: str | None,
                    share_with_group: bool, client_uuid: str | None = None) -> submissions.Stored:
@@ -129,12 +135,6 @@ def _checked(user: User, mood: int | None, answers: dict[str, str | None],
         raise DomainError(_l("Please use at most %(max)d characters.", max=NOTE_MAX),
                           field="note")
     return mood, note
-
-
-# What a repeat must match of the first row to be the same check-in: what the
-# person said. Not who may see it: withdrawing the consent to share unshares
-# the rows stored before (`stop_sharing`), and a phone may replay one after.
-_SAME = ("mood", *QUESTIONS, "note")
 
 
 def history(session: Session, user: User, limit: int = 30) -> list[CheckIn]:
