@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text, update
 
 from webapp import tasks
 from webapp.alerts.models import Alert, Signal
+from webapp.checkins.models import CheckInSummary
 from webapp.checkins.service import record_checkin
 from webapp.models import Role, User, utcnow
 from webapp.monitoring import service
@@ -186,6 +187,11 @@ def test_every_write_makes_the_persons_place_stale_at_once(session, ctx, network
     with ctx():
         record_checkin(session, person, mood=4, answers={}, note="", share_with_group=False)
     check("a check-in")
+    # The check-in's trigger marks the place itself; the summary's own
+    # trigger still marks for a write made outside a trigger.
+    session.execute(update(CheckInSummary).where(CheckInSummary.user_id == person.id)
+                    .values(last_at=utcnow() - timedelta(days=40)))
+    check("the check-in summary written by SQL: silent for 40 days")
     session.add(FollowUp(organisation_id=person.organisation_id, returnee_id=person.id,
                          month=12, due_on=date.today() - timedelta(days=60)))
     check("a follow-up overdue, scheduled")
