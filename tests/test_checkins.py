@@ -56,6 +56,8 @@ def test_mood_and_who_sees_it_are_enough(web, session, returnee_web):
     assert r.status_code == 302 and r.headers["Location"].endswith("/checkin/history")
     row = session.scalars(select(CheckIn).where(CheckIn.user_id == me.id)).one()
     assert (row.mood, row.income, row.share_with_group, row.note) == (4, None, False, "")
+    # Its organisation is the person's (no foreign key: copied from their row).
+    assert row.organisation_id == me.organisation_id is not None
     history = web.get("/checkin/history").get_data(as_text=True)
     assert "Thank you. Your check-in is sent." in history
     assert "<svg" in history and "<table" in history and "Good" in history

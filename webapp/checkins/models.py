@@ -37,7 +37,10 @@ class CheckIn(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # The person's organisation when they checked in (copied from their row).
+    # No foreign key: its check would lock the organisation's one row for
+    # every check-in (migration e24b7d2f9a14 says why).
+    organisation_id: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     mood: Mapped[int] = mapped_column(Integer)  # 1 (very bad) .. 5 (very good)
     # Each quick answer is "yes", "partly", "no", or None when left out.
