@@ -5,8 +5,10 @@ not cover all our languages; the fields here say it in our words instead.
 """
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -18,7 +20,18 @@ from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from markupsafe import Markup, escape
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    DateField,
+    Field,
+    FieldList,
+    FormField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.fields.core import Flags, Label, UnboundField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -83,6 +96,95 @@ def plain_text(value):
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
+def _bind(unbound_field: UnboundField, form, options: dict[str, Any]) -> Field:
+    """WTForms' own binding, with the control-character filter added."""
+    filters = (*unbound_field.kwargs.get("filters", ()), plain_text)
+    field = unbound_field.bind(form=form, filters=filters, **options)
+    if _reusable(unbound_field):
+        _BOUND.setdefault(unbound_field, {})[(options["name"], options["prefix"])] = \
+            _Template(field)
+    return field
+
+
+class _Template:
+    """A bound field's state before it reads any data, to copy for the next
+    form of its class (see `_bound_copy`)."""
+
+    __slots__ = ("cls", "state", "own")
+    PER_FORM = ("_form", "meta", "_translations")
+
+    def __init__(self, field: Field) -> None:
+        self.cls = type(field)
+        state = {k: v for k, v in vars(field).items() if k not in self.PER_FORM}
+        # Each form gets its own of what can be changed in place, and so does
+        # the template (the field it was taken from is a form's too).
+        self.own = tuple((k, own) for k, v in state.items() if (own := _owner(v)))
+        for key, own in self.own:
+            state[key] = own(state[key])
+        self.state = state
+
+    def copy(self, form, translations) -> Field:
+        field = object.__new__(self.cls)
+        state = field.__dict__
+        state.update(self.state)
+        for key, own in self.own:
+            state[key] = own(state[key])
+        state.update(_form=form, meta=form.meta, _translations=translations)
+        return field
+
+
+def _own_flags(flags: Flags) -> Flags:
+    copied = Flags()
+    vars(copied).update(vars(flags))
+    return copied
+
+
+# A list's, dict's or set's items are shared, as WTForms shares them.
+_OWN: dict[type, Callable[[Any], Any]] = {
+    list: list.copy, dict: dict.copy, set: set.copy, Flags: _own_flags,
+    Label: lambda label: Label(label.field_id, label.text)}
+
+
+def _owner(value: object) -> Callable[[Any], Any] | None:
+    """How a form gets its own of `value`; None for what it may share."""
+    own = _OWN.get(type(value))
+    if own is None and isinstance(value, (list, dict, set, Flags, Label)):
+        return copy.copy  # a subclass of one of them
+    return own
+
+
+# Per field of a form class (weakly: a class made at run time goes with its
+# fields), per name and prefix: the template of its bound field.
+_BOUND: weakref.WeakKeyDictionary[UnboundField, dict[tuple[str, str], _Template]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _reusable(unbound_field: UnboundField) -> bool:
+    """A field whose binding depends on nothing but its declaration: not the
+    CSRF token (bound anew for each form, with the form's session), not a
+    field holding other fields, not a label left to WTForms (it translates
+    the field's name when binding, in the language of that request), not a
+    datalist (bound with the field's id)."""
+    cls, args, kwargs = unbound_field.field_class, unbound_field.args, unbound_field.kwargs
+    label = args[0] if args else kwargs.get("label")
+    return (label is not None and kwargs.get("datalist") is None
+            and not issubclass(cls, (CSRFTokenField, FormField, FieldList)))
+
+
+def _bound_copy(form, unbound_field: UnboundField, options: dict[str, Any]) -> Field | None:
+    """A field of a form class bound as its first binding in this process
+    was, by copying that (issue #24): binding runs WTForms' whole field
+    constructor (label, flags, validators checked, choices) for each field
+    of each form, a third of what the check-in form costs; a copy is a
+    fraction of that. Django builds its forms' fields the same way, copied
+    from the class's for each form. What a form may change in place (the
+    label, the flags, choices, lists and dicts) is each form's own; the data
+    is read after, by each form."""
+    templates = _BOUND.get(unbound_field)
+    template = templates.get((options["name"], options["prefix"])) if templates else None
+    return template.copy(form, options["translations"]) if template else None
+
+
 class Form(FlaskForm):
     """The base of every form: Flask-WTF's CSRF, with cached translations;
     control characters stripped from every field; a field sent twice refused."""
@@ -94,8 +196,8 @@ class Form(FlaskForm):
             return _CachedTranslations()
 
         def bind_field(self, form, unbound_field, options):
-            filters = [*unbound_field.kwargs.get("filters", ()), plain_text]
-            return unbound_field.bind(form=form, filters=filters, **options)
+            return _bound_copy(form, unbound_field, options) or _bind(unbound_field, form,
+                                                                     options)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -1,0 +1,101 @@
+"""Each form's fields are its own, though a form class's fields are bound by
+copying their first binding (webapp/forms.py `_bound_copy`, issue #24): what
+one form (one person's request) changes or reads never shows in the next."""
+from __future__ import annotations
+
+import gc
+
+from flask_babel import force_locale
+from wtforms import SelectField, StringField
+from wtforms.validators import Optional
+
+from webapp import forms
+from webapp.checkins.forms import CheckInForm
+from webapp.forms import Form, RadioChoiceField, max_len, required
+
+
+class Sample(Form):
+    class Meta:
+        csrf = False  # what is tested here is the fields; the CSRF field is below
+
+    name = StringField("Name", validators=[required(), max_len(20)], render_kw={"dir": "auto"})
+    place = SelectField("Place", choices=[], validators=[Optional()])
+    answer = RadioChoiceField("Answer", choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.place.choices = [("a", "A"), ("b", "B")]
+        self.answer.choices = [("yes", "Yes"), ("no", "No")]
+
+
+def changed(form: Sample) -> None:
+    """Everything a route or a template may change of a form in place."""
+    form.name.label.text = "Changed"
+    form.name.flags.changed = True
+    form.name.render_kw["data-x"] = "1"
+    form.name.validators.append(max_len(3))
+    form.place.choices.append(("c", "C"))
+    form.answer.choices = [("maybe", "Maybe")]
+    form.name.errors = ["an error"]
+
+
+def as_declared(form: Sample) -> None:
+    assert form.name.label.text == "Name"
+    assert not form.name.flags.changed and form.name.flags.required
+    assert form.name.render_kw == {"dir": "auto"}
+    assert len(form.name.validators) == 2
+    assert form.place.choices == [("a", "A"), ("b", "B")]
+    assert form.answer.choices == [("yes", "Yes"), ("no", "No")]
+    assert not form.name.errors
+    assert form.name._form is form and form.name.meta is form.meta
+
+
+def test_what_one_form_changes_or_reads_is_not_in_the_next(app):
+    """The first form is bound by WTForms, the next ones are copies: each is
+    changed after it is checked, and the one after is as declared."""
+    sent = {"name": "Secret Name", "place": "b", "answer": "no"}
+    with app.test_request_context("/", method="POST", data=sent):
+        first = Sample()
+        assert first.validate(), first.errors
+        assert (first.name.data, first.place.data, first.answer.data) == (
+            "Secret Name", "b", "no")
+        changed(first)
+    with app.test_request_context("/", method="POST", data={"name": "Other"}):
+        second = Sample()
+        as_declared(second)
+        assert second.validate(), second.errors
+        assert (second.name.data, second.place.data, second.answer.data) == ("Other", None, None)
+        changed(second)
+    with app.test_request_context("/"):
+        third = Sample()  # a page drawn afresh: nothing read, nothing left
+        as_declared(third)
+        assert (third.name.data, third.place.data, third.answer.data) == (None, None, None)
+        assert "Secret" not in third.name() and "Other" not in third.name()
+
+
+def test_labels_are_in_each_requests_language(app):
+    with app.test_request_context("/"):
+        CheckInForm()  # bound once, in English
+        with force_locale("fa_AF"):
+            persian = str(CheckInForm().mood.label.text)
+        english = str(CheckInForm().mood.label.text)
+    assert english == "How do you feel?" and persian != english
+
+
+def test_the_csrf_token_and_classes_made_at_run_time_are_not_kept(app):
+    """The CSRF field is bound anew for each form (with its session); a form
+    class made at run time leaves nothing behind."""
+    with app.test_request_context("/"):
+        CheckInForm()
+        kept = len(forms._BOUND)
+        built = [CheckInForm() for _ in range(50)]
+        assert len(forms._BOUND) == kept
+        assert all(form.csrf_token.csrf_impl is form._csrf for form in built)
+        assert len({id(form.csrf_token) for form in built}) == 50
+
+        made = type("Made", (Form,), {"x": StringField("X")})
+        made(), made()
+        assert len(forms._BOUND) == kept + 1
+        del made
+        gc.collect()
+        assert len(forms._BOUND) == kept
