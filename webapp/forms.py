@@ -96,8 +96,25 @@ def plain_text(value):
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
+# --- Fields bound by copy (issue #24) ---------------------------------------------
+# Binding a field runs WTForms' whole field constructor (label, flags, the
+# validators checked, choices) for each field of each form: a third of what
+# the check-in form costs. So a form class's field is bound by WTForms once
+# per process, and each later form gets a copy of that binding, as Django
+# copies a form class's fields for each form. What a form may change in place
+# (the label, the flags, choices, lists and dicts) is each form's own; the
+# data is read after, by each form (tests/test_form_fields.py).
+
+def _bound_copy(form, unbound_field: UnboundField, options: dict[str, Any]) -> Field | None:
+    """A copy of the field's first binding with these options, or None."""
+    templates = _BOUND.get(unbound_field)
+    template = templates.get((options["name"], options["prefix"])) if templates else None
+    return template.copy(form, options["translations"]) if template else None
+
+
 def _bind(unbound_field: UnboundField, form, options: dict[str, Any]) -> Field:
-    """WTForms' own binding, with the control-character filter added."""
+    """WTForms' own binding, with the control-character filter added; kept
+    to be copied when the field's binding depends on its declaration only."""
     filters = (*unbound_field.kwargs.get("filters", ()), plain_text)
     field = unbound_field.bind(form=form, filters=filters, **options)
     if _reusable(unbound_field):
@@ -106,9 +123,19 @@ def _bind(unbound_field: UnboundField, form, options: dict[str, Any]) -> Field:
     return field
 
 
+def _reusable(unbound_field: UnboundField) -> bool:
+    """Not the CSRF token (bound anew for each form, with the form's
+    session), not a field holding other fields, not a label left to WTForms
+    (it translates the field's name when binding, in the language of that
+    request), not a datalist (bound with the field's id)."""
+    cls, args, kwargs = unbound_field.field_class, unbound_field.args, unbound_field.kwargs
+    label = args[0] if args else kwargs.get("label")
+    return (label is not None and kwargs.get("datalist") is None
+            and not issubclass(cls, (CSRFTokenField, FormField, FieldList)))
+
+
 class _Template:
-    """A bound field's state before it reads any data, to copy for the next
-    form of its class (see `_bound_copy`)."""
+    """A bound field's state before it reads any data."""
 
     __slots__ = ("cls", "state", "own")
     PER_FORM = ("_form", "meta", "_translations")
@@ -133,6 +160,14 @@ class _Template:
         return field
 
 
+def _owner(value: object) -> Callable[[Any], Any] | None:
+    """How a form gets its own of `value`; None for what it may share."""
+    own = _OWN.get(type(value))
+    if own is None and isinstance(value, (list, dict, set, Flags, Label)):
+        return copy.copy  # a subclass of one of them
+    return own
+
+
 def _own_flags(flags: Flags) -> Flags:
     copied = Flags()
     vars(copied).update(vars(flags))
@@ -144,45 +179,10 @@ _OWN: dict[type, Callable[[Any], Any]] = {
     list: list.copy, dict: dict.copy, set: set.copy, Flags: _own_flags,
     Label: lambda label: Label(label.field_id, label.text)}
 
-
-def _owner(value: object) -> Callable[[Any], Any] | None:
-    """How a form gets its own of `value`; None for what it may share."""
-    own = _OWN.get(type(value))
-    if own is None and isinstance(value, (list, dict, set, Flags, Label)):
-        return copy.copy  # a subclass of one of them
-    return own
-
-
 # Per field of a form class (weakly: a class made at run time goes with its
-# fields), per name and prefix: the template of its bound field.
+# fields), per name and prefix: the template of its first binding.
 _BOUND: weakref.WeakKeyDictionary[UnboundField, dict[tuple[str, str], _Template]] = \
     weakref.WeakKeyDictionary()
-
-
-def _reusable(unbound_field: UnboundField) -> bool:
-    """A field whose binding depends on nothing but its declaration: not the
-    CSRF token (bound anew for each form, with the form's session), not a
-    field holding other fields, not a label left to WTForms (it translates
-    the field's name when binding, in the language of that request), not a
-    datalist (bound with the field's id)."""
-    cls, args, kwargs = unbound_field.field_class, unbound_field.args, unbound_field.kwargs
-    label = args[0] if args else kwargs.get("label")
-    return (label is not None and kwargs.get("datalist") is None
-            and not issubclass(cls, (CSRFTokenField, FormField, FieldList)))
-
-
-def _bound_copy(form, unbound_field: UnboundField, options: dict[str, Any]) -> Field | None:
-    """A field of a form class bound as its first binding in this process
-    was, by copying that (issue #24): binding runs WTForms' whole field
-    constructor (label, flags, validators checked, choices) for each field
-    of each form, a third of what the check-in form costs; a copy is a
-    fraction of that. Django builds its forms' fields the same way, copied
-    from the class's for each form. What a form may change in place (the
-    label, the flags, choices, lists and dicts) is each form's own; the data
-    is read after, by each form."""
-    templates = _BOUND.get(unbound_field)
-    template = templates.get((options["name"], options["prefix"])) if templates else None
-    return template.copy(form, options["translations"]) if template else None
 
 
 class Form(FlaskForm):
@@ -196,8 +196,8 @@ class Form(FlaskForm):
             return _CachedTranslations()
 
         def bind_field(self, form, unbound_field, options):
-            return _bound_copy(form, unbound_field, options) or _bind(unbound_field, form,
-                                                                     options)
+            field = _bound_copy(form, unbound_field, options)
+            return field if field is not None else _bind(unbound_field, form, options)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
