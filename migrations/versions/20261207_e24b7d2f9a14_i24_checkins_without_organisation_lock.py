@@ -4,10 +4,12 @@
 A foreign key check takes a FOR KEY SHARE lock on the row it points to. Every
 check-in pointed at its organisation's one row, so concurrent check-ins of
 one organisation shared that lock, and PostgreSQL made a MultiXact for
-nearly every one of them (0.87 a check-in with two writers; none without
-the key), at 0.03 ms of the server's time each and an 11 % lower insert
-rate (throwaway measurement, issue #24's closing note). At national scale
-thousands of people share that row.
+about every second one of them with only two writers of different people
+(none without the key; counted in a throwaway measurement, issue #24's
+closing note). MultiXacts are written to their own store and must be
+vacuumed away before they wrap around; at national scale thousands of
+people share that row. (The server time it saves per check-in was within
+the noise of that measurement.)
 
 What the key guarded is kept otherwise: the column is always copied from
 the person's own row (`users.organisation_id`, itself a foreign key), and
