@@ -28,8 +28,9 @@ MAX_STATEMENTS = 5
 # only when drawn, offline_copy and the body check doing less on a post; the
 # same body for both, the cookies reset before each request), 1.19 since the
 # check-in is its own claim and the limiter checks only the routes it limits,
-# 1.18 since form fields are bound by copy (`make bench-hot`). It was 1.51 with a smaller body for the insert and the
-# session cookie growing by one unread thank-you per request.
+# 1.18 since form fields are bound by copy (`make bench-hot`). It was 1.51
+# with a smaller body for the insert and the session cookie growing by one
+# unread thank-you per request.
 MAX_CALLS_RATIO = 1.3
 RUNS = 10
 
