@@ -11,9 +11,10 @@ bare insert in each of `--rounds` interleaved rounds, and the check-in's
 latency at 50 connections; every figure as min / median / max of its runs,
 each run with the machine's load average.
 
-The app runs under gunicorn (sync workers, the production app plus the
-bench-only endpoints of bench/throughput_app.py). The load comes from wrk
-(Debian package `wrk`; one thread, four connections), which costs a few
+The app runs under gunicorn (sync workers, production's settings and hooks,
+the production app plus the bench-only endpoints of bench/throughput_app.py).
+The load comes from wrk (Debian package `wrk`; one thread, four
+connections), which costs a few
 microseconds per request. Without wrk a Python client of four threads is
 used, and the report says so: that client is itself the limit for the
 fastest endpoints, so it shows a lower "hello" and higher shares.
@@ -310,7 +311,9 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "--workers", str(workers),
+    # Production's settings and hooks (deploy/footing-web.service), with the bench's app.
+    proc = subprocess.Popen([str(gunicorn), "-c", "python:webapp.gunicorn_conf",
+                             "--workers", str(workers),
                              "--bind", f"127.0.0.1:{port}",
                              "--log-level", "warning", "bench.throughput_app:app"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -365,7 +368,8 @@ def _report(runs, slow, load, seconds: float, workers: int, rounds: int) -> list
     def median(key: str) -> float:
         return percentile([r for r, _f, _l in runs.get(key, [])], .5) or 1
 
-    lines = [f"Load: {load.name}; gunicorn {workers} sync workers; {seconds:.0f} s per run; "
+    lines = [f"Load: {load.name}; gunicorn {workers} sync workers with production's settings "
+             f"(webapp/gunicorn_conf.py); {seconds:.0f} s per run; "
              f"{rounds} interleaved rounds. Figures are min / median / max of the rounds; "
              "the load average (1 min) is the highest seen at the start or end of each run.",
              "", "| endpoint | requests/s | share of hello (medians) | share of bare write "
