@@ -14,10 +14,10 @@ each run with the machine's load average.
 The app runs under gunicorn (sync workers, production's settings and hooks,
 the production app plus the bench-only endpoints of bench/throughput_app.py).
 The load comes from wrk (Debian package `wrk`; one thread, four
-connections), which costs a few
-microseconds per request. Without wrk a Python client of four threads is
-used, and the report says so: that client is itself the limit for the
-fastest endpoints, so it shows a lower "hello" and higher shares.
+connections), which costs a few microseconds per request. Without wrk a
+Python client of four threads is used, and the report says so: that client
+is itself the limit for the fastest endpoints, so it shows a lower "hello"
+and higher shares.
 
 Each endpoint is measured for `--seconds`; only 2xx and 3xx answers count,
 and any other answer is reported beside the figure. Every post carries a

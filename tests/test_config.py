@@ -326,9 +326,9 @@ def test_gunicorn_refuses_workers_given_on_its_command_line_without_redis(tmp_pa
 def test_a_gunicorn_worker_sets_the_loaded_app_aside_from_the_garbage_collector(tmp_path):
     """After gunicorn's worker has loaded the app, the settings' hook leaves
     the collector a few objects to walk instead of the whole app's: a full
-    collection over the app stopped a worker for 0.1-0.2 s every few hundred
-    check-ins (issue #24). In a process of its own: a frozen test process
-    would keep every test's garbage."""
+    collection over the app stopped a worker for 0.16-0.24 s every few
+    thousand check-ins (issue #24). In a process of its own: a frozen test
+    process would keep every test's garbage."""
     script = ("import gc\n"
               "from webapp import create_app, gunicorn_conf\n"
               "app = create_app()\n"
