@@ -262,6 +262,11 @@ def _fresh_database(tmp: Path) -> str:
     return url
 
 
+# This process's live server (one per xdist worker): a failed step says what
+# the server last saw (`_expect_path`).
+_RUNNING: list[LiveServer] = []
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     require_chromium()
@@ -312,6 +317,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = LiveServer(url=url, log=log, env=env, organisation=data["organisation"],
                         accounts=accounts, sending=sending)
+    _RUNNING.append(server)
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not _healthy(url):
@@ -321,6 +327,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             time.sleep(0.2)
         yield server
     finally:
+        _RUNNING.remove(server)
         server.close()
         stop_process(proc, 10)
 
@@ -392,7 +399,9 @@ def _expect_path(page, path: str, step: str) -> None:
             text = page.inner_text("main")
         except Exception:
             text = page.content()[:2000]
-        raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}") from None
+        seen = "\n".join(server.tail_log(25) for server in _RUNNING)
+        raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}\n"
+                             f"the server's last lines:\n{seen}") from None
 
 
 def sign_in_staff(page, server: LiveServer, account: Account, lang: str | None = "en") -> None:
