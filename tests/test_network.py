@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
+from webapp.audit import AuditEvent
 from webapp.errors import DomainError
 from webapp.groups.models import GroupMember
 from webapp.models import Organisation, Role, User
 from webapp.network import service as network
-from webapp.network.models import Handover, LeftBehindNote, Referral
+from webapp.network.models import (
+    AGREED,
+    Handover,
+    LeftBehindNote,
+    OrganisationRelation,
+    Referral,
+)
 from webapp.people.models import CaseworkerAssignment
 from webapp.plan import service as plan
 from webapp.plan.models import Goal
@@ -23,7 +31,7 @@ from webapp.privacy.models import AccessLedgerEntry
 from webapp.support import service as support
 from webapp.support.models import Case, CaseMessage
 
-from .conftest import Web, activate_returnee, sign_in_staff
+from .conftest import Web, activate_returnee, new_org, race, sign_in_staff
 
 GOAL = "Open a tailoring workshop"
 NOTE = "Worried about the family debt"
@@ -98,9 +106,11 @@ def line_session(line: Line):
 
 
 @pytest.fixture(autouse=True)
-def _remember_session(request, session):
+def _remember_session(request):
+    # Asked for only with `line`: a race test's own connections must not wait
+    # behind the rolled-back transaction (on SQLite, the write lock).
     if "line" in request.fixturenames:
-        _SESSIONS[id(request.getfixturevalue("line"))] = session
+        _SESSIONS[id(request.getfixturevalue("line"))] = request.getfixturevalue("session")
     yield
     _SESSIONS.clear()
 
@@ -781,3 +791,79 @@ def test_the_network_page_costs_the_same_queries_however_many_referrals(line, se
     with count_queries() as many:
         assert "Place 3" in line.staff.get("/network/").get_data(as_text=True)
     assert many() == few()
+
+
+# --- Two coordinators at once (real connections; SQLite and PostgreSQL) --------------
+
+@pytest.fixture()
+def agreed_handover(app):
+    """A handover the person agreed to, committed for real (`race` runs
+    outside the test's transaction), with two coordinators of the receiving
+    side; removed afterwards with everything accepting it wrote."""
+    engine = app.extensions["footing_db"].engine
+    with app.app_context(), Session(engine) as s:
+        sender = new_org(s, name="Race sender", country="NL")
+        receiver = new_org(s, name="Race partner")
+        network.set_kind(s, sender, "sending")
+        network.set_kind(s, receiver, "receiving")
+        network.relate(s, sender, receiver)
+        counsellor = User(organisation_id=sender.id, role=Role.CASEWORKER.value,
+                          display_name="Race counsellor", email="race.counsellor@example.org")
+        first, second = (User(organisation_id=receiver.id, role=Role.COORDINATOR.value,
+                              display_name=f"Race coordinator {n}",
+                              email=f"race.coordinator{n}@example.org") for n in (1, 2))
+        caseworker = User(organisation_id=receiver.id, role=Role.CASEWORKER.value,
+                          display_name="Race caseworker", email="race.caseworker@example.org")
+        person = User(organisation_id=sender.id, role=Role.RETURNEE.value,
+                      display_name="Race person")
+        s.add_all([counsellor, first, second, caseworker, person])
+        s.flush()
+        handover = Handover(returnee_id=person.id, from_organisation_id=sender.id,
+                            to_organisation_id=receiver.id, proposed_by_id=counsellor.id,
+                            status=AGREED)
+        s.add(handover)
+        s.commit()
+        ids = {"orgs": (sender.id, receiver.id), "handover": handover.id, "person": person.id,
+               "caseworker": caseworker.id, "first": first.id, "second": second.id,
+               "people": (counsellor.id, first.id, second.id, caseworker.id, person.id)}
+    yield ids
+    with Session(engine) as s:
+        people = ids["people"]
+        s.execute(delete(AuditEvent).where(AuditEvent.subject_id.in_(people)
+                                           | AuditEvent.actor_id.in_(people)))
+        s.execute(delete(CaseworkerAssignment).where(
+            CaseworkerAssignment.returnee_id == ids["person"]))
+        s.execute(delete(Handover).where(Handover.id == ids["handover"]))
+        s.execute(delete(OrganisationRelation).where(
+            OrganisationRelation.from_organisation_id.in_(ids["orgs"])))
+        s.execute(delete(User).where(User.id.in_(people)))
+        s.execute(delete(Organisation).where(Organisation.id.in_(ids["orgs"])))
+        s.commit()
+
+
+def test_two_coordinators_accepting_at_once_move_the_person_once(app, agreed_handover):
+    """Two coordinators of the receiving side press "accept" at the same
+    moment: the second waits for the first, then finds it accepted and
+    changes nothing: one move, one caseworker, one acceptance on record, by
+    the first. Without the handover's lock (PostgreSQL; SQLite's write lock
+    serialises the two anyway) the second, having read it as agreed, goes on
+    to move the person a second time."""
+    ids = agreed_handover
+
+    def accept_by(coordinator: str):
+        def work(s):
+            handover = s.get(Handover, ids["handover"])
+            return network.accept(s, s.get(User, ids[coordinator]), handover,
+                                  ids["caseworker"]).status
+        return work
+
+    results = race(app, accept_by("first"), accept_by("second"))
+    assert results == {"first": "accepted", "second": "accepted"}, results
+    with Session(app.extensions["footing_db"].engine) as s:
+        handover = s.get(Handover, ids["handover"])
+        assert handover.accepted_by_id == ids["first"]
+        assert s.get(User, ids["person"]).organisation_id == ids["orgs"][1]
+        assert s.scalar(select(func.count()).select_from(CaseworkerAssignment).where(
+            CaseworkerAssignment.returnee_id == ids["person"])) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.subject_id == ids["person"], AuditEvent.action == "handover.accept")) == 1
