@@ -399,7 +399,7 @@ def _expect_path(page, path: str, step: str) -> None:
             text = page.inner_text("main")
         except Exception:
             text = page.content()[:2000]
-        seen = "\n".join(server.tail_log(25) for server in _RUNNING)
+        seen = "\n".join(server.tail_log(40) for server in _RUNNING)
         raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}\n"
                              f"the server's last lines:\n{seen}") from None
 
