@@ -105,6 +105,11 @@ class Account:
     activation_code: str | None = None
 
 
+# Every live server this process started, by its URL: a step that fails
+# shows the last lines of the log of the server its page is on (`_expect_path`).
+_SERVERS: dict[str, LiveServer] = {}
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -121,6 +126,9 @@ class LiveServer:
     staff_cookies: dict[str, list] = field(default_factory=dict)
     _maker: subprocess.Popen | None = None  # `flask demo-returnee --stdin` (`new_returnee`)
     _maker_log: IO[str] | None = None
+
+    def __post_init__(self) -> None:
+        _SERVERS[self.url] = self
 
     def staff(self, role: str, email_prefix: str | None = None) -> Account:
         for a in self.accounts:
@@ -262,11 +270,6 @@ def _fresh_database(tmp: Path) -> str:
     return url
 
 
-# This process's live server (one per xdist worker): a failed step says what
-# the server last saw (`_expect_path`).
-_RUNNING: list[LiveServer] = []
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     require_chromium()
@@ -317,7 +320,6 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = LiveServer(url=url, log=log, env=env, organisation=data["organisation"],
                         accounts=accounts, sending=sending)
-    _RUNNING.append(server)
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not _healthy(url):
@@ -327,7 +329,6 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             time.sleep(0.2)
         yield server
     finally:
-        _RUNNING.remove(server)
         server.close()
         stop_process(proc, 10)
 
@@ -399,7 +400,8 @@ def _expect_path(page, path: str, step: str) -> None:
             text = page.inner_text("main")
         except Exception:
             text = page.content()[:2000]
-        seen = "\n".join(server.tail_log(40) for server in _RUNNING)
+        server = next((s for url, s in _SERVERS.items() if page.url.startswith(url + "/")), None)
+        seen = server.tail_log(40) if server else "(no live server of this test at that address)"
         raise AssertionError(f"{step}: expected {path}, still at {page.url}:\n{text}\n"
                              f"the server's last lines:\n{seen}") from None
 
