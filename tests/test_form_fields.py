@@ -4,6 +4,7 @@ one form (one person's request) changes or reads never shows in the next."""
 from __future__ import annotations
 
 import gc
+import weakref
 
 from flask_babel import force_locale
 from wtforms import SelectField, StringField
@@ -47,7 +48,8 @@ def as_declared(form: Sample) -> None:
     assert form.place.choices == [("a", "A"), ("b", "B")]
     assert form.answer.choices == [("yes", "Yes"), ("no", "No")]
     assert not form.name.errors
-    assert form.name._form is form and form.name.meta is form.meta
+    # The field's form is this form (held weakly: see the test below).
+    assert form.name._form.name is form.name and form.name.meta is form.meta
 
 
 def test_what_one_form_changes_or_reads_is_not_in_the_next(app):
@@ -99,3 +101,28 @@ def test_the_csrf_token_and_classes_made_at_run_time_are_not_kept(app):
         del made
         gc.collect()
         assert len(forms._BOUND) == kept
+
+
+def test_a_form_is_freed_when_its_request_is_done_with_it(app):
+    """A form and its fields point at each other. Were both links strong,
+    each form (a hundred-odd lists, dicts and fields) would wait for the
+    garbage collector, whose passes then come several times as often on a
+    form post. The fields hold their form weakly, and the CSRF token its
+    field, so nothing of a form is left once it is dropped; while it is
+    used, everything WTForms reaches through a field's form works."""
+    sent = {"name": "Amina", "place": "a", "answer": "yes", "csrf_token": "x"}
+    with app.test_request_context("/", method="POST", data=sent):
+        gc.collect()
+        gc.disable()
+        try:
+            form = Sample()
+            assert form.validate(), form.errors
+            assert [o.label.text for o in form.answer] == ["Yes", "No"]  # options made via the form
+            token_form = CheckInForm()
+            assert str(token_form.csrf_token.current_token)  # signed via the field, lazily
+            freed = weakref.ref(form), weakref.ref(form.name), weakref.ref(token_form)
+            del form, token_form
+            assert [ref() for ref in freed] == [None, None, None]
+            assert gc.collect() == 0
+        finally:
+            gc.enable()

@@ -81,7 +81,9 @@ class _Token:
 
 class _LazyCSRF(_FlaskFormCSRF):
     def generate_csrf_token(self, csrf_token_field):
-        return _Token(lambda: super(_LazyCSRF, self).generate_csrf_token(csrf_token_field))
+        # The field holds its token: the token holds the field weakly (no cycle).
+        field = weakref.ref(csrf_token_field)
+        return _Token(lambda: super(_LazyCSRF, self).generate_csrf_token(field()))
 
 
 # NUL and the other control characters (all but tab and line breaks) are
@@ -198,6 +200,16 @@ class Form(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             field = _bound_copy(form, unbound_field, options)
             return field if field is not None else _bind(unbound_field, form, options)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A form holds its fields; its fields hold it weakly (WTForms has
+        # them hold it strongly). So a form is freed as soon as its request
+        # is done with it, instead of waiting as a cycle, with its some
+        # hundred lists and dicts, for the garbage collector (issue #24).
+        form = weakref.proxy(self)
+        for field in self._fields.values():
+            field._form = form
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
