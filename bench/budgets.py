@@ -475,7 +475,7 @@ def main() -> int:
         else:
             cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
             sections.append(f"## Throughput (on {database.split(':')[0]})\n\n"
-                            + "\n".join(throughput.run(env, cookie, args.seconds, args.workers)))
+                            + "\n".join(throughput.run(env, [cookie], args.seconds, args.workers)))
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -4,8 +4,9 @@
                               #     [--database-url postgresql+psycopg://…/footing_bench_tp]
 
 `make bench` runs the same measurement at its end (bench/budgets.py calls
-`run` with the browser's cookies); this script alone signs a returnee in with
-Flask's test client instead and writes bench/results/throughput-<database>.md
+`run` with the browser's cookies: one returnee); this script alone signs
+`--people` returnees in (8) with Flask's test client instead, sends the
+signed-in requests of each in turn, and writes bench/results/throughput-<database>.md
 (sqlite or postgresql). Issue #24's figures: the check-in against the signed-in
 bare insert in each of `--rounds` interleaved rounds, and the check-in's
 latency at 50 connections; every figure as min / median / max of its runs,
@@ -26,6 +27,7 @@ fresh client UUID, as a phone's would.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -40,6 +42,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -62,11 +65,23 @@ CHECKIN_FORM = "/checkin/"
 # during the bench).
 CHECKIN_KINDS = {"checkin": {"mood": "3"}, "checkin_alert": {"mood": "1"}}
 CONNECTIONS = 4
+# Returnees signed in for the bench, whose requests the load sends in turn:
+# more than the connections, so no two requests at once are one person's.
+PEOPLE = 2 * CONNECTIONS
 # Posts that do what the bare write does and more: shown as a share of it too.
 AFTER_WRITE = ("signed_write", "form_write", *CHECKIN_KINDS)
 
 
 # --- Load ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Person:
+    """Whose requests a load sends: headers (the sign-in cookie, if any) and
+    the form a post sends (None for a GET)."""
+
+    headers: dict[str, str]
+    fields: dict[str, str] | None = None
+
 
 class Wrk:
     name = f"wrk, 1 thread, {CONNECTIONS} connections"
@@ -74,30 +89,36 @@ class Wrk:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
 
-    def rate(self, url: str, seconds: float, headers: dict[str, str],
-             fields: dict[str, str] | None = None) -> tuple[float, int]:
+    def rate(self, url: str, seconds: float, people: list[Person]) -> tuple[float, int]:
         """(answers per second that were 2xx or 3xx, how many were not)."""
-        rate, failed, _latency = self.run(url, seconds, headers, fields, CONNECTIONS)
+        rate, failed, _latency = self.run(url, seconds, people, CONNECTIONS)
         return rate, failed
 
-    def run(self, url: str, seconds: float, headers: dict[str, str],
-            fields: dict[str, str] | None, connections: int
+    def run(self, url: str, seconds: float, people: list[Person], connections: int
             ) -> tuple[float, int, dict[str, float]]:
         """(answers per second that were 2xx or 3xx, how many were not,
-        latency percentiles in ms: p50, p95, p99)."""
+        latency percentiles in ms: p50, p95, p99). Each request is the next
+        person's, in turn."""
         script = self.workdir / f"load-{uuid.uuid4().hex}.lua"
-        lines = [f'wrk.headers["{k}"] = [[{v}]]' for k, v in headers.items()]
-        if fields is not None:
-            # One Lua state (one thread): a counter makes every UUID new.
-            body = urllib.parse.urlencode(fields) + "&client_uuid="
-            lines += ['wrk.method = "POST"',
-                      'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"',
-                      "local n = 0",
-                      "request = function()",
-                      "  n = n + 1",
-                      f'  return wrk.format(nil, nil, nil, [[{body}]] .. '
-                      f'string.format("{uuid.uuid4().hex[:8]}-0000-4000-8000-%012x", n))',
-                      "end"]
+        post = people[0].fields is not None
+        lines = ["local people = {"]
+        for person in people:
+            headers = dict(person.headers)
+            if post:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urllib.parse.urlencode(person.fields) + "&client_uuid=" if post else ""
+            lines.append("  {headers = {" + ", ".join(f'["{k}"] = [[{v}]]'
+                                                      for k, v in headers.items())
+                         + f"}}, body = [[{body}]]}},")
+        # One Lua state (one thread): a counter turns the people and makes every UUID new.
+        lines += ["}", "local n = 0", "request = function()", "  n = n + 1",
+                  "  local person = people[(n % #people) + 1]",
+                  "  local headers = {}",
+                  "  for k, v in pairs(person.headers) do headers[k] = v end"]
+        lines.append(f'  return wrk.format("POST", nil, headers, person.body .. '
+                     f'string.format("{uuid.uuid4().hex[:8]}-0000-4000-8000-%012x", n))'
+                     if post else '  return wrk.format("GET", nil, headers, nil)')
+        lines.append("end")
         lines += ["done = function(summary, latency, requests)",
                   *[f'  io.write(string.format("p{q} %d\\n", latency:percentile({q})))'
                     for q in (50, 95, 99)],
@@ -122,9 +143,9 @@ class PythonClient:
     name = (f"Python urllib, {CONNECTIONS} threads "
             "(wrk not found: the client limits the fastest rows)")
 
-    def rate(self, url: str, seconds: float, headers: dict[str, str],
-             fields: dict[str, str] | None = None) -> tuple[float, int]:
+    def rate(self, url: str, seconds: float, people: list[Person]) -> tuple[float, int]:
         done, failed = [0], [0]
+        turn = itertools.count()
         stop = time.monotonic() + seconds
         lock = threading.Lock()
 
@@ -133,16 +154,19 @@ class PythonClient:
                 return None
 
         opener = urllib.request.build_opener(NoRedirect)
-        post_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
 
         def client():
             ok_count = bad_count = 0
             while time.monotonic() < stop:
-                if fields is None:
-                    request = urllib.request.Request(url, headers=headers)
+                person = people[next(turn) % len(people)]
+                if person.fields is None:
+                    request = urllib.request.Request(url, headers=person.headers)
                 else:
-                    data = urllib.parse.urlencode({**fields, "client_uuid": str(uuid.uuid4())})
-                    request = urllib.request.Request(url, data=data.encode(), headers=post_headers)
+                    data = urllib.parse.urlencode({**person.fields,
+                                                   "client_uuid": str(uuid.uuid4())})
+                    headers = {**person.headers,
+                               "Content-Type": "application/x-www-form-urlencoded"}
+                    request = urllib.request.Request(url, data=data.encode(), headers=headers)
                 try:
                     with opener.open(request, timeout=30) as r:
                         r.read()
@@ -269,6 +293,13 @@ def signed_in_here(env: dict, name: str):
 
 ROUNDS = 5
 RESTATED_GOAL = 0.8  # issue #24: POST /checkin/ against a signed-in bare insert
+# Issue #24's verdict on that share: many short pairs, the two runs of each
+# back to back, so that a change in the machine's speed between the two
+# weighs little (two 5 s runs of a round differ by up to ±20 % on a shared
+# machine, with the same code).
+QUICK_PAIRS = 30
+QUICK_SECONDS = 1
+PAIR = ("signed_write", "checkin")
 LATENCY_CONNECTIONS = 50  # issue #24: check-in p95 at 50 connections, 2 workers
 LATENCY_GOAL_MS = 250
 LABELS = {
@@ -296,16 +327,23 @@ def _spread(values: list[float], fmt: str = "{:.0f}") -> str:
     return " / ".join(fmt.format(v) for v in (min(values), percentile(values, .5), max(values)))
 
 
-def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUNDS,
-        latency: bool = True) -> list[str]:
+def run(env: dict, cookies: list[str], seconds: float, workers: int, rounds: int = ROUNDS,
+        latency: bool = True, quick_pairs: int = QUICK_PAIRS) -> list[str]:
     """The throughput section of the report, as markdown lines.
 
     Every row is measured in each of `rounds` interleaved rounds (the order
     turns by one row each round), so a machine whose load changes during the
     run weighs on every row alike; the check-in's share of the signed-in bare
-    insert is taken within each round, from two runs back to back. Then,
-    with wrk, the check-in alone at LATENCY_CONNECTIONS connections, `rounds`
-    times, for its latency."""
+    insert is taken within each round, from two runs back to back, and again
+    from `quick_pairs` pairs of QUICK_SECONDS runs (the verdict). Then, with
+    wrk, the check-in alone at LATENCY_CONNECTIONS connections, `rounds`
+    times, for its latency.
+
+    `cookies` are the signed-in returnees' (one or more): a signed-in row's
+    requests are theirs in turn, each with that person's own form, as a
+    service's load comes from many people. (One person's check-ins sent back
+    to back would also wait for each other on that person's rows, which no
+    phone does: a check-in is one person's, one at a time.)"""
     subprocess.run([sys.executable, "-c", "from bench.throughput_app import create_rows_table; "
                     "create_rows_table()"], cwd=ROOT, env=env, check=True)
     port = free_port()
@@ -319,56 +357,69 @@ def run(env: dict, cookie: str, seconds: float, workers: int, rounds: int = ROUN
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workdir = Path(tempfile.mkdtemp(prefix="footing-load-"))
     load = load_client(workdir)
-    signed = {"Cookie": cookie, "Accept-Encoding": "br, gzip"}
+    signed = [{"Cookie": cookie, "Accept-Encoding": "br, gzip"} for cookie in cookies]
     # key -> [(requests/s, failed, load average during that run)]
     runs: dict[str, list[tuple[float, int, float]]] = {}
     slow: list[tuple[float, int, dict[str, float], float]] = []
+    quick: list[tuple[float, float, int]] = []  # check-in/s, signed insert/s, failed
     try:
         wait_healthy(url, proc, seconds=120)  # a shared machine can take its time
-        forms = {key: checkin_fields(url, cookie, overrides)
+        # Each person's check-in form (its CSRF token is that person's), per kind.
+        forms = {key: [checkin_fields(url, cookie, overrides) for cookie in cookies]
                  for key, overrides in CHECKIN_KINDS.items()}
-        # The bare posts send the same body as the check-in, without the cookie.
-        bare = forms["checkin"] or {"mood": "3", "note": ""}
-        targets = {
-            "hello": (url + "/bench/hello", {}, None),
-            "form": (url + "/bench/form", {}, bare),
-            "write": (url + "/bench/write", {}, bare),
-            "signed_write": (url + "/bench/signed-write", signed, bare),
-            "form_write": (url + "/bench/form-write", signed, bare),
-            "home": (url + "/home", signed, None),
-            **{key: (url + CHECKIN_FORM, signed, fields)
-               for key, fields in forms.items() if fields is not None},
+        usual = forms["checkin"]
+        # Every post sends the check-in's body: the bare ones without the cookie.
+        bare = usual[0] or {"mood": "3", "note": ""}
+        own = [Person(h, fields or bare) for h, fields in zip(signed, usual, strict=True)]
+        targets: dict[str, tuple[str, list[Person]]] = {
+            "hello": (url + "/bench/hello", [Person({})]),
+            "form": (url + "/bench/form", [Person({}, bare)]),
+            "write": (url + "/bench/write", [Person({}, bare)]),
+            "signed_write": (url + "/bench/signed-write", own),
+            "form_write": (url + "/bench/form-write", own),
+            "home": (url + "/home", [Person(h) for h in signed]),
+            **{key: (url + CHECKIN_FORM,
+                     [Person(h, f) for h, f in zip(signed, fields, strict=True)])
+               for key, fields in forms.items() if all(fields)},
         }
         # The check-in and the signed-in insert it is compared with run back
         # to back (which goes first alternates); the rest turns around them.
-        pair = ("signed_write", "checkin") if "checkin" in targets else ("signed_write",)
+        pair = PAIR if "checkin" in targets else ("signed_write",)
         order: list[tuple[str, ...]] = [(k,) for k in targets if k not in pair]
         order.insert(3, pair)
         for n in range(rounds):
             turned = order[n % len(order):] + order[:n % len(order)]
             keys = [k for unit in turned for k in (unit if n % 2 == 0 else unit[::-1])]
             for key in keys:
-                target, headers, fields = targets[key]
+                target, people = targets[key]
                 before = _load_now()
-                rate, failed = load.rate(target, seconds, headers, fields)
+                rate, failed = load.rate(target, seconds, people)
                 runs.setdefault(key, []).append((rate, failed, max(before, _load_now())))
-        if latency and isinstance(load, Wrk) and forms["checkin"] is not None:
+        for n in range(quick_pairs if "checkin" in targets else 0):
+            got = {key: load.rate(targets[key][0], QUICK_SECONDS, targets[key][1])
+                   for key in (PAIR if n % 2 == 0 else PAIR[::-1])}
+            quick.append((got["checkin"][0], got["signed_write"][0],
+                          got["checkin"][1] + got["signed_write"][1]))
+        if latency and isinstance(load, Wrk) and "checkin" in targets:
             for _ in range(rounds):
                 before = _load_now()
-                rate, failed, percentiles = load.run(url + CHECKIN_FORM, seconds, signed,
-                                                     forms["checkin"], LATENCY_CONNECTIONS)
+                rate, failed, percentiles = load.run(url + CHECKIN_FORM, seconds,
+                                                     targets["checkin"][1], LATENCY_CONNECTIONS)
                 slow.append((rate, failed, percentiles, max(before, _load_now())))
     finally:
         stop_process(proc, 30)
         shutil.rmtree(workdir, ignore_errors=True)
-    return _report(runs, slow, load, seconds, workers, rounds)
+    return _report(runs, slow, quick, load, seconds, workers, rounds, len(cookies))
 
 
-def _report(runs, slow, load, seconds: float, workers: int, rounds: int) -> list[str]:
+def _report(runs, slow, quick, load, seconds: float, workers: int, rounds: int,
+            people: int) -> list[str]:
     def median(key: str) -> float:
         return percentile([r for r, _f, _l in runs.get(key, [])], .5) or 1
 
-    lines = [f"Load: {load.name}; gunicorn {workers} sync workers with production's settings "
+    lines = [f"Load: {load.name}; signed-in requests from {people} returnee"
+             f"{'s in turn' if people > 1 else ''}; "
+             f"gunicorn {workers} sync workers with production's settings "
              f"(webapp/gunicorn_conf.py); {seconds:.0f} s per run; "
              f"{rounds} interleaved rounds. Figures are min / median / max of the rounds; "
              "the load average (1 min) is the highest seen at the start or end of each run.",
@@ -386,14 +437,26 @@ def _report(runs, slow, load, seconds: float, workers: int, rounds: int) -> list
         share = "100 %" if key == "hello" else f"{median(key) / hello:.0%}"
         lines.append(f"| {label} | {shown} | {share} | {of_write} | "
                      f"{_spread([ld for _r, _f, ld in runs[key]], '{:.1f}')} |")
+    if quick:
+        shares = [c / w * 100 for c, w, _f in quick if w]
+        mid = percentile(shares, .5)
+        failed = sum(f for _c, _w, f in quick)
+        lines += ["", f"POST {CHECKIN_FORM} against the signed-in bare insert (goal ≥ "
+                  f"{RESTATED_GOAL:.0%} as the median: "
+                  f"{'met' if mid >= RESTATED_GOAL * 100 else 'NOT met'}): {len(quick)} pairs of "
+                  f"{QUICK_SECONDS} s runs back to back, which goes first alternating; the "
+                  "check-in's share min / median / max "
+                  f"**{_spread(shares)} %** (check-in {_spread([c for c, _w, _f in quick])}/s, "
+                  f"signed insert {_spread([w for _c, w, _f in quick])}/s"
+                  f"{f', {failed} failed' if failed else ''}). Short pairs, because the "
+                  f"machine's speed changes from one run to the next: the {seconds:.0f} s runs "
+                  "of each round, further apart, below."]
     if "checkin" in runs and "signed_write" in runs:
         pairs = list(zip([r for r, _f, _l in runs["checkin"]],
                          [r for r, _f, _l in runs["signed_write"]], strict=True))
         ratios = [c / w for c, w in pairs if w]
-        mid = percentile(ratios, .5)
-        lines += ["", f"POST {CHECKIN_FORM} against the signed-in bare insert, each round's own "
-                  f"pair (goal ≥ {RESTATED_GOAL:.0%} as the median: "
-                  f"{'met' if mid >= RESTATED_GOAL else 'NOT met'}):", "",
+        lines += ["", f"POST {CHECKIN_FORM} against the signed-in bare insert in each round "
+                  f"({seconds:.0f} s runs back to back; not the verdict):", "",
                   "| round | check-in/s | signed insert/s | share |", "|---|---|---|---|"]
         lines += [f"| {n} | {c:.0f} | {w:.0f} | {c / w:.0%} |"
                   for n, (c, w) in enumerate(pairs, start=1) if w]
@@ -433,15 +496,23 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--rounds", type=int, default=ROUNDS,
                         help="interleaved rounds of every row (and latency runs)")
+    parser.add_argument("--pairs", type=int, default=QUICK_PAIRS,
+                        help=f"{QUICK_SECONDS} s pairs of the check-in and the signed-in "
+                             "insert (issue #24's verdict)")
+    parser.add_argument("--people", type=int, default=PEOPLE,
+                        help="signed-in returnees whose requests the load sends in turn")
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL URL to run on (emptied first); default: SQLite")
     args = parser.parse_args()
 
     env = demo_env(tempfile.mkdtemp(prefix="footing-throughput-"), args.database_url)
-    _app, web, _token = signed_in_here(env, "Throughput Reader")
-    cookie = "; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values())
+    cookies = []
+    for n in range(1, args.people + 1):
+        _app, web, _token = signed_in_here(env, f"Throughput Reader {n}")
+        cookies.append("; ".join(f"{c.key}={c.value}" for c in web.client._cookies.values()))
     database = env["DATABASE_URL"].split(":")[0].split("+")[0]
-    lines = run(env, cookie, args.seconds, args.workers, args.rounds)
+    lines = run(env, cookies, args.seconds, args.workers, args.rounds,
+                quick_pairs=args.pairs)
     report = (f"# Throughput on {database}\n\nMade by `make bench-throughput"
               f"{' BENCH_ARGS=...' if len(sys.argv) > 1 else ''}` (bench/throughput.py "
               f"{' '.join(a for a in sys.argv[1:] if 'postgres' not in a)}) on "
