@@ -204,9 +204,10 @@ class Form(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # A form holds its fields; its fields hold it weakly (WTForms has
-        # them hold it strongly). So a form is freed as soon as its request
-        # is done with it, instead of waiting as a cycle, with its some
-        # hundred lists and dicts, for the garbage collector (issue #24).
+        # them hold it strongly). So a form, with the hundred-odd lists and
+        # dicts it holds, is freed as soon as its route is done with it
+        # instead of waiting as a cycle for the garbage collector (issue #24).
+        # (The fields of a FormField or FieldList still hold theirs strongly.)
         form = weakref.proxy(self)
         for field in self._fields.values():
             field._form = form
