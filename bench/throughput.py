@@ -8,9 +8,10 @@
 `--people` returnees in (8) with Flask's test client instead, sends the
 signed-in requests of each in turn, and writes bench/results/throughput-<database>.md
 (sqlite or postgresql). Issue #24's figures: the check-in against the signed-in
-bare insert in each of `--rounds` interleaved rounds, and the check-in's
-latency at 50 connections; every figure as min / median / max of its runs,
-each run with the machine's load average.
+bare insert in `--pairs` pairs of 1 s runs back to back (the verdict) and in
+each of `--rounds` interleaved rounds, and the check-in's latency at 50
+connections; every figure as min / median / max of its runs, each run with
+the machine's load average.
 
 The app runs under gunicorn (sync workers, production's settings and hooks,
 the production app plus the bench-only endpoints of bench/throughput_app.py).
@@ -113,6 +114,8 @@ class Wrk:
         # One Lua state (one thread): a counter turns the people and makes every UUID new.
         lines += ["}", "local n = 0", "request = function()", "  n = n + 1",
                   "  local person = people[(n % #people) + 1]",
+                  # wrk.format adds Host and Content-Length to the table it is
+                  # given: each request gets a copy of its person's headers.
                   "  local headers = {}",
                   "  for k, v in pairs(person.headers) do headers[k] = v end"]
         lines.append(f'  return wrk.format("POST", nil, headers, person.body .. '
