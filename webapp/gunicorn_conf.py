@@ -31,12 +31,12 @@ def on_starting(server) -> None:
 def post_worker_init(worker) -> None:
     """The app's modules, catalogs and mappers live as long as the worker: set
     them aside from the garbage collector (`gc.freeze`), so that its full
-    collections walk only what requests made since. Every form leaves a
-    cycle (a WTForms form and its fields point at each other), so full
-    collections come every few thousand check-ins. Over the whole app one
+    collections walk only what requests made since. Over the whole app one
     stopped the worker, and every request queued behind it, for 0.16-0.24 s
     on the bench's machine; over what is left after this, 0.012-0.014 s
-    (issue #24, measured with gc.callbacks in the bench's workers).
+    (issue #24, measured with gc.callbacks in the bench's workers, when every
+    form still left a cycle behind; since webapp/forms.py frees forms without
+    the collector, a form post costs it what a post without a form does).
     Garbage already made is collected first, not kept for ever."""
     gc.collect()
     gc.freeze()
