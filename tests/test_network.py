@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from webapp.audit import AuditEvent
+from webapp.directory import service as directory
 from webapp.errors import DomainError
 from webapp.groups.models import GroupMember
 from webapp.models import Organisation, Role, User
@@ -867,3 +868,47 @@ def test_two_coordinators_accepting_at_once_move_the_person_once(app, agreed_han
             CaseworkerAssignment.returnee_id == ids["person"])) == 1
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.subject_id == ids["person"], AuditEvent.action == "handover.accept")) == 1
+
+
+def test_a_safety_plan_made_before_return_says_whose_numbers_it_names(app, line, session, ctx):
+    """The plan stays the person's as they made it, but the numbers it chose
+    before return are from the sending side's list, often in another country.
+    After the handover its page says so before showing them, after the
+    receiving organisation's own number, until a new version chooses numbers
+    from the receiving side's list."""
+    with ctx():
+        politie = directory.add_place(session, line.counsellor, directory.PlaceData(
+            kind="emergency", name="Politie Utrecht", town="Utrecht", phone="+31 900 8844"))
+        kissy = directory.add_place(session, line.receiving_caseworker, directory.PlaceData(
+            kind="emergency", name="Police Kissy", town="Freetown", phone="+232 99 999"))
+    session.commit()
+    r = line.phone.post("/safety/edit", {"contacts": "Fatu 076 111 222",
+                                         "places": str(politie.id)})
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    before = line.phone.get("/safety/").get_data(as_text=True)
+    assert 'href="tel:+319008844"' in before and "These numbers are from" not in before
+
+    handover = propose(line)
+    answer(line, "agree", share_history=True)
+    assert accept(line, handover).status_code == 302
+    caseworker = Web(app.test_client())
+    sign_in_staff(caseworker, line.receiving_caseworker)
+    for page in (line.phone.get("/safety/").get_data(as_text=True),
+                 caseworker.get(f"/safety/of/{line.person.id}").get_data(as_text=True)):
+        hint = page.index("These numbers are from the list of")
+        said = page[hint:page.index("</p>", hint)]
+        assert "Counselling Utrecht" in said and "Partner Freetown" in said
+        # Here first: the receiving organisation's number, then what is said,
+        # then the numbers from the sending side's list. The plan's own words stay.
+        assert page.index('href="tel:+23276123456"') < hint < page.index('href="tel:+319008844"')
+        assert "Fatu 076 111 222" in page
+
+    # A new version chooses from the receiving side's list only.
+    form = caseworker.get(f"/safety/of/{line.person.id}/edit").get_data(as_text=True)
+    assert "Police Kissy" in form and "Politie Utrecht" not in form
+    r = caseworker.post(f"/safety/of/{line.person.id}/edit",
+                        {"contacts": "Fatu 076 111 222", "places": str(kissy.id)})
+    assert r.status_code == 302, r.get_data(as_text=True)[:800]
+    after = line.phone.get("/safety/").get_data(as_text=True)
+    assert 'href="tel:+23299999"' in after
+    assert "Politie Utrecht" not in after and "These numbers are from" not in after

@@ -29,6 +29,7 @@ def _plan_page(person: User):
     plan = service.current(session, person)
     return render_template("safety/plan.html", person=person, plan=plan,
                            places=service.places_of(session, plan),
+                           places_from=service.chosen_elsewhere(session, person, plan),
                            versions=service.versions(session, person),
                            is_owner=current_user.id == person.id,
                            may_edit=current_user.id == person.id

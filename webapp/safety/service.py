@@ -19,7 +19,7 @@ from ..db import get_locked
 from ..directory import service as directory
 from ..directory.models import Place
 from ..errors import DomainError
-from ..models import Role, User
+from ..models import Organisation, Role, User
 from .models import TEXT_MAX, SafetyPlanUse, SafetyPlanVersion
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,18 @@ def places_of(session: Session, plan: SafetyPlanVersion | None) -> list[Place]:
     return list(session.scalars(select(Place).where(
         Place.id.in_(plan.place_ids), Place.organisation_id == plan.organisation_id,
         Place.retired_at.is_(None)).order_by(Place.kind, Place.name)))
+
+
+def chosen_elsewhere(session: Session, person: User,
+                     plan: SafetyPlanVersion | None) -> Organisation | None:
+    """The organisation whose directory the plan's emergency numbers come
+    from, when it is not the person's own now. A plan made before a handover
+    (issue #21) names the sending side's places, often in another country.
+    The plan stays as the person made it; its page says whose numbers these
+    are until a new version chooses places from the person's organisation."""
+    if plan is None or not plan.place_ids or plan.organisation_id == person.organisation_id:
+        return None
+    return session.get(Organisation, plan.organisation_id)
 
 
 def _clean(text: str | None, field: str) -> str:
