@@ -26,9 +26,20 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
-        _run(conn)
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:  # a migration that failed leaves no connection behind either
+        engine.dispose()
+
+
+# On PostgreSQL, how long a migration waits for a table's lock. The upgrade
+# runs while the old release serves: a migration that must lock a table in
+# use (ALTER TABLE, CREATE INDEX, CREATE TRIGGER) waits for the transactions
+# using it, and every new check-in or page that needs the table queues behind
+# that wait. After this long the upgrade stops with nothing changed (one
+# transaction) and is run again; the statements' own work is not limited.
+LOCK_TIMEOUT = "5s"
 
 
 def _run(connection) -> None:
@@ -37,6 +48,8 @@ def _run(connection) -> None:
                       render_as_batch=connection.dialect.name == "sqlite",
                       compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            context.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         context.run_migrations()
 
 

@@ -75,6 +75,53 @@ def test_every_migration_goes_up_and_down(app, scratch_url):
         app.config["DATABASE_URL"] = original
 
 
+def test_a_migration_waits_a_few_seconds_at_most_for_a_table_in_use(app, scratch_url):
+    """PostgreSQL: an upgrade runs while the old release serves. A migration
+    that must lock a table in use (here the check-ins' UUID column, added
+    while a check-in's transaction is open) gives up after a few seconds with
+    nothing changed, instead of waiting for ever with every new check-in
+    queued behind it. Run again once the table is free, it goes through."""
+    if make_url(scratch_url).get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL's lock queue; SQLite's writers wait their turn (busy timeout)")
+    app.config["DATABASE_URL"], original = scratch_url, app.config["DATABASE_URL"]
+    engine = make_engine(scratch_url)
+    failures: list[BaseException] = []
+
+    def upgrade():
+        with app.app_context():
+            try:
+                command.upgrade(alembic_config(), "c24e5a9d1f07")
+            except BaseException as exc:  # noqa: BLE001 (reported below)
+                failures.append(exc)
+
+    def revision() -> str | None:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    try:
+        with app.app_context():
+            command.upgrade(alembic_config(), "b24d1f8e6c42")
+        check_in = engine.connect()
+        check_in.exec_driver_sql("BEGIN")
+        check_in.exec_driver_sql("LOCK TABLE checkins IN ROW EXCLUSIVE MODE")  # an INSERT's lock
+        try:
+            waiting = threading.Thread(target=upgrade)
+            waiting.start()
+            waiting.join(timeout=30)
+            assert not waiting.is_alive(), "the migration still waits for the table"
+        finally:
+            check_in.rollback()
+            check_in.close()
+            waiting.join(timeout=30)
+        assert len(failures) == 1 and "lock timeout" in str(failures[0]), failures
+        assert revision() == "b24d1f8e6c42"
+        upgrade()
+        assert len(failures) == 1 and revision() == "c24e5a9d1f07"
+    finally:
+        engine.dispose()
+        app.config["DATABASE_URL"] = original
+
+
 def test_sqlite_pragmas(sqlite_url):
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
