@@ -343,6 +343,20 @@ def test_a_gunicorn_worker_sets_the_loaded_app_aside_from_the_garbage_collector(
     assert set_aside > loaded / 2
 
 
+def test_the_job_worker_sets_the_loaded_app_aside_from_the_garbage_collector(tmp_path):
+    """The same for the job worker (`huey_consumer webapp.worker.huey`): once
+    the module has made its app, a full collection walks what jobs made
+    since, not the app."""
+    script = ("import gc\n"
+              "import webapp.worker\n"
+              "print(len(gc.get_objects()), gc.get_freeze_count())\n")
+    done = _run(["-c", script], production_env(tmp_path / "state"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    walked, set_aside = map(int, done.stdout.split())
+    assert set_aside > 50_000  # the app: modules, catalogs, mappers
+    assert walked < set_aside / 100
+
+
 def test_gunicorn_starts_as_many_workers_as_web_concurrency_says(tmp_path):
     env = production_env(tmp_path / "state", WEB_CONCURRENCY="3",
                          REDIS_URL="redis://127.0.0.1:6379/15")
