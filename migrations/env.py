@@ -39,6 +39,10 @@ def run_migrations_online() -> None:
 # using it, and every new check-in or page that needs the table queues behind
 # that wait. After this long the upgrade stops with nothing changed (one
 # transaction) and is run again; the statements' own work is not limited.
+# So a lock, once taken, is held for as long as the statement runs: a new
+# index on a big table (check-ins, the access ledger) is built with
+# `postgresql_concurrently=True` inside `op.get_context().autocommit_block()`,
+# which takes no lock that stops writes.
 LOCK_TIMEOUT = "5s"
 
 
