@@ -53,7 +53,10 @@ def _run(connection) -> None:
                       compare_type=True)
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            context.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            # For the connection's session, not only this transaction: a
+            # migration's autocommit block (above) ends the transaction, and
+            # the migrations after it wait no longer than the ones before.
+            context.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         context.run_migrations()
 
 
