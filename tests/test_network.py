@@ -584,9 +584,12 @@ def _urgent_concern(line: Line) -> int:
 def _open_alerts(session, org_id: int, person_id: int) -> list:
     from webapp.alerts.models import Alert
     session.expire_all()
+    # In the order raised: without ORDER BY, PostgreSQL returns rows in no
+    # given order (an updated row's new version may come last).
     return session.scalars(select(Alert).where(Alert.organisation_id == org_id,
                                                Alert.returnee_id == person_id,
-                                               Alert.resolved_at.is_(None))).all()
+                                               Alert.resolved_at.is_(None))
+                           .order_by(Alert.id)).all()
 
 
 def test_without_the_history_open_requests_and_alerts_are_closed_as_handed_over(line, app):
