@@ -182,7 +182,7 @@ class ByteReport:
 
 def _shell_urls(page) -> list[str]:
     body = page.evaluate("fetch('/sw.js', {cache: 'no-store'}).then((r) => r.text())")
-    return json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    return json.loads(re.search(r"const SHELL\s*=\s*(\[.*?\]);", body).group(1))
 
 
 def measure_bytes(browser, base_url: str, returnee, context_options: dict,

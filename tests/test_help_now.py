@@ -2,6 +2,7 @@
 bound phone, the callback number, and the person seeing that someone is on it."""
 from __future__ import annotations
 
+import re
 import time as time_module
 import uuid
 
@@ -372,6 +373,34 @@ def test_kept_for_the_locked_phone_a_signed_in_returnee_gets_the_signed_out_page
     assert 'action="/signout"' not in page and "data-owner" not in page
     assert f'href="tel:{org.emergency_phone.replace(" ", "")}"' in page
     assert web.get("/home").status_code == 200  # still signed in
+
+
+def test_the_help_copies_say_whose_numbers_they_hold_and_a_handover_changes_it(
+        web, session, returnee_web, make_org):
+    """The pages kept for help offline (sw.js) say which organisation's
+    numbers they hold, and every page says the same in the link that asks
+    to keep them. When the person's organisation changes (a handover), the
+    pages say so at once, and the service worker fetches the copies again
+    instead of offering the last organisation's numbers for up to a day."""
+    user = returnee_web()
+
+    def versions() -> tuple[str, str, set[str]]:
+        home = web.get("/home").get_data(as_text=True)
+        link = re.search(r'class="help-now-link"[^>]*data-keep="([0-9a-f]{16})"', home)
+        assert link, "no help link asking to keep the help page"
+        sealed = web.get("/help/now").headers["X-Footing-Help-Version"]
+        public = {web.get(path, headers={"X-Footing-Keep": "public"})
+                  .headers["X-Footing-Help-Version"] for path in ("/help/now/phone", "/offline")}
+        return link.group(1), sealed, public
+
+    link, sealed, public = versions()
+    assert sealed == link and public == {link}
+    other = make_org(name="Partner Bo", emergency_phone="+232 30 000 111")
+    user.organisation_id = other.id  # as accepting a handover does (network.service)
+    session.commit()
+    moved, sealed, public = versions()
+    assert moved != link and sealed == moved and public == {moved}
+    assert 'href="tel:+23230000111"' in web.get("/help/now").get_data(as_text=True)
 
 
 def test_queued_help_replayed_signed_out_with_its_own_token_is_stored_once(

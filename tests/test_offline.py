@@ -105,7 +105,7 @@ def test_static_files_have_hashed_names_a_year_of_cache_and_precompressed_copies
 
 def test_the_service_worker_precaches_the_hashed_shell(client, app):
     body = client.get("/sw.js").get_data(as_text=True)
-    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    shell = json.loads(re.search(r"const SHELL\s*=\s*(\[.*?\]);", body).group(1))
     manifest = app.extensions["footing_assets"]
     for name in ("css/app.css", "js/app.js", "js/queue.js", "js/vault.js"):
         assert f"/static/{manifest[name]}" in shell

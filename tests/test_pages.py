@@ -67,7 +67,7 @@ def test_service_worker_is_served_at_the_root_and_precaches_the_shell(client):
     assert r.status_code == 200 and r.mimetype == "text/javascript"
     assert r.headers["Service-Worker-Allowed"] == "/"
     body = r.get_data(as_text=True)
-    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    shell = json.loads(re.search(r"const SHELL\s*=\s*(\[.*?\]);", body).group(1))
     assert "/offline" in shell
     for url in shell:
         assert fetch(client, url).status_code == 200, url

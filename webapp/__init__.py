@@ -29,7 +29,13 @@ from .db import Database, db_session
 from .errors import register_error_pages
 from .extensions import babel, compress, csrf, htmx, limiter, login_manager
 from .icons import choice_icon, choice_sprite, icon
-from .security import SessionInterface, answer_replay, apply_security_headers, queue_owner
+from .security import (
+    SessionInterface,
+    answer_replay,
+    apply_security_headers,
+    help_version,
+    queue_owner,
+)
 
 # One package per area, each with a blueprint `bp` in `<area>/routes.py` (and
 # models in `<area>/models.py` when it has tables). Registered in this order.
@@ -175,5 +181,6 @@ def _template_globals() -> dict:
         "current_locale": code,
         "csrf_header": generate_csrf,
         "queue_owner": lambda: queue_owner(current_user),
+        "help_version": lambda: help_version(current_user.organisation_id),
         "icon": icon,
     }

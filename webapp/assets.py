@@ -21,6 +21,7 @@ rename wins and the others throw theirs away.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -72,8 +73,15 @@ def _served(relative: str, content: bytes) -> bytes:
     comments and spaces (they explain the code to the next engineer; a phone
     on 2G need not download that: the JS budget, DESIGN §5)."""
     if relative.endswith(".js") and not relative.endswith(".min.js"):
-        return rjsmin.jsmin(content.decode()).encode()
+        return minified_js(content.decode()).encode()
     return content
+
+
+@functools.lru_cache(maxsize=8)
+def minified_js(script: str) -> str:
+    """A script as it is served: the static files, and the service worker's
+    script rendered from its template (the same text on every request)."""
+    return rjsmin.jsmin(script)
 
 
 def _write_compressed(path: Path, content: bytes) -> None:

@@ -95,6 +95,20 @@ def queue_owner(user) -> str:
     return hmac.new(key, f"offline-queue:{user.id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
+# Which organisation's emergency numbers a help page shows (sw.js): when the
+# person's organisation changes (a handover, issue #21), the copies kept for
+# help offline are fetched again at the next page instead of within a day.
+HELP_VERSION_HEADER = "X-Footing-Help-Version"
+
+
+def help_version(organisation_id: int | None) -> str:
+    """A keyed hash of the organisation whose numbers the help copies hold
+    (not its id: the copy without the PIN is kept in the clear)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"help-copies:{organisation_id}".encode(),
+                    hashlib.sha256).hexdigest()[:16]
+
+
 def content_security_policy(style_hash: str | None = None) -> str:
     exit_url = urlsplit(current_app.config["QUICK_EXIT_URL"])
     exit_origin = f"{exit_url.scheme}://{exit_url.netloc}" if exit_url.netloc else ""
@@ -135,6 +149,8 @@ def apply_security_headers(response):
         headers[OFFLINE_COPY_HEADER] = "1"
     if g.get("public_copy") and response.status_code == 200:
         headers[PUBLIC_COPY_HEADER] = "1"
+    if "help_numbers_of" in g and response.status_code == 200:
+        headers[HELP_VERSION_HEADER] = help_version(g.help_numbers_of)
     # Only when this request looked up who is asking (a page, the access
     # check, the sign-in page): asking here would cost a session lookup on
     # answers that need none (the service worker script, the manifest).

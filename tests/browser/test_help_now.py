@@ -302,3 +302,39 @@ def test_a_nul_in_every_text_field_is_stored_cleaned_or_refused_never_a_500(
             for v in row if v]
         texts += [v for (v,) in conn.execute(text("SELECT note FROM checkins")) if v]
     assert texts and not any("\x00" in v or "\x07" in v for v in texts)
+
+
+HELP_KEPT = """(version) => caches.open('footing-pages').then((c) => c.match('/help/now'))
+  .then((r) => Boolean(r)
+    && (!version || r.headers.get('X-Copy-X-Footing-Help-Version') === version))"""
+PUBLIC_KEPT = """(path) => caches.open('footing-public').then((c) => c.match(path))
+  .then((r) => r ? r.text() : '')"""
+
+
+def test_after_a_handover_help_offline_offers_the_new_organisations_numbers(
+        phone, live_server, db):
+    """Offline, "I need help now" must not offer the last organisation's number
+    once the person's case has moved (a handover, issue #21; the copies were
+    kept before and are fetched again only once a day). The next page online
+    fetches them again: the sealed copy, and the ones for the locked phone."""
+    account, page = returnee_on_phone(phone, live_server, "Help Moved")
+    page.goto("/home")
+    wait_until(lambda: page.evaluate(HELP_KEPT, ""), "the help page kept for offline")
+    wait_until(lambda: page.evaluate(PUBLIC_KEPT, "/help/now/phone"), "the page without PIN kept")
+    old = scalar(db, "SELECT o.emergency_phone FROM organisations o JOIN users u "
+                     "ON u.organisation_id = o.id WHERE u.id = :u", u=account.user_id)
+    with db.begin() as conn:  # as accepting a handover does (network.service)
+        conn.execute(text("UPDATE users SET organisation_id = (SELECT id FROM organisations "
+                          "WHERE emergency_phone = '+31 20 000 0000') WHERE id = :u"),
+                     {"u": account.user_id})
+    page.goto("/home")  # online once, after the handover
+    version = page.locator("a.help-now-link").get_attribute("data-keep")
+    wait_until(lambda: page.evaluate(HELP_KEPT, version), "the help page kept again")
+    for path in ("/help/now/phone", "/offline"):
+        wait_until(lambda path=path: "tel:+31200000000" in page.evaluate(PUBLIC_KEPT, path),
+                   f"{path} kept again, with the new number")
+    with offline(phone):
+        page.goto("/help/now")
+        calls = [a.get_attribute("href") for a in page.locator("main a[href^='tel:']").all()]
+        assert "tel:+31200000000" in calls, calls
+        assert f"tel:{old.replace(' ', '')}" not in calls, calls

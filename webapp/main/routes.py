@@ -21,6 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..assets import minified_js
 from ..auth import service as auth_service
 from ..db import db_session
 from ..directory import service as directory
@@ -182,7 +183,7 @@ def service_worker():
                            offline_url=url_for("main.offline"),
                            queue_js=url_for("static", filename="js/queue.js"),
                            icon_url=url_for("static", filename="icons/icon-192.png"))
-    response = make_response(body)
+    response = make_response(minified_js(body))  # as the static scripts are (assets.py)
     response.mimetype = "text/javascript"
     # The browser revalidates the script on every navigation: with a
     # validator the answer is a 304 of a few hundred bytes, not the script
@@ -226,6 +227,8 @@ def offline():
         or current_app.config["EMERGENCY_PHONE"]
     numbers = directory.emergency_numbers(db_session(), organisation.id) if organisation else []
     g.public_copy = binding is not None
+    if organisation is not None:
+        g.help_numbers_of = organisation.id
     response = make_response(render_template("offline.html", phone=phone, numbers=numbers))
     response.headers["Cache-Control"] = "no-store" if binding else "public, max-age=300"
     add_vary(response.headers, "Cookie", KEEP_HEADER)

@@ -134,6 +134,7 @@ def report():
 
 def _now_page(form: HelpNowForm, status: int = 200):
     user: User = current_user
+    g.help_numbers_of = user.organisation_id  # kept offline: whose numbers (sw.js)
     return render_template("support/now.html", form=form, organisation=user.organisation,
                            reference=service.short_reference(user),
                            numbers=directory.emergency_numbers(db_session(),
@@ -192,6 +193,8 @@ def help_now_phone():
         if binding is not None else []
     if request.method == "GET":
         g.public_copy = True  # kept in the clear: opens offline with the phone locked
+        if binding is not None:
+            g.help_numbers_of = binding.user.organisation_id
         return render_template("support/now_phone.html", form=form, phone=phone, numbers=numbers)
     run = run_form(form, lambda: _help_without_pin(form, binding))
     if not run.done:

@@ -46,7 +46,11 @@ function forgetPages() {
 }
 
 // A copy is kept encrypted under the vault's key, and only while it is open.
-const COPIED_HEADERS = ["Content-Type", "Content-Language", "Content-Security-Policy"];
+// Which organisation's numbers a help copy holds (its sealed copy keeps it
+// in the clear beside the others, to be compared without the key).
+const VERSION_HEADER = "X-Footing-Help-Version";
+const COPIED_HEADERS = ["Content-Type", "Content-Language", "Content-Security-Policy",
+                        VERSION_HEADER];
 async function keep(url, response) {
   const key = await FootingVault.key();
   if (!key) return;
@@ -137,7 +141,10 @@ async function networkFirst(request) {
 // sealed one when the phone is locked offline (issue #19).
 // The offline page is kept the same way, with the emergency numbers of the
 // phone's organisation from the directory (issue #22). Both are fetched
-// again once a day: staff change the numbers.
+// again once a day (staff change the numbers), and at once, like the sealed
+// help copy, when the page names another organisation than the copy does:
+// after a handover (issue #21) a copy must not offer the last country's
+// numbers to someone offline in danger.
 const PUBLIC_REFRESH_MS = 24 * 3600 * 1000;
 
 function stale(kept) {
@@ -145,10 +152,15 @@ function stale(kept) {
   return !Number.isNaN(at) && Date.now() - at > PUBLIC_REFRESH_MS;
 }
 
-function keepPublic(path) {
+// `version`: the help version of the page that asks (its data-keep).
+function current(kept, header, version) {
+  return !version || kept.headers.get(header) === version;
+}
+
+function keepPublic(path, version) {
   const url = new URL(path, self.location.origin).href;
   return caches.open(PUBLIC_CACHE).then((cache) => cache.match(url).then((kept) => {
-    if (kept && !stale(kept)) return null;
+    if (kept && !stale(kept) && current(kept, VERSION_HEADER, version)) return null;
     return fetch(url, { credentials: "same-origin", headers: { "X-Footing-Keep": "public" } })
       .then((response) => {
         if (!response.ok || response.headers.get("X-Public-Copy") !== "1") return null;
@@ -157,8 +169,8 @@ function keepPublic(path) {
   })).catch(() => null);
 }
 
-function keepHelpWithoutPin() {
-  return Promise.all([keepPublic(HELP_PHONE_URL), keepPublic(OFFLINE_URL)]);
+function keepHelpWithoutPin(version) {
+  return Promise.all([keepPublic(HELP_PHONE_URL, version), keepPublic(OFFLINE_URL, version)]);
 }
 
 self.addEventListener("message", (event) => {
@@ -166,9 +178,10 @@ self.addEventListener("message", (event) => {
   if (data.type !== "footing-keep-help" || typeof data.url !== "string") return;
   const url = new URL(data.url, self.location.origin);
   if (url.origin !== self.location.origin) return;
-  event.waitUntil(keepHelpWithoutPin());
+  const version = typeof data.version === "string" ? data.version : "";
+  event.waitUntil(keepHelpWithoutPin(version));
   event.waitUntil(caches.match(url.href, { cacheName: PAGES_CACHE }).then((kept) => {
-    if (kept) return null;
+    if (kept && current(kept, "X-Copy-" + VERSION_HEADER, version)) return null;
     return fetch(url.href, { credentials: "same-origin" }).then((response) => {
       if (!response.ok || response.headers.get("X-Offline-Copy") !== "1") return null;
       return keep(url.href, response);

@@ -239,7 +239,8 @@
 
 /* "I need help now" offline (issue #18). Every returnee page asks the service
    worker to keep a copy of the help page (once: it keeps it until sign-in or
-   sign-out), so that it opens without a connection. A report made there
+   sign-out, or until a page names another organisation's numbers, data-keep),
+   so that it opens without a connection. A report made there
    offline waits in the queue; the page says so in plain words (and so does
    the safety plan's "I need to use it", data-urgent, issue #22). */
 (function () {
@@ -247,7 +248,8 @@
   var link = document.querySelector("a.help-now-link[data-keep]");
   if (link && navigator.onLine !== false && "serviceWorker" in navigator) {
     navigator.serviceWorker.ready.then(function (reg) {
-      if (reg.active) reg.active.postMessage({ type: "footing-keep-help", url: link.href });
+      if (reg.active) reg.active.postMessage({ type: "footing-keep-help", url: link.href,
+                                               version: link.getAttribute("data-keep") });
     }).catch(function () {});
   }
   window.addEventListener("submit", function (event) {
