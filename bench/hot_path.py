@@ -63,6 +63,8 @@ def main() -> int:
     engine = app.extensions["footing_db"].engine
     rows = {name: _measure(run, engine, args.requests) for name, run in cases.items()}
     report = [_heading(args.requests), _table(rows)]
+    if engine.dialect.name == "sqlite":
+        report.append(_sqlite_rows(cases, engine))
     if args.profile:
         report.append(_profile_listing(cases[args.profile], args.requests, LABELS[args.profile]))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +160,77 @@ def _table(rows: dict[str, tuple[list[float], float, int]]) -> str:
                   "the signed-in bare insert (issue #24: ≤ 1.3, guarded in "
                   "tests/test_checkin_cost.py)."]
     return "\n".join(lines)
+
+
+def _sqlite_rows(cases: dict, engine) -> str:
+    """SQLite's own work for the row of each write, without the app: the
+    INSERT a check-in and the signed-in bare insert sent (captured as they
+    ran), sent again straight to SQLite on the same file, each in its own
+    BEGIN IMMEDIATE ... COMMIT, with a new client UUID each time. Triggers,
+    indexes and the commit are in it; Python's part is not."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    sent: dict[str, tuple[str, tuple]] = {}
+
+    def keep(_conn, _cursor, statement: str, parameters, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            sent.setdefault(name, (statement, tuple(parameters)))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    for name in ("checkin", "signed_write"):
+        cases[name]()
+    event.remove(engine, "before_cursor_execute", keep)
+    database = sqlite3.connect(engine.url.database, isolation_level=None)
+    database.execute("PRAGMA foreign_keys=ON")  # the app's settings (webapp/db.py)
+    database.execute("PRAGMA synchronous=NORMAL")
+
+    def insert(statement: str, parameters: tuple):
+        # Each time a new UUID where the request sent one (the row is its own claim).
+        fresh = [i for i, p in enumerate(parameters) if _is_uuid(p)]
+
+        def run() -> None:
+            values = list(parameters)
+            new = str(uuid.uuid4())
+            for i in fresh:
+                values[i] = new
+            database.execute("BEGIN IMMEDIATE")
+            database.execute(statement, values).fetchall()
+            database.execute("COMMIT")
+        return run
+
+    runs = {name: insert(*sent[name]) for name in ("checkin", "signed_write")}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for n in range(8):  # interleaved, so a change in the machine's speed weighs on both
+        for name in (runs if n % 2 == 0 else reversed(list(runs))):
+            started = time.perf_counter()
+            for _ in range(500):
+                runs[name]()
+            times[name].append((time.perf_counter() - started) / 500 * 1e6)
+    database.close()
+    checkin, bare = min(times["checkin"]), min(times["signed_write"])
+    return ("## SQLite's own work per row\n\nThe INSERT each request sent, sent again "
+            "straight to SQLite (same file, the app's PRAGMAs), one transaction each, 8 "
+            "interleaved runs of 500: µs as min / median / max of the runs. Triggers, "
+            "indexes and the commit are in it, Python is not.\n\n"
+            "| row | µs |\n|---|---|\n"
+            f"| a check-in's (its claim, summary trigger, caseload mark, indexes) "
+            f"| {_spread(times['checkin'])} |\n"
+            f"| the bare insert's | {_spread(times['signed_write'])} |\n\n"
+            f"A check-in's row costs SQLite {checkin - bare:.0f} µs more than a bare one "
+            "(from the minimums).")
+
+
+def _spread(values: list[float]) -> str:
+    return " / ".join(f"{v:.0f}" for v in (min(values), percentile(values, .5), max(values)))
+
+
+def _is_uuid(value) -> bool:
+    try:
+        return isinstance(value, str) and uuid.UUID(value) is not None
+    except ValueError:
+        return False
 
 
 def _profile_listing(run, requests: int, label: str) -> str:
