@@ -7,8 +7,9 @@ import logging
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from webapp.checkins.models import CheckIn
 from webapp.db import make_engine
 
 
@@ -17,12 +18,13 @@ def _footing_handler() -> logging.Handler:
 
 
 def test_each_request_is_one_json_line_with_its_id_route_status_and_user(
-        app, web, returnee_web, caplog):
+        session, web, returnee_web, caplog):
     me = returnee_web()
     note = "my neighbour Fatmata threatened me"
+    sent = {"mood": "2", "visibility": "caseworker", "note": note,
+            "client_uuid": str(uuid.uuid4())}
     with caplog.at_level(logging.INFO):
-        answer = web.post("/checkin/", {"mood": "2", "visibility": "caseworker", "note": note,
-                                        "client_uuid": str(uuid.uuid4())})
+        answer = web.post("/checkin/", sent)
     assert answer.status_code in (302, 303)
     request_id = answer.headers["X-Request-ID"]
     lines = [json.loads(_footing_handler().format(r)) for r in caplog.records]
@@ -31,9 +33,39 @@ def test_each_request_is_one_json_line_with_its_id_route_status_and_user(
     assert summary["route"] == "checkins.new" and summary["method"] == "POST"
     assert summary["status"] == answer.status_code and summary["user"] == me.id
     assert summary["ms"] >= 0 and summary["level"] == "INFO" and "time" in summary
-    # What the route logged carries the same id: the lines of one request belong together.
-    assert any(line["message"].startswith("checkin user=") for line in mine)
+    # The request's own line says which check-in it stored: one line, not two.
+    stored = session.scalar(select(CheckIn.id).where(CheckIn.client_uuid == sent["client_uuid"]))
+    assert summary["checkin"] == stored and len(mine) == 1
     assert not any(note in json.dumps(line) or "Fatmata" in json.dumps(line) for line in lines)
+
+
+def test_a_request_names_only_what_it_committed(web, returnee_web, caplog):
+    """The check-in's id is in the line only when it was stored by this
+    request: not for a form sent again (the phone's queue replaying it), not
+    for one refused."""
+    returnee_web()
+    sent = {"mood": "3", "visibility": "caseworker", "note": "", "client_uuid": str(uuid.uuid4())}
+    assert web.post("/checkin/", sent).status_code in (302, 303)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        again = web.post("/checkin/", sent)
+        refused = web.post("/checkin/", {**sent, "mood": "9", "client_uuid": str(uuid.uuid4())})
+    assert again.status_code in (302, 303) and refused.status_code == 400
+    lines = [json.loads(_footing_handler().format(r)) for r in caplog.records]
+    posts = [line for line in lines if line["message"] == "request"
+             and line["route"] == "checkins.new" and line["method"] == "POST"]
+    assert [line["status"] for line in posts] == [302, 400]
+    assert not any("checkin" in line for line in posts)
+
+
+def test_what_a_job_notes_is_logged_as_a_line_of_its_own(app, caplog):
+    """Outside a request (the worker, a command) there is no request line to
+    add to: the fields are not lost."""
+    from webapp import logs
+
+    with caplog.at_level(logging.INFO), app.app_context():
+        logs.note(followups=3)
+    assert "followups=3" in caplog.text
 
 
 def test_requests_get_ids_of_their_own(client):

@@ -50,10 +50,24 @@ def _begin() -> None:
     g.request_started = time.perf_counter()
 
 
+def note(**fields: int | str | None) -> None:
+    """Fields for this request's own line (`checkin=7`): what it made, said
+    without a line of its own (a line costs a check-in about 3 % of its
+    time, issue #24). Ids and names only, as for every line. Outside a
+    request (a job, a command) there is no such line: the fields are logged
+    as one of their own."""
+    if has_request_context():
+        g.setdefault("log_fields", {}).update(fields)
+    else:
+        logging.getLogger(__name__).info(
+            " ".join(f"{key}={value}" for key, value in fields.items()))
+
+
 def _end(response):
     user = g.get("_login_user")
     started = g.get("request_started", time.perf_counter())
     log.info("request", extra={
+        **g.get("log_fields", {}),
         "route": request.endpoint,
         "method": request.method,
         "status": response.status_code,

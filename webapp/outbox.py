@@ -17,10 +17,13 @@ from typing import Any
 
 from flask import g, has_app_context
 
+from . import logs
+
 log = logging.getLogger(__name__)
 
 JOBS = {
     "log": "write an audit line: it says something happened, so only once it has",
+    "log.fields": "add fields to the request's own log line, once it is committed",
     "push.send": "queue these push deliveries for the worker",
     "push.send_now": "send these push deliveries at once (inside a worker)",
     "privacy.erase_again": "erase once more, a minute from now, what reached a deleted account",
@@ -51,6 +54,19 @@ def log_after_commit(logger: logging.Logger, message: str, *args: Any) -> None:
 @handles("log")
 def _write_log(name: str, message: str, args: tuple[Any, ...]) -> None:
     logging.getLogger(name).info(message, *args)
+
+
+def log_fields_after_commit(**fields: int | str | None) -> None:
+    """What a request made (`checkin=7`), in the request's own log line, and
+    only once it is committed: a line that says it happened without costing
+    one of its own (`logs.note`). For what is replayed or audited, a line of
+    its own (`log_after_commit`)."""
+    after_commit("log.fields", fields)
+
+
+@handles("log.fields")
+def _note(fields: dict[str, Any]) -> None:
+    logs.note(**fields)
 
 
 def after_commit(job: str, *args: Any) -> None:

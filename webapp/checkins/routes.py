@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import logging
 import uuid
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -21,8 +20,6 @@ from . import service
 from .forms import VISIBILITY, CheckInForm
 
 bp = Blueprint("checkins", __name__, url_prefix="/checkin")
-
-log = logging.getLogger(__name__)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -54,8 +51,8 @@ def _record_once(session, me, form: CheckInForm) -> str:
     stored = service.record_checkin(
         session, me, mood=form.mood.data, answers=form.answers(), note=form.note.data,
         share_with_group=form.visibility.data == "group", client_uuid=form.client_uuid.data)
-    if not stored.repeat:
-        outbox.log_after_commit(log, "checkin user=%s checkin=%s", me.id, stored.id)
+    if not stored.repeat:  # the request's line already names the person
+        outbox.log_fields_after_commit(checkin=stored.id)
     return url_for("checkins.history")
 
 
