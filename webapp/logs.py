@@ -1,5 +1,6 @@
-"""Logs as JSON lines: one per request (id, route, status, duration, user id)
-and whatever the code logs, with the id of the request it happened in.
+"""Logs as JSON lines: one per request (id, route, status, duration, user id,
+and the fields the route added with `note`, such as the id of what it
+stored) and whatever the code logs, with the id of the request it happened in.
 
 What goes in a log line: ids, names of routes and actions, counts. Never a
 person's name, words, phone number, PIN or place (DESIGN §4): a log is read
