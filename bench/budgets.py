@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import throughput  # noqa: E402
-from bench.stats import machine_load, percentile  # noqa: E402
+from bench.stats import machine_load, spread  # noqa: E402
 from bench.throughput import demo_env, free_port, wait_healthy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "budgets.md"
@@ -370,12 +370,9 @@ def _timed_load(browser, base_url, context_options, cookies, path, warm, rtt, kb
 
 
 def _spread(values: list) -> str:
-    """min / median / max, in seconds."""
-    known = sorted(v for v in values if v is not None)
-    if not known:
-        return "–"
-    shown = (known[0], percentile(known, .5), known[-1])
-    return " / ".join(f"{v / 1000:.2f}" for v in shown) + " s"
+    """min / median / max of times in ms, in seconds."""
+    shown = spread([v / 1000 for v in values if v is not None], "{:.2f}")
+    return shown if shown == "–" else shown + " s"
 
 
 def _ms(value) -> str:

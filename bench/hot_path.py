@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "hot_path.md"
 sys.path.insert(0, str(ROOT))
 
-from bench.stats import machine_load, percentile  # noqa: E402
+from bench.stats import machine_load, spread  # noqa: E402
 from bench.throughput import CHECKIN_KINDS, demo_env, signed_in_here  # noqa: E402
 
 LABELS = {"hello": "bare hello (bench only)", "home": "GET /home (returnee)",
@@ -151,8 +151,8 @@ def _table(rows: dict[str, tuple[list[float], float, int]]) -> str:
              "| SQL statements |",
              "|---|---|---|---|---|---|"]
     for name, (cpu, calls, sql) in rows.items():
-        spread = " / ".join(f"{v:.2f}" for v in (min(cpu), percentile(cpu, .5), max(cpu)))
-        lines.append(f"| {LABELS[name]} | {spread} | {min(hello_cpu) / min(cpu):.0%} | "
+        lines.append(f"| {LABELS[name]} | {spread(cpu, '{:.2f}')} | "
+                     f"{min(hello_cpu) / min(cpu):.0%} | "
                      f"{calls:.0f} | {hello_calls / calls:.0%} | {sql} |")
     checkin, insert = rows.get("checkin"), rows.get("signed_write")
     if checkin and insert:
@@ -172,14 +172,16 @@ def _sqlite_rows(cases: dict, engine) -> str:
 
     from sqlalchemy import event
 
-    sent: dict[str, tuple[str, tuple]] = {}
+    sent: dict[str, tuple[str, tuple]] = {}  # request -> the INSERT it sent
+    running = [""]  # the request being sent, for the listener
 
     def keep(_conn, _cursor, statement: str, parameters, *_args) -> None:
         if statement.lstrip().upper().startswith("INSERT"):
-            sent.setdefault(name, (statement, tuple(parameters)))
+            sent.setdefault(running[0], (statement, tuple(parameters)))
 
     event.listen(engine, "before_cursor_execute", keep)
     for name in ("checkin", "signed_write"):
+        running[0] = name
         cases[name]()
     event.remove(engine, "before_cursor_execute", keep)
     database = sqlite3.connect(engine.url.database, isolation_level=None)
@@ -216,21 +218,20 @@ def _sqlite_rows(cases: dict, engine) -> str:
             "indexes and the commit are in it, Python is not.\n\n"
             "| row | µs |\n|---|---|\n"
             f"| a check-in's (its claim, summary trigger, caseload mark, indexes) "
-            f"| {_spread(times['checkin'])} |\n"
-            f"| the bare insert's | {_spread(times['signed_write'])} |\n\n"
+            f"| {spread(times['checkin'], '{:.0f}')} |\n"
+            f"| the bare insert's | {spread(times['signed_write'], '{:.0f}')} |\n\n"
             f"A check-in's row costs SQLite {checkin - bare:.0f} µs more than a bare one "
             "(from the minimums).")
 
 
-def _spread(values: list[float]) -> str:
-    return " / ".join(f"{v:.0f}" for v in (min(values), percentile(values, .5), max(values)))
-
-
 def _is_uuid(value) -> bool:
+    if not isinstance(value, str):
+        return False
     try:
-        return isinstance(value, str) and uuid.UUID(value) is not None
+        uuid.UUID(value)
     except ValueError:
         return False
+    return True
 
 
 def _profile_listing(run, requests: int, label: str) -> str:

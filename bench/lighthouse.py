@@ -34,7 +34,7 @@ RUNS = 3
 GOAL = 0.95
 sys.path.insert(0, str(ROOT))
 
-from bench.stats import machine_load, percentile  # noqa: E402
+from bench.stats import machine_load, percentile, spread  # noqa: E402
 
 AUDITS = {"first-contentful-paint": "FCP s", "largest-contentful-paint": "LCP s",
           "total-blocking-time": "TBT ms", "cumulative-layout-shift": "CLS"}
@@ -79,13 +79,6 @@ def one_run(binary: Path, url: str, cookie: str | None, chromium: str) -> dict |
             "load": max(load, os.getloadavg()[0]), "final_url": report.get("finalDisplayedUrl")}
 
 
-def _spread(values: list, fmt: str) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return "–"
-    return " / ".join(fmt.format(v) for v in (min(known), percentile(known, .5), max(known)))
-
-
 def run_pages(base_url: str, pages: list[tuple[str, str, str | None]], chromium: str,
               runs: int = RUNS) -> list[str]:
     """Markdown lines: each (label, path, cookie header or None) `runs` times,
@@ -117,14 +110,14 @@ def run_pages(base_url: str, pages: list[tuple[str, str, str | None]], chromium:
                          + " |" * (6 + len(AUDITS)))
             continue
         perf = [r["performance"] for r in rows]
-        cells = [_spread(perf, "{:.2f}"), _spread([r["benchmarkIndex"] for r in rows], "{:.0f}"),
-                 _spread([r["accessibility"] for r in rows], "{:.2f}"),
-                 _spread([r["best-practices"] for r in rows], "{:.2f}")]
+        cells = [spread(perf, "{:.2f}"), spread([r["benchmarkIndex"] for r in rows], "{:.0f}"),
+                 spread([r["accessibility"] for r in rows], "{:.2f}"),
+                 spread([r["best-practices"] for r in rows], "{:.2f}")]
         for key in AUDITS:
             scale, fmt = (1, "{:.0f}") if key == "total-blocking-time" else \
                 ((1, "{:.3f}") if key == "cumulative-layout-shift" else (1000, "{:.2f}"))
-            cells.append(_spread([None if r[key] is None else r[key] / scale for r in rows], fmt))
-        cells.append(_spread([r["load"] for r in rows], "{:.1f}"))
+            cells.append(spread([None if r[key] is None else r[key] / scale for r in rows], fmt))
+        cells.append(spread([r["load"] for r in rows], "{:.1f}"))
         verdict = "met" if percentile([p for p in perf if p is not None], .5) >= GOAL \
             else "NOT met"
         note = f"{verdict}" + (f"; {len(failed[label])} runs failed" if label in failed else "")

@@ -10,9 +10,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def spread(values: list[float]) -> str:
-    """min / median / max of a list of runs, as the reports print them."""
-    return f"{min(values):.1f} / {percentile(values, .5):.1f} / {max(values):.1f}"
+def spread(values: list, fmt: str = "{:.0f}") -> str:
+    """min / median / max of a list of runs, as the reports print them; runs
+    without a figure (None) left out, "–" when none has one."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "–"
+    return " / ".join(fmt.format(v) for v in (min(known), percentile(known, .5), max(known)))
 
 
 def machine_load() -> str:

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from bench.stats import machine_load, percentile  # noqa: E402
+from bench.stats import machine_load, percentile, spread  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402 (after the path is set)
     _free_port as free_port,
     _healthy,
@@ -323,13 +323,6 @@ def _load_now() -> float:
     return os.getloadavg()[0]
 
 
-def _spread(values: list[float], fmt: str = "{:.0f}") -> str:
-    """min / median / max, as every figure of the report is shown."""
-    if not values:
-        return "–"
-    return " / ".join(fmt.format(v) for v in (min(values), percentile(values, .5), max(values)))
-
-
 def run(env: dict, cookies: list[str], seconds: float, workers: int, rounds: int = ROUNDS,
         latency: bool = True, quick_pairs: int = QUICK_PAIRS) -> list[str]:
     """The throughput section of the report, as markdown lines.
@@ -435,11 +428,11 @@ def _report(runs, slow, quick, load, seconds: float, workers: int, rounds: int,
             continue
         rates = [r for r, _f, _l in runs[key]]
         failed = sum(f for _r, f, _l in runs[key])
-        shown = _spread(rates) + (f" ({failed} failed)" if failed else "")
+        shown = spread(rates) + (f" ({failed} failed)" if failed else "")
         of_write = f"{median(key) / write:.0%}" if key in AFTER_WRITE else "–"
         share = "100 %" if key == "hello" else f"{median(key) / hello:.0%}"
         lines.append(f"| {label} | {shown} | {share} | {of_write} | "
-                     f"{_spread([ld for _r, _f, ld in runs[key]], '{:.1f}')} |")
+                     f"{spread([ld for _r, _f, ld in runs[key]], '{:.1f}')} |")
     if quick:
         shares = [c / w * 100 for c, w, _f in quick if w]
         mid = percentile(shares, .5)
@@ -449,8 +442,8 @@ def _report(runs, slow, quick, load, seconds: float, workers: int, rounds: int,
                   f"{'met' if mid >= RESTATED_GOAL * 100 else 'NOT met'}): {len(quick)} pairs of "
                   f"{QUICK_SECONDS} s runs back to back, which goes first alternating; the "
                   "check-in's share min / median / max "
-                  f"**{_spread(shares)} %** (check-in {_spread([c for c, _w, _f in quick])}/s, "
-                  f"signed insert {_spread([w for _c, w, _f in quick])}/s"
+                  f"**{spread(shares)} %** (check-in {spread([c for c, _w, _f in quick])}/s, "
+                  f"signed insert {spread([w for _c, w, _f in quick])}/s"
                   f"{f', {failed} failed' if failed else ''}). Short pairs, because the "
                   f"machine's speed changes from one run to the next: the {seconds:.0f} s runs "
                   "of each round, further apart, below."]
@@ -463,7 +456,7 @@ def _report(runs, slow, quick, load, seconds: float, workers: int, rounds: int,
                   "| round | check-in/s | signed insert/s | share |", "|---|---|---|---|"]
         lines += [f"| {n} | {c:.0f} | {w:.0f} | {c / w:.0%} |"
                   for n, (c, w) in enumerate(pairs, start=1) if w]
-        lines.append(f"| min / median / max | | | {_spread([r * 100 for r in ratios])} % |")
+        lines.append(f"| min / median / max | | | {spread([r * 100 for r in ratios])} % |")
     if slow:
         p95 = [p.get("p95", 0) for _r, _f, p, _l in slow]
         mid = percentile(p95, .5)
@@ -476,10 +469,10 @@ def _report(runs, slow, quick, load, seconds: float, workers: int, rounds: int,
         lines += [f"| {n} | {r:.0f} | {p.get('p50', 0):.0f} | {p.get('p95', 0):.0f} | "
                   f"{p.get('p99', 0):.0f} | {f} | {ld:.1f} |"
                   for n, (r, f, p, ld) in enumerate(slow, start=1)]
-        lines.append(f"| min / median / max | {_spread([r for r, _f, _p, _l in slow])} | "
-                     f"{_spread([p.get('p50', 0) for _r, _f, p, _l in slow])} | {_spread(p95)} | "
-                     f"{_spread([p.get('p99', 0) for _r, _f, p, _l in slow])} | | "
-                     f"{_spread([ld for _r, _f, _p, ld in slow], '{:.1f}')} |")
+        lines.append(f"| min / median / max | {spread([r for r, _f, _p, _l in slow])} | "
+                     f"{spread([p.get('p50', 0) for _r, _f, p, _l in slow])} | {spread(p95)} | "
+                     f"{spread([p.get('p99', 0) for _r, _f, p, _l in slow])} | | "
+                     f"{spread([ld for _r, _f, _p, ld in slow], '{:.1f}')} |")
     elif not isinstance(load, Wrk):
         lines += ["", "Latency at 50 connections not measured: it needs wrk."]
     lines += ["", f"Machine: {machine_load()} at the end; `uptime`: {_uptime()}."]
